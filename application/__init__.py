@@ -1,0 +1,1 @@
+"""Use cases: the event-sourced application and its commands and queries."""

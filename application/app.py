@@ -1,0 +1,474 @@
+"""The inspectorate application: one event store, one global order, four aggregates."""
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording
+
+from application.representations import case_dict, complaint_dict, inspection_dict, reinspection_dict
+from application.transcodings import DateAsISO, Transcoder
+from domain import clock
+from domain.base import SYSTEM, Actor, InspectorateAggregate, caused_by, same_organisation
+from domain.calendar import add_months, add_working_days
+from domain.case_assessment import CaseAssessment
+from domain.complaint import Complaint
+from domain.errors import (
+    DuplicateInspection,
+    NotFound,
+    NotTheAssessor,
+    OwnOrganisation,
+    PermissionDenied,
+    RuleViolation,
+    VersionMismatch,
+)
+from domain.frameworks import complaints_policy_for, framework_by_code
+from domain.inspection import Inspection
+from domain.reinspection import Reinspection
+from domain.scoring import is_of_concern, tally_cases
+
+T = TypeVar("T")
+AGGREGATE_TYPES: dict[str, type[InspectorateAggregate]] = {
+    "inspection": Inspection,
+    "case": CaseAssessment,
+    "reinspection": Reinspection,
+    "complaint": Complaint,
+}
+MAX_ATTEMPTS = 30
+
+
+class ConcurrentUpdate(RuleViolation):
+    title = "Concurrent update"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a command returns: the representation, the aggregate version, the last position written."""
+
+    body: dict[str, Any]
+    version: int
+    position: int | None
+
+
+class InspectorateApp(Application[UUID]):
+    name = "inspectorate"
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        is_holiday: Callable[[date], bool],
+    ) -> None:
+        super().__init__(env)
+        self.is_holiday = is_holiday
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = Transcoder()
+        self.register_transcodings(transcoder)
+        return transcoder
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # -- the command loop ---------------------------------------------------
+
+    def _run(
+        self,
+        actor: Actor,
+        correlation_id: str | None,
+        decide: Callable[[], tuple[list[InspectorateAggregate], Callable[[], Result]]],
+        expected_version: int | None = None,
+    ) -> Result:
+        """Load, decide, save; on a lost optimistic-concurrency race, start again.
+
+        With an expected version the caller asked for that exact state, so a
+        race is reported (412) instead of retried.
+        """
+        for attempt in range(MAX_ATTEMPTS):
+            with caused_by(actor, correlation_id):
+                changed, respond = decide()
+            try:
+                recordings = self.save(*changed)
+            except IntegrityError:
+                if expected_version is not None:
+                    raise VersionMismatch("the aggregate changed meanwhile; reload and retry") from None
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                continue
+            result = respond()
+            position = max((r.notification.id for r in recordings), default=None)
+            return Result(result.body, result.version, position)
+        raise ConcurrentUpdate("too many concurrent updates of the same record; try again")
+
+    def _get(self, cls: type[T], aggregate_id: UUID, expected_version: int | None = None) -> T:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"no {cls.__name__} with id {aggregate_id}") from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(f"no {cls.__name__} with id {aggregate_id}")
+        if expected_version is not None and aggregate.version != expected_version:
+            raise VersionMismatch(
+                f"version is {aggregate.version}, not {expected_version}; reload and retry"
+            )
+        return aggregate
+
+    # -- inspections --------------------------------------------------------
+
+    def schedule_inspection(
+        self,
+        actor: Actor,
+        programme: str,
+        inspected_body: dict[str, Any],
+        fieldwork_start: date,
+        fieldwork_end: date | None = None,
+        lead_inspector: str | None = None,
+        correlation_id: str | None = None,
+    ) -> Result:
+        with caused_by(actor, correlation_id):
+            inspection = Inspection.schedule(
+                programme, inspected_body, fieldwork_start, fieldwork_end, lead_inspector
+            )
+        try:
+            recordings = self.save(inspection)
+        except IntegrityError:
+            raise DuplicateInspection(
+                f"{programme} inspection of '{inspected_body['name']}' starting {fieldwork_start} "
+                f"already exists (id {inspection.id})"
+            ) from None
+        return Result(inspection_dict(inspection), inspection.version, _last_position(recordings))
+
+    def start_fieldwork(
+        self, actor: Actor, inspection_id: UUID, expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Result:
+        def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
+            inspection = self._get(Inspection, inspection_id, expected_version)
+            inspection.start_fieldwork()
+            return [inspection], lambda: Result(inspection_dict(inspection), inspection.version, None)
+
+        return self._run(actor, correlation_id, decide, expected_version)
+
+    def add_case(
+        self,
+        actor: Actor,
+        inspection_id: UUID,
+        case_ref: str,
+        characteristics: dict[str, Any],
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Result:
+        def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
+            inspection = self._get(Inspection, inspection_id, expected_version)
+            if actor.role == "local_assessor" and same_organisation(
+                actor.organisation, inspection.inspected_body.get("name")
+            ):
+                raise OwnOrganisation("a local assessor never inspects the work of their own organisation")
+            case = CaseAssessment.sample(inspection.id, inspection.rules, case_ref, characteristics, actor)
+            inspection.sample_case(case.id, case_ref)
+            return [inspection, case], lambda: Result(case_dict(case, with_characteristics=False), case.version, None)
+
+        return self._run(actor, correlation_id, decide, expected_version)
+
+    def rate_case(
+        self,
+        actor: Actor,
+        case_id: UUID,
+        judgements: list[dict[str, Any]],
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Result:
+        def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
+            case = self._get(CaseAssessment, case_id, expected_version)
+            if actor.role != "inspector" and actor.name != case.assessor.get("name"):
+                raise NotTheAssessor("only the case's assessor or an inspector may rate this case")
+            case.rate(framework_by_code(case.framework), judgements, actor)
+            return [case], lambda: Result(case_dict(case), case.version, None)
+
+        return self._run(actor, correlation_id, decide, expected_version)
+
+    def moderate_case(
+        self,
+        actor: Actor,
+        case_id: UUID,
+        judgements: list[dict[str, Any]],
+        note: str,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Result:
+        def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
+            case = self._get(CaseAssessment, case_id, expected_version)
+            case.moderate(framework_by_code(case.framework), judgements, note, actor)
+            return [case], lambda: Result(case_dict(case), case.version, None)
+
+        return self._run(actor, correlation_id, decide, expected_version)
+
+    def complete_fieldwork(
+        self, actor: Actor, inspection_id: UUID, expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Result:
+        def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
+            inspection = self._get(Inspection, inspection_id, expected_version)
+            cases = [self._get(CaseAssessment, cid) for cid in inspection.case_ids]
+            inspection.complete_fieldwork([c.case_ref for c in cases if not c.judged])
+            # Saving the cases too (unchanged) is not possible; the sample cannot grow
+            # meanwhile because adding a case changes the inspection's version.
+            return [inspection], lambda: Result(inspection_dict(inspection), inspection.version, None)
+
+        return self._run(actor, correlation_id, decide, expected_version)
+
+    def publish(
+        self,
+        actor: Actor,
+        inspection_id: UUID,
+        published_on: date,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Result:
+        def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
+            inspection = self._get(Inspection, inspection_id, expected_version)
+            rules = inspection.rules
+            cases = [self._get(CaseAssessment, cid) for cid in inspection.case_ids]
+            headline, criteria = tally_cases((c.verdicts() for c in cases), rules.areas, rules.criteria)
+            headline_scores = {area: t.as_dict() for area, t in headline.items()}
+            criteria_scores = {criterion: t.as_dict() for criterion, t in criteria.items()}
+            of_concern = is_of_concern(headline, rules.concern_threshold)
+            changed: list[InspectorateAggregate] = [inspection]
+            reinspection = None
+            if of_concern and inspection.status != "published":
+                reinspection = Reinspection(
+                    origin_inspection_id=inspection.id,
+                    programme=inspection.programme,
+                    inspected_body=inspection.inspected_body,
+                    published_on=published_on,
+                    due_on=add_months(published_on, rules.reinspection_interval_months),
+                    original_scores=headline_scores,
+                )
+                reinspection.become_due(clock.today())
+                changed.append(reinspection)
+            inspection.publish(
+                published_on, headline_scores, criteria_scores, of_concern,
+                reinspection.id if reinspection else None,
+            )
+            # Locking every case makes a rating that raced with publication lose
+            # its optimistic-concurrency race instead of slipping past the scores.
+            for case in cases:
+                case.lock_for_publication()
+            changed.extend(cases)
+            if inspection.reinspection_of is not None:
+                followed_up = self._get(Reinspection, inspection.reinspection_of)
+                followed_up.complete(headline_scores)
+                changed.append(followed_up)
+
+            def respond() -> Result:
+                body = inspection_dict(inspection)
+                body["reinspection"] = (
+                    {"id": str(reinspection.id), "due_on": reinspection.due_on.isoformat()}
+                    if reinspection else None
+                )
+                return Result(body, inspection.version, None)
+
+            return changed, respond
+
+        return self._run(actor, correlation_id, decide, expected_version)
+
+    # -- reinspections --------------------------------------------------------
+
+    def schedule_reinspection(
+        self,
+        actor: Actor,
+        reinspection_id: UUID,
+        inspection_id: UUID,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Result:
+        def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
+            reinspection = self._get(Reinspection, reinspection_id, expected_version)
+            follow_up = self._get(Inspection, inspection_id)
+            reinspection.schedule(follow_up.id, follow_up.programme, follow_up.inspected_body)
+            follow_up.designate_as_reinspection(reinspection.id)
+            return [reinspection, follow_up], lambda: Result(
+                reinspection_dict(reinspection), reinspection.version, None
+            )
+
+        return self._run(actor, correlation_id, decide, expected_version)
+
+    def mark_due_reinspections(self, today: date | None = None) -> int:
+        """The deadline process: mark every pending reinspection whose due date has come.
+
+        Idempotent, and it catches up after downtime because it looks at every
+        reinspection ever triggered rather than at a timer that could be missed.
+        """
+        today = today or clock.today()
+        marked = 0
+        for reinspection_id in self._ids_with_topic("reinspection.triggered.v1"):
+            def decide(rid: UUID = reinspection_id) -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
+                reinspection = self._get(Reinspection, rid)
+                changed = reinspection.become_due(today)
+                return ([reinspection] if changed else []), lambda: Result({"changed": changed}, 0, None)
+
+            result = self._run(SYSTEM, "deadline-process", decide)
+            marked += bool(result.body["changed"])
+        return marked
+
+    def _ids_with_topic(self, topic: str, page: int = 1000) -> Iterable[UUID]:
+        start = 0
+        while True:
+            notifications = self.recorder.select_notifications(
+                start, page, topics=[topic], inclusive_of_start=False
+            )
+            for n in notifications:
+                yield n.originator_id
+            if len(notifications) < page:
+                return
+            start = notifications[-1].id
+
+    # -- complaints -----------------------------------------------------------
+
+    def receive_complaint(
+        self,
+        actor: Actor,
+        inspection_id: UUID,
+        category: str,
+        summary: str,
+        correlation_id: str | None = None,
+    ) -> Result:
+        def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
+            inspection = self._get(Inspection, inspection_id)
+            if actor.role == "organisation" and not same_organisation(
+                actor.organisation, inspection.inspected_body.get("name")
+            ):
+                raise PermissionDenied("an organisation may complain only about its own inspections")
+            received_on = clock.today()
+            policy = complaints_policy_for(received_on)
+            complaint = Complaint.receive(
+                inspection.id, category, summary, actor, received_on,
+                add_working_days(received_on, policy.response_working_days, self.is_holiday),
+            )
+            inspection.link_complaint(complaint.id)
+            return [complaint, inspection], lambda: Result(complaint_dict(complaint), complaint.version, None)
+
+        return self._run(actor, correlation_id, decide)
+
+    def acknowledge_complaint(self, actor: Actor, complaint_id: UUID, expected_version: int | None = None,
+                              correlation_id: str | None = None) -> Result:
+        return self._complaint_step(actor, complaint_id, lambda c: c.acknowledge(), expected_version, correlation_id)
+
+    def respond_to_complaint(self, actor: Actor, complaint_id: UUID, response: str,
+                             expected_version: int | None = None, correlation_id: str | None = None) -> Result:
+        return self._complaint_step(
+            actor, complaint_id, lambda c: c.respond(response, clock.today()), expected_version, correlation_id
+        )
+
+    def escalate_complaint(self, actor: Actor, complaint_id: UUID, reason: str,
+                           expected_version: int | None = None, correlation_id: str | None = None) -> Result:
+        return self._complaint_step(actor, complaint_id, lambda c: c.escalate(reason), expected_version, correlation_id)
+
+    def close_complaint(self, actor: Actor, complaint_id: UUID, outcome: str,
+                        expected_version: int | None = None, correlation_id: str | None = None) -> Result:
+        return self._complaint_step(
+            actor, complaint_id, lambda c: c.close(outcome, clock.today()), expected_version, correlation_id
+        )
+
+    def _complaint_step(
+        self,
+        actor: Actor,
+        complaint_id: UUID,
+        step: Callable[[Complaint], None],
+        expected_version: int | None,
+        correlation_id: str | None,
+    ) -> Result:
+        def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
+            complaint = self._get(Complaint, complaint_id, expected_version)
+            step(complaint)
+            return [complaint], lambda: Result(complaint_dict(complaint), complaint.version, None)
+
+        return self._run(actor, correlation_id, decide, expected_version)
+
+    # -- queries --------------------------------------------------------------
+
+    def get_inspection(self, inspection_id: UUID, as_of: datetime | None = None) -> Inspection:
+        return self._load(Inspection, inspection_id, as_of)
+
+    def get_case(self, case_id: UUID, as_of: datetime | None = None) -> CaseAssessment:
+        return self._load(CaseAssessment, case_id, as_of)
+
+    def get_reinspection(self, reinspection_id: UUID) -> Reinspection:
+        return self._get(Reinspection, reinspection_id)
+
+    def get_complaint(self, complaint_id: UUID) -> Complaint:
+        return self._get(Complaint, complaint_id)
+
+    def list_cases(self, inspection_id: UUID) -> list[CaseAssessment]:
+        inspection = self._get(Inspection, inspection_id)
+        return [self._get(CaseAssessment, cid) for cid in inspection.case_ids]
+
+    def _load(self, cls: type[T], aggregate_id: UUID, as_of: datetime | None) -> T:
+        """Current state, or the state as recorded at ``as_of`` (inclusive)."""
+        if as_of is None:
+            return self._get(cls, aggregate_id)
+        aggregate = None
+        for domain_event in self.events.get(aggregate_id):
+            if domain_event.timestamp > as_of:
+                break
+            aggregate = domain_event.mutate(aggregate)
+        if aggregate is None or not isinstance(aggregate, cls):
+            raise NotFound(f"no {cls.__name__} with id {aggregate_id} at {as_of.isoformat()}")
+        return aggregate
+
+    def stream_ids_of(self, inspection: Inspection) -> list[UUID]:
+        """The inspection and every aggregate whose events belong to its history."""
+        ids = [inspection.id, *inspection.case_ids, *inspection.complaint_ids]
+        for linked in (inspection.reinspection_id, inspection.reinspection_of):
+            if linked is not None:
+                ids.append(linked)
+        return ids
+
+    def history(self, inspection_id: UUID) -> list[dict[str, Any]]:
+        """Every event of the inspection, its cases, reinspection and complaints, in recorded order."""
+        inspection = self._get(Inspection, inspection_id)
+        notifications: list[Notification] = self.recorder.select_by_originators(  # type: ignore[attr-defined]
+            self.stream_ids_of(inspection)
+        )
+        return [self.describe(n) for n in notifications]
+
+    def describe(self, notification: Notification) -> dict[str, Any]:
+        """A stored event as plain values: position, stream, version, type, time, actor, data."""
+        domain_event = self.mapper.to_domain_event(notification)
+        fields = dict(domain_event.__dict__)
+        cause = fields.pop("cause", None) or {}
+        for name in ("originator_id", "originator_version", "timestamp", "originator_topic"):
+            fields.pop(name, None)
+        return {
+            "position": notification.id,
+            "stream": str(notification.originator_id),
+            "version": notification.originator_version,
+            "type": notification.topic,
+            "recorded_at": domain_event.timestamp.isoformat(),
+            "actor": {"name": cause.get("actor_name"), "role": cause.get("actor_role")},
+            "correlation_id": cause.get("correlation_id"),
+            "data": to_plain(fields),
+        }
+
+
+def to_plain(value: Any) -> Any:
+    """Event attribute values as JSON-ready plain values."""
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+def _last_position(recordings: list[Recording[UUID]]) -> int | None:
+    return max((r.notification.id for r in recordings), default=None)

@@ -1,0 +1,1 @@
+"""The inspection domain: aggregates, frameworks and scoring, free of I/O."""

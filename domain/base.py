@@ -1,0 +1,91 @@
+"""What every aggregate shares: who caused an event, explicit topics, the clock."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterator, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, CanMutateAggregate
+from eventsourcing.utils import register_topic
+
+from domain import clock
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Whoever asks for a command: a person or system with a role."""
+
+    name: str
+    role: str
+    organisation: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "role": self.role, "organisation": self.organisation}
+
+
+SYSTEM = Actor(name="system", role="system")
+
+_cause: ContextVar[dict[str, Any]] = ContextVar(
+    "cause",
+    default={"actor_name": SYSTEM.name, "actor_role": SYSTEM.role, "correlation_id": None},
+)
+
+
+@contextmanager
+def caused_by(actor: Actor, correlation_id: str | None) -> Iterator[None]:
+    """Stamp every event triggered inside the block with its actor and correlation id.
+
+    Set by the application from the request, never by callers of domain methods.
+    """
+    token = _cause.set(
+        {"actor_name": actor.name, "actor_role": actor.role, "correlation_id": correlation_id}
+    )
+    try:
+        yield
+    finally:
+        _cause.reset(token)
+
+
+def same_organisation(a: str | None, b: str | None) -> bool:
+    """Organisations match by name, ignoring case and surrounding spaces."""
+    if a is None or b is None:
+        return False
+    return a.strip().casefold() == b.strip().casefold()
+
+
+class InspectorateAggregate(Aggregate):
+    """Base aggregate whose events carry their cause and use the one clock."""
+
+    class Event(Aggregate.Event):
+        cause: dict[str, Any]
+
+        @staticmethod
+        def create_timestamp() -> datetime:
+            return clock.now()
+
+    @classmethod
+    def _create(cls, event_class: Any, *, id: UUID | None = None, **kwargs: Any) -> Any:  # noqa: A002
+        kwargs.setdefault("cause", _cause.get())
+        return super()._create(event_class, id=id, **kwargs)
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("cause", _cause.get())
+        super().trigger_event(event_class, **kwargs)
+
+
+A = TypeVar("A", bound=type)
+
+
+def explicit_topics(cls: A) -> A:
+    """Register the stable public topic of every event nested in ``cls``.
+
+    Stored events name these topics, so renaming or moving a class never
+    breaks the record or a consumer.
+    """
+    for obj in vars(cls).values():
+        if isinstance(obj, type) and issubclass(obj, CanMutateAggregate) and "TOPIC" in vars(obj):
+            register_topic(obj.TOPIC, obj)
+    return cls

@@ -1,0 +1,159 @@
+"""The CaseAssessment aggregate: one sampled case, its judgements and moderations."""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.base import Actor, InspectorateAggregate, explicit_topics
+from domain.errors import InvalidValue, NothingToModerate, RecordFrozen
+from domain.frameworks import Framework
+
+CHARACTERISTICS: dict[str, tuple[Any, ...]] = {
+    "gender": ("female", "male", "other", "unknown"),
+    "ethnicity": ("white", "bame", "unknown"),
+    "age_band": ("10-14", "15-17", "18-24", "25-49", "50+", "unknown"),
+    "disability": (True, False, None, "unknown"),
+    "looked_after": (True, False, None, "unknown"),
+    "disposal": ("pre_court", "community", "custody", "licence", "unknown"),
+    "risk_level": ("low", "medium", "high", "very_high", "unknown"),
+}
+
+
+def item_key(area: str, criterion: str) -> str:
+    return f"{area}/{criterion}"
+
+
+def check_characteristics(characteristics: dict[str, Any]) -> None:
+    for name, allowed in CHARACTERISTICS.items():
+        if name not in characteristics:
+            raise InvalidValue(f"characteristics.{name}", "is required")
+        value = characteristics[name]
+        if not any(value is option or (type(value) is type(option) and value == option) for option in allowed):
+            raise InvalidValue(f"characteristics.{name}", "is not one of the allowed values")
+    unknown = set(characteristics) - set(CHARACTERISTICS)
+    if unknown:
+        raise InvalidValue("characteristics", f"unknown characteristic(s): {', '.join(sorted(unknown))}")
+
+
+def check_judgements(framework: Framework, judgements: list[dict[str, Any]]) -> None:
+    if not judgements:
+        raise InvalidValue("judgements", "at least one judgement is required")
+    seen = set()
+    for judgement in judgements:
+        framework.check_item(judgement["area"], judgement["criterion"])
+        if judgement.get("sufficient") not in (True, False, None):
+            raise InvalidValue("sufficient", "must be true, false or null")
+        key = item_key(judgement["area"], judgement["criterion"])
+        if key in seen:
+            raise InvalidValue("judgements", f"'{key}' is judged twice in one request")
+        seen.add(key)
+
+
+@explicit_topics
+class CaseAssessment(InspectorateAggregate):
+    @classmethod
+    def sample(
+        cls,
+        inspection_id: UUID,
+        framework: Framework,
+        case_ref: str,
+        characteristics: dict[str, Any],
+        assessor: Actor,
+    ) -> CaseAssessment:
+        check_characteristics(characteristics)
+        return cls(
+            inspection_id=inspection_id,
+            framework=framework.code,
+            case_ref=case_ref,
+            characteristics=dict(characteristics),
+            assessor=assessor.as_dict(),
+        )
+
+    @event("Sampled", topic="case.sampled.v1")
+    def __init__(
+        self,
+        inspection_id: UUID,
+        framework: str,
+        case_ref: str,
+        characteristics: dict[str, Any],
+        assessor: dict[str, Any],
+    ) -> None:
+        self.inspection_id = inspection_id
+        self.framework = framework
+        self.case_ref = case_ref
+        self.characteristics = characteristics
+        self.assessor = assessor
+        self.judgements: dict[str, dict[str, Any]] = {}
+        self.moderations: dict[str, dict[str, Any]] = {}
+        self.locked = False  # true once the inspection's report is published
+
+    def rate(self, framework: Framework, judgements: list[dict[str, Any]], by: Actor) -> None:
+        if self.locked:
+            raise RecordFrozen("the inspection is published; its judgements can no longer change")
+        check_judgements(framework, judgements)
+        self._rate(judgements=[_clean(j) for j in judgements], by=by.as_dict())
+
+    def moderate(self, framework: Framework, judgements: list[dict[str, Any]], note: str, by: Actor) -> None:
+        check_judgements(framework, judgements)
+        missing = [
+            item_key(j["area"], j["criterion"])
+            for j in judgements
+            if item_key(j["area"], j["criterion"]) not in self.judgements
+        ]
+        if missing:
+            raise NothingToModerate(
+                f"no first judgement to moderate for: {', '.join(missing)}"
+            )
+        self._moderate(
+            judgements=[_clean(j) for j in judgements],
+            note=note,
+            by=by.as_dict(),
+            after_publication=self.locked,
+        )
+
+    def lock_for_publication(self) -> None:
+        if not self.locked:
+            self._lock()
+
+    @property
+    def judged(self) -> bool:
+        return bool(self.judgements)
+
+    def verdicts(self) -> dict[tuple[str, str], bool | None]:
+        return {(j["area"], j["criterion"]): j["sufficient"] for j in self.judgements.values()}
+
+    @event("Rated", topic="case.rated.v1")
+    def _rate(self, judgements: list[dict[str, Any]], by: dict[str, Any]) -> None:
+        for judgement in judgements:
+            self.judgements[item_key(judgement["area"], judgement["criterion"])] = {**judgement, "by": by}
+
+    @event("Moderated", topic="case.moderated.v1")
+    def _moderate(
+        self, judgements: list[dict[str, Any]], note: str, by: dict[str, Any], after_publication: bool
+    ) -> None:
+        for judgement in judgements:
+            key = item_key(judgement["area"], judgement["criterion"])
+            first = self.judgements[key]
+            self.moderations[key] = {
+                **judgement,
+                "first": first["sufficient"],
+                "first_by": first["by"],
+                "by": by,
+                "moderation_note": note,
+                "after_publication": after_publication,
+            }
+
+    @event("LockedForPublication", topic="case.locked_for_publication.v1")
+    def _lock(self) -> None:
+        self.locked = True
+
+
+def _clean(judgement: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "area": judgement["area"],
+        "criterion": judgement["criterion"],
+        "sufficient": judgement.get("sufficient"),
+        "note": judgement.get("note"),
+    }

@@ -1,0 +1,189 @@
+"""The Inspection aggregate: one inspection of one body under one programme."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import event
+
+from domain.base import InspectorateAggregate, explicit_topics
+from domain.errors import DuplicateCase, IllegalTransition, InvalidValue, RecordFrozen, UnjudgedCases
+from domain.frameworks import business_year, framework_by_code, framework_for
+
+SCHEDULED, FIELDWORK, FIELDWORK_COMPLETE, PUBLISHED = "scheduled", "fieldwork", "fieldwork_complete", "published"
+BODY_TYPES = ("yot", "probation_trust", "nps_division", "crc", "prison")
+
+# Fixed namespace: the id of an inspection derives from its natural key, so two
+# racing requests to schedule the same inspection collide in the event store.
+INSPECTION_NAMESPACE = UUID("0b5f4d0e-7d0c-4a49-9a5e-4b3f1c0f2a11")
+
+
+def inspection_id_for(programme: str, body_name: str, fieldwork_start: date) -> UUID:
+    key = f"{programme}|{body_name.strip().casefold()}|{fieldwork_start.isoformat()}"
+    return uuid5(INSPECTION_NAMESPACE, key)
+
+
+@explicit_topics
+class Inspection(InspectorateAggregate):
+    @staticmethod
+    def create_id(programme: str, inspected_body: dict[str, Any], fieldwork_start: date, **_: Any) -> UUID:
+        return inspection_id_for(programme, inspected_body["name"], fieldwork_start)
+
+    @classmethod
+    def schedule(
+        cls,
+        programme: str,
+        inspected_body: dict[str, Any],
+        fieldwork_start: date,
+        fieldwork_end: date | None = None,
+        lead_inspector: str | None = None,
+    ) -> Inspection:
+        framework = framework_for(programme, fieldwork_start)
+        if inspected_body.get("type") not in BODY_TYPES:
+            raise InvalidValue("inspected_body.type", f"must be one of {', '.join(BODY_TYPES)}")
+        if fieldwork_end is not None and fieldwork_end < fieldwork_start:
+            raise InvalidValue("fieldwork_end", "fieldwork cannot end before it starts")
+        return cls(
+            programme=programme,
+            framework=framework.code,
+            year=business_year(fieldwork_start),
+            inspected_body=dict(inspected_body),
+            fieldwork_start=fieldwork_start,
+            fieldwork_end=fieldwork_end,
+            lead_inspector=lead_inspector,
+        )
+
+    @event("Scheduled", topic="inspection.scheduled.v1")
+    def __init__(
+        self,
+        programme: str,
+        framework: str,
+        year: str,
+        inspected_body: dict[str, Any],
+        fieldwork_start: date,
+        fieldwork_end: date | None,
+        lead_inspector: str | None,
+    ) -> None:
+        self.programme = programme
+        self.framework = framework
+        self.year = year
+        self.inspected_body = inspected_body
+        self.fieldwork_start = fieldwork_start
+        self.fieldwork_end = fieldwork_end
+        self.lead_inspector = lead_inspector
+        self.status = SCHEDULED
+        self.case_refs: dict[str, str] = {}  # case_ref -> case id (hex)
+        self.published_on: date | None = None
+        self.headline_scores: dict[str, Any] | None = None
+        self.criteria_scores: dict[str, Any] | None = None
+        self.of_concern: bool | None = None
+        self.reinspection_id: UUID | None = None
+        self.reinspection_of: UUID | None = None  # set when this inspection follows up a reinspection
+        self.complaint_ids: list[UUID] = []
+
+    # -- commands ---------------------------------------------------------
+
+    def start_fieldwork(self) -> None:
+        self._require(SCHEDULED, "start fieldwork")
+        self._start_fieldwork()
+
+    def sample_case(self, case_id: UUID, case_ref: str) -> None:
+        self._require(FIELDWORK, "add a case")
+        if case_ref in self.case_refs:
+            raise DuplicateCase(f"case_ref '{case_ref}' is already in this inspection's sample")
+        self._sample_case(case_id=case_id, case_ref=case_ref)
+
+    def complete_fieldwork(self, unjudged_case_refs: list[str]) -> None:
+        self._require(FIELDWORK, "complete fieldwork")
+        if unjudged_case_refs:
+            raise UnjudgedCases(
+                f"{len(unjudged_case_refs)} sampled case(s) have no judgement yet"
+            )
+        self._complete_fieldwork()
+
+    def publish(
+        self,
+        published_on: date,
+        headline_scores: dict[str, Any],
+        criteria_scores: dict[str, Any],
+        of_concern: bool,
+        reinspection_id: UUID | None,
+    ) -> None:
+        if self.status == PUBLISHED:
+            raise RecordFrozen("the report is already published; published figures never change")
+        self._require(FIELDWORK_COMPLETE, "publish")
+        if published_on < self.fieldwork_start:
+            raise InvalidValue("published_on", "a report cannot be published before its fieldwork started")
+        self._publish(
+            published_on=published_on,
+            headline_scores=headline_scores,
+            criteria_scores=criteria_scores,
+            of_concern=of_concern,
+            reinspection_id=reinspection_id,
+        )
+
+    def designate_as_reinspection(self, reinspection_id: UUID) -> None:
+        if self.reinspection_of is not None:
+            raise IllegalTransition("this inspection is already the follow-up of a reinspection")
+        if self.status == PUBLISHED:
+            raise IllegalTransition("a published inspection cannot become a reinspection")
+        self._designate_as_reinspection(reinspection_id=reinspection_id)
+
+    def link_complaint(self, complaint_id: UUID) -> None:
+        """Complaints stay linked to their inspection, also after publication (not a change of findings)."""
+        self._link_complaint(complaint_id=complaint_id)
+
+    # -- queries ----------------------------------------------------------
+
+    @property
+    def case_ids(self) -> list[UUID]:
+        return [UUID(hex_id) for hex_id in self.case_refs.values()]
+
+    @property
+    def rules(self):  # type: ignore[no-untyped-def]
+        return framework_by_code(self.framework)
+
+    # -- events -----------------------------------------------------------
+
+    def _require(self, status: str, action: str) -> None:
+        if self.status != status:
+            if self.status == PUBLISHED:
+                raise RecordFrozen(f"cannot {action}: the inspection is published")
+            raise IllegalTransition(f"cannot {action} while the inspection is '{self.status}'")
+
+    @event("FieldworkStarted", topic="inspection.fieldwork_started.v1")
+    def _start_fieldwork(self) -> None:
+        self.status = FIELDWORK
+
+    @event("CaseSampled", topic="inspection.case_sampled.v1")
+    def _sample_case(self, case_id: UUID, case_ref: str) -> None:
+        self.case_refs[case_ref] = case_id.hex
+
+    @event("FieldworkCompleted", topic="inspection.fieldwork_completed.v1")
+    def _complete_fieldwork(self) -> None:
+        self.status = FIELDWORK_COMPLETE
+
+    @event("ReportPublished", topic="inspection.report_published.v1")
+    def _publish(
+        self,
+        published_on: date,
+        headline_scores: dict[str, Any],
+        criteria_scores: dict[str, Any],
+        of_concern: bool,
+        reinspection_id: UUID | None,
+    ) -> None:
+        self.status = PUBLISHED
+        self.published_on = published_on
+        self.headline_scores = headline_scores
+        self.criteria_scores = criteria_scores
+        self.of_concern = of_concern
+        self.reinspection_id = reinspection_id
+
+    @event("DesignatedAsReinspection", topic="inspection.designated_as_reinspection.v1")
+    def _designate_as_reinspection(self, reinspection_id: UUID) -> None:
+        self.reinspection_of = reinspection_id
+
+    @event("ComplaintLinked", topic="inspection.complaint_linked.v1")
+    def _link_complaint(self, complaint_id: UUID) -> None:
+        self.complaint_ids.append(complaint_id)

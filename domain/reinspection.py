@@ -1,0 +1,77 @@
+"""The Reinspection aggregate: a follow-up due about 12 months after a report of concern."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.base import InspectorateAggregate, explicit_topics, same_organisation
+from domain.errors import IllegalTransition
+from domain.scoring import compare
+
+PENDING, DUE, SCHEDULED, COMPLETED = "pending", "due", "scheduled", "completed"
+
+
+@explicit_topics
+class Reinspection(InspectorateAggregate):
+    @event("Triggered", topic="reinspection.triggered.v1")
+    def __init__(
+        self,
+        origin_inspection_id: UUID,
+        programme: str,
+        inspected_body: dict[str, Any],
+        published_on: date,
+        due_on: date,
+        original_scores: dict[str, Any],
+    ) -> None:
+        self.origin_inspection_id = origin_inspection_id
+        self.programme = programme
+        self.inspected_body = inspected_body
+        self.published_on = published_on
+        self.due_on = due_on
+        self.original_scores = original_scores
+        self.status = PENDING
+        self.reinspection_inspection_id: UUID | None = None
+        self.comparison: dict[str, Any] | None = None
+
+    def become_due(self, today: date) -> bool:
+        """Mark due once the clock reaches the due date; idempotent. True if it changed."""
+        if self.status != PENDING or today < self.due_on:
+            return False
+        self._become_due(on=today)
+        return True
+
+    def schedule(self, inspection_id: UUID, programme: str, inspected_body: dict[str, Any]) -> None:
+        if self.status not in (PENDING, DUE):
+            raise IllegalTransition(f"cannot schedule a reinspection that is '{self.status}'")
+        if programme != self.programme or not same_organisation(
+            inspected_body.get("name"), self.inspected_body.get("name")
+        ):
+            raise IllegalTransition("the follow-up must inspect the same body under the same programme")
+        if inspection_id == self.origin_inspection_id:
+            raise IllegalTransition("an inspection cannot be its own reinspection")
+        self._schedule(inspection_id=inspection_id)
+
+    def complete(self, reinspection_scores: dict[str, Any]) -> None:
+        if self.status != SCHEDULED:
+            raise IllegalTransition(f"cannot complete a reinspection that is '{self.status}'")
+        self._complete(
+            reinspection_scores=reinspection_scores,
+            comparison=compare(self.original_scores, reinspection_scores),
+        )
+
+    @event("BecameDue", topic="reinspection.became_due.v1")
+    def _become_due(self, on: date) -> None:
+        self.status = DUE
+
+    @event("Scheduled", topic="reinspection.scheduled.v1")
+    def _schedule(self, inspection_id: UUID) -> None:
+        self.status = SCHEDULED
+        self.reinspection_inspection_id = inspection_id
+
+    @event("Completed", topic="reinspection.completed.v1")
+    def _complete(self, reinspection_scores: dict[str, Any], comparison: dict[str, Any]) -> None:
+        self.status = COMPLETED
+        self.comparison = comparison

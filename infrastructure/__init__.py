@@ -1,0 +1,1 @@
+"""Adapters: event store recorders, SQL read side, configuration, calendars."""

@@ -1,0 +1,58 @@
+"""The one composition root: builds every service from settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+# The aggregate modules register their events' explicit topics on import, so
+# that stored events resolve in a fresh process before anything is written.
+import domain.case_assessment  # noqa: F401
+import domain.complaint  # noqa: F401
+import domain.inspection  # noqa: F401
+import domain.reinspection  # noqa: F401
+from application.app import InspectorateApp
+from infrastructure.config import Settings
+from infrastructure.holidays_calendar import is_bank_holiday
+from infrastructure.readdb import create_read_engine, metadata
+from infrastructure.tokens import TokenStore
+
+
+def build_app(settings: Settings | None = None, *, create_table: bool = True) -> InspectorateApp:
+    settings = settings or Settings.from_env()
+    return InspectorateApp(settings.event_store_env(create_table=create_table), is_holiday=is_bank_holiday)
+
+
+@dataclass
+class Services:
+    """Everything a process needs, built once per process."""
+
+    settings: Settings
+    app: InspectorateApp
+    read_engine: sa.Engine
+    tokens: TokenStore
+
+    def close(self) -> None:
+        self.app.close()
+        self.read_engine.dispose()
+
+
+def migrate(settings: Settings) -> None:
+    """Create every table once, before any worker process starts."""
+    build_app(settings, create_table=True).close()
+    engine = create_read_engine(settings)
+    metadata.create_all(engine)
+    engine.dispose()
+
+
+def build_services(settings: Settings | None = None, *, create_tables: bool = False) -> Services:
+    settings = settings or Settings.from_env()
+    if create_tables:
+        migrate(settings)
+    engine = create_read_engine(settings)
+    return Services(
+        settings=settings,
+        app=build_app(settings, create_table=False),
+        read_engine=engine,
+        tokens=TokenStore(engine),
+    )

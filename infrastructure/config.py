@@ -1,0 +1,81 @@
+"""Settings read from the environment, and the event store environment derived from them."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path("var"))
+    database_url: str | None = None
+    cipher_key: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            data_dir=Path(env.get("INSPECTORATE_DATA_DIR") or "var"),
+            database_url=env.get("INSPECTORATE_DATABASE_URL") or None,
+            cipher_key=env.get("INSPECTORATE_CIPHER_KEY") or None,
+        )
+
+    @property
+    def is_postgres(self) -> bool:
+        return bool(self.database_url) and self.database_url.startswith("postgresql")
+
+    @property
+    def events_path(self) -> Path:
+        return self.data_dir / "events.sqlite"
+
+    @property
+    def read_url(self) -> str:
+        """SQLAlchemy URL of the read side (views, tokens, audit of reads)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'views.sqlite').resolve()}"
+
+    def event_store_env(self, *, create_table: bool = True) -> dict[str, str]:
+        """Environment for the eventsourcing library's built-in recorders."""
+        env: dict[str, str] = {"CREATE_TABLE": "y" if create_table else "n"}
+        if self.is_postgres:
+            url = urlparse(self.database_url.replace("+psycopg", ""))  # type: ignore[union-attr]
+            env.update(
+                PERSISTENCE_MODULE="eventsourcing.postgres",
+                POSTGRES_DBNAME=url.path.lstrip("/"),
+                POSTGRES_HOST=url.hostname or "127.0.0.1",
+                POSTGRES_PORT=str(url.port or 5432),
+                POSTGRES_USER=unquote(url.username or ""),
+                POSTGRES_PASSWORD=unquote(url.password or ""),
+                POSTGRES_CONNECT_TIMEOUT="5",
+                POSTGRES_LOCK_TIMEOUT="5",
+                POSTGRES_PRE_PING="y",
+                POSTGRES_POOL_SIZE="5",
+                POSTGRES_MAX_OVERFLOW="10",
+                APPLICATION_RECORDER_TOPIC="infrastructure.eventstore:PostgresEventRecorder",
+            )
+        elif self.database_url and self.database_url.startswith("sqlite"):
+            path = self.database_url.split("///", 1)[-1]
+            env.update(
+                PERSISTENCE_MODULE="eventsourcing.sqlite",
+                SQLITE_DBNAME=path,
+                SQLITE_LOCK_TIMEOUT="10",
+                APPLICATION_RECORDER_TOPIC="infrastructure.eventstore:SQLiteEventRecorder",
+            )
+        else:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            env.update(
+                PERSISTENCE_MODULE="eventsourcing.sqlite",
+                SQLITE_DBNAME=str(self.events_path.resolve()),
+                SQLITE_LOCK_TIMEOUT="10",
+                APPLICATION_RECORDER_TOPIC="infrastructure.eventstore:SQLiteEventRecorder",
+            )
+        if self.cipher_key:
+            env.update(
+                CIPHER_TOPIC="eventsourcing.cryptography:AESCipher",
+                CIPHER_KEY=self.cipher_key,
+                COMPRESSOR_TOPIC="eventsourcing.compressor:ZlibCompressor",
+            )
+        return env

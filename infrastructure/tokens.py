@@ -1,0 +1,95 @@
+"""API tokens: random secrets handed out once, stored only as SHA-256 hashes."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import uuid4
+
+import sqlalchemy as sa
+
+from domain import clock
+from domain.base import Actor
+from infrastructure.readdb import metadata
+
+ROLES = ("admin", "inspector", "local_assessor", "qa_reviewer", "auditor", "organisation", "integration")
+
+tokens_table = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("organisation", sa.String(200), nullable=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: str
+    name: str
+    role: str
+    organisation: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(name=self.name, role=self.role, organisation=self.organisation)
+
+
+class TokenStore:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def create(self, name: str, role: str, organisation: str | None = None) -> tuple[TokenInfo, str]:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        if not name.strip():
+            raise ValueError("name must not be empty")
+        secret = secrets.token_urlsafe(32)
+        info = TokenInfo(str(uuid4()), name.strip(), role, organisation, clock.now(), None)
+        with self.engine.begin() as conn:
+            conn.execute(
+                tokens_table.insert().values(
+                    id=info.id, name=info.name, role=role, organisation=organisation,
+                    token_hash=hash_token(secret), created_at=info.created_at,
+                )
+            )
+        return info, secret
+
+    def authenticate(self, secret: str) -> TokenInfo | None:
+        """The live token for a secret, or None. Looked up by hash, then compared in constant time."""
+        digest = hash_token(secret)
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(tokens_table).where(tokens_table.c.token_hash == digest)).first()
+        if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None:
+            return None
+        return _info(row)
+
+    def list(self) -> list[TokenInfo]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(tokens_table).order_by(tokens_table.c.created_at)).all()
+        return [_info(r) for r in rows]
+
+    def revoke(self, token_id: str) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                tokens_table.update()
+                .where(tokens_table.c.id == token_id, tokens_table.c.revoked_at.is_(None))
+                .values(revoked_at=clock.now())
+            )
+        return result.rowcount == 1
+
+
+def _info(row: sa.Row) -> TokenInfo:
+    return TokenInfo(row.id, row.name, row.role, row.organisation, row.created_at, row.revoked_at)

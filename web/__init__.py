@@ -1,0 +1,45 @@
+"""The Flask API: an app factory, one blueprint per resource."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from infrastructure.bootstrap import Services, build_services
+from infrastructure.config import Settings
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    create_tables: bool = True,
+    test_config: dict[str, Any] | None = None,
+) -> Flask:
+    """Build the Flask app. No module-level app: everything from configuration."""
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        API_TITLE="inspectorate",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        JSON_SORT_KEYS=False,
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["inspectorate"] = services or build_services(settings, create_tables=create_tables)
+
+    from web.api import init_api
+
+    init_api(app)
+    return app
+
+
+def services_of(app: Flask) -> Services:
+    return app.extensions["inspectorate"]

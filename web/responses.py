@@ -1,0 +1,44 @@
+"""Helpers for write responses: ETag with the aggregate version, the global position."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, request
+
+from application.app import Result
+from web.errors import problem
+
+
+def expected_version() -> int | None:
+    """The version an If-Match header asks for, or None. A malformed header is the caller's mistake."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    value = header.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise BadIfMatch(header)
+    return int(value)
+
+
+class BadIfMatch(Exception):
+    pass
+
+
+def written(result: Result, status: int = 200, body: dict[str, Any] | None = None) -> Response:
+    response = jsonify(body if body is not None else result.body)
+    response.status_code = status
+    response.headers["ETag"] = f'"{result.version}"'
+    if result.position is not None:
+        response.headers["Inspectorate-Position"] = str(result.position)
+    return response
+
+
+def read(body: dict[str, Any], version: int | None = None) -> Response:
+    response = jsonify(body)
+    if version is not None:
+        response.headers["ETag"] = f'"{version}"'
+    return response
+
+
+def bad_if_match(error: BadIfMatch) -> Response:
+    return problem(400, "Bad Request", "If-Match must be a quoted aggregate version, e.g. \"3\".")
