@@ -405,6 +405,29 @@ class InspectorateApp(Application[UUID]):
     def get_complaint(self, complaint_id: UUID) -> Complaint:
         return self._get(Complaint, complaint_id)
 
+    def reinspection_state(self, reinspection_id: UUID) -> dict[str, Any]:
+        """A reinspection as plain values, its status as of today (see ``_status_today``)."""
+        return _status_today(reinspection_dict(self._get(Reinspection, reinspection_id)))
+
+    def list_reinspections(
+        self, origin_inspection_id: UUID | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Reinspections in the order they were triggered, optionally of one inspection, in one status.
+
+        Reads the event store (a view may back this later); filtering by the
+        origin inspection goes straight to its one reinspection.
+        """
+        if origin_inspection_id is not None:
+            try:
+                origin = self._get(Inspection, origin_inspection_id)
+            except NotFound:
+                return []
+            ids: Iterable[UUID] = [origin.reinspection_id] if origin.reinspection_id else []
+        else:
+            ids = self._ids_with_topic("reinspection.triggered.v1")
+        items = [_status_today(reinspection_dict(self._get(Reinspection, rid))) for rid in ids]
+        return [item for item in items if status is None or item["status"] == status]
+
     def list_cases(self, inspection_id: UUID) -> list[CaseAssessment]:
         inspection = self._get(Inspection, inspection_id)
         return [self._get(CaseAssessment, cid) for cid in inspection.case_ids]
@@ -468,6 +491,13 @@ def to_plain(value: Any) -> Any:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     return value
+
+
+def _status_today(body: dict[str, Any]) -> dict[str, Any]:
+    """'due' from the due date on, even before the deadline process has recorded it."""
+    if body["status"] == "pending" and body["due_on"] <= clock.today().isoformat():
+        body["status"] = "due"
+    return body
 
 
 def _last_position(recordings: list[Recording[UUID]]) -> int | None:

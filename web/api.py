@@ -1,25 +1,45 @@
 """Wires the blueprints, authentication, errors and OpenAPI onto the Flask app."""
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from flask import Flask, jsonify
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 
 from web.auth import authenticate
 from web.errors import init_errors
+from web.logging import init_logging
 from web.responses import BadIfMatch, bad_if_match
+from web.schemas import Problem, reject_malformed_json
+
+PROBLEM_JSON = "application/problem+json"
 
 
 class InspectorateApi(Api):
     """flask-smorest's Api, but errors go through our one problem+json handler."""
 
+    ERROR_SCHEMA = Problem
+
     def _register_error_handlers(self) -> None:  # noqa: D401 - we register our own
         return None
+
+    def _register_responses(self) -> None:
+        """Error responses in the spec are problem+json, as they are on the wire."""
+        names = [(s.name, s.phrase) for s in HTTPStatus if s >= 400] + [("DEFAULT_ERROR", "Error")]
+        for name, phrase in names:
+            response = {"description": phrase, "schema": self.ERROR_SCHEMA}
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(name, response, lazy=True)
 
 
 def init_api(app: Flask) -> None:
     api = InspectorateApi(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    api.spec.options["security"] = [{"bearer": []}]  # every documented operation is under /v1
+    init_logging(app)  # first, so that even a 401 is timed and logged
     app.before_request(authenticate)
+    app.before_request(reject_malformed_json)
     init_errors(app)
     app.register_error_handler(BadIfMatch, bad_if_match)
 
@@ -27,8 +47,11 @@ def init_api(app: Flask) -> None:
     def health():  # type: ignore[no-untyped-def]
         return jsonify({"status": "ok"})
 
+    from web.cases.resources import blp as cases
+    from web.complaints.resources import blp as complaints
     from web.inspections.resources import blp as inspections
+    from web.reinspections.resources import blp as reinspections
 
-    for blueprint in (inspections,):
+    for blueprint in (inspections, cases, reinspections, complaints):
         api.register_blueprint(blueprint)
     app.extensions["smorest_api"] = api

@@ -1,6 +1,18 @@
-"""Bearer-token authentication and role checks."""
+"""Bearer-token authentication, role checks and the organisation read rule.
+
+Who may do what (the contract's tables; admin only where the contract names it):
+
+- inspections create / start / complete / publish, reinspection schedule: inspector
+- cases POST: inspector, local_assessor (own-organisation 403 is the application's rule)
+- ratings: inspector, local_assessor (the application allows only the case's assessor)
+- moderations: qa_reviewer
+- complaints POST: organisation (own body only, checked by the application), inspector
+- complaint steps: inspector, admin
+- reads: every role but integration; an organisation only its own body's records
+"""
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from functools import wraps
@@ -8,17 +20,26 @@ from typing import Any, TypeVar
 
 from flask import Response, g, request
 
+from domain.base import same_organisation
+from domain.errors import PermissionDenied
 from web.context import services
 from web.errors import problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 READERS = ("admin", "inspector", "local_assessor", "qa_reviewer", "auditor", "organisation")
+ASSESSORS = ("inspector", "local_assessor")
+COMPLAINT_HANDLERS = ("inspector", "admin")
+COMPLAINANTS = ("organisation", "inspector")
+
+# A caller-supplied correlation id is echoed into logs and events: keep it short and plain.
+_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 
 
 def authenticate() -> Response | None:
     """Before every /v1 request: identify the caller from its bearer token, or answer 401."""
-    g.correlation_id = request.headers.get("X-Correlation-ID", "")[:64] or str(uuid.uuid4())
+    supplied = request.headers.get("X-Correlation-ID", "")
+    g.correlation_id = supplied if _CORRELATION_ID.match(supplied) else str(uuid.uuid4())
     if not request.path.startswith("/v1"):
         return None
     header = request.headers.get("Authorization", "")
@@ -33,7 +54,10 @@ def authenticate() -> Response | None:
 
 
 def roles(*allowed: str) -> Callable[[F], F]:
-    """Only callers with one of these roles may use the view (403 otherwise)."""
+    """Only callers with one of these roles may use the view (403 otherwise).
+
+    Put it above the argument decorators so that the role is checked before the body.
+    """
 
     def decorate(view: F) -> F:
         @wraps(view)
@@ -46,3 +70,18 @@ def roles(*allowed: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def may_see(inspected_body: dict[str, Any]) -> bool:
+    """An organisation sees only its own body's records; every other reader sees everything."""
+    actor = g.actor
+    return actor.role != "organisation" or same_organisation(actor.organisation, inspected_body.get("name"))
+
+
+def ensure_may_see(inspected_body: dict[str, Any]) -> None:
+    if not may_see(inspected_body):
+        raise PermissionDenied("an organisation may read only its own records")
+
+
+def is_organisation() -> bool:
+    return bool(g.actor.role == "organisation")

@@ -36,6 +36,18 @@ def problem(status: int, title: str, detail: str | None = None, errors: dict[str
     return response
 
 
+class MalformedBody(Exception):
+    """The body is not a JSON object (400): invalid JSON, not UTF-8, or another JSON value."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def malformed_body(error: MalformedBody) -> Response:
+    return problem(400, "Malformed request body", error.detail)
+
+
 STATUS_OF: list[tuple[type[DomainError], int]] = [
     (InvalidValue, 422),
     (VersionMismatch, 412),
@@ -60,7 +72,15 @@ def http_error(error: HTTPException) -> Response:
     messages = data.get("messages") if isinstance(data, dict) else None
     if status == 422 and messages:
         return problem(422, "Invalid input", "One or more fields are invalid.", flatten_messages(messages))
-    return problem(status, error.name, error.description if isinstance(error.description, str) else None)
+    if status == 400 and messages:  # webargs: the body is not JSON
+        return problem(400, "Malformed request body", "The request body is not valid JSON.")
+    if status == 413:
+        return problem(413, "Request body too large", "The request body is over the 1 MiB limit.")
+    allow = getattr(error, "valid_methods", None)
+    headers = {"Allow": ", ".join(allow)} if status == 405 and allow else None
+    return problem(
+        status, error.name, error.description if isinstance(error.description, str) else None, headers=headers
+    )
 
 
 def unexpected_error(error: Exception) -> Response:
@@ -92,5 +112,6 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def init_errors(app: Flask) -> None:
     app.register_error_handler(DomainError, domain_error)
+    app.register_error_handler(MalformedBody, malformed_body)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected_error)

@@ -1,10 +1,52 @@
 """Schema building blocks shared by the blueprints."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+import json
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any, TypeVar
 
-NAME = validate.Length(min=1, max=200)
-TEXT = validate.Length(min=1, max=10_000)
+from flask import request
+from flask_smorest import Blueprint
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate
+
+from web.errors import MalformedBody
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _printable(multiline: bool) -> Callable[[str], None]:
+    """Refuse control characters and lone surrogates: they corrupt logs, views and JSON encoding."""
+    allowed = {"\n", "\r", "\t"} if multiline else set()
+
+    def check(value: str) -> None:
+        for char in value:
+            if (ord(char) < 32 and char not in allowed) or ord(char) == 127 or "\ud800" <= char <= "\udfff":
+                raise ValidationError("must not contain control characters or unpaired surrogates")
+
+    return check
+
+
+NAME = validate.And(validate.Length(min=1, max=200), _printable(multiline=False))
+TEXT = validate.And(validate.Length(min=1, max=10_000), _printable(multiline=True))
+
+
+class StrictBoolean(fields.Boolean):
+    """Only JSON true/false: marshmallow's Boolean would also take "yes", 1 or "off"."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class StrictString(fields.String):
+    """Only JSON strings: no silent conversion of numbers."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class StrictSchema(Schema):
@@ -14,13 +56,58 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+class OutputSchema(Schema):
+    """Response schema (documentation): the contract lets fields be added, so extras are allowed."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
 class EmptySchema(StrictSchema):
     """A command with no arguments: '{}' (or no body)."""
 
 
-class Problem(Schema):
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
+class Problem(OutputSchema):
+    """application/problem+json (RFC 9457) as every error leaves."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+def problems(blp: Blueprint, *statuses: int) -> Callable[[F], F]:
+    """Document the problem responses a view can give (each refers to a shared problem+json response)."""
+
+    def decorate(view: F) -> F:
+        for status in statuses:
+            view = blp.alt_response(status, response=HTTPStatus(status).name)(view)
+        return view
+
+    return decorate
+
+
+# Every /v1 operation can answer these whatever it does.
+COMMON = (400, 401, 403, 404, 413)
+
+
+def reject_malformed_json() -> None:
+    """Before a /v1 write: an empty body or a JSON object, nothing else.
+
+    webargs would turn a JSON array into a 422 and invalid UTF-8 into a 400
+    with a browser-ish message; the contract wants 400 for all of these.
+    """
+    if request.method not in ("POST", "PUT", "PATCH") or not request.path.startswith("/v1"):
+        return
+    raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH raises 413 here
+    if not raw.strip():
+        return
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise MalformedBody("The request body is not UTF-8.") from None
+    except (ValueError, RecursionError):
+        raise MalformedBody("The request body is not valid JSON.") from None
+    if not isinstance(value, dict):
+        raise MalformedBody("The request body must be a JSON object.")

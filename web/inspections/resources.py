@@ -4,43 +4,83 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from application.representations import inspection_dict
-from web.auth import READERS, roles
+from web.auth import READERS, ensure_may_see, roles
 from web.context import actor, application, correlation_id
-from web.inspections.schemas import InspectionOut, ScheduleInspectionIn
+from web.inspections.schemas import AsOfQuery, InspectionOut, PublishedOut, PublishIn, ScheduleInspectionIn
 from web.responses import expected_version, read, written
+from web.schemas import COMMON, EmptySchema, problems
 
 blp = Blueprint("inspections", __name__, url_prefix="/v1/inspections", description="Inspections")
 
 
 @blp.route("")
 class Inspections(MethodView):
+    @roles("inspector")
     @blp.arguments(ScheduleInspectionIn)
     @blp.response(201, InspectionOut)
-    @roles("inspector")
-    def post(self, data: dict[str, Any]):  # type: ignore[no-untyped-def]
+    @problems(blp, *COMMON, 409)
+    def post(self, data: dict[str, Any]) -> Response:
+        """Schedule an inspection (409 if the same programme, body and start exist)."""
         result = application().schedule_inspection(actor(), correlation_id=correlation_id(), **data)
         return written(result, 201)
 
 
 @blp.route("/<uuid:inspection_id>")
 class InspectionById(MethodView):
-    @blp.response(200, InspectionOut)
     @roles(*READERS)
-    def get(self, inspection_id: UUID):  # type: ignore[no-untyped-def]
-        inspection = application().get_inspection(inspection_id)
+    @blp.arguments(AsOfQuery, location="query", as_kwargs=True)
+    @blp.response(200, InspectionOut)
+    @problems(blp, *COMMON)
+    def get(self, inspection_id: UUID, as_of: Any = None) -> Response:
+        """The inspection now, or as recorded at `as_of` (404 if it did not exist yet)."""
+        inspection = application().get_inspection(inspection_id, as_of)
+        ensure_may_see(inspection.inspected_body)
         return read(inspection_dict(inspection), inspection.version)
 
 
 @blp.route("/<uuid:inspection_id>/start-fieldwork")
 class StartFieldwork(MethodView):
-    @blp.response(200, InspectionOut)
     @roles("inspector")
-    def post(self, inspection_id: UUID):  # type: ignore[no-untyped-def]
+    @blp.arguments(EmptySchema, required=False)
+    @blp.response(200, InspectionOut)
+    @problems(blp, *COMMON, 409, 412)
+    def post(self, _: dict[str, Any], inspection_id: UUID) -> Response:
+        """Fieldwork begins: cases may be sampled."""
         result = application().start_fieldwork(
             actor(), inspection_id, expected_version=expected_version(), correlation_id=correlation_id()
+        )
+        return written(result)
+
+
+@blp.route("/<uuid:inspection_id>/complete-fieldwork")
+class CompleteFieldwork(MethodView):
+    @roles("inspector")
+    @blp.arguments(EmptySchema, required=False)
+    @blp.response(200, InspectionOut)
+    @problems(blp, *COMMON, 409, 412)
+    def post(self, _: dict[str, Any], inspection_id: UUID) -> Response:
+        """Fieldwork ends (409 while a sampled case has no judgement)."""
+        result = application().complete_fieldwork(
+            actor(), inspection_id, expected_version=expected_version(), correlation_id=correlation_id()
+        )
+        return written(result)
+
+
+@blp.route("/<uuid:inspection_id>/publish")
+class Publish(MethodView):
+    @roles("inspector")
+    @blp.arguments(PublishIn)
+    @blp.response(200, PublishedOut)
+    @problems(blp, *COMMON, 409, 412)
+    def post(self, data: dict[str, Any], inspection_id: UUID) -> Response:
+        """Publish the report: scores are frozen; a reinspection is triggered if they are of concern."""
+        result = application().publish(
+            actor(), inspection_id, data["published_on"],
+            expected_version=expected_version(), correlation_id=correlation_id(),
         )
         return written(result)

@@ -1,55 +1,102 @@
+"""Inspections: input, query and output schemas."""
 from __future__ import annotations
 
-from marshmallow import fields, validate, validates_schema, ValidationError
+import re
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from domain.frameworks import PROGRAMMES
 from domain.inspection import BODY_TYPES
-from web.schemas import NAME, StrictSchema
+from web.schemas import NAME, OutputSchema, StrictSchema, StrictString
+
+STATUSES = ("scheduled", "fieldwork", "fieldwork_complete", "published")
 
 
 class InspectedBodyIn(StrictSchema):
-    name = fields.String(required=True, validate=NAME)
-    type = fields.String(required=True, validate=validate.OneOf(BODY_TYPES))
-    region = fields.String(required=True, validate=NAME)
+    name = StrictString(required=True, validate=NAME)
+    type = StrictString(required=True, validate=validate.OneOf(BODY_TYPES))
+    region = StrictString(required=True, validate=NAME)
 
 
 class ScheduleInspectionIn(StrictSchema):
-    programme = fields.String(required=True, validate=validate.OneOf(PROGRAMMES))
+    programme = StrictString(required=True, validate=validate.OneOf(PROGRAMMES))
     inspected_body = fields.Nested(InspectedBodyIn, required=True)
     fieldwork_start = fields.Date(required=True)
     fieldwork_end = fields.Date(load_default=None, allow_none=True)
-    lead_inspector = fields.String(load_default=None, allow_none=True, validate=NAME)
+    lead_inspector = StrictString(load_default=None, allow_none=True, validate=NAME)
 
     @validates_schema
-    def end_not_before_start(self, data: dict, **_: object) -> None:
+    def end_not_before_start(self, data: dict[str, Any], **_: object) -> None:
         end, start = data.get("fieldwork_end"), data.get("fieldwork_start")
         if end is not None and start is not None and end < start:
             raise ValidationError("fieldwork cannot end before it starts", "fieldwork_end")
 
 
-class InspectedBodyOut(StrictSchema):
+class PublishIn(StrictSchema):
+    published_on = fields.Date(required=True)
+
+
+class Instant(fields.AwareDateTime):
+    """ISO 8601 with Z or an offset. An unencoded '+' arrives as a space: take it back."""
+
+    _SPACE_FOR_PLUS = re.compile(r" (\d\d(:?\d\d)?)$")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            value = self._SPACE_FOR_PLUS.sub(r"+\1", value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class AsOfQuery(StrictSchema):
+    as_of = Instant(
+        metadata={"description": "State as recorded at this time (inclusive), ISO 8601 with Z or an offset."}
+    )
+
+
+class InspectedBodyOut(OutputSchema):
     name = fields.String()
     type = fields.String()
     region = fields.String()
 
 
-class InspectionOut(StrictSchema):
-    id = fields.UUID()
-    programme = fields.String()
-    framework = fields.String()
-    year = fields.String()
-    inspected_body = fields.Nested(InspectedBodyOut)
-    status = fields.String()
-    fieldwork_start = fields.String()
-    fieldwork_end = fields.String(allow_none=True)
+class AreaScoreOut(OutputSchema):
+    score = fields.Integer(allow_none=True)
+    sufficient = fields.Integer()
+    applicable = fields.Integer()
+
+
+class InspectionOut(OutputSchema):
+    id = fields.UUID(required=True)
+    programme = fields.String(required=True)
+    framework = fields.String(required=True)
+    year = fields.String(required=True)
+    inspected_body = fields.Nested(InspectedBodyOut, required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    fieldwork_start = fields.Date(required=True)
+    fieldwork_end = fields.Date(allow_none=True)
     lead_inspector = fields.String(allow_none=True)
-    published_on = fields.String(allow_none=True)
-    case_count = fields.Integer()
-    version = fields.Integer()
-    headline_scores = fields.Dict(allow_none=True)
-    criteria_scores = fields.Dict(allow_none=True)
+    published_on = fields.Date(required=True, allow_none=True)
+    case_count = fields.Integer(required=True)
+    version = fields.Integer(required=True)
+    headline_scores = fields.Dict(
+        keys=fields.String(), values=fields.Nested(AreaScoreOut), required=True, allow_none=True
+    )
+    criteria_scores = fields.Dict(keys=fields.String(), values=fields.Nested(AreaScoreOut), allow_none=True)
     of_concern = fields.Boolean(allow_none=True)
-    reinspection_id = fields.String(allow_none=True)
-    reinspection_of = fields.String(allow_none=True)
+    reinspection_id = fields.UUID(allow_none=True)
+    reinspection_of = fields.UUID(allow_none=True)
     created_on = fields.String()
     modified_on = fields.String()
+
+
+class TriggeredReinspectionOut(OutputSchema):
+    id = fields.UUID(required=True)
+    due_on = fields.Date(required=True)
+
+
+class PublishedOut(InspectionOut):
+    reinspection = fields.Nested(TriggeredReinspectionOut, required=True, allow_none=True)

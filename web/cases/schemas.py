@@ -1,0 +1,115 @@
+"""Cases: input, query and output schemas."""
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate
+
+from domain.case_assessment import CHARACTERISTICS
+from domain.frameworks import FRAMEWORKS, GENERAL_CRITERIA
+from web.schemas import NAME, TEXT, OutputSchema, StrictBoolean, StrictSchema, StrictString
+
+AREAS = tuple(sorted({area for framework in FRAMEWORKS for area in framework.areas}))
+CRITERIA = tuple(sorted({c for framework in FRAMEWORKS for c in framework.criteria} | set(GENERAL_CRITERIA)))
+# A framework has a handful of items; a long list is a mistake, not a sample.
+MAX_JUDGEMENTS = 100
+
+
+class FlagOrUnknown(fields.Field):
+    """A characteristic that is true, false, null or 'unknown' (disability, looked_after)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"enum": [True, False, None, "unknown"], "nullable": True}
+        super().__init__(required=True, allow_none=True, metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool) or value == "unknown":
+            return value
+        raise ValidationError("must be true, false, null or 'unknown'")
+
+
+def _choice(name: str) -> StrictString:
+    return StrictString(required=True, validate=validate.OneOf(CHARACTERISTICS[name]))
+
+
+class CharacteristicsIn(StrictSchema):
+    gender = _choice("gender")
+    ethnicity = _choice("ethnicity")
+    age_band = _choice("age_band")
+    disability = FlagOrUnknown()
+    looked_after = FlagOrUnknown()
+    disposal = _choice("disposal")
+    risk_level = _choice("risk_level")
+
+
+class AddCaseIn(StrictSchema):
+    case_ref = StrictString(required=True, validate=NAME, metadata={"description": "The provider's reference, never a name."})
+    characteristics = fields.Nested(CharacteristicsIn, required=True)
+
+
+class JudgementIn(StrictSchema):
+    area = StrictString(required=True, validate=validate.OneOf(AREAS))
+    criterion = StrictString(required=True, validate=validate.OneOf(CRITERIA))
+    sufficient = StrictBoolean(required=True, allow_none=True, metadata={"description": "null: not applicable"})
+    note = StrictString(load_default=None, allow_none=True, validate=TEXT)
+
+
+class _Judgements(fields.List):
+    def __init__(self) -> None:
+        super().__init__(
+            fields.Nested(JudgementIn), required=True, validate=validate.Length(min=1, max=MAX_JUDGEMENTS)
+        )
+
+
+class RateIn(StrictSchema):
+    judgements = _Judgements()
+
+
+class ModerateIn(StrictSchema):
+    judgements = _Judgements()
+    note = StrictString(required=True, validate=TEXT)
+
+
+class ActorOut(OutputSchema):
+    name = fields.String()
+    role = fields.String()
+    organisation = fields.String(allow_none=True)
+
+
+class JudgementOut(OutputSchema):
+    area = fields.String(required=True)
+    criterion = fields.String(required=True)
+    sufficient = fields.Boolean(required=True, allow_none=True)
+    note = fields.String(allow_none=True)
+    by = fields.Nested(ActorOut)
+
+
+class ModerationOut(JudgementOut):
+    first = fields.Boolean(allow_none=True)
+    first_by = fields.Nested(ActorOut)
+    moderation_note = fields.String()
+    after_publication = fields.Boolean()
+
+
+class CaseSummaryOut(OutputSchema):
+    id = fields.UUID(required=True)
+    inspection_id = fields.UUID(required=True)
+    case_ref = fields.String(required=True)
+    assessor = fields.Nested(ActorOut, required=True)
+    judged = fields.Boolean()
+    framework = fields.String()
+    locked = fields.Boolean()
+    version = fields.Integer()
+
+
+class CaseOut(CaseSummaryOut):
+    judgements = fields.List(fields.Nested(JudgementOut))
+    moderations = fields.List(fields.Nested(ModerationOut))
+
+
+class CaseDetailOut(CaseOut):
+    characteristics = fields.Dict(keys=fields.String())
+
+
+class CaseListOut(OutputSchema):
+    items = fields.List(fields.Nested(CaseSummaryOut), required=True)

@@ -1,0 +1,93 @@
+"""One JSON line per request on stderr, and the security headers every response carries.
+
+A line names the route template (``/v1/cases/<uuid:case_id>``), never the
+concrete path, and never a body, a token or case data.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any
+
+import orjson
+from flask import Flask, Response, g, request
+
+from domain import clock
+
+ACCESS_LOG = "inspectorate.access"
+
+# Swagger UI comes from a CDN and runs inline script; everything else gets nothing.
+STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+DOCS_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'unsafe-inline' https://cdn.jsdelivr.net; img-src data: https://cdn.jsdelivr.net; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+DOCS_PATHS = ("/docs",)
+
+
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is now (test runners swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
+def access_logger() -> logging.Logger:
+    logger = logging.getLogger(ACCESS_LOG)
+    if not logger.handlers:
+        handler = _CurrentStderr()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False  # the line is already complete JSON; no second copy via root
+    return logger
+
+
+def start_timer() -> None:
+    g.started = time.perf_counter()
+
+
+def log_request(response: Response) -> Response:
+    started = g.get("started")
+    actor = g.get("actor")
+    rule = request.url_rule
+    line = {
+        "ts": clock.now().isoformat(),
+        "method": request.method,
+        "path": rule.rule if rule is not None else "<unmatched>",
+        "status": response.status_code,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 3) if started else None,
+        "role": actor.role if actor is not None else None,
+        "correlation_id": g.get("correlation_id"),
+    }
+    logging.getLogger(ACCESS_LOG).info(orjson.dumps(line).decode())
+    return response
+
+
+def security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Referrer-Policy"] = "no-referrer"
+    path = request.path
+    headers["Content-Security-Policy"] = DOCS_CSP if path.startswith(DOCS_PATHS) else STRICT_CSP
+    if path.startswith("/v1"):
+        headers["Cache-Control"] = "no-store"
+    if "correlation_id" in g:
+        headers["X-Correlation-ID"] = g.correlation_id
+    return response
+
+
+def init_logging(app: Flask) -> None:
+    """Register before any other hook, so that even a 401 is timed and logged."""
+    access_logger()
+    app.before_request(start_timer)
+    app.after_request(security_headers)
+    app.after_request(log_request)
