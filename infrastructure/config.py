@@ -12,6 +12,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path("var"))
     database_url: str | None = None
     cipher_key: str | None = None
+    rate_limit: int | None = None  # requests per token per minute; None: no limit
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -20,6 +21,7 @@ class Settings:
             data_dir=Path(env.get("INSPECTORATE_DATA_DIR") or "var"),
             database_url=env.get("INSPECTORATE_DATABASE_URL") or None,
             cipher_key=env.get("INSPECTORATE_CIPHER_KEY") or None,
+            rate_limit=_positive_int(env.get("INSPECTORATE_RATE_LIMIT"), "INSPECTORATE_RATE_LIMIT"),
         )
 
     @property
@@ -79,3 +81,14 @@ class Settings:
                 COMPRESSOR_TOPIC="eventsourcing.compressor:ZlibCompressor",
             )
         return env
+
+
+def _positive_int(value: str | None, name: str) -> int | None:
+    """An optional positive whole number from the environment; a typo fails at start, not silently."""
+    if value is None or not value.strip():
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+    return number if number > 0 else None

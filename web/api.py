@@ -9,6 +9,7 @@ from flask_smorest.utils import prepare_response
 
 from web.auth import authenticate
 from web.errors import init_errors
+from web.ratelimit import init_rate_limit
 from web.logging import init_logging
 from web.responses import BadIfMatch, bad_if_match
 from web.schemas import Problem, reject_malformed_json
@@ -39,6 +40,7 @@ def init_api(app: Flask) -> None:
     api.spec.options["security"] = [{"bearer": []}]  # every documented operation is under /v1
     init_logging(app)  # first, so that even a 401 is timed and logged
     app.before_request(authenticate)
+    init_rate_limit(app)  # off unless INSPECTORATE_RATE_LIMIT is set; counts once the token is known
     app.before_request(reject_malformed_json)
     init_errors(app)
     app.register_error_handler(BadIfMatch, bad_if_match)

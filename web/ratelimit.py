@@ -1,0 +1,41 @@
+"""Optional per-token rate limiting: INSPECTORATE_RATE_LIMIT=N requests a minute, off when unset.
+
+Over the limit a request gets 429 problem+json with Retry-After. Only
+authenticated /v1 requests count; /health and 401s do not.
+"""
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, g, request
+
+from infrastructure.ratelimit import RateLimiter
+from infrastructure.tokens import hash_token
+from web.errors import problem
+
+EXTENSION = "inspectorate.rate_limiter"
+
+
+def init_rate_limit(app: Flask) -> None:
+    """Register after authentication, so the caller's token is known."""
+    services = app.extensions["inspectorate"]
+    per_minute = services.settings.rate_limit
+    if not per_minute:
+        return
+    limiter = RateLimiter(services.read_engine, per_minute)
+    limiter.create_table()
+    app.extensions[EXTENSION] = limiter
+    app.before_request(limit)
+
+
+def limit() -> Response | None:
+    if not request.path.startswith("/v1") or g.get("actor") is None:
+        return None
+    limiter: RateLimiter = current_app.extensions[EXTENSION]
+    _, _, secret = request.headers.get("Authorization", "").partition(" ")
+    verdict = limiter.hit(hash_token(secret.strip()))
+    if verdict.allowed:
+        return None
+    return problem(
+        429, "Too many requests",
+        f"This token may make {limiter.per_minute} requests a minute; retry after {verdict.retry_after} s.",
+        headers={"Retry-After": str(verdict.retry_after)},
+    )
