@@ -9,8 +9,8 @@ from flask_smorest.utils import prepare_response
 
 from web.auth import authenticate
 from web.errors import init_errors
-from web.ratelimit import init_rate_limit
 from web.logging import init_logging
+from web.ratelimit import init_rate_limit
 from web.responses import BadIfMatch, bad_if_match
 from web.schemas import Problem, reject_malformed_json
 
