@@ -6,6 +6,7 @@ from uuid import UUID
 
 from flask import Response
 from flask.views import MethodView
+from marshmallow import RAISE
 from flask_smorest import Blueprint
 
 from application.representations import case_dict
@@ -54,7 +55,7 @@ class InspectionCases(MethodView):
 @blp.route("/cases/<uuid:case_id>")
 class CaseById(MethodView):
     @roles(*READERS)
-    @blp.arguments(AsOfQuery, location="query", as_kwargs=True)
+    @blp.arguments(AsOfQuery, location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, CaseDetailOut)
     @problems(blp, *COMMON)
     def get(self, case_id: UUID, as_of: Any = None) -> Response:

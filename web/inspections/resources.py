@@ -6,6 +6,7 @@ from uuid import UUID
 
 from flask import Response
 from flask.views import MethodView
+from marshmallow import RAISE
 from flask_smorest import Blueprint
 
 from application.representations import inspection_dict
@@ -33,7 +34,7 @@ class Inspections(MethodView):
 @blp.route("/<uuid:inspection_id>")
 class InspectionById(MethodView):
     @roles(*READERS)
-    @blp.arguments(AsOfQuery, location="query", as_kwargs=True)
+    @blp.arguments(AsOfQuery, location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, InspectionOut)
     @problems(blp, *COMMON)
     def get(self, inspection_id: UUID, as_of: Any = None) -> Response:

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from flask import Response
 from flask.views import MethodView
+from marshmallow import RAISE
 from flask_smorest import Blueprint
 
 from web.auth import READERS, ensure_may_see, may_see, roles
@@ -20,7 +21,7 @@ blp = Blueprint("reinspections", __name__, url_prefix="/v1/reinspections", descr
 @blp.route("")
 class Reinspections(MethodView):
     @roles(*READERS)
-    @blp.arguments(ReinspectionQuery, location="query", as_kwargs=True)
+    @blp.arguments(ReinspectionQuery, location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, ReinspectionListOut)
     @problems(blp, *COMMON)
     def get(self, origin_inspection_id: UUID | None = None, status: str | None = None) -> Response:
