@@ -56,4 +56,9 @@ def init_api(app: Flask) -> None:
 
     for blueprint in (inspections, cases, reinspections, complaints):
         api.register_blueprint(blueprint)
+    from web.audit.resources import blp as audit
+    from web.events.resources import blp as events
+
+    api.register_blueprint(audit)
+    api.register_blueprint(events)
     app.extensions["smorest_api"] = api

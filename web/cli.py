@@ -99,5 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(args.func(args) or 0)
 
 
+import web.cli_audit  # noqa: E402,F401 - registers `inspectorate audit`
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,318 @@
+"""What auditors and integrating systems read: history with summaries, the event feed, past programme years.
+
+Everything here is computed from the recorded events, never from a view, so
+it is what the record says and nothing a projection could get wrong.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+
+from application.app import InspectorateApp, to_plain
+from application.catalogue import (
+    ROLES_RECEIVING_SPECIAL_CATEGORY,
+    SCHEMA_BASE,
+    SOURCE,
+    SPECIAL_CATEGORY_FIELDS,
+)
+from domain.base import Actor, same_organisation
+from domain.errors import InvalidValue, PermissionDenied
+from domain.frameworks import framework_for
+from domain.inspection import Inspection
+from domain.scoring import Tally, pool_year
+
+PUBLISHED = "inspection.report_published.v1"
+ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic")
+MAX_PAGE = 1000
+
+
+# -- history -----------------------------------------------------------------
+
+
+def inspection_history(app: InspectorateApp, inspection_id: UUID, reader: Actor) -> list[dict[str, Any]]:
+    """The inspection's whole history, each event with a plain-language summary.
+
+    An organisation reads only its own body's history.
+    """
+    inspection = app.get_inspection(inspection_id)
+    if reader.role == "organisation" and not same_organisation(
+        reader.organisation, inspection.inspected_body.get("name")
+    ):
+        raise PermissionDenied("an organisation may read only its own inspections' history")
+    return with_summaries(app.history(inspection_id))
+
+
+def with_summaries(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    case_refs: dict[str, str] = {}
+    described = []
+    for event in events:
+        if event["type"] == "case.sampled.v1":
+            case_refs[event["stream"]] = event["data"].get("case_ref", "?")
+        described.append({**event, "summary": summarise(event, case_refs)})
+    return described
+
+
+def _who(actor: dict[str, Any]) -> str:
+    name, role = actor.get("name"), actor.get("role")
+    if not name or role == "system":
+        return "The system"
+    return f"{name} ({role})" if role else str(name)
+
+
+def _scores(scores: dict[str, Any] | None) -> str:
+    parts = [
+        f"{area.replace('_', ' ')} {value['score']}%" if value.get("score") is not None
+        else f"{area.replace('_', ' ')} n/a"
+        for area, value in (scores or {}).items()
+    ]
+    return ", ".join(parts) or "no scores"
+
+
+def _count(items: Sequence[Any], noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) -> str:
+    """One line a person can read. Never mentions case characteristics or free text that may identify."""
+    who = _who(event.get("actor") or {})
+    data = event.get("data") or {}
+    ref = (case_refs or {}).get(event["stream"], data.get("case_ref", "?"))
+    kind = event["type"]
+    if kind == "inspection.scheduled.v1":
+        body = data.get("inspected_body", {}).get("name", "?")
+        return f"{who} scheduled the {data.get('programme')} inspection of {body}, fieldwork from {data.get('fieldwork_start')}"
+    if kind == "inspection.fieldwork_started.v1":
+        return f"{who} started fieldwork"
+    if kind == "inspection.case_sampled.v1":
+        return f"{who} added case {data.get('case_ref')} to the sample"
+    if kind == "case.sampled.v1":
+        return f"Case {data.get('case_ref')} opened for assessment by {_who(data.get('assessor') or {})}"
+    if kind == "case.rated.v1":
+        return f"{who} rated case {ref}: {_count(data.get('judgements', []), 'judgement')}"
+    if kind == "case.moderated.v1":
+        after = " after publication (published scores unchanged)" if data.get("after_publication") else ""
+        return f"{who} moderated case {ref}: {_count(data.get('judgements', []), 'judgement')}{after}"
+    if kind == "case.locked_for_publication.v1":
+        return f"Case {ref} locked: its judgements are part of the published report"
+    if kind == "inspection.fieldwork_completed.v1":
+        return f"{who} completed fieldwork"
+    if kind == PUBLISHED:
+        concern = "; findings of concern" if data.get("of_concern") else ""
+        return f"{who} published the report on {data.get('published_on')}: {_scores(data.get('headline_scores'))}{concern}"
+    if kind == "inspection.designated_as_reinspection.v1":
+        return f"{who} made this inspection the follow-up of reinspection {data.get('reinspection_id')}"
+    if kind == "inspection.complaint_linked.v1":
+        return f"Complaint {data.get('complaint_id')} linked to the inspection"
+    if kind == "reinspection.triggered.v1":
+        return f"Reinspection triggered by findings of concern, due on {data.get('due_on')}"
+    if kind == "reinspection.became_due.v1":
+        return f"Reinspection became due on {data.get('on')}"
+    if kind == "reinspection.scheduled.v1":
+        return f"{who} scheduled the reinspection as inspection {data.get('inspection_id')}"
+    if kind == "reinspection.completed.v1":
+        changes = ", ".join(
+            f"{area.replace('_', ' ')} {c.get('original')}% → {c.get('reinspection')}%"
+            for area, c in (data.get("comparison") or {}).items()
+        )
+        return f"Reinspection completed: {changes or 'no comparable scores'}"
+    if kind == "complaint.received.v1":
+        return f"{who} made a complaint ({data.get('category', '?').replace('_', ' ')}); response due {data.get('response_due_on')}"
+    if kind == "complaint.acknowledged.v1":
+        return f"{who} acknowledged the complaint"
+    if kind == "complaint.responded.v1":
+        return f"{who} responded to the complaint"
+    if kind == "complaint.escalated.v1":
+        return f"{who} escalated the complaint"
+    if kind == "complaint.closed.v1":
+        return f"{who} closed the complaint: {str(data.get('outcome', '?')).replace('_', ' ')}"
+    return f"{who} recorded {kind}"
+
+
+# -- the event feed ----------------------------------------------------------
+
+
+def may_receive_special_category(role: str) -> bool:
+    return role in ROLES_RECEIVING_SPECIAL_CATEGORY
+
+
+def cloud_event(app: InspectorateApp, notification: Notification, *, special_category: bool) -> dict[str, Any]:
+    """A stored event as a CloudEvents 1.0 structured-mode JSON object."""
+    domain_event = app.mapper.to_domain_event(notification)
+    fields = dict(domain_event.__dict__)
+    cause = fields.pop("cause", None) or {}
+    for name in ENVELOPE:
+        fields.pop(name, None)
+    if not special_category:
+        for name in SPECIAL_CATEGORY_FIELDS.get(notification.topic, ()):
+            fields.pop(name, None)
+    data = to_plain(fields)
+    data["actor"] = {"name": cause.get("actor_name"), "role": cause.get("actor_role")}
+    data["correlation_id"] = cause.get("correlation_id")
+    stream = str(notification.originator_id)
+    return {
+        "specversion": "1.0",
+        "id": f"{stream}:{notification.originator_version}",
+        "source": SOURCE,
+        "type": notification.topic,
+        "subject": stream,
+        "time": domain_event.timestamp.isoformat(),
+        "datacontenttype": "application/json",
+        "dataschema": f"{SCHEMA_BASE}{notification.topic}",
+        "position": notification.id,
+        "data": data,
+    }
+
+
+def select_page(
+    app: InspectorateApp,
+    after: int,
+    limit: int,
+    types: Sequence[str] = (),
+    inspection_id: UUID | None = None,
+) -> Sequence[Notification]:
+    """Stored events after a position, optionally of some types or of one inspection's streams."""
+    if inspection_id is not None:
+        streams = app.stream_ids_of(app.get_inspection(inspection_id))
+        return app.recorder.select_by_originators(  # type: ignore[attr-defined]
+            streams, after=after, limit=limit, topics=list(types)
+        )
+    return app.recorder.select_notifications(after, limit, topics=list(types), inclusive_of_start=False)
+
+
+def feed_page(
+    app: InspectorateApp,
+    reader: Actor,
+    after: int = 0,
+    limit: int = 100,
+    types: Sequence[str] = (),
+    inspection_id: UUID | None = None,
+) -> dict[str, Any]:
+    """``{events, next_after, head}``: at most ``limit`` events after position ``after``, in order.
+
+    Positions only grow but may skip numbers (PostgreSQL sequences); a consumer
+    keeps ``next_after`` and asks again. The PostgreSQL recorder commits in
+    position order (table lock), SQLite has one writer at a time, so nothing
+    appears later behind a position already handed out.
+    """
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidValue("limit", f"must be between 1 and {MAX_PAGE}")
+    if after < 0:
+        raise InvalidValue("after", "must be 0 or more")
+    head = app.recorder.max_notification_id() or 0
+    notifications = select_page(app, after, limit, types, inspection_id)
+    special = may_receive_special_category(reader.role)
+    events = [cloud_event(app, n, special_category=special) for n in notifications]
+    return {
+        "events": events,
+        "next_after": notifications[-1].id if notifications else after,
+        "head": max(head, notifications[-1].id if notifications else 0),
+    }
+
+
+def follow(
+    app: InspectorateApp,
+    reader: Actor,
+    after: int,
+    types: Sequence[str] = (),
+    page: int = 200,
+) -> Iterator[list[dict[str, Any]]]:
+    """Pages of events after a position, forever: an empty page means nothing new yet."""
+    special = may_receive_special_category(reader.role)
+    while True:
+        notifications = select_page(app, after, page, types)
+        if notifications:
+            after = notifications[-1].id
+        yield [cloud_event(app, n, special_category=special) for n in notifications]
+
+
+# -- a programme year as it stood ----------------------------------------------
+
+
+def programme_year_as_of(app: InspectorateApp, programme: str, year: str, as_of: datetime) -> dict[str, Any]:
+    """The programme-year figures as the record stood at ``as_of`` (inclusive), from the events.
+
+    Published inspections of the programme whose fieldwork year is ``year``
+    and whose report was recorded at or before ``as_of``; pooled with
+    ``domain.scoring.pool_year`` exactly as the live view pools them.
+    """
+    areas = _areas_of(programme, year)
+    published: list[tuple[int, Inspection]] = []
+    for notification in _all_with_topic(app, PUBLISHED):
+        event = app.mapper.to_domain_event(notification)
+        if event.timestamp > as_of:
+            continue  # not break: clocks of two servers may disagree slightly with the order
+        inspection: Inspection = app.repository.get(notification.originator_id, version=notification.originator_version)
+        if inspection.programme == programme and inspection.year == year:
+            published.append((notification.id, inspection))
+    aggregate, lowest, highest = pool_year(
+        (
+            (str(i.id), i.inspected_body.get("name", ""), _tallies(i.headline_scores))
+            for _, i in published
+        ),
+        areas,
+    )
+    return {
+        "programme": programme,
+        "year": year,
+        "as_of": as_of.isoformat(),
+        "inspections": len(published),
+        "cases": sum(len(i.case_refs) for _, i in published),
+        "aggregate": {area: tally.as_dict() for area, tally in aggregate.items()},
+        "lowest": {area: vars(extreme) for area, extreme in lowest.items()},
+        "highest": {area: vars(extreme) for area, extreme in highest.items()},
+        "rows": [
+            {
+                "inspection_id": str(i.id),
+                "inspected_body": i.inspected_body.get("name"),
+                "published_on": i.published_on.isoformat() if i.published_on else None,
+                "headline": {area: (i.headline_scores or {}).get(area, {}).get("score") for area in areas},
+            }
+            for _, i in published
+        ],
+    }
+
+
+def _tallies(scores: dict[str, Any] | None) -> dict[str, Tally]:
+    return {
+        area: Tally(int(value.get("sufficient", 0)), int(value.get("applicable", 0)))
+        for area, value in (scores or {}).items()
+    }
+
+
+def _areas_of(programme: str, year: str) -> tuple[str, ...]:
+    """The headline areas of the programme's framework in force at the start of the business year."""
+    try:
+        start = date(int(year[:4]), 4, 1)
+        if len(year) != 7 or year[4] != "-" or int(year[5:]) != (start.year + 1) % 100:
+            raise ValueError(year)
+    except ValueError:
+        raise InvalidValue("year", "must be a business year such as 2011-12") from None
+    return framework_for(programme, start).areas
+
+
+def _all_with_topic(app: InspectorateApp, topic: str, page: int = MAX_PAGE) -> Iterator[Notification]:
+    after = 0
+    while True:
+        notifications = app.recorder.select_notifications(after, page, topics=[topic], inclusive_of_start=False)
+        yield from notifications
+        if len(notifications) < page:
+            return
+        after = notifications[-1].id
+
+
+# -- the chain -------------------------------------------------------------------
+
+
+def verify_record(app: InspectorateApp, anchors: dict[int, bytes] | None = None) -> dict[str, Any]:
+    """Recompute the hash chain over every stored event: ``{ok, checked, head_position, head_hash, first_broken}``."""
+    return app.recorder.verify_chain(anchors).as_dict()  # type: ignore[attr-defined]
+
+
+def record_head(app: InspectorateApp) -> dict[str, Any]:
+    """The last link of the chain, for an auditor to keep elsewhere and pass back as an anchor."""
+    head = app.recorder.chain_head()  # type: ignore[attr-defined]
+    return {"position": head[0], "hash": head[1].hex()} if head else {"position": 0, "hash": None}

@@ -1,0 +1,267 @@
+"""The event catalogue: a JSON Schema (draft 2020-12) for the ``data`` of every event type, and AsyncAPI.
+
+Schemas derive from the event classes' annotations, so a field added to an
+event appears here without anyone remembering to; the shapes of nested values
+(a judgement, the characteristics, a score) are refined by name below.
+"""
+from __future__ import annotations
+
+import re
+import typing
+from datetime import date, datetime
+from types import NoneType, UnionType
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import CanMutateAggregate
+
+from domain.base import InspectorateAggregate
+from domain.case_assessment import CHARACTERISTICS
+from domain.case_assessment import CaseAssessment
+from domain.complaint import Complaint
+from domain.inspection import Inspection
+from domain.reinspection import Reinspection
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+SOURCE = "/inspectorate"
+SCHEMA_BASE = "https://inspectorate.example/events/schemas/"
+TOPIC_PATTERN = re.compile(r"^(inspection|case|reinspection|complaint)\.[a-z_]+\.v[0-9]+$")
+AGGREGATES: tuple[type[InspectorateAggregate], ...] = (Inspection, CaseAssessment, Reinspection, Complaint)
+# Fields every stored event has; the feed carries them as CloudEvents attributes instead.
+ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_id_type", "originator_topic", "cause"}
+
+# Special category personal data (UK GDPR art. 9/10): who may receive it in the feed.
+SPECIAL_CATEGORY_FIELDS: dict[str, tuple[str, ...]] = {"case.sampled.v1": ("characteristics",)}
+ROLES_RECEIVING_SPECIAL_CATEGORY = ("auditor", "admin")
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_SCORE = {
+    "type": "object",
+    "properties": {
+        "score": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
+        "sufficient": {"type": "integer", "minimum": 0},
+        "applicable": {"type": "integer", "minimum": 0},
+    },
+    "required": ["score", "sufficient", "applicable"],
+}
+_SCORES = {"type": "object", "additionalProperties": _SCORE}
+_PERSON = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "role": {"type": "string"}, "organisation": _NULLABLE_STRING},
+    "required": ["name", "role"],
+}
+_JUDGEMENT = {
+    "type": "object",
+    "properties": {
+        "area": {"type": "string"},
+        "criterion": {"type": "string"},
+        "sufficient": {"type": ["boolean", "null"], "description": "null: not applicable"},
+        "note": _NULLABLE_STRING,
+    },
+    "required": ["area", "criterion", "sufficient"],
+}
+
+
+def _enum_of(values: tuple[Any, ...]) -> dict[str, Any]:
+    return {"enum": [v for v in values]}
+
+
+REFINEMENTS: dict[str, dict[str, Any]] = {
+    "judgements": {"type": "array", "minItems": 1, "items": _JUDGEMENT},
+    "characteristics": {
+        "type": "object",
+        "description": "Special category personal data. Omitted from the event feed for the integration role.",
+        "properties": {name: _enum_of(values) for name, values in CHARACTERISTICS.items()},
+        "required": list(CHARACTERISTICS),
+        "additionalProperties": False,
+    },
+    "inspected_body": {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "type": {"type": "string"}, "region": {"type": "string"}},
+        "required": ["name", "type", "region"],
+    },
+    "headline_scores": _SCORES,
+    "criteria_scores": _SCORES,
+    "original_scores": _SCORES,
+    "reinspection_scores": _SCORES,
+    "comparison": {
+        "type": "object",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {
+                "original": {"type": ["integer", "null"]},
+                "reinspection": {"type": ["integer", "null"]},
+                "change": {"type": ["integer", "null"]},
+            },
+        },
+    },
+    "by": _PERSON,
+    "assessor": _PERSON,
+    "complainant": _PERSON,
+}
+
+_ACTOR = {
+    "type": "object",
+    "description": "Who caused the event.",
+    "properties": {"name": {"type": ["string", "null"]}, "role": {"type": ["string", "null"]}},
+    "required": ["name", "role"],
+}
+
+
+def event_classes() -> dict[str, type[CanMutateAggregate]]:
+    """Every event type the record can hold, by its public topic."""
+    classes: dict[str, type[CanMutateAggregate]] = {}
+    for aggregate in AGGREGATES:
+        for obj in vars(aggregate).values():
+            if isinstance(obj, type) and issubclass(obj, CanMutateAggregate) and "TOPIC" in vars(obj):
+                classes[obj.TOPIC] = obj
+    return dict(sorted(classes.items()))
+
+
+def schema_of_type(hint: Any) -> dict[str, Any]:
+    """JSON Schema for one annotation, as the feed renders values (UUIDs and dates as strings)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, UnionType):
+        options = [schema_of_type(arg) for arg in typing.get_args(hint) if arg is not NoneType]
+        nullable = NoneType in typing.get_args(hint)
+        if len(options) == 1 and "type" in options[0] and isinstance(options[0]["type"], str):
+            return {**options[0], "type": [options[0]["type"], "null"]} if nullable else options[0]
+        return {"anyOf": options + ([{"type": "null"}] if nullable else [])}
+    if origin is list or origin is tuple:
+        args = typing.get_args(hint)
+        return {"type": "array", "items": schema_of_type(args[0]) if args else {}}
+    if origin is dict or hint is dict:
+        return {"type": "object"}
+    simple: dict[Any, dict[str, Any]] = {
+        str: {"type": "string"},
+        bool: {"type": "boolean"},
+        int: {"type": "integer"},
+        float: {"type": "number"},
+        UUID: {"type": "string", "format": "uuid"},
+        datetime: {"type": "string", "format": "date-time"},
+        date: {"type": "string", "format": "date"},
+    }
+    return dict(simple.get(hint, {}))
+
+
+def data_schema(topic: str, cls: type[CanMutateAggregate]) -> dict[str, Any]:
+    """Schema of the feed's ``data`` for one event type: its own fields plus actor and correlation id."""
+    hints = typing.get_type_hints(cls)
+    properties: dict[str, Any] = {}
+    for name, hint in hints.items():
+        if name in ENVELOPE_FIELDS:
+            continue
+        derived = schema_of_type(hint)
+        refined = REFINEMENTS.get(name)
+        if refined is not None:
+            types = derived.get("type")
+            nullable = isinstance(types, list) and "null" in types
+            derived = {"anyOf": [refined, {"type": "null"}]} if nullable else dict(refined)
+        properties[name] = derived
+    own = list(properties)
+    optional = set(SPECIAL_CATEGORY_FIELDS.get(topic, ()))
+    properties["actor"] = _ACTOR
+    properties["correlation_id"] = {"type": ["string", "null"]}
+    schema: dict[str, Any] = {
+        "$schema": DRAFT,
+        "$id": f"{SCHEMA_BASE}{topic}",
+        "title": topic,
+        "type": "object",
+        "properties": properties,
+        "required": [name for name in own if name not in optional] + ["actor", "correlation_id"],
+        "additionalProperties": False,
+    }
+    if optional:
+        schema["description"] = (
+            f"{', '.join(sorted(optional))}: special category personal data, present only for the roles "
+            f"{', '.join(ROLES_RECEIVING_SPECIAL_CATEGORY)}; never sent to the integration role."
+        )
+    return schema
+
+
+def data_schemas() -> dict[str, dict[str, Any]]:
+    return {topic: data_schema(topic, cls) for topic, cls in event_classes().items()}
+
+
+def cloudevent_schema(topic: str | None = None) -> dict[str, Any]:
+    """The CloudEvents 1.0 envelope of a feed item (structured JSON mode)."""
+    return {
+        "$schema": DRAFT,
+        "type": "object",
+        "properties": {
+            "specversion": {"const": "1.0"},
+            "id": {"type": "string", "description": "<stream>:<version>, stable across reads"},
+            "source": {"const": SOURCE},
+            "type": {"const": topic} if topic else {"type": "string", "pattern": TOPIC_PATTERN.pattern},
+            "subject": {"type": "string", "format": "uuid", "description": "the stream (aggregate id)"},
+            "time": {"type": "string", "format": "date-time"},
+            "datacontenttype": {"const": "application/json"},
+            "position": {"type": "integer", "minimum": 1, "description": "global position; resume after it"},
+            "dataschema": {"type": "string", "format": "uri"},
+            "data": {"$ref": f"{SCHEMA_BASE}{topic}"} if topic else {"type": "object"},
+        },
+        "required": ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "position", "data"],
+    }
+
+
+def asyncapi(server_host: str = "localhost:8000") -> dict[str, Any]:
+    """An AsyncAPI 3.0 description of the feed (polling and server-sent events)."""
+    schemas = data_schemas()
+    messages = {
+        topic: {
+            "name": topic,
+            "title": topic,
+            "contentType": "application/json",
+            "summary": f"A CloudEvent of type {topic}.",
+            "payload": {
+                "schemaFormat": "application/schema+json;version=draft-2020-12",
+                "schema": {**cloudevent_schema(topic), "properties": {
+                    **cloudevent_schema(topic)["properties"], "data": schemas[topic]
+                }},
+            },
+        }
+        for topic in schemas
+    }
+    refs = {topic: {"$ref": f"#/components/messages/{topic}"} for topic in schemas}
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Inspectorate event feed",
+            "version": "1.0.0",
+            "description": (
+                "Every recorded event, in global order, as CloudEvents 1.0 (structured JSON). Poll "
+                "GET /v1/events?after=N&limit=M and keep next_after, or stream GET /v1/events/stream "
+                "(server-sent events, id = position, resume with Last-Event-ID; the server ends each "
+                "connection after at most 25 s, reconnect). Positions only grow; there may be gaps. "
+                "Case characteristics (special category personal data) are omitted for the integration role."
+            ),
+        },
+        "defaultContentType": "application/json",
+        "servers": {
+            "api": {
+                "host": server_host,
+                "protocol": "http",
+                "security": [{"$ref": "#/components/securitySchemes/bearer"}],
+            }
+        },
+        "channels": {
+            "feed": {"address": "/v1/events", "title": "Polled pages of events", "messages": refs},
+            "stream": {"address": "/v1/events/stream", "title": "Server-sent events", "messages": refs},
+        },
+        "operations": {
+            "pollEvents": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/feed"},
+                "messages": [{"$ref": f"#/channels/feed/messages/{topic}"} for topic in schemas],
+            },
+            "streamEvents": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/stream"},
+                "messages": [{"$ref": f"#/channels/stream/messages/{topic}"} for topic in schemas],
+            },
+        },
+        "components": {
+            "messages": messages,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

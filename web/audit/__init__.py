@@ -1,0 +1,1 @@
+"""Audit: an inspection's whole history, the tamper-evident chain, the log of reads."""
