@@ -14,6 +14,7 @@ import domain.reinspection  # noqa: F401
 from application.app import InspectorateApp
 from infrastructure.config import Settings
 from infrastructure.holidays_calendar import is_bank_holiday
+from infrastructure.projections import tables as _view_tables  # noqa: F401 - registers the views' tables
 from infrastructure.readdb import create_read_engine, metadata
 from infrastructure.read_audit import read_audit as _read_audit_table  # noqa: F401 - registers its table
 from infrastructure.tokens import TokenStore

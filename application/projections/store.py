@@ -1,0 +1,132 @@
+"""Pure building blocks of a tracked projection: facts in, changed rows out.
+
+Nothing here knows about a database. A view applies facts to rows held in
+memory (``Rows``); the mechanism in ``infrastructure.projections`` loads rows it
+does not hold yet, writes the changed ones and the view's position in one
+transaction per page, and throws the rows away whenever a transaction fails.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from uuid import UUID
+
+Row = dict[str, Any]
+Loader = Callable[[str, str], "Row | None"]  # (table, key) -> the committed row, or None
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One recorded event as a projection sees it: position, topic, stream and decoded state."""
+
+    position: int
+    topic: str
+    stream: UUID
+    state: dict[str, Any]
+
+
+_MISSING = object()
+
+
+class Rows:
+    """One table's rows for a run: read-through cache, written back once per page."""
+
+    __slots__ = ("table", "loader", "cache", "dirty", "complete")
+
+    def __init__(self, table: str, loader: Loader) -> None:
+        self.table = table
+        self.loader = loader
+        self.cache: dict[str, Row | None] = {}
+        self.dirty: set[str] = set()
+        # True when the cache holds every committed row (a rebuild that started empty),
+        # so a miss means "no such row" without asking the database.
+        self.complete = False
+
+    def get(self, key: str) -> Row | None:
+        row = self.cache.get(key, _MISSING)
+        if row is _MISSING:
+            row = None if self.complete else self.loader(self.table, key)
+            self.cache[key] = row
+        return row  # type: ignore[return-value]
+
+    def put(self, row: Row) -> None:
+        """Insert or replace (or mark changed after editing in place) the row with key ``row['id']``."""
+        key = row["id"]
+        self.cache[key] = row
+        self.dirty.add(key)
+
+    def take_changes(self) -> list[Row]:
+        """The rows put since the last call, to be written."""
+        changed = [self.cache[key] for key in self.dirty]
+        self.dirty.clear()
+        return changed  # type: ignore[return-value]
+
+    def forget(self, *, complete: bool = False) -> None:
+        """Drop every cached row (after a failed or foreign transaction)."""
+        self.cache.clear()
+        self.dirty.clear()
+        self.complete = complete
+
+
+Handler = Callable[[Any, Fact, "Tables"], None]
+
+
+class Tables:
+    """The rows of each of a view's tables, by table name."""
+
+    def __init__(self, names: Iterable[str], loader: Loader) -> None:
+        self.by_name = {name: Rows(name, loader) for name in names}
+
+    def __getitem__(self, name: str) -> Rows:
+        return self.by_name[name]
+
+    def forget(self, *, complete: bool = False) -> None:
+        for rows in self.by_name.values():
+            rows.forget(complete=complete)
+
+    def size(self) -> int:
+        return sum(len(rows.cache) for rows in self.by_name.values())
+
+
+def handles(topic: str) -> Callable[[Handler], Handler]:
+    """Mark a view method as the handler of one event topic."""
+
+    def mark(method: Handler) -> Handler:
+        method.topic = topic  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+class View:
+    """A read model: a name (its tracking key), its tables, and a handler per topic it uses."""
+
+    name: ClassVar[str]
+    tables: ClassVar[tuple[str, ...]]
+    handlers: ClassVar[dict[str, Handler]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.handlers = {
+            value.topic: value for value in vars(cls).values() if callable(value) and hasattr(value, "topic")
+        }
+
+    def apply(self, fact: Fact, tables: Tables) -> None:
+        handler = self.handlers.get(fact.topic)
+        if handler is not None:
+            handler(self, fact, tables)
+
+
+def text(value: Any) -> str | None:
+    """Ids and dates as the strings the views store."""
+    if value is None:
+        return None
+    if isinstance(value, UUID):
+        return str(value)
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def body_key(name: str | None) -> str | None:
+    """An organisation's name as it is matched: case and surrounding spaces ignored."""
+    return name.strip().casefold() if name is not None else None

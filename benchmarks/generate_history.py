@@ -1,0 +1,323 @@
+"""A realistic inspection history, written through the application.
+
+The scenario plays inspections on a simulated calendar (freezegun moves the
+one clock): scheduling, fieldwork with sampled cases of realistic
+characteristics, ratings and re-ratings by inspectors and local assessors,
+quality-assurance moderations (some after publication), publication,
+reinspections of reports of concern and their follow-ups, and complaints
+through their lifecycle (some answered late). Several inspections overlap.
+
+Two ways to use it:
+
+- ``play(app, ...)``: every command through the real application (tests:
+  thousands of events on either backend);
+- ``generate(settings, events=1_000_000)``: the same commands against an
+  in-memory copy of the application, whose stored events (already encoded,
+  and encrypted when a cipher key is set) are then written to the real
+  record in batches through the application's recorder. A million events
+  take minutes, not hours.
+
+    python -m benchmarks.generate_history --events 1000000 [--data-dir DIR | --database-url URL]
+"""
+from __future__ import annotations
+
+import argparse
+import heapq
+import itertools
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from freezegun import freeze_time
+
+from application.app import InspectorateApp
+from domain.base import SYSTEM, Actor, caused_by
+from domain.calendar import add_working_days
+from domain.errors import DuplicateInspection
+from infrastructure.config import Settings
+from infrastructure.holidays_calendar import is_bank_holiday
+
+AREAS = {
+    "CCI": ("safeguarding", "risk_of_harm", "likelihood_of_reoffending"),
+    "OMI2": ("risk_of_harm", "likelihood_of_reoffending", "compliance_and_enforcement"),
+}
+CRITERIA = ("assessment_and_planning", "interventions", "outcomes")
+PLACES = (
+    "Cumbria", "Cheshire", "Greater Manchester", "Merseyside", "Lancashire", "London", "Durham Tees Valley",
+    "Northumbria", "Warwickshire", "Staffordshire and West Midlands", "West Mercia", "Avon and Somerset",
+    "Bedfordshire", "Cambridgeshire", "Derbyshire", "Devon and Cornwall", "Dorset", "Essex", "Gloucestershire",
+    "Hampshire", "Hertfordshire", "Humberside", "Kent", "Leicestershire", "Lincolnshire", "Norfolk",
+    "Northamptonshire", "Nottinghamshire", "South Yorkshire", "Suffolk", "Surrey", "Sussex", "Thames Valley",
+    "West Yorkshire", "Wiltshire", "Dyfed-Powys", "Gwent", "North Wales", "South Wales",
+)
+REGIONS = ("North West", "North East", "London", "Midlands", "South West", "South East", "Wales", "East")
+INSPECTORS = tuple(Actor(f"Inspector {n}", "inspector") for n in ("Ahmed", "Brown", "Clarke", "Davies", "Evans"))
+QA = tuple(Actor(f"QA {n}", "qa_reviewer") for n in ("Fisher", "Green"))
+CATEGORIES = ("methodology", "report_wording", "conduct", "process", "other")
+OUTCOMES = ("upheld", "partly_upheld", "not_upheld", "withdrawn")
+
+
+def body_for(programme: str, index: int) -> dict[str, str]:
+    place = PLACES[index % len(PLACES)]
+    suffix = "" if index < len(PLACES) else f" {index // len(PLACES) + 1}"
+    if programme == "CCI":
+        return {"name": f"{place} YOT{suffix}", "type": "yot", "region": REGIONS[index % len(REGIONS)]}
+    return {"name": f"{place} Probation Trust{suffix}", "type": "probation_trust", "region": REGIONS[index % len(REGIONS)]}
+
+
+def characteristics(rng: random.Random, programme: str) -> dict[str, Any]:
+    youth = programme == "CCI"
+    return {
+        "gender": rng.choices(("female", "male", "other", "unknown"), (15, 83, 1, 1) if youth else (12, 86, 1, 1))[0],
+        "ethnicity": rng.choices(("white", "bame", "unknown"), (64, 34, 2))[0],
+        "age_band": rng.choice(("10-14", "15-17")) if youth else rng.choices(("18-24", "25-49", "50+"), (25, 62, 13))[0],
+        "disability": rng.choices((True, False, None, "unknown"), (21, 70, 6, 3))[0],
+        "looked_after": rng.choices((True, False, None), (21, 77, 2))[0] if youth else None,
+        "disposal": rng.choice(("pre_court", "community", "custody")) if youth
+        else rng.choices(("community", "custody", "licence"), (60, 15, 25))[0],
+        "risk_level": rng.choices(("low", "medium", "high", "very_high"), (30, 45, 20, 5))[0],
+    }
+
+
+@dataclass
+class Plan:
+    """Sizes and rates of the scenario."""
+
+    cases: tuple[int, int] = (100, 220)
+    rerate: float = 0.15
+    moderate: float = 0.10
+    agree: float = 0.85
+    complaint: float = 0.08
+    local_assessor: float = 0.28
+    overlap: int = 4  # inspections in flight at once
+    seed: int = 2011
+
+
+@dataclass(order=True)
+class _Task:
+    when: datetime
+    seq: int
+    steps: Iterator[datetime] = field(compare=False)
+    is_inspection: bool = field(default=False, compare=False)
+
+
+class Scenario:
+    """Plays inspections on a simulated calendar against an application."""
+
+    def __init__(self, app: InspectorateApp, plan: Plan, clock: Any) -> None:
+        self.app = app
+        self.plan = plan
+        self.rng = random.Random(plan.seed)
+        self.clock = clock  # freezegun's frozen time
+        self.queue: list[_Task] = []
+        self.seq = itertools.count()
+        self.bodies = {"CCI": itertools.count(), "OMI2": itertools.count()}
+        self.started = 0
+
+    def play(self, inspections: int, until: Callable[[], bool] = lambda: False) -> int:
+        """Run until ``inspections`` have started and everything has settled, or ``until()`` is true."""
+        day = datetime(2009, 10, 1, 9, tzinfo=timezone.utc)
+        for _ in range(min(self.plan.overlap, inspections)):
+            day += timedelta(days=3)
+            self._start(day)
+        while self.queue and not until():
+            task = heapq.heappop(self.queue)
+            self.clock.move_to(task.when)
+            following = next(task.steps, None)
+            if following is not None:
+                heapq.heappush(self.queue, _Task(following, next(self.seq), task.steps, task.is_inspection))
+            elif self.started < inspections and task.is_inspection:
+                self._start(task.when + timedelta(days=self.rng.randint(1, 6)))
+        return self.started
+
+    def _start(self, when: datetime, programme: str | None = None, body: dict[str, str] | None = None,
+               reinspection_id: UUID | None = None) -> None:
+        programme = programme or self.rng.choice(("CCI", "OMI2"))
+        body = body or body_for(programme, next(self.bodies[programme]) % (len(PLACES) * 3))
+        self.started += reinspection_id is None
+        steps = self.inspection(when, programme, body, reinspection_id)
+        heapq.heappush(self.queue, _Task(when, next(self.seq), steps, is_inspection=True))
+
+    def _later(self, when: datetime, steps: Iterator[datetime]) -> None:
+        heapq.heappush(self.queue, _Task(when, next(self.seq), steps))
+
+    # -- one inspection, step by step (each yield: when to carry on) ------------------------
+
+    def inspection(self, when: datetime, programme: str, body: dict[str, str],
+                   reinspection_id: UUID | None) -> Iterator[datetime]:
+        app, rng, plan = self.app, self.rng, self.plan
+        lead = rng.choice(INSPECTORS)
+        start = (when + timedelta(weeks=4)).date()
+        try:
+            inspection_id = UUID(app.schedule_inspection(lead, programme, body, start).body["id"])
+        except DuplicateInspection:
+            return
+        if reinspection_id is not None:
+            app.schedule_reinspection(lead, reinspection_id, inspection_id)
+        yield datetime.combine(start, datetime.min.time(), timezone.utc) + timedelta(hours=9)
+        app.start_fieldwork(lead, inspection_id)
+        quality = min(0.97, max(0.3, rng.gauss(0.78, 0.08) if rng.random() > 0.1 else rng.gauss(0.45, 0.05)))
+        count = rng.randint(*plan.cases)
+        cases: list[tuple[UUID, Actor]] = []
+        for n in range(count):
+            yield self._now() + timedelta(minutes=rng.randint(5, 40))
+            assessor = lead if rng.random() > plan.local_assessor else Actor(
+                f"Local assessor {rng.randint(1, 40)}", "local_assessor", organisation=f"Elsewhere {n % 7}"
+            )
+            case_id = UUID(app.add_case(assessor, inspection_id, f"{programme}-{n:04d}",
+                                        characteristics(rng, programme)).body["id"])
+            app.rate_case(assessor, case_id, self._judgements(programme, quality))
+            cases.append((case_id, assessor))
+        for case_id, assessor in rng.sample(cases, int(len(cases) * plan.rerate)):
+            yield self._now() + timedelta(minutes=rng.randint(10, 90))
+            app.rate_case(assessor, case_id, self._judgements(programme, quality, some=True))
+        moderated = rng.sample(cases, max(1, int(len(cases) * plan.moderate)))
+        late = moderated[: len(moderated) // 5]
+        for case_id, _ in moderated[len(late):]:
+            yield self._now() + timedelta(minutes=rng.randint(10, 60))
+            self._moderate(programme, case_id)
+        yield self._now() + timedelta(days=1)
+        app.complete_fieldwork(lead, inspection_id)
+        yield self._now() + timedelta(weeks=rng.randint(6, 10))
+        published = app.publish(lead, inspection_id, self._today())
+        reinspection = published.body.get("reinspection")
+        for case_id, _ in late:
+            yield self._now() + timedelta(days=rng.randint(1, 20))
+            self._moderate(programme, case_id)
+        if reinspection is not None:
+            self._later(self._now() + timedelta(days=300), self.follow_up(programme, body, UUID(reinspection["id"]),
+                                                                          date.fromisoformat(reinspection["due_on"])))
+        if rng.random() < plan.complaint:
+            self._later(self._now() + timedelta(days=rng.randint(5, 25)), self.complaint(inspection_id, body))
+
+    def follow_up(self, programme: str, body: dict[str, str], reinspection_id: UUID, due_on: date) -> Iterator[datetime]:
+        """A report of concern: the reinspection becomes due, then is scheduled (mostly) and played."""
+        yield datetime.combine(due_on, datetime.min.time(), timezone.utc) + timedelta(hours=2)
+        with caused_by(SYSTEM, "deadline-process"):
+            reinspection = self.app.get_reinspection(reinspection_id)
+            if reinspection.become_due(self._today()):
+                self.app.save(reinspection)
+        if self.rng.random() < 0.8:
+            self._start(self._now() + timedelta(days=self.rng.randint(5, 40)), programme, body, reinspection_id)
+
+    def complaint(self, inspection_id: UUID, body: dict[str, str]) -> Iterator[datetime]:
+        app, rng = self.app, self.rng
+        handler = rng.choice(INSPECTORS)
+        complainant = Actor(f"{body['name']} representative", "organisation", organisation=body["name"])
+        complaint_id = UUID(app.receive_complaint(complainant, inspection_id, rng.choice(CATEGORIES),
+                                                  "Summary of the complaint.").body["id"])
+        if rng.random() < 0.1:
+            return  # still waiting, soon overdue
+        yield self._now() + timedelta(days=rng.randint(1, 4))
+        app.acknowledge_complaint(handler, complaint_id)
+        if rng.random() < 0.1:
+            return
+        due = add_working_days(self._today(), 18, is_bank_holiday)
+        yield datetime.combine(due, datetime.min.time(), timezone.utc) + timedelta(days=rng.randint(-10, 8), hours=10)
+        app.respond_to_complaint(handler, complaint_id, "Our response.")
+        if rng.random() < 0.3:
+            yield self._now() + timedelta(days=rng.randint(5, 20))
+            app.escalate_complaint(handler, complaint_id, "Not satisfied.")
+            yield self._now() + timedelta(days=rng.randint(10, 30))
+            app.respond_to_complaint(handler, complaint_id, "Our further response.")
+        yield self._now() + timedelta(days=rng.randint(3, 15))
+        app.close_complaint(handler, complaint_id, rng.choices(OUTCOMES, (15, 20, 55, 10))[0])
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def _judgements(self, programme: str, quality: float, *, some: bool = False) -> list[dict[str, Any]]:
+        items = [(a, c) for a in AREAS[programme] for c in CRITERIA]
+        if some:
+            items = self.rng.sample(items, self.rng.randint(1, 3))
+        return [{"area": a, "criterion": c, "sufficient": self._verdict(quality)} for a, c in items]
+
+    def _verdict(self, quality: float) -> bool | None:
+        return None if self.rng.random() < 0.07 else self.rng.random() < quality
+
+    def _moderate(self, programme: str, case_id: UUID) -> None:
+        case = self.app.get_case(case_id)
+        judgements = []
+        for item in self.rng.sample(list(case.judgements.values()), self.rng.randint(2, len(case.judgements))):
+            verdict = item["sufficient"]
+            if self.rng.random() > self.plan.agree:
+                verdict = self.rng.choice([v for v in (True, False, None) if v is not verdict])
+            judgements.append({"area": item["area"], "criterion": item["criterion"], "sufficient": verdict})
+        self.app.moderate_case(self.rng.choice(QA), case_id, judgements, "Dip sample.")
+
+    def _now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    def _today(self) -> date:
+        return self._now().date()
+
+
+def play(app: InspectorateApp, inspections: int, plan: Plan | None = None) -> int:
+    """Play a history of ``inspections`` inspections through ``app``; the last position recorded."""
+    with freeze_time("2009-10-01 09:00:00") as frozen:
+        Scenario(app, plan or Plan(), frozen).play(inspections)
+    return app.recorder.max_notification_id() or 0
+
+
+def generate(settings: Settings, events: int, plan: Plan | None = None, batch: int = 5000,
+             progress: Callable[[str], None] | None = None) -> int:
+    """Write a history of at least ``events`` events to the record of ``settings``; the head position."""
+    from infrastructure.bootstrap import build_app, migrate
+
+    say = progress or (lambda message: None)
+    memory_env = settings.event_store_env() | {
+        "PERSISTENCE_MODULE": "eventsourcing.popo",
+        "AGGREGATE_CACHE_MAXSIZE": "20000",
+        "AGGREGATE_CACHE_FASTFORWARD": "n",
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+    }
+    memory_env.pop("APPLICATION_RECORDER_TOPIC", None)
+    memory = InspectorateApp(memory_env, is_holiday=is_bank_holiday)
+    started = time.perf_counter()
+    with freeze_time("2009-10-01 09:00:00") as frozen:
+        Scenario(memory, plan or Plan(), frozen).play(
+            10**9, until=lambda: (memory.recorder.max_notification_id() or 0) >= events
+        )
+    head = memory.recorder.max_notification_id() or 0
+    say(f"played {head} events in memory in {time.perf_counter() - started:.0f} s")
+    migrate(settings)
+    target = build_app(settings, create_table=False)
+    started = time.perf_counter()
+    try:
+        position = 0
+        while True:
+            page = memory.recorder.select_notifications(position, batch, inclusive_of_start=False)
+            if not page:
+                break
+            target.recorder.insert_events(page)
+            position = page[-1].id
+            say(f"wrote {position}/{head} events ({position / (time.perf_counter() - started):,.0f} ev/s)")
+        return target.recorder.max_notification_id() or 0
+    finally:
+        target.close()
+        memory.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--data-dir", type=Path, default=Path("var-bench"))
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--seed", type=int, default=2011)
+    args = parser.parse_args(argv)
+    settings = Settings.from_env() if not (args.data_dir or args.database_url) else Settings(
+        data_dir=args.data_dir, database_url=args.database_url, cipher_key=Settings.from_env().cipher_key
+    )
+    head = generate(settings, args.events, Plan(seed=args.seed),
+                    progress=lambda m: print(f"\r{m}", end="", file=sys.stderr, flush=True))
+    print(f"\nhead position {head}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

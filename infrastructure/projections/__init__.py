@@ -1,0 +1,1 @@
+"""Tracked projections: the read views' tables and the mechanism that keeps them current."""

@@ -1,0 +1,36 @@
+"""The projections' own write engine: on SQLite every transaction begins IMMEDIATE.
+
+BEGIN IMMEDIATE takes SQLite's write lock before the first read, so two
+copies of a projection are serialised and each re-reads the tracked position
+under the lock. (The shared read engine keeps pysqlite's lazy BEGIN.)
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from infrastructure.config import Settings
+
+
+def create_projection_engine(settings: Settings) -> sa.Engine:
+    url = settings.read_url
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

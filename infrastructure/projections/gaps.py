@@ -1,0 +1,72 @@
+"""PostgreSQL only: do not step over a position that may still be filled.
+
+A position is handed out when a transaction inserts, and becomes visible when
+it commits. The library's recorder takes an EXCLUSIVE lock on the events
+table for every insert, so commits come in position order and a hole between
+visible positions is a rolled-back insert that never fills. Anything that
+inserts without that lock could commit a later position first, though, and a
+projection that stepped over the hole would miss the event for good.
+
+What we do: a page stops just before its first hole that is not settled.
+We note the transactions then holding an insert lock on the events table;
+once all of them have ended, any hole below the highest position we had seen
+that is still empty on a fresh read can only be a rollback, and is settled.
+The cost is one look at ``pg_locks`` per hole, and one extra read.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from eventsourcing.persistence import Notification
+
+_HOLDERS = sa.text(
+    "SELECT virtualtransaction FROM pg_locks "
+    "WHERE locktype = 'relation' AND relation = CAST(:table AS regclass) AND granted "
+    "AND mode IN ('RowExclusiveLock', 'ExclusiveLock') AND pid <> pg_backend_pid()"
+)
+_ALIVE = sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'virtualxid' AND virtualxid = ANY(:vxids)")
+
+
+@dataclass(frozen=True)
+class _Pending:
+    horizon: int  # holes below this position are the ones being waited on
+    holders: tuple[str, ...]
+
+
+class GapGuard:
+    def __init__(self, engine: sa.Engine, events_table: str) -> None:
+        self.engine = engine
+        self.events_table = events_table
+        self.settled = 0  # every hole at or below this position is known to stay empty
+        self.pending: _Pending | None = None
+
+    @property
+    def waiting(self) -> bool:
+        return self.pending is not None
+
+    def before_read(self) -> None:
+        """Settle the pending holes if every insert that could fill them has ended (call before reading)."""
+        if self.pending is None:
+            return
+        with self.engine.connect() as conn:
+            alive = conn.execute(_ALIVE, {"vxids": list(self.pending.holders)}).scalar() if self.pending.holders else 0
+        if not alive:
+            self.settled = max(self.settled, self.pending.horizon)
+            self.pending = None
+
+    def usable(self, after: int, notifications: Sequence[Notification]) -> Sequence[Notification]:
+        """The notifications up to the first unsettled hole after position ``after``."""
+        expected = after + 1
+        for index, n in enumerate(notifications):
+            if n.id != expected and n.id - 1 > self.settled:
+                if self.pending is None:
+                    self.pending = _Pending(notifications[-1].id, self._holders())
+                return notifications[:index]
+            expected = n.id + 1
+        return notifications
+
+    def _holders(self) -> tuple[str, ...]:
+        with self.engine.connect() as conn:
+            return tuple(r[0] for r in conn.execute(_HOLDERS, {"table": self.events_table}))

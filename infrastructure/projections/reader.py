@@ -1,0 +1,96 @@
+"""Reads of the views for the API: plain bodies, built by the pure view functions."""
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from application.projections import VIEW_NAMES
+from application.projections.complaints import complaints_body
+from application.projections.consistency import consistency_body
+from application.projections.reinspections import reinspection_item
+from application.projections.scores import scores_body
+from application.projections.store import body_key
+from application.projections.years import year_body, year_key
+from domain.errors import NotFound
+from infrastructure.projections.tables import VIEW_TABLES, tracking
+
+T = VIEW_TABLES
+
+
+class ViewReader:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    # -- positions ---------------------------------------------------------------
+
+    def positions(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            found = dict(conn.execute(sa.select(tracking.c.name, tracking.c.position)).tuples().all())
+        return {name: found.get(name, 0) for name in VIEW_NAMES}
+
+    def wait_for(self, names: tuple[str, ...], position: int, timeout: float, interval: float = 0.02) -> bool:
+        """True once every named view has processed ``position``; False after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            positions = self.positions()
+            if all(positions[name] >= position for name in names):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(interval)
+
+    # -- views -------------------------------------------------------------------
+
+    def scores(self, inspection_id: UUID) -> dict[str, Any]:
+        row = self._row("vw_score_inspections", str(inspection_id))
+        if row is None:
+            raise NotFound(f"no scores for inspection {inspection_id} (yet)")
+        return scores_body(row)
+
+    def programme_year(self, programme: str, year: str) -> dict[str, Any]:
+        return year_body(self._row("vw_years", year_key(programme, year)), programme, year)
+
+    def complaints(self, today: date, organisation: str | None = None) -> dict[str, Any]:
+        table = T["vw_complaints"]
+        query = table.select().order_by(table.c.received_on, table.c.id)
+        if organisation is not None:
+            query = query.where(table.c.body_key == body_key(organisation))
+        return complaints_body(self._rows(query), today)
+
+    def reinspections(
+        self, origin_inspection_id: UUID | None = None, status: str | None = None, organisation: str | None = None
+    ) -> list[dict[str, Any]]:
+        table = T["vw_reinspections"]
+        query = table.select().order_by(table.c.due_on, table.c.id)
+        if origin_inspection_id is not None:
+            query = query.where(table.c.origin_inspection_id == str(origin_inspection_id))
+        if status is not None:
+            query = query.where(table.c.status == status)
+        if organisation is not None:
+            query = query.where(table.c.body_key == body_key(organisation))
+        return [reinspection_item(row) for row in self._rows(query)]
+
+    def consistency(self, programme: str | None = None, year: str | None = None) -> dict[str, Any]:
+        table = T["vw_moderations"]
+        query = table.select()
+        if programme is not None:
+            query = query.where(table.c.programme == programme)
+        if year is not None:
+            query = query.where(table.c.year == year)
+        body = consistency_body(self._rows(query))
+        return {"programme": programme, "year": year, **body}
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _row(self, table: str, key: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(T[table].select().where(T[table].c.id == key)).mappings().first()
+        return dict(row) if row is not None else None
+
+    def _rows(self, query: sa.Select) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]

@@ -1,0 +1,94 @@
+"""The read views' tables and the tracking table, in the shared read-side metadata.
+
+Each view table has a string primary key ``id`` and one column per field of
+the rows its view builds; nested values are JSON text (``Doc``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from infrastructure.readdb import metadata
+
+
+class Doc(sa.types.TypeDecorator):
+    """A JSON value stored as text, encoded with orjson (portable and fast on both backends)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> str | None:
+        return None if value is None else orjson.dumps(value).decode()
+
+    def process_result_value(self, value: str | None, dialect: sa.Dialect) -> Any:
+        return None if value is None else orjson.loads(value)
+
+
+def _id() -> sa.Column:
+    return sa.Column("id", sa.String(120), primary_key=True)
+
+
+def _name(name: str, **kw: Any) -> sa.Column:
+    return sa.Column(name, sa.String(200), **kw)
+
+
+tracking = sa.Table(
+    "view_tracking",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False, default=0),
+)
+
+VIEW_TABLES: dict[str, sa.Table] = {
+    t.name: t
+    for t in (
+        sa.Table(
+            "vw_score_inspections", metadata, _id(),
+            _name("programme"), _name("year"), _name("body"), _name("body_key"), _name("status"),
+            _name("published_on"), sa.Column("case_count", sa.Integer),
+            sa.Column("headline", Doc), sa.Column("criteria", Doc), sa.Column("breakdown", Doc),
+        ),
+        sa.Table(
+            "vw_score_cases", metadata, _id(),
+            _name("inspection_id"), sa.Column("characteristics", Doc), sa.Column("verdicts", Doc),
+        ),
+        sa.Table(
+            "vw_year_inspections", metadata, _id(),
+            _name("programme"), _name("year"), _name("framework"), _name("body"), sa.Column("case_count", sa.Integer),
+        ),
+        sa.Table(
+            "vw_years", metadata, _id(),
+            _name("programme"), _name("year"), sa.Column("areas", Doc), sa.Column("items", Doc),
+        ),
+        sa.Table(
+            "vw_complaints", metadata, _id(),
+            _name("inspection_id"), _name("body"), _name("body_key", index=True), _name("programme"),
+            _name("category"), _name("status"), sa.Column("received_on", sa.Date),
+            sa.Column("response_due_on", sa.Date), sa.Column("responded_on", sa.Date),
+            sa.Column("escalated", sa.Boolean), _name("outcome"), sa.Column("closed_on", sa.Date),
+        ),
+        sa.Table("vw_complaint_inspections", metadata, _id(), _name("body"), _name("programme")),
+        sa.Table(
+            "vw_reinspections", metadata, _id(),
+            _name("origin_inspection_id", index=True), _name("programme"), _name("body"), _name("body_key"),
+            sa.Column("published_on", sa.Date), sa.Column("due_on", sa.Date), _name("status"),
+            sa.Column("became_due_on", sa.Date), _name("reinspection_inspection_id"),
+            sa.Column("original_scores", Doc), sa.Column("reinspection_scores", Doc), sa.Column("comparison", Doc),
+        ),
+        sa.Table("vw_cons_inspections", metadata, _id(), _name("programme"), _name("year")),
+        sa.Table(
+            "vw_cons_cases", metadata, _id(),
+            _name("inspection_id"), _name("case_ref"), _name("programme"), _name("year"), sa.Column("firsts", Doc),
+        ),
+        sa.Table(
+            "vw_moderations", metadata, _id(),
+            _name("case_id"), _name("case_ref"), _name("inspection_id"), _name("programme"), _name("year"),
+            _name("area"), _name("criterion"), sa.Column("first", Doc), sa.Column("moderated", Doc),
+            _name("first_name"), _name("first_role"), _name("moderator"),
+            sa.Column("after_publication", sa.Boolean), sa.Column("position", sa.BigInteger),
+            sa.Index("ix_vw_moderations_programme_year", "programme", "year"),
+        ),
+    )
+}

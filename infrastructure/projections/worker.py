@@ -1,0 +1,157 @@
+"""The projection worker: follows the record live and runs the deadline process.
+
+SQLite is polled (a cheap MAX(rowid) every 50 ms). PostgreSQL wakes on the
+recorder's NOTIFY (channel = the events table's name), with a poll every
+second as a fallback in case a notification is lost over a reconnection.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+
+import psycopg
+import sqlalchemy as sa
+
+from application.app import InspectorateApp
+from application.projections import views_named
+from infrastructure.config import Settings
+from infrastructure.projections.decoding import FactDecoder
+from infrastructure.projections.engine import create_projection_engine
+from infrastructure.projections.gaps import GapGuard
+from infrastructure.projections.runner import Projector
+
+log = logging.getLogger("inspectorate.projections")
+
+POLL_SECONDS = 0.05
+FALLBACK_POLL_SECONDS = 1.0
+DEADLINE_SECONDS = 60.0
+
+
+def build_projector(
+    app: InspectorateApp, engine: sa.Engine, settings: Settings, names: Sequence[str] | None = None
+) -> Projector:
+    gaps = GapGuard(engine, app.recorder.events_table_name) if settings.is_postgres else None  # type: ignore[attr-defined]
+    return Projector(engine, app.recorder, FactDecoder(app.mapper), views_named(names), gaps=gaps)
+
+
+class Poller:
+    """SQLite: wake when the head of the record passes the projector's position."""
+
+    def __init__(self, app: InspectorateApp, interval: float = POLL_SECONDS) -> None:
+        self.app = app
+        self.interval = interval
+
+    def arm(self) -> None:
+        return None
+
+    def wait(self, stop: threading.Event, position: int) -> None:
+        while not stop.is_set():
+            if (self.app.recorder.max_notification_id() or 0) > position:
+                return
+            stop.wait(self.interval)
+
+    def close(self) -> None:
+        return None
+
+
+class Listener:
+    """PostgreSQL: a thread LISTENs on the events channel and raises a flag on every NOTIFY."""
+
+    def __init__(self, settings: Settings, channel: str, fallback: float = FALLBACK_POLL_SECONDS) -> None:
+        self.dsn = settings.database_url.replace("postgresql+psycopg", "postgresql")  # type: ignore[union-attr]
+        self.channel = channel
+        self.fallback = fallback
+        self.notified = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="projection-listener", daemon=True)
+        self._thread.start()
+
+    def arm(self) -> None:
+        """Forget earlier notifications: the caller is about to read everything there is."""
+        self.notified.clear()
+
+    def wait(self, stop: threading.Event, position: int) -> None:
+        self.notified.wait(self.fallback)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.dsn, autocommit=True, connect_timeout=5) as conn:
+                    conn.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(self.channel)))
+                    self.notified.set()  # anything committed before LISTEN took effect
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=0.25, stop_after=1):
+                            self.notified.set()
+            except Exception as error:  # noqa: BLE001 - keep listening through outages
+                log.warning("projection listener: %s; reconnecting", type(error).__name__)
+                self.notified.set()
+                self._stop.wait(1.0)
+
+
+def follow(projector: Projector, waiter: Poller | Listener, stop: threading.Event) -> None:
+    """Keep the views current until ``stop`` is set; survives database outages."""
+    backoff = 0.1
+    while not stop.is_set():
+        try:
+            waiter.arm()
+            projector.catch_up()
+            backoff = 0.1
+        except Exception as error:  # noqa: BLE001 - a worker must outlive outages
+            log.warning("projection step failed (%s: %s); retrying", type(error).__name__, error)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, 5.0)
+            continue
+        waiter.wait(stop, projector.position)
+
+
+def run_deadlines(app: InspectorateApp, stop: threading.Event, interval: float = DEADLINE_SECONDS) -> None:
+    """The deadline process: mark reinspections due, at start and then every ``interval`` seconds."""
+    while not stop.is_set():
+        try:
+            marked = app.mark_due_reinspections()
+            if marked:
+                log.info("deadline process: %d reinspection(s) became due", marked)
+        except Exception as error:  # noqa: BLE001
+            log.warning("deadline process failed (%s); will retry", type(error).__name__)
+        stop.wait(interval)
+
+
+def run_worker(settings: Settings, stop: threading.Event, *, parent_pid: int | None = None) -> None:
+    """Follow the record and run the deadline process until ``stop`` is set (or the parent dies)."""
+    from infrastructure.bootstrap import build_app
+
+    app = build_app(settings, create_table=False)
+    engine = create_projection_engine(settings)
+    projector = build_projector(app, engine, settings)
+    projector.ensure_tracking()
+    waiter: Poller | Listener = (
+        Listener(settings, app.recorder.channel_name) if settings.is_postgres else Poller(app)  # type: ignore[attr-defined]
+    )
+    threads = [threading.Thread(target=run_deadlines, args=(app, stop), name="deadlines", daemon=True)]
+    if parent_pid is not None:
+        threads.append(threading.Thread(target=_watch_parent, args=(parent_pid, stop), daemon=True))
+    for thread in threads:
+        thread.start()
+    try:
+        follow(projector, waiter, stop)
+    finally:
+        stop.set()
+        waiter.close()
+        for thread in threads:
+            thread.join(timeout=5)
+        app.close()
+        engine.dispose()
+
+
+def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
+    """Stop when the process that started us is gone (it cannot always tell us)."""
+    while not stop.wait(1.0):
+        if os.getppid() != parent_pid:
+            log.warning("projection worker: parent process gone; stopping")
+            stop.set()
