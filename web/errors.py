@@ -8,6 +8,7 @@ from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
 from application.app import ConcurrentUpdate
+from infrastructure.availability import RETRY_AFTER_SECONDS, is_database_unavailable
 from domain.errors import (
     DomainError,
     InvalidValue,
@@ -83,7 +84,18 @@ def http_error(error: HTTPException) -> Response:
     )
 
 
+def database_unavailable(error: Exception) -> Response:
+    """The database is down or refusing work: say so at once, and when to come back (no traceback)."""
+    log.warning("database unavailable: %s", type(error).__name__)
+    return problem(
+        503, "Service unavailable", "The database is unavailable just now; retry shortly.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def unexpected_error(error: Exception) -> Response:
+    if is_database_unavailable(error):
+        return database_unavailable(error)
     log.exception("unhandled error: %s", type(error).__name__)
     return problem(500, "Internal Server Error", "An unexpected error occurred; it has been logged.")
 
@@ -98,7 +110,8 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
                 flat.update(flatten_messages(value))
             return flat
         for key, value in messages.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
+            # A nested schema-level message ("not an object") belongs to the field itself.
+            name = prefix if key == "_schema" and prefix else f"{prefix}.{key}" if prefix else str(key)
             if isinstance(value, list) and all(isinstance(v, str) for v in value):
                 flat[name] = list(value)
             else:
