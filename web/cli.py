@@ -22,6 +22,10 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 def cmd_token_create(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     migrate(settings)
+    for label, value in (("name", args.name), ("organisation", args.organisation)):
+        if value is not None and len(value) > 200:
+            print(f"error: {label} must be at most 200 characters", file=sys.stderr)
+            return 2
     services = build_services(settings)
     try:
         info, secret = services.tokens.create(args.name, args.role, args.organisation)
@@ -36,23 +40,34 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
 
 def cmd_token_list(_: argparse.Namespace) -> int:
+    """One tab-separated line per token (never the secret, which is not stored)."""
     settings = Settings.from_env()
     migrate(settings)
     services = build_services(settings)
-    for info in services.tokens.list():
-        state = "revoked" if info.revoked_at else "active"
-        print(f"{info.id}\t{info.name}\t{info.role}\t{info.organisation or '-'}\t{state}")
-    services.close()
+    try:
+        print("id\tname\trole\torganisation\tcreated_at\tstate")
+        for info in services.tokens.list():
+            state = "revoked" if info.revoked_at else "active"
+            print(f"{info.id}\t{info.name}\t{info.role}\t{info.organisation or '-'}\t"
+                  f"{info.created_at.isoformat()}\t{state}")
+    finally:
+        services.close()
     return 0
 
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
+    migrate(settings)
     services = build_services(settings)
-    revoked = services.tokens.revoke(args.token_id)
-    services.close()
-    print("revoked" if revoked else "no such active token")
-    return 0 if revoked else 1
+    try:
+        revoked = services.tokens.revoke(args.token_id)
+    finally:
+        services.close()
+    if not revoked:
+        print(f"error: no active token with id {args.token_id}", file=sys.stderr)
+        return 1
+    print(f"revoked token {args.token_id}")
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -75,13 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="create the schema").set_defaults(func=cmd_migrate)
 
     token = sub.add_parser("token", help="manage API tokens").add_subparsers(dest="token_command", required=True)
-    create = token.add_parser("create")
+    create = token.add_parser("create", help="create a token; the secret is printed alone on the last line")
     create.add_argument("--name", required=True)
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--organisation", default=None)
     create.set_defaults(func=cmd_token_create)
-    token.add_parser("list").set_defaults(func=cmd_token_list)
-    revoke = token.add_parser("revoke")
+    token.add_parser("list", help="list tokens (ids, names, roles; never secrets)").set_defaults(func=cmd_token_list)
+    revoke = token.add_parser("revoke", help="revoke a token by its id (from `token list`)")
     revoke.add_argument("token_id")
     revoke.set_defaults(func=cmd_token_revoke)
 
