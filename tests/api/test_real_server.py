@@ -1,0 +1,139 @@
+"""The real thing: `inspectorate serve` (gunicorn, 2 workers) and `inspectorate token create` as subprocesses.
+
+A whole inspection is driven over loopback HTTP to publication, then the
+server gets SIGTERM and must exit cleanly.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infrastructure.config import Settings
+from tests.factories import characteristics, judgements
+
+REPO = Path(__file__).resolve().parents[2]
+_BESIDE_PYTHON = Path(sys.executable).with_name("inspectorate")
+INSPECTORATE = str(_BESIDE_PYTHON) if _BESIDE_PYTHON.exists() else (shutil.which("inspectorate") or "inspectorate")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INSPECTORATE_")}
+    env["INSPECTORATE_DATA_DIR"] = str(settings.data_dir)
+    if settings.database_url:
+        env["INSPECTORATE_DATABASE_URL"] = settings.database_url
+    return env
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: Any
+    body: Any
+
+
+@dataclass
+class Server:
+    port: int
+    process: subprocess.Popen[bytes]
+    token: str = ""
+
+    def call(self, method: str, path: str, body: Any = None) -> Reply:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
+        request.add_header("Authorization", f"Bearer {self.token}")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=15) as response:
+                return Reply(response.status, response.headers, json.loads(response.read()))
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, error.headers, json.loads(error.read() or b"null"))
+
+    def ok(self, method: str, path: str, body: Any = None, status: int = 200) -> dict[str, Any]:
+        reply = self.call(method, path, body)
+        assert reply.status == status, (method, path, reply.status, reply.body)
+        return reply.body
+
+
+def wait_until_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early with {process.returncode}: {process.stderr.read()!r}")  # type: ignore[union-attr]
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not become healthy")
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[Server]:
+    env = environment(settings)
+    port = free_port()
+    process = subprocess.Popen([INSPECTORATE, "serve", "--port", str(port)], env=env, cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_until_healthy(port, process)
+        created = subprocess.run([INSPECTORATE, "token", "create", "--name", "Ann Inspector", "--role", "inspector"],
+                                 env=env, cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
+        yield Server(port, process, created.stdout.strip().splitlines()[-1])
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def test_a_whole_inspection_to_publication_over_http_then_a_clean_sigterm(server: Server) -> None:
+    created = server.call("POST", "/v1/inspections", {
+        "programme": "CCI", "inspected_body": {"name": "Wigan YOT", "type": "yot", "region": "North West"},
+        "fieldwork_start": "2011-10-03"})
+    assert created.status == 201, created.body
+    assert created.headers["ETag"] == '"1"' and int(created.headers["Inspectorate-Position"]) >= 1
+    assert created.headers["X-Content-Type-Options"] == "nosniff"
+    inspection = created.body["id"]
+    server.ok("POST", f"/v1/inspections/{inspection}/start-fieldwork", {})
+    areas = ("safeguarding", "risk_of_harm", "likelihood_of_reoffending")
+    for n, verdict in enumerate([True, True, False, True, None]):
+        case = server.ok("POST", f"/v1/inspections/{inspection}/cases",
+                         {"case_ref": f"W{n:03d}", "characteristics": characteristics()}, status=201)["id"]
+        server.ok("POST", f"/v1/cases/{case}/ratings", {"judgements": judgements(verdict, areas)})
+    server.ok("POST", f"/v1/inspections/{inspection}/complete-fieldwork")
+    published = server.ok("POST", f"/v1/inspections/{inspection}/publish", {"published_on": "2012-01-16"})
+    assert published["status"] == "published" and published["reinspection"] is None
+    assert published["headline_scores"]["safeguarding"] == {"score": 75, "sufficient": 9, "applicable": 12}
+    got = server.call("GET", f"/v1/inspections/{inspection}")
+    assert got.body["status"] == "published" and got.body["case_count"] == 5
+    assert got.headers["ETag"] == f'"{got.body["version"]}"'
+    assert server.call("GET", "/v1/inspections/not-a-uuid").status == 404
+
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=20) == 0
+    stderr = server.process.stderr.read().decode()  # type: ignore[union-attr]
+    assert "Traceback" not in stderr
+    log_lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    published_line = [line for line in log_lines if line.get("path") == "/v1/inspections/<uuid:inspection_id>/publish"]
+    assert published_line and published_line[0]["status"] == 200 and published_line[0]["role"] == "inspector"
+    assert server.token not in stderr and "W000" not in stderr
