@@ -47,7 +47,9 @@ def init_api(app: Flask) -> None:
 
     @app.get("/health")
     def health():  # type: ignore[no-untyped-def]
-        return jsonify({"status": "ok"})
+        from web.views.resources import views_health
+
+        return jsonify({"status": "ok", **views_health()})
 
     from web.cases.resources import blp as cases
     from web.complaints.resources import blp as complaints
@@ -61,4 +63,7 @@ def init_api(app: Flask) -> None:
 
     api.register_blueprint(audit)
     api.register_blueprint(events)
+    from web.views.resources import blp as views
+
+    api.register_blueprint(views)
     app.extensions["smorest_api"] = api

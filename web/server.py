@@ -1,9 +1,9 @@
 """Production serving: gunicorn with sync workers, schema created before they start."""
 from __future__ import annotations
 
-import multiprocessing
 import os
-import signal
+import subprocess
+import sys
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -52,37 +52,30 @@ def serve(host: str, port: int, *, workers: int = 2, run_worker: bool = True) ->
         "errorlog": "-",
         "loglevel": "warning",
     }
-    worker = _start_projection_worker(settings) if run_worker else None
+    worker = _start_projection_worker() if run_worker else None
+    master = os.getpid()
     try:
         _Gunicorn(options).run()
     finally:
-        if worker is not None:
-            _stop_projection_worker(*worker)
+        if worker is not None and os.getpid() == master:  # not in a forked gunicorn worker
+            _stop_projection_worker(worker)
     return 0
 
 
-def _start_projection_worker(settings: Settings) -> tuple[multiprocessing.process.BaseProcess, Any]:
-    """The projection worker (views, deadline process) in its own process, forked before gunicorn's workers."""
-    context = multiprocessing.get_context("fork")
-    stop = context.Event()
-    process = context.Process(
-        target=_projection_worker, args=(settings, stop, os.getpid()), name="inspectorate-projections", daemon=True
-    )
-    process.start()
-    return process, stop
+def _start_projection_worker() -> subprocess.Popen[bytes]:
+    """`inspectorate project` (views, deadline process) beside gunicorn, started before it forks.
+
+    A separate program rather than a forked copy of this process: nothing of
+    gunicorn's master (signals, sockets, exit handlers) is shared with it.
+    """
+    code = "import sys; from web.cli import main; sys.exit(main(['project', '--exit-with-parent']))"
+    return subprocess.Popen([sys.executable, "-c", code])
 
 
-def _projection_worker(settings: Settings, stop: Any, parent_pid: int) -> None:
-    from infrastructure.projections.worker import run_worker
-
-    for signum in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C reaches the whole process group
-        signal.signal(signum, lambda *_: stop.set())
-    run_worker(settings, stop, parent_pid=parent_pid)
-
-
-def _stop_projection_worker(process: multiprocessing.process.BaseProcess, stop: Any) -> None:
-    stop.set()
-    process.join(timeout=10)
-    if process.is_alive():
-        process.terminate()
-        process.join(timeout=5)
+def _stop_projection_worker(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)

@@ -33,15 +33,17 @@ class ViewReader:
         return {name: found.get(name, 0) for name in VIEW_NAMES}
 
     def wait_for(self, names: tuple[str, ...], position: int, timeout: float, interval: float = 0.02) -> bool:
-        """True once every named view has processed ``position``; False after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
+        """True once every named view has processed ``position``; False after about ``timeout`` seconds.
+
+        Counts sleeps rather than reading a clock, so that a frozen test clock cannot stall it.
+        """
+        for attempt in range(max(1, int(timeout / interval)) + 1):
+            if attempt:
+                time.sleep(interval)
             positions = self.positions()
             if all(positions[name] >= position for name in names):
                 return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(interval)
+        return False
 
     # -- views -------------------------------------------------------------------
 

@@ -1,0 +1,142 @@
+"""Read views: answered from the tracked projections, optionally once they reach a position."""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from flask import Response, current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import RAISE
+
+from domain import clock
+from domain.errors import NotFound
+from domain.frameworks import PROGRAMMES
+from infrastructure.projections.reader import ViewReader
+from web.auth import READERS, ensure_may_see, is_organisation, roles
+from web.context import actor, application, services
+from web.errors import problem
+from web.responses import read
+from web.schemas import COMMON, problems
+from web.views import schemas as s
+
+blp = Blueprint("views", __name__, url_prefix="/v1/views", description="Read views (tracked projections)")
+
+WAIT_SECONDS = 3.0  # how long a read with ?min_position waits for the view (INSPECTORATE_VIEW_WAIT_SECONDS)
+
+
+def reader() -> ViewReader:
+    readers = current_app.extensions.setdefault("inspectorate_views", {})
+    if "reader" not in readers:
+        readers["reader"] = ViewReader(services().read_engine)
+    return readers["reader"]
+
+
+def not_current(views: tuple[str, ...], min_position: int | None) -> Response | None:
+    """503 with Retry-After when the views have not processed ``min_position`` after a short wait."""
+    if min_position is None:
+        return None
+    timeout = float(current_app.config.get("INSPECTORATE_VIEW_WAIT_SECONDS", WAIT_SECONDS))
+    if reader().wait_for(views, min_position, timeout):
+        return None
+    return problem(
+        503, "View not current yet",
+        f"The view has not processed position {min_position} yet; retry shortly.",
+        headers={"Retry-After": "1"},
+    )
+
+
+def organisation() -> str | None:
+    """The caller's organisation when its reads are limited to it."""
+    return (actor().organisation or "") if is_organisation() else None
+
+
+@blp.route("/inspections/<uuid:inspection_id>/scores")
+class InspectionScores(MethodView):
+    @roles(*READERS)
+    @blp.arguments(s.ViewQuery, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, s.ScoresOut)
+    @problems(blp, *COMMON, 503)
+    def get(self, inspection_id: UUID, min_position: int | None = None) -> Response:
+        """Headline and criterion scores with 95% intervals: live in fieldwork, frozen once published."""
+        waited = not_current(("scores",), min_position)
+        if waited is not None:
+            return waited
+        body = reader().scores(inspection_id)
+        ensure_may_see({"name": body["inspected_body"]})
+        return read(body)
+
+
+@blp.route("/programmes/<programme>/years/<year>")
+class ProgrammeYear(MethodView):
+    @roles(*READERS)
+    @blp.arguments(s.ViewQuery, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, s.ProgrammeYearOut)
+    @problems(blp, *COMMON, 503)
+    def get(self, programme: str, year: str, min_position: int | None = None) -> Response:
+        """Published inspections of a programme and business year, pooled, with the lowest and highest."""
+        if programme not in PROGRAMMES or s.YEAR_PATTERN.match(year) is None:
+            raise NotFound(f"no programme year {programme} {year}")
+        return not_current(("programme_years",), min_position) or read(reader().programme_year(programme, year))
+
+
+@blp.route("/complaints")
+class Complaints(MethodView):
+    @roles(*READERS)
+    @blp.arguments(s.ViewQuery, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, s.ComplaintsOut)
+    @problems(blp, *COMMON, 503)
+    def get(self, min_position: int | None = None) -> Response:
+        """Open and overdue complaints (as of today), by category and outcome (an organisation sees its own)."""
+        return not_current(("complaints",), min_position) or read(
+            reader().complaints(clock.today(), organisation())
+        )
+
+
+@blp.route("/reinspections")
+class Reinspections(MethodView):
+    @roles(*READERS)
+    @blp.arguments(s.ReinspectionsQuery, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, s.ReinspectionsOut)
+    @problems(blp, *COMMON, 503)
+    def get(self, min_position: int | None = None, **filters: Any) -> Response:
+        """Reinspections with due dates and comparisons (an organisation sees its own)."""
+        return not_current(("reinspections",), min_position) or read(
+            {"items": reader().reinspections(organisation=organisation(), **filters)}
+        )
+
+
+@blp.route("/consistency")
+class Consistency(MethodView):
+    @roles("qa_reviewer", "auditor", "admin")
+    @blp.arguments(s.ConsistencyQuery, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, s.ConsistencyOut)
+    @problems(blp, *COMMON, 503)
+    def get(self, min_position: int | None = None, **filters: Any) -> Response:
+        """Agreement and Cohen's kappa between first and moderated judgements, with the disagreements."""
+        return not_current(("consistency",), min_position) or read(reader().consistency(**filters))
+
+
+@blp.route("/status")
+class Status(MethodView):
+    @roles("admin", "auditor")
+    @blp.response(200, s.ViewsStatusOut)
+    @problems(blp, *COMMON)
+    def get(self) -> Response:
+        """Each view's position and lag behind the head of the record."""
+        return read(views_status())
+
+
+def views_status() -> dict[str, Any]:
+    """The head of the record, and each view's position and lag behind it."""
+    head = application().recorder.max_notification_id() or 0
+    positions = reader().positions()
+    return {"head": head, "views": {name: {"position": p, "lag": max(0, head - p)} for name, p in positions.items()}}
+
+
+def views_health() -> dict[str, Any]:
+    """For /health: the views' positions and lag, or why they could not be read (never an error)."""
+    try:
+        return views_status()
+    except Exception as error:  # noqa: BLE001 - health must answer even when the views cannot
+        return {"views": None, "views_error": type(error).__name__}
