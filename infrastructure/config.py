@@ -45,15 +45,20 @@ class Settings:
         if self.is_postgres:
             url = urlparse(self.database_url.replace("+psycopg", ""))  # type: ignore[union-attr]
             env.update(
-                PERSISTENCE_MODULE="eventsourcing.postgres",
+                # The library's factory, tuned to fail fast in an outage (infrastructure/availability.py).
+                PERSISTENCE_MODULE="infrastructure.availability:FailFastPostgresFactory",
                 POSTGRES_DBNAME=url.path.lstrip("/"),
                 POSTGRES_HOST=url.hostname or "127.0.0.1",
                 POSTGRES_PORT=str(url.port or 5432),
                 POSTGRES_USER=unquote(url.username or ""),
                 POSTGRES_PASSWORD=unquote(url.password or ""),
-                POSTGRES_CONNECT_TIMEOUT="5",
+                # Seconds to wait for a pooled connection: in an outage a request gives up after this.
+                POSTGRES_CONNECT_TIMEOUT="1",
                 POSTGRES_LOCK_TIMEOUT="5",
-                POSTGRES_PRE_PING="y",
+                # No ping per checkout: a dead connection fails its statement at once and the
+                # fail-fast datastore flushes the pool and retries once, which recovers faster
+                # after a database restart than the pool's ping-and-back-off loop.
+                POSTGRES_PRE_PING="n",
                 POSTGRES_POOL_SIZE="5",
                 POSTGRES_MAX_OVERFLOW="10",
                 APPLICATION_RECORDER_TOPIC="infrastructure.eventstore:PostgresEventRecorder",

@@ -1,0 +1,171 @@
+"""PostgreSQL outage: requests fail fast with 503 while the database is down; the service recovers by itself.
+
+Runs against a throw-away cluster of its own (started with scripts/start-test-postgres.sh,
+then stopped and started with pg_ctl on the same data directory), never the shared one.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from domain.base import Actor
+from infrastructure.availability import DatabaseUnavailable
+from infrastructure.bootstrap import build_app, migrate
+from infrastructure.config import Settings
+from tests.reliability.helpers import REPO, Server, create_token, free_port, inspection_body, request, server_env
+
+INSPECTOR = Actor(name="Outage Inspector", role="inspector", organisation=None)
+FAST = 2.0  # seconds: a request during the outage must be refused within this
+
+
+@dataclass
+class Cluster:
+    """A PostgreSQL cluster this test may stop and start at will."""
+
+    data_dir: Path
+    port: int
+    url: str
+    bindir: Path
+
+    def _pg_ctl(self, *args: str) -> None:
+        command = [str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), *args]
+        if os.geteuid() == 0:  # as in the script: the cluster belongs to 'postgres'
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, cwd="/", timeout=60)
+
+    def stop(self) -> None:
+        self._pg_ctl("-m", "fast", "-w", "stop")
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.data_dir} "
+                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        self._pg_ctl("-w", "-t", "60", "-l", f"{self.data_dir}.log", "-o", options, "start")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    if not os.environ.get("INSPECTORATE_TEST_POSTGRES_URL") and not os.environ.get("CI"):
+        pytest.skip("PostgreSQL tests are off (INSPECTORATE_TEST_POSTGRES_URL and CI unset)")
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        pytest.fail("PostgreSQL server binaries are needed for the outage test (/usr/lib/postgresql/*/bin)")
+    data_dir = Path(f"/tmp/pg-outage-{os.getpid()}")
+    env = {**os.environ, "INSPECTORATE_PG_DIR": str(data_dir), "INSPECTORATE_PG_PORT": str(free_port())}
+    script = REPO / "scripts" / "start-test-postgres.sh"
+    out = subprocess.run([str(script)], env=env, check=True, capture_output=True, text=True, timeout=120).stdout
+    url = re.search(r"INSPECTORATE_TEST_POSTGRES_URL=(\S+)", out).group(1)  # type: ignore[union-attr]
+    port = int(re.search(r":(\d+)/", url).group(1))  # type: ignore[union-attr]
+    bindir = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))[-1]
+    yield Cluster(data_dir, port, url, bindir)
+    subprocess.run([str(script), "stop"], env=env, capture_output=True, timeout=120)
+    shutil.rmtree(data_dir, ignore_errors=True)
+    Path(f"{data_dir}.log").unlink(missing_ok=True)
+
+
+def test_the_event_store_fails_fast_while_down_and_recovers_without_a_restart(cluster: Cluster,
+                                                                               tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "var", database_url=cluster.url)
+    migrate(settings)
+    app = build_app(settings, create_table=False)
+    try:
+        inspection_id = uuid.UUID(app.schedule_inspection(
+            INSPECTOR, "OMI2", {"name": "Direct", "type": "probation_trust", "region": "North West"},
+            date(2011, 5, 3)).body["id"])
+        cluster.stop()
+        try:
+            for attempt in (lambda: app.get_inspection(inspection_id),
+                            lambda: app.start_fieldwork(INSPECTOR, inspection_id)):
+                started = time.monotonic()
+                with pytest.raises(DatabaseUnavailable):
+                    attempt()
+                assert time.monotonic() - started < FAST
+        finally:
+            cluster.start()
+        started = time.monotonic()
+        assert app.get_inspection(inspection_id).status == "scheduled"  # stale connections flushed, retried
+        assert app.start_fieldwork(INSPECTOR, inspection_id).body["status"] == "fieldwork"
+        assert time.monotonic() - started < FAST
+    finally:
+        app.close()
+
+
+@dataclass
+class Outcome:
+    started: float
+    ended: float
+    status: int
+    retry_after: str | None = None
+    problem: bool = False
+    inspection_id: str | None = None
+
+
+def test_http_under_load_503_fast_during_outage_then_recovers(cluster: Cluster, tmp_path: Path) -> None:
+    server = Server(server_env(tmp_path / "var", INSPECTORATE_DATABASE_URL=cluster.url)).start()
+    try:
+        token = create_token(server.env, "Load Inspector", "inspector").secret
+        outcomes: list[Outcome] = []
+        stop = threading.Event()
+
+        def writer(n: int) -> None:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                started = time.monotonic()
+                try:
+                    reply = request(server.port, "POST", "/v1/inspections",
+                                    inspection_body(f"Load {n}-{i}"), token=token, timeout=20)
+                except OSError:
+                    outcomes.append(Outcome(started, time.monotonic(), 0))
+                    continue
+                outcomes.append(Outcome(
+                    started, time.monotonic(), reply.status, reply.headers.get("retry-after"), reply.is_problem,
+                    reply.json()["id"] if reply.status == 201 else None,
+                ))
+                time.sleep(0.01)
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)
+        cluster.stop()
+        down_at = time.monotonic()
+        time.sleep(2.5)
+        cluster.start()
+        up_at = time.monotonic()
+        time.sleep(2.0)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+
+        assert {o.status for o in outcomes} <= {201, 503}, sorted({o.status for o in outcomes})
+        during = [o for o in outcomes if o.started >= down_at + 0.2 and o.ended <= up_at]
+        assert len(during) >= 8, len(during)
+        assert all(o.status == 503 and o.problem and o.retry_after for o in during)
+        slowest = max(o.ended - o.started for o in during)
+        assert slowest < FAST, slowest
+        recovered = min(o.ended for o in outcomes if o.status == 201 and o.started >= up_at)
+        recovery = recovered - up_at
+        after = [o for o in outcomes if o.started >= recovered]
+        assert after and all(o.status == 201 for o in after)
+        print(f"\noutage: {len(during)} requests refused with 503, slowest {slowest * 1000:.0f} ms; "
+              f"first success {recovery:.2f} s after the database was back; "
+              f"{sum(o.status == 201 for o in outcomes)} writes accepted in all")
+        assert recovery < 5.0, recovery
+        # Every acknowledged write survived the outage.
+        for outcome in outcomes:
+            if outcome.inspection_id:
+                assert request(server.port, "GET", f"/v1/inspections/{outcome.inspection_id}",
+                               token=token).status == 200
+        assert "unhandled error" not in server.log_text()
+    finally:
+        server.stop()
