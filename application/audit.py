@@ -6,7 +6,7 @@ it is what the record says and nothing a projection could get wrong.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +21,7 @@ from application.catalogue import (
 )
 from domain.base import Actor, same_organisation
 from domain.errors import InvalidValue, PermissionDenied
-from domain.frameworks import framework_for
+from domain.frameworks import framework_by_code
 from domain.inspection import Inspection
 from domain.scoring import Tally, pool_year
 
@@ -236,31 +236,30 @@ def programme_year_as_of(app: InspectorateApp, programme: str, year: str, as_of:
     """The programme-year figures as the record stood at ``as_of`` (inclusive), from the events.
 
     Published inspections of the programme whose fieldwork year is ``year``
-    and whose report was recorded at or before ``as_of``; pooled with
-    ``domain.scoring.pool_year`` exactly as the live view pools them.
+    and whose report was recorded at or before ``as_of``, in publication
+    order, pooled with ``domain.scoring.pool_year`` exactly as the live view
+    pools them: the same shape as ``GET /v1/views/programmes/{p}/years/{y}``.
     """
-    areas = _areas_of(programme, year)
-    published: list[tuple[int, Inspection]] = []
+    published: list[Inspection] = []
     for notification in _all_with_topic(app, PUBLISHED):
         event = app.mapper.to_domain_event(notification)
         if event.timestamp > as_of:
-            continue  # not break: clocks of two servers may disagree slightly with the order
+            continue  # not break: two servers' clocks may disagree slightly with the recorded order
         inspection: Inspection = app.repository.get(notification.originator_id, version=notification.originator_version)
         if inspection.programme == programme and inspection.year == year:
-            published.append((notification.id, inspection))
+            published.append(inspection)
+    areas: list[str] = []
+    for inspection in published:
+        areas.extend(a for a in framework_by_code(inspection.framework).areas if a not in areas)
     aggregate, lowest, highest = pool_year(
-        (
-            (str(i.id), i.inspected_body.get("name", ""), _tallies(i.headline_scores))
-            for _, i in published
-        ),
-        areas,
+        ((str(i.id), i.inspected_body.get("name", ""), _tallies(i.headline_scores)) for i in published), areas
     )
     return {
         "programme": programme,
         "year": year,
         "as_of": as_of.isoformat(),
         "inspections": len(published),
-        "cases": sum(len(i.case_refs) for _, i in published),
+        "cases": sum(len(i.case_refs) for i in published),
         "aggregate": {area: tally.as_dict() for area, tally in aggregate.items()},
         "lowest": {area: vars(extreme) for area, extreme in lowest.items()},
         "highest": {area: vars(extreme) for area, extreme in highest.items()},
@@ -268,10 +267,10 @@ def programme_year_as_of(app: InspectorateApp, programme: str, year: str, as_of:
             {
                 "inspection_id": str(i.id),
                 "inspected_body": i.inspected_body.get("name"),
-                "published_on": i.published_on.isoformat() if i.published_on else None,
-                "headline": {area: (i.headline_scores or {}).get(area, {}).get("score") for area in areas},
+                "cases": len(i.case_refs),
+                "headline": {area: tally.score for area, tally in _tallies(i.headline_scores).items()},
             }
-            for _, i in published
+            for i in published
         ],
     }
 
@@ -281,17 +280,6 @@ def _tallies(scores: dict[str, Any] | None) -> dict[str, Tally]:
         area: Tally(int(value.get("sufficient", 0)), int(value.get("applicable", 0)))
         for area, value in (scores or {}).items()
     }
-
-
-def _areas_of(programme: str, year: str) -> tuple[str, ...]:
-    """The headline areas of the programme's framework in force at the start of the business year."""
-    try:
-        start = date(int(year[:4]), 4, 1)
-        if len(year) != 7 or year[4] != "-" or int(year[5:]) != (start.year + 1) % 100:
-            raise ValueError(year)
-    except ValueError:
-        raise InvalidValue("year", "must be a business year such as 2011-12") from None
-    return framework_for(programme, start).areas
 
 
 def _all_with_topic(app: InspectorateApp, topic: str, page: int = MAX_PAGE) -> Iterator[Notification]:

@@ -10,6 +10,7 @@ from uuid import UUID
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from application.audit import inspection_history, record_head, verify_record
 from web.audit.reads import read_audit, record_read
@@ -28,7 +29,7 @@ CSV_COLUMNS = ("position", "stream", "version", "type", "recorded_at", "actor_na
 @blp.route("/inspections/<uuid:inspection_id>/history")
 class History(MethodView):
     @roles(*READERS)
-    @blp.arguments(HistoryQuery, location="query", as_kwargs=True)
+    @blp.arguments(HistoryQuery, location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, HistoryOut)
     @blp.alt_response(200, description="The same events as CSV (`?format=csv`)", content_type="text/csv")
     @problems(blp, *COMMON)
@@ -67,7 +68,7 @@ def _cell(value: Any) -> str:
 @blp.route("/audit/verify")
 class Verify(MethodView):
     @roles(*AUDITORS)
-    @blp.arguments(VerifyQuery, location="query", as_kwargs=True)
+    @blp.arguments(VerifyQuery, location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, VerifyOut)
     @problems(blp, *COMMON, 422)
     def get(self, anchor: list[str]) -> Response:
@@ -89,7 +90,7 @@ class Head(MethodView):
 @blp.route("/audit/reads")
 class Reads(MethodView):
     @roles("admin")
-    @blp.arguments(ReadsQuery, location="query")
+    @blp.arguments(ReadsQuery, location="query", unknown=RAISE)
     @blp.response(200, ReadsOut)
     @problems(blp, *COMMON, 422)
     def get(self, query: dict[str, Any]) -> Response:

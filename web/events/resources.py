@@ -9,6 +9,7 @@ import orjson
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from application.app import InspectorateApp
 from application.audit import feed_page, follow
@@ -42,7 +43,7 @@ def json_response(body: Any) -> Response:
 @blp.route("")
 class Feed(MethodView):
     @roles(*FEED_ROLES)
-    @blp.arguments(FeedQuery, location="query")
+    @blp.arguments(FeedQuery, location="query", unknown=RAISE)
     @blp.response(200, FeedOut)
     @problems(blp, *COMMON, 422)
     def get(self, query: dict[str, Any]) -> Response:
@@ -56,7 +57,7 @@ class Feed(MethodView):
 @blp.route("/stream")
 class Stream(MethodView):
     @roles(*FEED_ROLES)
-    @blp.arguments(StreamQuery, location="query")
+    @blp.arguments(StreamQuery, location="query", unknown=RAISE)
     @blp.response(200, description="text/event-stream: `id: <position>`, `event: <type>`, `data: <CloudEvent>`")
     @problems(blp, *COMMON, 422)
     def get(self, query: dict[str, Any]) -> Response:

@@ -1,0 +1,55 @@
+"""One story that records every event type: a report of concern, its reinspection, a complaint."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from application.app import InspectorateApp
+from domain.base import Actor
+from tests.factories import body, characteristics, judgements
+
+ANN = Actor("Ann Inspector", "inspector")
+QUINN = Actor("Quinn Reviewer", "qa_reviewer")
+
+
+@dataclass
+class Story:
+    inspection_id: UUID
+    case_ids: list[UUID]
+    reinspection_id: UUID
+    follow_up_id: UUID
+    complaint_id: UUID
+
+
+def record_every_type(app: InspectorateApp, name: str = "Cumbria") -> Story:
+    inspection_id = UUID(app.schedule_inspection(ANN, "OMI2", body(name), date(2011, 5, 3)).body["id"])
+    app.start_fieldwork(ANN, inspection_id)
+    case_ids = [
+        UUID(app.add_case(ANN, inspection_id, f"C{n}", characteristics()).body["id"]) for n in range(3)
+    ]
+    for case_id, verdict in zip(case_ids, (False, False, True)):  # 33%: of concern
+        app.rate_case(ANN, case_id, judgements(verdict))
+    app.moderate_case(QUINN, case_ids[0], judgements(True)[:2], "second look")
+    app.complete_fieldwork(ANN, inspection_id)
+    published = app.publish(ANN, inspection_id, date(2012, 1, 10)).body
+    reinspection_id = UUID(published["reinspection"]["id"])
+    app.mark_due_reinspections(date(2013, 1, 10))
+
+    follow_up_id = UUID(app.schedule_inspection(ANN, "OMI2", body(name), date(2013, 2, 4)).body["id"])
+    app.schedule_reinspection(ANN, reinspection_id, follow_up_id)
+    app.start_fieldwork(ANN, follow_up_id)
+    follow_up_case = UUID(app.add_case(ANN, follow_up_id, "R1", characteristics()).body["id"])
+    app.rate_case(ANN, follow_up_case, judgements(True))
+    app.complete_fieldwork(ANN, follow_up_id)
+    app.publish(ANN, follow_up_id, date(2013, 6, 1))
+
+    complaint_id = UUID(
+        app.receive_complaint(Actor(f"{name} rep", "organisation", organisation=name), inspection_id, "report_wording", "The wording of page 3").body["id"]
+    )
+    app.acknowledge_complaint(ANN, complaint_id)
+    app.respond_to_complaint(ANN, complaint_id, "We have reviewed it")
+    app.escalate_complaint(ANN, complaint_id, "Not satisfied")
+    app.respond_to_complaint(ANN, complaint_id, "Reviewed again")
+    app.close_complaint(ANN, complaint_id, "partly_upheld")
+    return Story(inspection_id, case_ids, reinspection_id, follow_up_id, complaint_id)

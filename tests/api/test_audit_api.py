@@ -1,0 +1,78 @@
+"""Chain verification and head over HTTP and the CLI, and the log of reads."""
+from __future__ import annotations
+
+import pytest
+
+from infrastructure.config import Settings
+from tests.api.api_client import Api, api, assert_problem  # noqa: F401 - fixture
+from tests.api.audit_story import record_every_type
+from tests.application.test_chain import execute, position_column
+from web import services_of
+from web.cli import main as cli
+
+
+def test_verify_and_head_for_auditors_and_admins_only(api: Api) -> None:
+    empty = api.ok(api.get("/v1/audit/verify", "auditor"))
+    assert empty == {"ok": True, "checked": 0, "head_position": 0, "head_hash": None, "first_broken": None,
+                     "anchors_checked": []}
+    assert api.ok(api.get("/v1/audit/head", "admin")) == {"position": 0, "hash": None}
+    record_every_type(services_of(api.app).app)
+    head = api.ok(api.get("/v1/audit/head", "auditor"))
+    report = api.ok(api.get("/v1/audit/verify", "admin"))
+    assert report["ok"] and report["checked"] == head["position"] > 30
+    assert (report["head_position"], report["head_hash"]) == (head["position"], head["hash"])
+    anchored = api.ok(api.get(f"/v1/audit/verify?anchor={head['position']}:{head['hash']}", "auditor"))
+    assert anchored["ok"] and anchored["anchors_checked"] == [head["position"]]
+    for role in ("inspector", "local_assessor", "qa_reviewer", "organisation", "integration"):
+        assert_problem(api.get("/v1/audit/verify", role), 403)
+        assert_problem(api.get("/v1/audit/head", role), 403)
+    for bad in ("5", "0:" + "0" * 64, "5:xyz", "5:" + "A" * 64):
+        assert_problem(api.get(f"/v1/audit/verify?anchor={bad}", "auditor"), 422)
+
+
+def test_verify_names_an_edited_event_and_a_wrong_anchor(api: Api, settings: Settings) -> None:
+    record_every_type(services_of(api.app).app)
+    head = api.ok(api.get("/v1/audit/head", "auditor"))
+    wrong = api.ok(api.get(f"/v1/audit/verify?anchor={head['position']}:{'0' * 64}", "auditor"))
+    assert wrong["ok"] is False and wrong["first_broken"]["position"] == head["position"]
+    execute(settings)(f"UPDATE {{events}} SET state = ? WHERE {position_column(settings)} = 9", (b"{}",))
+    report = api.ok(api.get("/v1/audit/verify", "auditor"))
+    assert report["ok"] is False and report["checked"] == 8
+    assert report["first_broken"]["position"] == 9
+    assert "altered" in report["first_broken"]["reason"]
+
+
+def test_cli_verify_exits_1_on_a_broken_chain(
+    api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record_every_type(services_of(api.app).app)
+    monkeypatch.setenv("INSPECTORATE_DATA_DIR", str(settings.data_dir))
+    if settings.database_url:
+        monkeypatch.setenv("INSPECTORATE_DATABASE_URL", settings.database_url)
+    else:
+        monkeypatch.delenv("INSPECTORATE_DATABASE_URL", raising=False)
+    assert cli(["audit", "head"]) == 0
+    kept = capsys.readouterr().out.strip()
+    assert cli(["audit", "verify", "--anchor", kept]) == 0
+    assert capsys.readouterr().out.startswith("ok: ")
+    execute(settings)("DELETE FROM {events}_chain WHERE position = 4")
+    assert cli(["audit", "verify", "--json"]) == 1
+    out = capsys.readouterr().out
+    assert '"position": 4' in out and '"ok": false' in out
+    assert cli(["audit", "verify", "--anchor", "nonsense"]) == 2
+
+
+def test_reads_of_case_data_and_history_are_listed_for_admins_with_paging(api: Api) -> None:
+    story = record_every_type(services_of(api.app).app)
+    api.ok(api.get(f"/v1/inspections/{story.inspection_id}/history", "auditor"))
+    api.ok(api.get(f"/v1/inspections/{story.inspection_id}/history?format=csv", "inspector"))
+    first = api.ok(api.get("/v1/audit/reads?limit=1", "admin"))
+    assert len(first["items"]) == 1 and first["items"][0]["what"] == "inspection.history"
+    assert first["items"][0]["actor"]["role"] == "auditor" and first["items"][0]["at"].endswith("+00:00")
+    rest = api.ok(api.get(f"/v1/audit/reads?after={first['next_after']}", "admin"))
+    assert [r["actor"]["role"] for r in rest["items"]][:1] == ["inspector"]
+    by_actor = api.ok(api.get("/v1/audit/reads?actor=Inspector (HMI Probation)", "admin"))["items"]
+    assert {r["actor"]["role"] for r in by_actor} == {"inspector"}
+    for role in ("auditor", "inspector", "integration", "organisation"):
+        assert_problem(api.get("/v1/audit/reads", role), 403)
+    assert_problem(api.get("/v1/audit/reads?limit=0", "admin"), 422)
