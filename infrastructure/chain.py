@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 GENESIS = bytes(32)
-_HEAD = struct.Struct(">QQ")
+_HEAD3 = struct.Struct(">QQI")  # position, version, length of the originator id
 _LEN = struct.Struct(">I")
 
 
@@ -36,17 +36,22 @@ def id_bytes(originator_id: UUID | str) -> bytes:
         return originator_id.encode()
 
 
+def _topic_frame(topic: str) -> bytes:
+    encoded = topic.encode()
+    return _LEN.pack(len(encoded)) + encoded
+
+
 def link(previous: bytes, position: int, originator_id: bytes, version: int, topic: str, state: bytes) -> bytes:
-    """SHA-256 of the previous hash and one stored event, fields framed so no two events collide."""
-    topic_bytes = topic.encode()
+    """SHA-256 of the previous hash and one stored event, fields framed so no two events collide.
+
+    previous (32) | position, version (8+8, big-endian) | len(id) (4) | id | len(topic) (4) | topic | state
+    """
     return hashlib.sha256(
         b"".join((
             previous,
-            _HEAD.pack(position, version),
-            _LEN.pack(len(originator_id)),
+            _HEAD3.pack(position, version, len(originator_id)),
             originator_id,
-            _LEN.pack(len(topic_bytes)),
-            topic_bytes,
+            _topic_frame(topic),
             state,
         ))
     ).digest()
@@ -63,13 +68,6 @@ class EventRow:
     state: bytes
 
 
-@dataclass(frozen=True)
-class ChainRow:
-    position: int
-    prev_position: int
-    hash: bytes
-
-
 def chain_rows(
     previous: tuple[int, bytes] | None, events: Iterable[EventRow]
 ) -> list[tuple[int, int, bytes]]:
@@ -81,6 +79,18 @@ def chain_rows(
         rows.append((e.position, prev_position, prev_hash))
         prev_position = e.position
     return rows
+
+
+# What verification walks: one tuple per position, in ascending order:
+# (position, originator_id bytes | None, version, topic, state, link prev_position | None, link hash | None).
+# The event fields are None when the event is gone; the link fields when its link is.
+Joined = tuple[int, "bytes | None", "int | None", "str | None", "bytes | None", "int | None", "bytes | None"]
+
+
+def with_orphan_links(rows: list[Joined], orphans: Iterable[tuple[int, int, bytes]]) -> list[Joined]:
+    """Add links whose event is gone to a page of (event LEFT JOIN link) rows, in position order."""
+    extra = [(position, None, None, None, None, prev, hash_) for position, prev, hash_ in orphans]
+    return sorted(rows + extra, key=lambda row: row[0]) if extra else rows
 
 
 @dataclass
@@ -105,87 +115,84 @@ class Report:
         }
 
 
-def merged(events: Iterable[EventRow], links: Iterable[ChainRow]) -> Iterator[tuple[int, EventRow | None, ChainRow | None]]:
-    """Pair events and links by position (both in ascending order); a side may be missing."""
-    events_it, links_it = iter(events), iter(links)
-    e, c = next(events_it, None), next(links_it, None)
-    while e is not None or c is not None:
-        if c is None or (e is not None and e.position < c.position):
-            yield e.position, e, None  # type: ignore[union-attr]
-            e = next(events_it, None)
-        elif e is None or c.position < e.position:
-            yield c.position, None, c
-            c = next(links_it, None)
-        else:
-            yield e.position, e, c
-            e, c = next(events_it, None), next(links_it, None)
-
-
-def verify(
-    pairs: Iterable[tuple[int, EventRow | None, ChainRow | None]],
-    anchors: Mapping[int, bytes] | None = None,
-) -> Report:
-    """Recompute the chain over (position, event, link) triples in position order.
+def verify(rows: Iterable[Joined], anchors: Mapping[int, bytes] | None = None) -> Report:
+    """Recompute the chain over joined rows (see ``Joined``) in position order.
 
     Stops at the first broken link and says what looks wrong there: an event
     without a link (written around the recorder), a link without its event
     (deleted), a link that skips events (event and link deleted), altered
     event bytes, or an altered link. ``anchors`` maps positions to hashes kept
     elsewhere (earlier heads); a recomputed hash must equal them.
+
+    The loop is the hot path of ``inspectorate audit verify`` (>= 100k events/s):
+    it hashes inline with the same framing as ``link``.
     """
     report = Report()
     anchors = anchors or {}
-    prev_position, prev_hash = 0, GENESIS
+    sha256, join, head = hashlib.sha256, b"".join, _HEAD3.pack
+    frames: dict[str, bytes] = {}
+    prev_position, prev_hash, checked = 0, GENESIS, 0
     suspect: tuple[int, bytes, bytes] | None = None  # (position, recomputed, stored) awaiting diagnosis
 
     def broken(position: int, reason: str) -> Report:
         report.ok = False
         report.first_broken = {"position": position, "reason": reason}
+        return finish()
+
+    def finish() -> Report:
+        report.checked = checked
+        if checked:
+            report.head_position, report.head_hash = prev_position, prev_hash.hex()
         return report
 
-    for position, event, chain in pairs:
+    for position, originator_id, version, topic, state, link_prev, link_hash in rows:
         if suspect is not None:
-            return broken(suspect[0], _diagnose(suspect, event, chain))
-        if event is None:
+            return broken(suspect[0], _diagnose(suspect, position, originator_id, version, topic, state, link_hash))
+        if originator_id is None:
             return broken(position, "event missing: the chain records an event at this position but it is gone")
-        if chain is None:
+        if link_hash is None:
             return broken(position, "event has no chain link: it was written around the recorder")
-        if chain.prev_position != prev_position:
-            if chain.prev_position > prev_position:
+        if link_prev != prev_position:
+            if link_prev > prev_position:  # type: ignore[operator]
                 return broken(
-                    chain.prev_position,
+                    link_prev,  # type: ignore[arg-type]
                     f"event missing: the link at position {position} follows position "
-                    f"{chain.prev_position}, which is gone with its link",
+                    f"{link_prev}, which is gone with its link",
                 )
-            return broken(position, f"event inserted: its link follows position {chain.prev_position}, "
+            return broken(position, f"event inserted: its link follows position {link_prev}, "
                                     f"not the previous event at {prev_position}")
-        recomputed = link(prev_hash, position, event.originator_id, event.version, event.topic, event.state)
-        if recomputed != chain.hash:
-            suspect = (position, recomputed, chain.hash)
+        frame = frames.get(topic)  # type: ignore[arg-type]
+        if frame is None:
+            frame = frames[topic] = _topic_frame(topic)  # type: ignore[arg-type]
+        recomputed = sha256(join((prev_hash, head(position, version, len(originator_id)), originator_id,
+                                  frame, state))).digest()  # type: ignore[arg-type]
+        if recomputed != link_hash:
+            suspect = (position, recomputed, link_hash)
             continue
-        anchored = anchors.get(position)
-        if anchored is not None:
-            if anchored != recomputed:
+        if anchors and position in anchors:
+            if anchors[position] != recomputed:
                 return broken(position, "the recomputed hash differs from the anchored head kept by the auditor")
             report.anchors_checked.append(position)
-        report.checked += 1
+        checked += 1
         prev_position, prev_hash = position, recomputed
-        report.head_position, report.head_hash = position, recomputed.hex()
     if suspect is not None:
         return broken(suspect[0], "stored event bytes or their chain link were altered")
-    missing = sorted(p for p in anchors if p > report.head_position)
+    missing = sorted(p for p in anchors if p > prev_position)
     if missing:
         return broken(missing[0], "an anchored position lies beyond the end of the record: events were removed")
-    return report
+    return finish()
 
 
-def _diagnose(suspect: tuple[int, bytes, bytes], event: EventRow | None, chain: ChainRow | None) -> str:
+def _diagnose(
+    suspect: tuple[int, bytes, bytes], position: int, originator_id: bytes | None, version: int | None,
+    topic: str | None, state: bytes | None, link_hash: bytes | None,
+) -> str:
     """Tell an altered event from an altered link by looking one link further."""
-    position, recomputed, stored = suspect
-    if event is not None and chain is not None:
-        following = (event.originator_id, event.version, event.topic, event.state)
-        if link(stored, event.position, *following) == chain.hash:
+    _, recomputed, stored = suspect
+    if originator_id is not None and link_hash is not None:
+        following = (position, originator_id, version, topic, state)
+        if link(stored, *following) == link_hash:  # type: ignore[arg-type]
             return "stored event bytes altered: they no longer match their chain link"
-        if link(recomputed, event.position, *following) == chain.hash:
+        if link(recomputed, *following) == link_hash:  # type: ignore[arg-type]
             return "chain link altered: its hash no longer matches the stored event"
     return "stored event bytes or their chain link were altered"

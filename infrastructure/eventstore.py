@@ -23,9 +23,10 @@ from eventsourcing.persistence import InterfaceError, Notification, OperationalE
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore, SQLiteTransaction
 from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from infrastructure.chain import ChainRow, EventRow, Report, chain_rows, id_bytes, merged, verify
+from infrastructure.chain import EventRow, Joined, Report, chain_rows, id_bytes, verify, with_orphan_links
 
 VERIFY_PAGE = 5000
 
@@ -125,32 +126,40 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
             return (row["position"], bytes(row["hash"])) if row else None
 
     def verify_chain(self, anchors: Mapping[int, bytes] | None = None, page: int = VERIFY_PAGE) -> Report:
-        return verify(self._pairs(page), anchors)
+        return verify(self._joined(page), anchors)
 
-    def _pairs(self, page: int) -> Iterator[tuple[int, EventRow | None, ChainRow | None]]:
+    def _joined(self, page: int) -> Iterator[Joined]:
+        """Events LEFT JOIN their links, a page at a time, plus any link whose event is gone."""
+        events, chain = self.events_table_name, self.chain_table_name
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                f"SELECT max(coalesce((SELECT max(rowid) FROM {self.events_table_name}), 0),"
-                f" coalesce((SELECT max(position) FROM {self.chain_table_name}), 0))"
+                f"SELECT max(coalesce((SELECT max(rowid) FROM {events}), 0),"
+                f" coalesce((SELECT max(position) FROM {chain}), 0))"
             )
             stop = c.fetchone()[0]
         after = 0
         while after < stop:
             with self.datastore.transaction(commit=False) as c:
+                c.row_factory = None  # plain tuples: the walk is the hot path
                 c.execute(
-                    f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table_name}"
-                    " WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?",
+                    f"SELECT e.rowid, e.originator_id, e.originator_version, e.topic, e.state, l.prev_position,"
+                    f" l.hash FROM {events} e LEFT JOIN {chain} l ON l.position = e.rowid"
+                    " WHERE e.rowid > ? AND e.rowid <= ? ORDER BY e.rowid LIMIT ?",
                     (after, stop, page),
                 )
-                events = [EventRow(r[0], bytes.fromhex(r[1]), r[2], r[3], r[4]) for r in c.fetchall()]
-                upto = events[-1].position if len(events) == page else stop
-                c.execute(
-                    f"SELECT position, prev_position, hash FROM {self.chain_table_name}"
-                    " WHERE position > ? AND position <= ? ORDER BY position",
-                    (after, upto),
-                )
-                links = [ChainRow(r[0], r[1], r[2]) for r in c.fetchall()]
-            yield from merged(events, links)
+                fetched = c.fetchall()
+                upto = fetched[-1][0] if len(fetched) == page else stop
+                rows = [(r[0], bytes.fromhex(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in fetched]
+                linked = sum(1 for r in fetched if r[6] is not None)
+                c.execute(f"SELECT count(*) FROM {chain} WHERE position > ? AND position <= ?", (after, upto))
+                if c.fetchone()[0] != linked:  # some link has no event: find them (only ever after tampering)
+                    c.execute(
+                        f"SELECT position, prev_position, hash FROM {chain} l WHERE position > ? AND position <= ?"
+                        f" AND NOT EXISTS (SELECT 1 FROM {events} WHERE rowid = l.position) ORDER BY position",
+                        (after, upto),
+                    )
+                    rows = with_orphan_links(rows, c.fetchall())
+            yield from rows
             after = upto
 
 
@@ -237,39 +246,47 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             return (row["position"], bytes(row["hash"])) if row else None
 
     def verify_chain(self, anchors: Mapping[int, bytes] | None = None, page: int = VERIFY_PAGE) -> Report:
-        return verify(self._pairs(page), anchors)
+        return verify(self._joined(page), anchors)
 
-    def _pairs(self, page: int) -> Iterator[tuple[int, EventRow | None, ChainRow | None]]:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+    def _joined(self, page: int) -> Iterator[Joined]:
+        """Events LEFT JOIN their links, a page at a time, plus any link whose event is gone."""
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             # A link commits with its event, so everything at or below this snapshot's
             # maximum is complete; later writes are left for the next verification.
             curs.execute(self._sql(
                 "SELECT greatest((SELECT max(notification_id) FROM {schema}.{table}),"
-                " (SELECT max(position) FROM {schema}.{chain}), 0) AS stop"
+                " (SELECT max(position) FROM {schema}.{chain}), 0)"
             ))
-            stop = curs.fetchone()["stop"]
+            stop = curs.fetchone()[0]  # type: ignore[index]
             after = 0
             while after < stop:
                 curs.execute(
                     self._sql(
-                        "SELECT notification_id, originator_id, originator_version, topic, state FROM {schema}.{table}"
-                        " WHERE notification_id > %s AND notification_id <= %s ORDER BY notification_id LIMIT %s"
+                        "SELECT e.notification_id, uuid_send(e.originator_id), e.originator_version, e.topic,"
+                        " e.state, l.prev_position, l.hash FROM {schema}.{table} e"
+                        " LEFT JOIN {schema}.{chain} l ON l.position = e.notification_id"
+                        " WHERE e.notification_id > %s AND e.notification_id <= %s"
+                        " ORDER BY e.notification_id LIMIT %s"
                     ),
                     (after, stop, page),
                 )
-                events = [
-                    EventRow(r["notification_id"], r["originator_id"].bytes, r["originator_version"], r["topic"],
-                             bytes(r["state"]))
-                    for r in curs.fetchall()
-                ]
-                upto = events[-1].position if len(events) == page else stop
+                rows: list[Joined] = curs.fetchall()
+                upto = rows[-1][0] if len(rows) == page else stop
+                linked = sum(1 for r in rows if r[6] is not None)
                 curs.execute(
-                    self._sql(
-                        "SELECT position, prev_position, hash FROM {schema}.{chain}"
-                        " WHERE position > %s AND position <= %s ORDER BY position"
-                    ),
+                    self._sql("SELECT count(*) FROM {schema}.{chain} WHERE position > %s AND position <= %s"),
                     (after, upto),
                 )
-                links = [ChainRow(r["position"], r["prev_position"], bytes(r["hash"])) for r in curs.fetchall()]
-                yield from merged(events, links)
+                if curs.fetchone()[0] != linked:  # type: ignore[index]
+                    curs.execute(
+                        self._sql(
+                            "SELECT position, prev_position, hash FROM {schema}.{chain} l"
+                            " WHERE position > %s AND position <= %s AND NOT EXISTS"
+                            " (SELECT 1 FROM {schema}.{table} WHERE notification_id = l.position)"
+                            " ORDER BY position"
+                        ),
+                        (after, upto),
+                    )
+                    rows = with_orphan_links(rows, curs.fetchall())
+                yield from rows
                 after = upto
