@@ -109,7 +109,10 @@ class View:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.handlers = {
-            value.topic: value for value in vars(cls).values() if callable(value) and hasattr(value, "topic")
+            value.topic: value
+            for klass in reversed(cls.__mro__)  # a subclass inherits its parents' handlers
+            for value in vars(klass).values()
+            if callable(value) and hasattr(value, "topic")
         }
 
     def apply(self, fact: Fact, tables: Tables) -> None:

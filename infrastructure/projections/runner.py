@@ -52,6 +52,9 @@ class Projector:
         self.before_commit: Callable[[sa.Connection], None] | None = None  # a test's fault injection
         self._conn: sa.Connection | None = None
         self._upserts: dict[str, Any] = {}
+        self._advance = tracking.update().where(tracking.c.name == sa.bindparam("n")).values(
+            position=sa.bindparam("p")
+        )
         self._selects = {name: t.select().where(t.c.id == sa.bindparam("key")) for name, t in VIEW_TABLES.items()}
 
     # -- setup ------------------------------------------------------------------
@@ -105,24 +108,36 @@ class Projector:
                 progress(self.position)
 
     def step(self) -> int:
-        """Process one page of events; the number processed, 0 when there was nothing to do."""
-        while True:
-            start = self.position
-            facts = self._read(start)
-            if not facts:
-                return 0
-            try:
-                committed = self._commit_page(facts)
-            except BaseException:
-                self._forget()
-                raise
-            if committed is not None:
-                self.positions = committed
-                if sum(t.size() for t in self.tables.values()) > MAX_CACHED_ROWS:
-                    for t in self.tables.values():
-                        t.forget()
-                return len(facts)
-            # Another copy moved the positions meanwhile: start again from theirs.
+        """Process one page of events; the number processed, 0 when there was nothing to do.
+
+        The page is read after the tracking rows are locked, so a second copy
+        waits for the lock and then carries on from the first one's position.
+        """
+        try:
+            with self.engine.begin() as conn:
+                positions = self._lock(conn)
+                if positions != self.positions:  # another copy (or a rebuild) moved on: drop what we hold
+                    self._forget(positions)
+                facts = self._read(min(positions.values(), default=0))
+                if not facts:
+                    return 0
+                self._conn = conn
+                new = {view.name: self._apply(view, facts, positions[view.name], conn) for view in self.views}
+                changed = [{"n": n, "p": p} for n, p in new.items() if p != positions[n]]
+                if changed:
+                    conn.execute(self._advance, changed)
+                if self.before_commit is not None:
+                    self.before_commit(conn)
+        except BaseException:
+            self._forget()
+            raise
+        finally:
+            self._conn = None
+        self.positions = new
+        if sum(t.size() for t in self.tables.values()) > MAX_CACHED_ROWS:
+            for t in self.tables.values():
+                t.forget()
+        return len(facts)
 
     def _read(self, start: int) -> list[Fact]:
         if self.gaps is not None:
@@ -133,30 +148,6 @@ class Projector:
         if self.gaps is not None:
             notifications = self.gaps.usable(start, notifications)
         return self.decoder.facts(notifications)
-
-    def _commit_page(self, facts: list[Fact]) -> dict[str, int] | None:
-        """Apply and write one page under the tracking lock; None if the positions had moved."""
-        with self.engine.begin() as conn:
-            positions = self._lock(conn)
-            if positions != self.positions:
-                self._forget(positions)
-                return None
-            self._conn = conn
-            try:
-                new = {}
-                for view in self.views:
-                    new[view.name] = self._apply(view, facts, positions[view.name], conn)
-                changed = [{"n": n, "p": p} for n, p in new.items() if p != positions[n]]
-                if changed:
-                    conn.execute(
-                        tracking.update().where(tracking.c.name == sa.bindparam("n")).values(position=sa.bindparam("p")),
-                        changed,
-                    )
-                if self.before_commit is not None:
-                    self.before_commit(conn)
-            finally:
-                self._conn = None
-        return new
 
     def _apply(self, view: View, facts: list[Fact], position: int, conn: sa.Connection) -> int:
         tables = self.tables[view.name]
