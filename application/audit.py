@@ -9,16 +9,18 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 from eventsourcing.persistence import Notification
 
-from application.app import InspectorateApp, to_plain
+from application.app import InspectorateApp
 from application.catalogue import (
     ROLES_RECEIVING_SPECIAL_CATEGORY,
     SCHEMA_BASE,
     SOURCE,
     SPECIAL_CATEGORY_FIELDS,
 )
+from application.feed_codec import FeedRow, PlainStateDecoder
 from domain.base import Actor, same_organisation
 from domain.errors import InvalidValue, PermissionDenied
 from domain.frameworks import framework_by_code
@@ -26,7 +28,6 @@ from domain.inspection import Inspection
 from domain.scoring import Tally, pool_year
 
 PUBLISHED = "inspection.report_published.v1"
-ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic")
 MAX_PAGE = 1000
 
 
@@ -139,30 +140,46 @@ def may_receive_special_category(role: str) -> bool:
     return role in ROLES_RECEIVING_SPECIAL_CATEGORY
 
 
-def cloud_event(app: InspectorateApp, notification: Notification, *, special_category: bool) -> dict[str, Any]:
-    """A stored event as a CloudEvents 1.0 structured-mode JSON object."""
-    domain_event = app.mapper.to_domain_event(notification)
-    fields = dict(domain_event.__dict__)
-    cause = fields.pop("cause", None) or {}
-    for name in ENVELOPE:
-        fields.pop(name, None)
+_decoders: WeakKeyDictionary[InspectorateApp, PlainStateDecoder] = WeakKeyDictionary()
+
+
+def _decoder(app: InspectorateApp) -> PlainStateDecoder:
+    decoder = _decoders.get(app)
+    if decoder is None:
+        decoder = _decoders[app] = PlainStateDecoder(app.mapper)
+    return decoder
+
+
+def cloud_event(app: InspectorateApp, row: FeedRow | Notification, *, special_category: bool) -> dict[str, Any]:
+    """A stored event as a CloudEvents 1.0 structured-mode JSON object (plain JSON values)."""
+    return cloud_events(app, [row if isinstance(row, FeedRow) else FeedRow.of(row)], special_category)[0]
+
+
+def cloud_events(app: InspectorateApp, rows: Sequence[FeedRow], special_category: bool) -> list[dict[str, Any]]:
+    decoder = _decoder(app)
+    return [_cloud_event(decoder, row, special_category) for row in rows]
+
+
+def _cloud_event(decoder: PlainStateDecoder, row: FeedRow, special_category: bool) -> dict[str, Any]:
+    data = decoder.state(row)
+    time = data.pop("timestamp")
+    cause = data.pop("cause", None) or {}
+    data.pop("originator_topic", None)
     if not special_category:
-        for name in SPECIAL_CATEGORY_FIELDS.get(notification.topic, ()):
-            fields.pop(name, None)
-    data = to_plain(fields)
+        for name in SPECIAL_CATEGORY_FIELDS.get(row.topic, ()):
+            data.pop(name, None)
     data["actor"] = {"name": cause.get("actor_name"), "role": cause.get("actor_role")}
     data["correlation_id"] = cause.get("correlation_id")
-    stream = str(notification.originator_id)
     return {
         "specversion": "1.0",
-        "id": f"{stream}:{notification.originator_version}",
+        "id": f"{row.stream}:{row.version}",
         "source": SOURCE,
-        "type": notification.topic,
-        "subject": stream,
-        "time": domain_event.timestamp.isoformat(),
+        "type": row.topic,
+        "subject": row.stream,
+        "time": time,
         "datacontenttype": "application/json",
-        "dataschema": f"{SCHEMA_BASE}{notification.topic}",
-        "position": notification.id,
+        "dataschema": f"{SCHEMA_BASE}{row.topic}",
+        "position": row.position,
         "data": data,
     }
 
@@ -173,14 +190,17 @@ def select_page(
     limit: int,
     types: Sequence[str] = (),
     inspection_id: UUID | None = None,
-) -> Sequence[Notification]:
+) -> Sequence[FeedRow]:
     """Stored events after a position, optionally of some types or of one inspection's streams."""
+    recorder: Any = app.recorder
     if inspection_id is not None:
         streams = app.stream_ids_of(app.get_inspection(inspection_id))
-        return app.recorder.select_by_originators(  # type: ignore[attr-defined]
-            streams, after=after, limit=limit, topics=list(types)
-        )
-    return app.recorder.select_notifications(after, limit, topics=list(types), inclusive_of_start=False)
+        notifications = recorder.select_by_originators(streams, after=after, limit=limit, topics=list(types))
+        return [FeedRow.of(n) for n in notifications]
+    if hasattr(recorder, "select_feed_rows"):  # the project's recorders: plain rows, no UUID objects
+        return [FeedRow(*row) for row in recorder.select_feed_rows(after, limit, list(types))]
+    notifications = recorder.select_notifications(after, limit, topics=list(types), inclusive_of_start=False)
+    return [FeedRow.of(n) for n in notifications]
 
 
 def feed_page(
@@ -203,13 +223,13 @@ def feed_page(
     if after < 0:
         raise InvalidValue("after", "must be 0 or more")
     head = app.recorder.max_notification_id() or 0
-    notifications = select_page(app, after, limit, types, inspection_id)
+    rows = select_page(app, after, limit, types, inspection_id)
     special = may_receive_special_category(reader.role)
-    events = [cloud_event(app, n, special_category=special) for n in notifications]
+    events = cloud_events(app, rows, special)
     return {
         "events": events,
-        "next_after": notifications[-1].id if notifications else after,
-        "head": max(head, notifications[-1].id if notifications else 0),
+        "next_after": rows[-1].position if rows else after,
+        "head": max(head, rows[-1].position if rows else 0),
     }
 
 
@@ -223,10 +243,10 @@ def follow(
     """Pages of events after a position, forever: an empty page means nothing new yet."""
     special = may_receive_special_category(reader.role)
     while True:
-        notifications = select_page(app, after, page, types)
-        if notifications:
-            after = notifications[-1].id
-        yield [cloud_event(app, n, special_category=special) for n in notifications]
+        rows = select_page(app, after, page, types)
+        if rows:
+            after = rows[-1].position
+        yield cloud_events(app, rows, special)
 
 
 # -- a programme year as it stood ----------------------------------------------

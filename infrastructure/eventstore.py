@@ -118,6 +118,28 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
                 for row in c.fetchall()
             ]
 
+    def select_feed_rows(
+        self, after: int, limit: int, topics: Sequence[str] = ()
+    ) -> list[tuple[int, str, int, str, bytes]]:
+        """(position, stream, version, topic, state) after a position: the feed's hot path, no UUID objects."""
+        statement = (
+            f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table_name}"
+            " WHERE rowid > ?"
+        )
+        params: list[Any] = [after]
+        if topics:
+            statement += f" AND topic IN ({','.join('?' * len(topics))})"
+            params.extend(topics)
+        statement += " ORDER BY rowid LIMIT ?"
+        params.append(limit)
+        with self.datastore.transaction(commit=False) as c:
+            c.row_factory = None
+            c.execute(statement, params)
+            return [
+                (p, f"{i[:8]}-{i[8:12]}-{i[12:16]}-{i[16:20]}-{i[20:]}", v, t, s)
+                for p, i, v, t, s in c.fetchall()
+            ]
+
     def chain_head(self) -> tuple[int, bytes] | None:
         """The last link: (position, hash), or None for an empty record."""
         with self.datastore.transaction(commit=False) as c:
@@ -238,6 +260,24 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
                 _notification(row, row["notification_id"], row["originator_id"], bytes(row["state"]))
                 for row in curs.fetchall()
             ]
+
+    def select_feed_rows(
+        self, after: int, limit: int, topics: Sequence[str] = ()
+    ) -> list[tuple[int, str, int, str, bytes]]:
+        """(position, stream, version, topic, state) after a position: the feed's hot path, no UUID objects."""
+        statement = self._sql(
+            "SELECT notification_id, originator_id::text, originator_version, topic, state"
+            " FROM {schema}.{table} WHERE notification_id > %s"
+        )
+        params: list[Any] = [after]
+        if topics:
+            statement += SQL(" AND topic = ANY(%s)")
+            params.append(list(topics))
+        statement += SQL(" ORDER BY notification_id LIMIT %s")
+        params.append(limit)
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(statement, params, prepare=True)
+            return curs.fetchall()
 
     def chain_head(self) -> tuple[int, bytes] | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
