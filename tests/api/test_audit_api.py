@@ -76,3 +76,16 @@ def test_reads_of_case_data_and_history_are_listed_for_admins_with_paging(api: A
     for role in ("auditor", "inspector", "integration", "organisation"):
         assert_problem(api.get("/v1/audit/reads", role), 403)
     assert_problem(api.get("/v1/audit/reads?limit=0", "admin"), 422)
+
+
+def test_reads_of_a_case_and_of_a_case_list_are_recorded(api: Api) -> None:
+    story = record_every_type(services_of(api.app).app)
+    case_id = story.case_ids[1]
+    api.ok(api.get(f"/v1/cases/{case_id}", "qa_reviewer"))
+    api.ok(api.get(f"/v1/inspections/{story.inspection_id}/cases", "organisation"))
+    assert_problem(api.get("/v1/cases/00000000-0000-4000-8000-000000000000", "qa_reviewer"), 404)
+    items = api.ok(api.get("/v1/audit/reads", "admin"))["items"]
+    assert [(r["what"], r["subject_id"], r["actor"]["role"]) for r in items] == [
+        ("case", str(case_id), "qa_reviewer"),
+        ("case.list", str(story.inspection_id), "organisation"),
+    ]

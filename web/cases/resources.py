@@ -10,6 +10,7 @@ from marshmallow import RAISE
 from flask_smorest import Blueprint
 
 from application.representations import case_dict
+from web.audit.reads import record_read
 from web.auth import ASSESSORS, READERS, ensure_may_see, is_organisation, roles
 from web.cases.schemas import AddCaseIn, CaseDetailOut, CaseListOut, CaseOut, ModerateIn, RateIn
 from web.context import actor, application, correlation_id
@@ -49,6 +50,7 @@ class InspectionCases(MethodView):
         ensure_may_see(inspection.inspected_body)
         items = [_summary(case_dict(app.get_case(case_id), with_characteristics=False))
                  for case_id in inspection.case_ids]
+        record_read(actor(), "case.list", inspection_id)
         return read({"items": items})
 
 
@@ -64,6 +66,7 @@ class CaseById(MethodView):
         case = app.get_case(case_id, as_of)
         if is_organisation():
             ensure_may_see(app.get_inspection(case.inspection_id).inspected_body)
+        record_read(actor(), "case", case_id)
         return read(case_dict(case), case.version)
 
 
