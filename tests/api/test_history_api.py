@@ -139,3 +139,39 @@ def test_programme_year_as_of_counts_only_reports_recorded_by_then(api: Api) -> 
                                                 "inspected_body": "Cheshire"}
     assert [r["inspected_body"] for r in later["rows"]] == ["Cumbria", "Cheshire"]
     assert programme_year_as_of(app, "CCI", "2011-12", datetime(2013, 1, 1, tzinfo=timezone.utc))["inspections"] == 0
+
+
+def _project_views(api: Api) -> None:
+    """Bring the live views up to the head, as the worker would."""
+    from infrastructure.projections.engine import create_projection_engine
+    from infrastructure.projections.worker import build_projector
+
+    services = services_of(api.app)
+    engine = create_projection_engine(services.settings)
+    try:
+        projector = build_projector(services.app, engine, services.settings)
+        projector.ensure_tracking()
+        projector.catch_up()
+    finally:
+        engine.dispose()
+
+
+def test_programme_year_view_as_of_over_http_agrees_with_the_live_view(api: Api) -> None:
+    app = services_of(api.app).app
+    with freeze_time("2012-01-10 09:00:00+00:00"):
+        _publish(app, "Cumbria", [True, True, False], date(2012, 1, 10))
+    with freeze_time("2012-02-20 09:00:00+00:00"):
+        _publish(app, "Cheshire", [True, False, False, True], date(2012, 2, 20))
+    path = "/v1/views/programmes/OMI2/years/2011-12"
+    then = api.ok(api.get(f"{path}?as_of=2012-01-31T00:00:00Z", "organisation"))
+    assert then["inspections"] == 1 and [r["inspected_body"] for r in then["rows"]] == ["Cumbria"]
+    offset = api.ok(api.get(f"{path}?as_of=2012-01-10T10:00:00%2B01:00", "auditor"))  # = 09:00Z, inclusive
+    assert offset["inspections"] == 1
+    assert api.ok(api.get(f"{path}?as_of=2012-01-10T08:59:59Z", "auditor"))["inspections"] == 0
+    _project_views(api)
+    live = api.ok(api.get(path, "auditor"))
+    now = api.ok(api.get(f"{path}?as_of=2030-01-01T00:00:00Z", "auditor"))
+    assert now.pop("as_of") == "2030-01-01T00:00:00+00:00"
+    assert {k: v for k, v in now.items() if k in live} == live
+    assert_problem(api.get(f"{path}?as_of=yesterday", "auditor"), 422)
+    assert_problem(api.get(f"{path}?as_of=2012-01-31T00:00:00", "auditor"), 422)  # no offset

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from web.inspections.schemas import Instant
 from web.schemas import NAME, OutputSchema, StrictSchema, StrictString
+from web.views.schemas import ViewQuery
 
 ANCHOR = validate.Regexp(r"^[1-9][0-9]{0,18}:[0-9a-f]{64}$", error="must be POSITION:HASH (64 lowercase hex digits)")
 
@@ -83,3 +85,12 @@ class ReadRecordOut(OutputSchema):
 class ReadsOut(OutputSchema):
     items = fields.List(fields.Nested(ReadRecordOut), required=True)
     next_after = fields.Integer(required=True)
+
+
+class ProgrammeYearQuery(ViewQuery):
+    """The programme-year view's query, plus ``as_of``: the year as the record stood then (from the events)."""
+
+    as_of = Instant(
+        metadata={"description": "Figures as recorded at this time (inclusive), ISO 8601 with Z or an offset; "
+                                 "computed from the events, not the view."}
+    )

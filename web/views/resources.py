@@ -9,10 +9,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
+from application.audit import programme_year_as_of
 from domain import clock
 from domain.errors import NotFound
 from domain.frameworks import PROGRAMMES
 from infrastructure.projections.reader import ViewReader
+from web.audit.schemas import ProgrammeYearQuery
 from web.auth import READERS, ensure_may_see, is_organisation, roles
 from web.context import actor, application, services
 from web.errors import problem
@@ -70,13 +72,15 @@ class InspectionScores(MethodView):
 @blp.route("/programmes/<programme>/years/<year>")
 class ProgrammeYear(MethodView):
     @roles(*READERS)
-    @blp.arguments(s.ViewQuery, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.arguments(ProgrammeYearQuery, location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, s.ProgrammeYearOut)
     @problems(blp, *COMMON, 503)
-    def get(self, programme: str, year: str, min_position: int | None = None) -> Response:
+    def get(self, programme: str, year: str, min_position: int | None = None, as_of: Any = None) -> Response:
         """Published inspections of a programme and business year, pooled, with the lowest and highest."""
         if programme not in PROGRAMMES or s.YEAR_PATTERN.match(year) is None:
             raise NotFound(f"no programme year {programme} {year}")
+        if as_of is not None:  # from the events as recorded then, not from the view (application/audit.py)
+            return read(programme_year_as_of(application(), programme, year, as_of))
         return not_current(("programme_years",), min_position) or read(reader().programme_year(programme, year))
 
 
