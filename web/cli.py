@@ -115,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 import web.cli_audit  # noqa: E402,F401 - registers `inspectorate audit`
+import web.cli_backup  # noqa: E402,F401 - registers `inspectorate backup` and `inspectorate restore`
 import web.cli_views  # noqa: E402,F401 - registers `inspectorate project` and `inspectorate views`
 
 if __name__ == "__main__":

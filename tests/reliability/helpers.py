@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -209,6 +210,33 @@ class Server:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+def wait_views_current(server: Server, admin: str, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = server.request("GET", "/v1/views/status", token=admin).json()
+        if all(v["lag"] == 0 and v["position"] == status["head"] for v in status["views"].values()):
+            return status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.1)
+
+
+def view_rows(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every view table, JSON columns decoded so key order does not matter."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, str) and value[:1] in "[{":
+            try:
+                return json.dumps(json.loads(value), sort_keys=True)
+            except ValueError:
+                return value
+        return value
+
+    with sqlite3.connect(data_dir / "views.sqlite") as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'vw_%'")]
+        return {t: sorted(tuple(plain(v) for v in row) for row in db.execute(f"SELECT * FROM {t}"))  # noqa: S608
+                for t in sorted(tables)}
 
 
 # -- valid inputs (the HTTP contract in shared/api.md) ---------------------------------------------

@@ -6,16 +6,13 @@ catch up to exactly what a rebuild from the record gives; the hash chain holds.
 """
 from __future__ import annotations
 
-import json
 import random
 import signal
-import sqlite3
 import subprocess
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tests.reliability.helpers import (
@@ -29,6 +26,8 @@ from tests.reliability.helpers import (
     judgements,
     open_fieldwork,
     request,
+    view_rows,
+    wait_views_current,
 )
 
 WRITERS = 6
@@ -149,33 +148,6 @@ def check_every_ack_is_recorded(server: Server, token: str, acks: list[Ack]) -> 
         for item in listed.json()["items"]:
             case = server.request("GET", f"/v1/cases/{item['id']}", token=token)
             assert case.status == 200 and case.json()["inspection_id"] == inspection_id
-
-
-def wait_views_current(server: Server, admin: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = server.request("GET", "/v1/views/status", token=admin).json()
-        if all(v["lag"] == 0 and v["position"] == status["head"] for v in status["views"].values()):
-            return status
-        assert time.monotonic() < deadline, status
-        time.sleep(0.1)
-
-
-def view_rows(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every view table, JSON columns decoded so key order does not matter."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, str) and value[:1] in "[{":
-            try:
-                return json.dumps(json.loads(value), sort_keys=True)
-            except ValueError:
-                return value
-        return value
-
-    with sqlite3.connect(data_dir / "views.sqlite") as db:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'vw_%'")]
-        return {t: sorted(tuple(plain(v) for v in row) for row in db.execute(f"SELECT * FROM {t}"))  # noqa: S608
-                for t in sorted(tables)}
 
 
 def check_views_equal_a_rebuild_and_chain_holds(server: Server, admin: str) -> None:
