@@ -269,8 +269,6 @@ def play(app: InspectorateApp, inspections: int, plan: Plan | None = None) -> in
 def generate(settings: Settings, events: int, plan: Plan | None = None, batch: int = 5000,
              progress: Callable[[str], None] | None = None) -> int:
     """Write a history of at least ``events`` events to the record of ``settings``; the head position."""
-    from infrastructure.bootstrap import build_app, migrate
-
     say = progress or (lambda message: None)
     memory_env = settings.event_store_env() | {
         "PERSISTENCE_MODULE": "eventsourcing.popo",
@@ -285,24 +283,32 @@ def generate(settings: Settings, events: int, plan: Plan | None = None, batch: i
         Scenario(memory, plan or Plan(), frozen).play(
             10**9, until=lambda: (memory.recorder.max_notification_id() or 0) >= events
         )
-    head = memory.recorder.max_notification_id() or 0
-    say(f"played {head} events in memory in {time.perf_counter() - started:.0f} s")
+    say(f"played {memory.recorder.max_notification_id()} events in memory in {time.perf_counter() - started:.0f} s")
+    try:
+        return copy_record(memory, settings, batch, say)
+    finally:
+        memory.close()
+
+
+def copy_record(source: InspectorateApp, settings: Settings, batch: int = 5000,
+                progress: Callable[[str], None] | None = None) -> int:
+    """Append every stored event of ``source`` to the record of ``settings`` as stored (no re-encoding)."""
+    from infrastructure.bootstrap import build_app, migrate
+
+    say = progress or (lambda message: None)
     migrate(settings)
     target = build_app(settings, create_table=False)
+    head = source.recorder.max_notification_id() or 0
     started = time.perf_counter()
     try:
         position = 0
-        while True:
-            page = memory.recorder.select_notifications(position, batch, inclusive_of_start=False)
-            if not page:
-                break
+        while page := source.recorder.select_notifications(position, batch, inclusive_of_start=False):
             target.recorder.insert_events(page)
             position = page[-1].id
-            say(f"wrote {position}/{head} events ({position / (time.perf_counter() - started):,.0f} ev/s)")
+            say(f"wrote {position:,}/{head:,} events ({position / (time.perf_counter() - started):,.0f} ev/s)")
         return target.recorder.max_notification_id() or 0
     finally:
         target.close()
-        memory.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,14 +18,14 @@ class ComplaintsView(View):
     @handles("inspection.scheduled.v1")
     def scheduled(self, fact: Fact, t: Tables) -> None:
         name = fact.state["inspected_body"]["name"]
-        t[INSPECTIONS].put({"id": str(fact.stream), "body": name, "programme": fact.state["programme"]})
+        t[INSPECTIONS].put({"id": fact.key, "body": name, "programme": fact.state["programme"]})
 
     @handles("complaint.received.v1")
     def received(self, fact: Fact, t: Tables) -> None:
         s = fact.state
         inspection = t[INSPECTIONS].get(str(s["inspection_id"])) or {}
         t[COMPLAINTS].put({
-            "id": str(fact.stream),
+            "id": fact.key,
             "inspection_id": str(s["inspection_id"]),
             "body": inspection.get("body"),
             "body_key": body_key(inspection.get("body")),
@@ -60,7 +60,7 @@ class ComplaintsView(View):
 
     @staticmethod
     def _change(fact: Fact, t: Tables, **values: Any) -> Row | None:
-        row = t[COMPLAINTS].get(str(fact.stream))
+        row = t[COMPLAINTS].get(fact.key)
         if row is not None:
             row.update(values)
             t[COMPLAINTS].put(row)

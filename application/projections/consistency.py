@@ -23,14 +23,14 @@ class ConsistencyView(View):
 
     @handles("inspection.scheduled.v1")
     def scheduled(self, fact: Fact, t: Tables) -> None:
-        t[INSPECTIONS].put({"id": str(fact.stream), "programme": fact.state["programme"], "year": fact.state["year"]})
+        t[INSPECTIONS].put({"id": fact.key, "programme": fact.state["programme"], "year": fact.state["year"]})
 
     @handles("case.sampled.v1")
     def case_added(self, fact: Fact, t: Tables) -> None:
         s = fact.state
         inspection = t[INSPECTIONS].get(str(s["inspection_id"])) or {}
         t[CASES].put({
-            "id": str(fact.stream),
+            "id": fact.key,
             "inspection_id": str(s["inspection_id"]),
             "case_ref": s["case_ref"],
             "programme": inspection.get("programme") or framework_by_code(s["framework"]).programme,
@@ -40,18 +40,19 @@ class ConsistencyView(View):
 
     @handles("case.rated.v1")
     def rated(self, fact: Fact, t: Tables) -> None:
-        case = t[CASES].get(str(fact.stream))
+        case = t[CASES].get(fact.key)
         if case is None:
             return
         by = fact.state["by"]
+        name, role = by.get("name"), by.get("role")
         firsts = case["firsts"]
         for j in fact.state["judgements"]:
-            firsts[f"{j['area']}/{j['criterion']}"] = [j["sufficient"], by.get("name"), by.get("role")]
+            firsts[f"{j['area']}/{j['criterion']}"] = (j["sufficient"], name, role)  # a list once stored
         t[CASES].put(case)
 
     @handles("case.moderated.v1")
     def moderated(self, fact: Fact, t: Tables) -> None:
-        case = t[CASES].get(str(fact.stream))
+        case = t[CASES].get(fact.key)
         if case is None:
             return
         s = fact.state

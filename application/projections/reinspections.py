@@ -16,7 +16,7 @@ class ReinspectionsView(View):
     def triggered(self, fact: Fact, t: Tables) -> None:
         s = fact.state
         t[REINSPECTIONS].put({
-            "id": str(fact.stream),
+            "id": fact.key,
             "origin_inspection_id": str(s["origin_inspection_id"]),
             "programme": s["programme"],
             "body": s["inspected_body"]["name"],
@@ -48,7 +48,7 @@ class ReinspectionsView(View):
 
     @staticmethod
     def _change(fact: Fact, t: Tables, **values: Any) -> None:
-        row = t[REINSPECTIONS].get(str(fact.stream))
+        row = t[REINSPECTIONS].get(fact.key)
         if row is not None:
             row.update(values)
             t[REINSPECTIONS].put(row)

@@ -2,18 +2,21 @@
 
 Tallies are kept as ``[sufficient, applicable]`` pairs. A later judgement of
 the same area and criterion replaces the earlier one, so each case keeps its
-current verdicts and a new rating moves the tallies by the difference.
+current verdicts and a new rating moves the tallies by the difference. For
+the diversity breakdown, headline tallies are kept per case profile (the
+combination of a case's characteristics) and summed by characteristic when
+read: a rating then moves one profile instead of every characteristic.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from application.projections.store import Fact, Row, Tables, View, body_key, handles, text
+from domain.case_assessment import CHARACTERISTICS
 from domain.frameworks import framework_by_code
 from domain.scoring import Tally
 
 INSPECTIONS, CASES = "vw_score_inspections", "vw_score_cases"
-_ABSENT = object()
 
 
 def value_key(value: Any) -> str:
@@ -27,11 +30,9 @@ def value_key(value: Any) -> str:
     return str(value)
 
 
-def _count(verdict: Any) -> tuple[int, int]:
-    """What one verdict adds to a tally: (sufficient, applicable)."""
-    if verdict is _ABSENT or verdict is None:
-        return 0, 0
-    return (1 if verdict else 0), 1
+def profile_key(characteristics: dict[str, Any]) -> str:
+    """A case's characteristics as one key, in the fixed order of CHARACTERISTICS."""
+    return "|".join(value_key(characteristics.get(name)) for name in CHARACTERISTICS)
 
 
 def _bump(tallies: dict[str, list[int]], key: str, ds: int, da: int) -> None:
@@ -52,7 +53,7 @@ class ScoresView(View):
         s = fact.state
         framework = framework_by_code(s["framework"])
         t[INSPECTIONS].put({
-            "id": str(fact.stream),
+            "id": fact.key,
             "programme": s["programme"],
             "year": s["year"],
             "body": s["inspected_body"]["name"],
@@ -62,7 +63,7 @@ class ScoresView(View):
             "case_count": 0,
             "headline": {area: [0, 0] for area in framework.areas},
             "criteria": {criterion: [0, 0] for criterion in framework.criteria},
-            "breakdown": {},
+            "profiles": {},
         })
 
     @handles("inspection.fieldwork_started.v1")
@@ -73,16 +74,9 @@ class ScoresView(View):
     def fieldwork_completed(self, fact: Fact, t: Tables) -> None:
         self._set_status(fact, t, "fieldwork_complete")
 
-    @handles("inspection.case_sampled.v1")
-    def case_sampled(self, fact: Fact, t: Tables) -> None:
-        row = t[INSPECTIONS].get(str(fact.stream))
-        if row is not None:
-            row["case_count"] += 1
-            t[INSPECTIONS].put(row)
-
     @handles("inspection.report_published.v1")
     def published(self, fact: Fact, t: Tables) -> None:
-        row = t[INSPECTIONS].get(str(fact.stream))
+        row = t[INSPECTIONS].get(fact.key)
         if row is None:
             return
         s = fact.state
@@ -96,16 +90,21 @@ class ScoresView(View):
     @handles("case.sampled.v1")
     def case_added(self, fact: Fact, t: Tables) -> None:
         s = fact.state
+        inspection_id = str(s["inspection_id"])
+        inspection = t[INSPECTIONS].get(inspection_id)
+        if inspection is not None:
+            inspection["case_count"] += 1
+            t[INSPECTIONS].put(inspection)
         t[CASES].put({
-            "id": str(fact.stream),
-            "inspection_id": str(s["inspection_id"]),
-            "characteristics": {name: value_key(v) for name, v in s["characteristics"].items()},
+            "id": fact.key,
+            "inspection_id": inspection_id,
+            "profile": profile_key(s["characteristics"]),
             "verdicts": {},
         })
 
     @handles("case.rated.v1")
     def rated(self, fact: Fact, t: Tables) -> None:
-        case = t[CASES].get(str(fact.stream))
+        case = t[CASES].get(fact.key)
         if case is None:
             return
         inspection = t[INSPECTIONS].get(case["inspection_id"])
@@ -117,17 +116,22 @@ class ScoresView(View):
         for judgement in fact.state["judgements"]:
             area, criterion, new = judgement["area"], judgement["criterion"], judgement["sufficient"]
             item = f"{area}/{criterion}"
-            old_s, old_a = _count(verdicts.get(item, _ABSENT))
-            new_s, new_a = _count(new)
+            if item in verdicts:
+                old = verdicts[item]
+                if old is new:
+                    continue
+                ds, da = (new is True) - (old is True), (new is not None) - (old is not None)
+            else:
+                ds, da = int(new is True), int(new is not None)
             verdicts[item] = new
-            _bump(by_area, area, new_s - old_s, new_a - old_a)
-            _bump(by_criterion, criterion, new_s - old_s, new_a - old_a)
-        headline, criteria, breakdown = inspection["headline"], inspection["criteria"], inspection["breakdown"]
+            _bump(by_area, area, ds, da)
+            _bump(by_criterion, criterion, ds, da)
+        headline, criteria = inspection["headline"], inspection["criteria"]
+        profile = inspection["profiles"].setdefault(case["profile"], {})
         for area, (ds, da) in by_area.items():
             if area in headline:
                 _bump(headline, area, ds, da)
-                for name, value in case["characteristics"].items():
-                    _bump(breakdown.setdefault(name, {}).setdefault(value, {}), area, ds, da)
+                _bump(profile, area, ds, da)
         for criterion, (ds, da) in by_criterion.items():
             if criterion in criteria:
                 _bump(criteria, criterion, ds, da)
@@ -136,7 +140,7 @@ class ScoresView(View):
 
     @staticmethod
     def _set_status(fact: Fact, t: Tables, status: str) -> None:
-        row = t[INSPECTIONS].get(str(fact.stream))
+        row = t[INSPECTIONS].get(fact.key)
         if row is not None:
             row["status"] = status
             t[INSPECTIONS].put(row)
@@ -144,6 +148,17 @@ class ScoresView(View):
 
 def _with_interval(pairs: dict[str, list[int]]) -> dict[str, Any]:
     return {key: Tally(s, a).as_dict_with_interval() for key, (s, a) in pairs.items()}
+
+
+def breakdown(profiles: dict[str, dict[str, list[int]]]) -> dict[str, dict[str, dict[str, list[int]]]]:
+    """Headline tallies by characteristic and value, summed over the case profiles."""
+    result: dict[str, dict[str, dict[str, list[int]]]] = {name: {} for name in CHARACTERISTICS}
+    for key, areas in profiles.items():
+        for name, value in zip(CHARACTERISTICS, key.split("|")):
+            tallies = result[name].setdefault(value, {})
+            for area, (s, a) in areas.items():
+                _bump(tallies, area, s, a)
+    return result
 
 
 def scores_body(row: Row) -> dict[str, Any]:
@@ -161,6 +176,7 @@ def scores_body(row: Row) -> dict[str, Any]:
         "criteria": _with_interval(row["criteria"]),
         "breakdown": {
             name: {value: _with_interval(areas) for value, areas in sorted(values.items())}
-            for name, values in sorted(row["breakdown"].items())
+            for name, values in breakdown(row["profiles"]).items()
+            if values
         },
     }

@@ -24,6 +24,7 @@ class Fact:
     topic: str
     stream: UUID
     state: dict[str, Any]
+    key: str  # the stream as text, the key of the views' rows
 
 
 _MISSING = object()
@@ -104,6 +105,7 @@ class View:
 
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
+    version: ClassVar[int] = 1  # raise it when the view's logic changes: the worker then rebuilds it
     handlers: ClassVar[dict[str, Handler]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -22,7 +22,7 @@ class ProgrammeYearsView(View):
     def scheduled(self, fact: Fact, t: Tables) -> None:
         s = fact.state
         t[INSPECTIONS].put({
-            "id": str(fact.stream),
+            "id": fact.key,
             "programme": s["programme"],
             "year": s["year"],
             "framework": s["framework"],
@@ -30,16 +30,16 @@ class ProgrammeYearsView(View):
             "case_count": 0,
         })
 
-    @handles("inspection.case_sampled.v1")
+    @handles("case.sampled.v1")  # (the inspection's own case_sampled event would do as well)
     def case_sampled(self, fact: Fact, t: Tables) -> None:
-        row = t[INSPECTIONS].get(str(fact.stream))
+        row = t[INSPECTIONS].get(str(fact.state["inspection_id"]))
         if row is not None:
             row["case_count"] += 1
             t[INSPECTIONS].put(row)
 
     @handles("inspection.report_published.v1")
     def published(self, fact: Fact, t: Tables) -> None:
-        inspection = t[INSPECTIONS].get(str(fact.stream))
+        inspection = t[INSPECTIONS].get(fact.key)
         if inspection is None:
             return
         key = year_key(inspection["programme"], inspection["year"])

@@ -39,6 +39,7 @@ tracking = sa.Table(
     metadata,
     sa.Column("name", sa.String(32), primary_key=True),
     sa.Column("position", sa.BigInteger, nullable=False, default=0),
+    sa.Column("fingerprint", sa.String(32), nullable=True),  # of the view's definition; see Projector
 )
 
 VIEW_TABLES: dict[str, sa.Table] = {
@@ -48,11 +49,11 @@ VIEW_TABLES: dict[str, sa.Table] = {
             "vw_score_inspections", metadata, _id(),
             _name("programme"), _name("year"), _name("body"), _name("body_key"), _name("status"),
             _name("published_on"), sa.Column("case_count", sa.Integer),
-            sa.Column("headline", Doc), sa.Column("criteria", Doc), sa.Column("breakdown", Doc),
+            sa.Column("headline", Doc), sa.Column("criteria", Doc), sa.Column("profiles", Doc),
         ),
         sa.Table(
             "vw_score_cases", metadata, _id(),
-            _name("inspection_id"), sa.Column("characteristics", Doc), sa.Column("verdicts", Doc),
+            _name("inspection_id"), sa.Column("profile", sa.String(200)), sa.Column("verdicts", Doc),
         ),
         sa.Table(
             "vw_year_inspections", metadata, _id(),
