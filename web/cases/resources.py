@@ -29,7 +29,7 @@ def _summary(body: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/inspections/<uuid:inspection_id>/cases")
 class InspectionCases(MethodView):
     @roles(*ASSESSORS)
-    @blp.arguments(AddCaseIn)
+    @blp.arguments(AddCaseIn())
     @blp.response(201, CaseOut)
     @problems(blp, *COMMON, 409, 412)
     def post(self, data: dict[str, Any], inspection_id: UUID) -> Response:
@@ -57,7 +57,7 @@ class InspectionCases(MethodView):
 @blp.route("/cases/<uuid:case_id>")
 class CaseById(MethodView):
     @roles(*READERS)
-    @blp.arguments(AsOfQuery, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.arguments(AsOfQuery(), location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, CaseDetailOut)
     @problems(blp, *COMMON)
     def get(self, case_id: UUID, as_of: Any = None) -> Response:
@@ -73,7 +73,7 @@ class CaseById(MethodView):
 @blp.route("/cases/<uuid:case_id>/ratings")
 class Ratings(MethodView):
     @roles(*ASSESSORS)
-    @blp.arguments(RateIn)
+    @blp.arguments(RateIn())
     @blp.response(200, CaseOut)
     @problems(blp, *COMMON, 409, 412)
     def post(self, data: dict[str, Any], case_id: UUID) -> Response:
@@ -88,7 +88,7 @@ class Ratings(MethodView):
 @blp.route("/cases/<uuid:case_id>/moderations")
 class Moderations(MethodView):
     @roles("qa_reviewer")
-    @blp.arguments(ModerateIn)
+    @blp.arguments(ModerateIn())
     @blp.response(200, CaseOut)
     @problems(blp, *COMMON, 409, 412)
     def post(self, data: dict[str, Any], case_id: UUID) -> Response:

@@ -31,7 +31,7 @@ def _step(command: Callable[..., Result], complaint_id: UUID, *args: Any) -> Res
 @blp.route("")
 class Complaints(MethodView):
     @roles(*COMPLAINANTS)
-    @blp.arguments(ReceiveComplaintIn)
+    @blp.arguments(ReceiveComplaintIn())
     @blp.response(201, ComplaintOut)
     @problems(blp, *COMMON, 409)
     def post(self, data: dict[str, Any]) -> Response:
@@ -57,7 +57,7 @@ class ComplaintById(MethodView):
 @blp.route("/<uuid:complaint_id>/acknowledge")
 class Acknowledge(MethodView):
     @roles(*COMPLAINT_HANDLERS)
-    @blp.arguments(EmptySchema, required=False)
+    @blp.arguments(EmptySchema(), required=False)
     @blp.response(200, ComplaintOut)
     @problems(blp, *COMMON, 409, 412)
     def post(self, _: dict[str, Any], complaint_id: UUID) -> Response:
@@ -67,7 +67,7 @@ class Acknowledge(MethodView):
 @blp.route("/<uuid:complaint_id>/respond")
 class Respond(MethodView):
     @roles(*COMPLAINT_HANDLERS)
-    @blp.arguments(RespondIn)
+    @blp.arguments(RespondIn())
     @blp.response(200, ComplaintOut)
     @problems(blp, *COMMON, 409, 412)
     def post(self, data: dict[str, Any], complaint_id: UUID) -> Response:
@@ -77,7 +77,7 @@ class Respond(MethodView):
 @blp.route("/<uuid:complaint_id>/escalate")
 class Escalate(MethodView):
     @roles(*COMPLAINT_HANDLERS)
-    @blp.arguments(EscalateIn)
+    @blp.arguments(EscalateIn())
     @blp.response(200, ComplaintOut)
     @problems(blp, *COMMON, 409, 412)
     def post(self, data: dict[str, Any], complaint_id: UUID) -> Response:
@@ -87,7 +87,7 @@ class Escalate(MethodView):
 @blp.route("/<uuid:complaint_id>/close")
 class Close(MethodView):
     @roles(*COMPLAINT_HANDLERS)
-    @blp.arguments(CloseIn)
+    @blp.arguments(CloseIn())
     @blp.response(200, ComplaintOut)
     @problems(blp, *COMMON, 409, 412)
     def post(self, data: dict[str, Any], complaint_id: UUID) -> Response:

@@ -22,7 +22,7 @@ blp = Blueprint("inspections", __name__, url_prefix="/v1/inspections", descripti
 @blp.route("")
 class Inspections(MethodView):
     @roles("inspector")
-    @blp.arguments(ScheduleInspectionIn)
+    @blp.arguments(ScheduleInspectionIn())
     @blp.response(201, InspectionOut)
     @problems(blp, *COMMON, 409)
     def post(self, data: dict[str, Any]) -> Response:
@@ -34,7 +34,7 @@ class Inspections(MethodView):
 @blp.route("/<uuid:inspection_id>")
 class InspectionById(MethodView):
     @roles(*READERS)
-    @blp.arguments(AsOfQuery, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.arguments(AsOfQuery(), location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, InspectionOut)
     @problems(blp, *COMMON)
     def get(self, inspection_id: UUID, as_of: Any = None) -> Response:
@@ -47,7 +47,7 @@ class InspectionById(MethodView):
 @blp.route("/<uuid:inspection_id>/start-fieldwork")
 class StartFieldwork(MethodView):
     @roles("inspector")
-    @blp.arguments(EmptySchema, required=False)
+    @blp.arguments(EmptySchema(), required=False)
     @blp.response(200, InspectionOut)
     @problems(blp, *COMMON, 409, 412)
     def post(self, _: dict[str, Any], inspection_id: UUID) -> Response:
@@ -61,7 +61,7 @@ class StartFieldwork(MethodView):
 @blp.route("/<uuid:inspection_id>/complete-fieldwork")
 class CompleteFieldwork(MethodView):
     @roles("inspector")
-    @blp.arguments(EmptySchema, required=False)
+    @blp.arguments(EmptySchema(), required=False)
     @blp.response(200, InspectionOut)
     @problems(blp, *COMMON, 409, 412)
     def post(self, _: dict[str, Any], inspection_id: UUID) -> Response:
@@ -75,7 +75,7 @@ class CompleteFieldwork(MethodView):
 @blp.route("/<uuid:inspection_id>/publish")
 class Publish(MethodView):
     @roles("inspector")
-    @blp.arguments(PublishIn)
+    @blp.arguments(PublishIn())
     @blp.response(200, PublishedOut)
     @problems(blp, *COMMON, 409, 412)
     def post(self, data: dict[str, Any], inspection_id: UUID) -> Response:

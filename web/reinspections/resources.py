@@ -21,7 +21,7 @@ blp = Blueprint("reinspections", __name__, url_prefix="/v1/reinspections", descr
 @blp.route("")
 class Reinspections(MethodView):
     @roles(*READERS)
-    @blp.arguments(ReinspectionQuery, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.arguments(ReinspectionQuery(), location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, ReinspectionListOut)
     @problems(blp, *COMMON)
     def get(self, origin_inspection_id: UUID | None = None, status: str | None = None) -> Response:
@@ -45,7 +45,7 @@ class ReinspectionById(MethodView):
 @blp.route("/<uuid:reinspection_id>/schedule")
 class ScheduleReinspection(MethodView):
     @roles("inspector")
-    @blp.arguments(ScheduleReinspectionIn)
+    @blp.arguments(ScheduleReinspectionIn())
     @blp.response(200, ReinspectionOut)
     @problems(blp, *COMMON, 409, 412)
     def post(self, data: dict[str, Any], reinspection_id: UUID) -> Response:
