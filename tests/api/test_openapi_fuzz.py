@@ -8,10 +8,8 @@ and bounded, so it is deterministic and takes well under a minute.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 from schemathesis import GenerationMode
@@ -24,8 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from infrastructure.config import Settings
-from tests.api.api_client import Api
-from web import create_app, services_of
+from tests.api.api_client import Api, api  # noqa: F401 - fixture
 
 OURS = r"^/v1/(inspections|cases|reinspections|complaints)"
 NOT_OURS = r"/history$"  # the audit module's, tested there
@@ -33,13 +30,6 @@ NOT_OURS = r"/history$"  # the audit module's, tested there
 ROLE_MIX = ("inspector", "inspector", "inspector", "admin", "qa_reviewer", "local_assessor", "organisation")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = {"sqlite": 40, "postgres": 20}  # per operation; each backend stays well under a minute
-
-
-@pytest.fixture
-def api(settings: Settings) -> Iterator[Api]:
-    app = create_app(settings)
-    yield Api(app)
-    services_of(app).close()
 
 
 def known_records(api: Api) -> dict[str, list[str]]:
