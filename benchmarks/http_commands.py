@@ -1,0 +1,230 @@
+"""HTTP command and read throughput against the real server (`inspectorate serve`, gunicorn sync workers).
+
+    .venv/bin/python -m benchmarks.http_commands [--clients 8] [--seconds 20] [--read-seconds 10]
+        [--workers 2] [--cases-per-client 20] [--database-url URL] [--python-opt] [--no-projection-worker]
+
+Starts the server on the embedded default (SQLite in a temporary data
+folder) unless --database-url is given (a scratch database: it is used as
+is, not emptied). Client processes (not threads, so that the GIL does not
+inflate the measured latencies) each rate their own cases in a loop: one
+POST /v1/cases/{id}/ratings with a full set of judgements per request,
+reusing an http.client connection where the server keeps it open. Then the
+same clients GET one inspection. Prints commands/s, p50/p99 latency and
+the error count; targets from the issue are >= 600 commands/s with p99 <
+15 ms, and read p99 < 5 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+AREAS = ("risk_of_harm", "likelihood_of_reoffending", "compliance_and_enforcement")
+CRITERIA = ("assessment_and_planning", "interventions", "outcomes")
+CHARACTERISTICS = {"gender": "male", "ethnicity": "white", "age_band": "25-49", "disability": False,
+                   "looked_after": None, "disposal": "community", "risk_level": "high"}
+
+
+def judgements(seed: int) -> list[dict[str, Any]]:
+    return [{"area": a, "criterion": c, "sufficient": (seed + i) % 4 != 0}
+            for i, (a, c) in enumerate((a, c) for a in AREAS for c in CRITERIA)]
+
+
+def inspectorate_command(python_opt: bool) -> list[str]:
+    if python_opt:  # -O drops the library's per-event isinstance(Protocol) assert (perf-baseline.md)
+        return [sys.executable, "-O", "-m", "web.cli"]
+    beside = Path(sys.executable).with_name("inspectorate")
+    return [str(beside)] if beside.exists() else [shutil.which("inspectorate") or "inspectorate"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Client:
+    """One keep-alive connection that reconnects when the server closes it (sync workers do)."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port = port
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
+        data = json.dumps(body).encode() if body is not None else None
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, path, body=data, headers=self.headers)
+                response = self.conn.getresponse()
+                payload = response.read()
+                if response.getheader("Connection", "").lower() == "close":
+                    self.conn.close()
+                return response.status, payload
+            except (ConnectionError, http.client.HTTPException):
+                self.conn.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def start_server(args: argparse.Namespace, workdir: Path) -> tuple[subprocess.Popen[bytes], int, dict[str, str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INSPECTORATE_")}
+    env["INSPECTORATE_DATA_DIR"] = str(workdir / "var")
+    if args.database_url:
+        env["INSPECTORATE_DATABASE_URL"] = args.database_url
+    port = free_port()
+    command = inspectorate_command(args.python_opt)
+    extra = ["--no-worker"] if args.no_projection_worker else []
+    server = subprocess.Popen([*command, "serve", "--port", str(port), "--workers", str(args.workers), *extra],
+                              env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                return server, port, env
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("server did not start")
+
+
+def create_token(env: dict[str, str], python_opt: bool) -> str:
+    done = subprocess.run([*inspectorate_command(python_opt), "token", "create", "--name", "Bench Inspector",
+                           "--role", "inspector"], env=env, cwd=REPO, capture_output=True, text=True, check=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
+def set_up(port: int, token: str, clients: int, cases_per_client: int) -> tuple[str, list[list[str]]]:
+    """One inspection in fieldwork and a separate set of cases per client (assessors rate their own)."""
+    client = Client(port, token)
+    status, body = client.call("POST", "/v1/inspections", {
+        "programme": "OMI2", "inspected_body": {"name": f"Bench {time.time_ns()}", "type": "probation_trust",
+                                                "region": "North West"}, "fieldwork_start": "2011-05-03"})
+    assert status == 201, body
+    inspection_id = json.loads(body)["id"]
+    assert client.call("POST", f"/v1/inspections/{inspection_id}/start-fieldwork", {})[0] == 200
+    case_sets = []
+    for c in range(clients):
+        ids = []
+        for n in range(cases_per_client):
+            status, body = client.call("POST", f"/v1/inspections/{inspection_id}/cases",
+                                       {"case_ref": f"B{c:02d}-{n:04d}", "characteristics": CHARACTERISTICS})
+            assert status == 201, body
+            ids.append(json.loads(body)["id"])
+        case_sets.append(ids)
+    return inspection_id, case_sets
+
+
+def rate_loop(port: int, token: str, case_ids: list[str], seconds: float, start_at: float) -> tuple[list[float], int]:
+    client = Client(port, token)
+    while time.time() < start_at:
+        time.sleep(0.001)
+    latencies: list[float] = []
+    errors = 0
+    end = time.perf_counter() + seconds
+    n = 0
+    while time.perf_counter() < end:
+        case_id = case_ids[n % len(case_ids)]
+        began = time.perf_counter()
+        try:
+            status, _ = client.call("POST", f"/v1/cases/{case_id}/ratings", {"judgements": judgements(n)})
+        except OSError:
+            status = 0
+        latencies.append(time.perf_counter() - began)
+        errors += status != 200
+        n += 1
+    return latencies, errors
+
+
+def read_loop(port: int, token: str, path: str, seconds: float, start_at: float) -> tuple[list[float], int]:
+    client = Client(port, token)
+    while time.time() < start_at:
+        time.sleep(0.001)
+    latencies: list[float] = []
+    errors = 0
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        began = time.perf_counter()
+        try:
+            status, _ = client.call("GET", path)
+        except OSError:
+            status = 0
+        latencies.append(time.perf_counter() - began)
+        errors += status != 200
+    return latencies, errors
+
+
+def run_phase(pool: Any, loop: Any, jobs: list[tuple[Any, ...]]) -> tuple[list[float], int, float]:
+    start_at = time.time() + 0.5
+    began = time.perf_counter()
+    results = pool.starmap(loop, [(*job, start_at) for job in jobs])
+    elapsed = time.perf_counter() - began - 0.5
+    latencies = [lat for lats, _ in results for lat in lats]
+    return latencies, sum(errors for _, errors in results), elapsed
+
+
+def report(label: str, latencies: list[float], errors: int, seconds: float) -> None:
+    ms = sorted(lat * 1000 for lat in latencies)
+    p50 = statistics.median(ms)
+    p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+    print(f"{label:<28} {len(ms) / seconds:8.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
+          f"max {ms[-1]:7.2f} ms   errors {errors}   ({len(ms)} requests in {seconds:.1f} s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--read-seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--cases-per-client", type=int, default=20)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--python-opt", action="store_true", help="run the server under python -O")
+    parser.add_argument("--no-projection-worker", action="store_true",
+                        help="serve --no-worker: without the in-process projection worker")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="inspectorate-bench-"))
+    server, port, env = start_server(args, workdir)
+    try:
+        token = create_token(env, args.python_opt)
+        inspection_id, case_sets = set_up(port, token, args.clients, args.cases_per_client)
+        backend = "postgres" if args.database_url else "sqlite (embedded)"
+        print(f"server: {args.workers} gunicorn sync workers, {backend}"
+              f"{', no projection worker' if args.no_projection_worker else ', projection worker'}; "
+              f"{args.clients} client processes; {os.cpu_count()} CPUs{'; python -O' if args.python_opt else ''}")
+        with multiprocessing.get_context("fork").Pool(args.clients) as pool:
+            latencies, errors, elapsed = run_phase(
+                pool, rate_loop, [(port, token, ids, args.seconds) for ids in case_sets])
+            report("POST ratings (commands)", latencies, errors, elapsed)
+            path = f"/v1/inspections/{inspection_id}"
+            latencies, errors, elapsed = run_phase(
+                pool, read_loop, [(port, token, path, args.read_seconds)] * args.clients)
+            report("GET one inspection", latencies, errors, elapsed)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
