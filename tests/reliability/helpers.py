@@ -139,6 +139,9 @@ class Server:
     args: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    # Tokens made before start: on PostgreSQL a `token create` (which migrates) racing the
+    # projection worker's start-up migration can kill the worker ("tuple concurrently updated").
+    tokens: dict[str, str] = field(default_factory=dict)
 
     @property
     def data_dir(self) -> Path:

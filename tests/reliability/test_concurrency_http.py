@@ -34,8 +34,9 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         url = _postgres_or_skip()
         reset_postgres(url)
         extra["INSPECTORATE_DATABASE_URL"] = url
-    started = Server(server_env(tmp_path_factory.mktemp("concurrency") / "var", **extra)).start()
-    yield started
+    started = Server(server_env(tmp_path_factory.mktemp("concurrency") / "var", **extra))
+    started.tokens["inspector"] = create_token(started.env, "Busy Inspector", "inspector").secret
+    yield started.start()
     started.stop()
 
 
@@ -45,7 +46,7 @@ def many(calls: list) -> list[Reply]:  # type: ignore[type-arg]
 
 
 def test_same_cases_and_same_inspection_written_at_once(server: Server) -> None:
-    token = create_token(server.env, "Busy Inspector", "inspector").secret
+    token = server.tokens["inspector"]
     inspection_id = open_fieldwork(server.port, token, "Contended")
     cases_path = f"/v1/inspections/{inspection_id}/cases"
 

@@ -99,6 +99,20 @@ def test_the_event_store_fails_fast_while_down_and_recovers_without_a_restart(cl
         app.close()
 
 
+def views_current(port: int, token: str) -> None:
+    """A new write reaches the views (a view read waits for its position, up to a few seconds)."""
+    written = request(port, "POST", "/v1/inspections", inspection_body(f"Probe {uuid.uuid4().hex[:8]}"),
+                      token=token)
+    assert written.status == 201
+    path = (f"/v1/views/inspections/{written.json()['id']}/scores"
+            f"?min_position={written.headers['inspectorate-position']}")
+    for _ in range(5):  # each read waits up to 3 s; the worker may still be starting
+        view = request(port, "GET", path, token=token)
+        if view.status != 503:
+            break
+    assert view.status == 200, (view.status, view.data[:300])
+
+
 @dataclass
 class Outcome:
     started: float
@@ -110,9 +124,11 @@ class Outcome:
 
 
 def test_http_under_load_503_fast_during_outage_then_recovers(cluster: Cluster, tmp_path: Path) -> None:
-    server = Server(server_env(tmp_path / "var", INSPECTORATE_DATABASE_URL=cluster.url)).start()
+    server = Server(server_env(tmp_path / "var", INSPECTORATE_DATABASE_URL=cluster.url))
+    token = create_token(server.env, "Load Inspector", "inspector").secret
+    server.start()
     try:
-        token = create_token(server.env, "Load Inspector", "inspector").secret
+        views_current(server.port, token)  # the projection worker is up before the outage begins
         outcomes: list[Outcome] = []
         stop = threading.Event()
 
@@ -166,6 +182,7 @@ def test_http_under_load_503_fast_during_outage_then_recovers(cluster: Cluster, 
             if outcome.inspection_id:
                 assert request(server.port, "GET", f"/v1/inspections/{outcome.inspection_id}",
                                token=token).status == 200
+        views_current(server.port, token)  # the projection worker rode out the outage too
         assert "unhandled error" not in server.log_text()
     finally:
         server.stop()

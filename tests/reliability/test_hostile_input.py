@@ -35,14 +35,15 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         url = _postgres_or_skip()
         reset_postgres(url)
         extra["INSPECTORATE_DATABASE_URL"] = url
-    started = Server(server_env(tmp_path_factory.mktemp("hostile") / "var", **extra)).start()
-    yield started
+    started = Server(server_env(tmp_path_factory.mktemp("hostile") / "var", **extra))
+    started.tokens["inspector"] = create_token(started.env, "Hostile Inspector", "inspector").secret
+    yield started.start()
     started.stop()
 
 
 @pytest.fixture(scope="module")
 def token(server: Server) -> str:
-    return create_token(server.env, "Hostile Inspector", "inspector").secret
+    return server.tokens["inspector"]
 
 
 def refused(reply: Reply, *statuses: int) -> None:
