@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError, ProgrammingError
+from sqlalchemy.exc import DBAPIError
 
 from domain import clock
 from infrastructure.readdb import metadata
@@ -46,10 +46,13 @@ class RateLimiter:
         self.per_minute = per_minute
 
     def create_table(self) -> None:
-        """Idempotent; two workers starting together may race to create it, and either winning is fine."""
+        """Idempotent; two workers starting together may race to create it, and either winning is fine.
+
+        (PostgreSQL reports the loser as a duplicate or as "tuple concurrently updated".)
+        """
         try:
             rate_limits_table.create(self.engine, checkfirst=True)
-        except (IntegrityError, ProgrammingError):
+        except DBAPIError:
             if not sa.inspect(self.engine).has_table(rate_limits_table.name):
                 raise
 

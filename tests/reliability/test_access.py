@@ -8,12 +8,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 
 from infrastructure.config import Settings
 from infrastructure.ratelimit import RateLimiter
 from infrastructure.readdb import create_read_engine
+from tests.conftest import _postgres_or_skip, reset_postgres
 from tests.reliability.helpers import Server, cli, create_token, inspection_body, schedule
 
 MISSING_ID = "00000000-0000-0000-0000-000000000000"
@@ -80,10 +82,16 @@ def test_rate_limiting_is_off_by_default(module_server: Server) -> None:
     assert statuses == {404}
 
 
-def test_rate_limit_per_token_answers_429_with_retry_after(start_server: Callable[..., Server]) -> None:
-    server = start_server(INSPECTORATE_RATE_LIMIT=10)
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_rate_limit_per_token_answers_429_with_retry_after(start_server: Callable[..., Server], backend: str) -> None:
+    extra = {}
+    if backend == "postgres":
+        reset_postgres(_postgres_or_skip())
+        extra["INSPECTORATE_DATABASE_URL"] = _postgres_or_skip()
+    server = start_server(INSPECTORATE_RATE_LIMIT=10, start=False, **extra)
     busy = create_token(server.env, "Busy", "auditor").secret
     calm = create_token(server.env, "Calm", "auditor").secret
+    server.start()  # both gunicorn workers create the counters table at once: either may win
     path = f"/v1/inspections/{MISSING_ID}"
     statuses = [server.request("GET", path, token=busy).status for _ in range(10)]
     if time.time() % 60 > 58:  # the minute window may have turned meanwhile: start again in the next one
