@@ -75,7 +75,7 @@ def rebuild(settings: Settings, profile: bool) -> float:
     head = app.recorder.max_notification_id() or 0
     projector.reset()
     progress = Progress(0, head)
-    profiler = cProfile.Profile() if profile else None
+    profiler = cProfile.Profile(time.process_time) if profile else None  # CPU time: the machine may be busy
     if profiler:
         profiler.enable()
     cpu = time.process_time()

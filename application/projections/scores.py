@@ -19,20 +19,13 @@ from domain.scoring import Tally
 INSPECTIONS, CASES = "vw_score_inspections", "vw_score_cases"
 
 
-def value_key(value: Any) -> str:
-    """A characteristic's value as a JSON object key: true/false/null/unknown/..."""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    return str(value)
-
-
 def profile_key(characteristics: dict[str, Any]) -> str:
-    """A case's characteristics as one key, in the fixed order of CHARACTERISTICS."""
-    return "|".join(value_key(characteristics.get(name)) for name in CHARACTERISTICS)
+    """A case's characteristics as one key, in the fixed order of CHARACTERISTICS (as ``str`` gives them)."""
+    get = characteristics.get
+    return "|".join([str(get(name)) for name in CHARACTERISTICS])
+
+
+_VALUE_KEYS = {"True": "true", "False": "false", "None": "null"}
 
 
 def _bump(tallies: dict[str, list[int]], key: str, ds: int, da: int) -> None:
@@ -110,9 +103,10 @@ class ScoresView(View):
         inspection = t[INSPECTIONS].get(case["inspection_id"])
         if inspection is None or inspection["status"] == "published":
             return  # published figures never change
-        verdicts = case["verdicts"]
-        by_area: dict[str, list[int]] = {}
-        by_criterion: dict[str, list[int]] = {}
+        verdicts, headline, criteria = case["verdicts"], inspection["headline"], inspection["criteria"]
+        profile = inspection["profiles"].get(case["profile"])
+        if profile is None:
+            profile = inspection["profiles"][case["profile"]] = {}
         for judgement in fact.state["judgements"]:
             area, criterion, new = judgement["area"], judgement["criterion"], judgement["sufficient"]
             item = f"{area}/{criterion}"
@@ -124,17 +118,19 @@ class ScoresView(View):
             else:
                 ds, da = int(new is True), int(new is not None)
             verdicts[item] = new
-            _bump(by_area, area, ds, da)
-            _bump(by_criterion, criterion, ds, da)
-        headline, criteria = inspection["headline"], inspection["criteria"]
-        profile = inspection["profiles"].setdefault(case["profile"], {})
-        for area, (ds, da) in by_area.items():
-            if area in headline:
-                _bump(headline, area, ds, da)
-                _bump(profile, area, ds, da)
-        for criterion, (ds, da) in by_criterion.items():
-            if criterion in criteria:
-                _bump(criteria, criterion, ds, da)
+            # (the framework checked every area and criterion before the event was recorded)
+            pair = headline[area]
+            pair[0] += ds
+            pair[1] += da
+            pair = criteria[criterion]
+            pair[0] += ds
+            pair[1] += da
+            pair = profile.get(area)
+            if pair is None:
+                profile[area] = [ds, da]
+            else:
+                pair[0] += ds
+                pair[1] += da
         t[CASES].put(case)
         t[INSPECTIONS].put(inspection)
 
@@ -155,7 +151,7 @@ def breakdown(profiles: dict[str, dict[str, list[int]]]) -> dict[str, dict[str, 
     result: dict[str, dict[str, dict[str, list[int]]]] = {name: {} for name in CHARACTERISTICS}
     for key, areas in profiles.items():
         for name, value in zip(CHARACTERISTICS, key.split("|")):
-            tallies = result[name].setdefault(value, {})
+            tallies = result[name].setdefault(_VALUE_KEYS.get(value, value), {})
             for area, (s, a) in areas.items():
                 _bump(tallies, area, s, a)
     return result

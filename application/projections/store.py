@@ -118,6 +118,7 @@ class View:
         }
 
     def apply(self, fact: Fact, tables: Tables) -> None:
+        """Apply one fact (the projector inlines this loop; override handlers, not this)."""
         handler = self.handlers.get(fact.topic)
         if handler is not None:
             handler(self, fact, tables)

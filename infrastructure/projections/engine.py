@@ -27,6 +27,9 @@ def create_projection_engine(settings: Settings) -> sa.Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Upserts by random ids touch pages all over the tables: keep them in memory (256 MB).
+        cursor.execute("PRAGMA cache_size=-262144")
+        cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")

@@ -34,6 +34,12 @@ def _name(name: str, **kw: Any) -> sa.Column:
     return sa.Column(name, sa.String(200), **kw)
 
 
+def _clustered(table: sa.Table) -> sa.Table:
+    """On SQLite, store the rows in their id's order: one B-tree per table instead of two."""
+    table.dialect_kwargs["sqlite_with_rowid"] = False
+    return table
+
+
 tracking = sa.Table(
     "view_tracking",
     metadata,
@@ -43,7 +49,7 @@ tracking = sa.Table(
 )
 
 VIEW_TABLES: dict[str, sa.Table] = {
-    t.name: t
+    t.name: _clustered(t)
     for t in (
         sa.Table(
             "vw_score_inspections", metadata, _id(),

@@ -15,6 +15,7 @@ from eventsourcing.cryptography import AESCipher
 from application.app import InspectorateApp
 from application.projections import VIEW_NAMES, views_named
 from application.projections.scores import ScoresView
+from application.projections.store import handles
 from benchmarks.generate_history import Plan, generate, play
 from domain.base import Actor
 from domain.scoring import Tally, pool_year, tally_cases
@@ -180,8 +181,9 @@ def test_a_view_failing_halfway_through_a_page_leaves_no_trace_and_a_restart_res
     failing_at = world.app.recorder.select_notifications(world.head // 2, 1, topics=["case.rated.v1"])[0].id
 
     class Fragile(ScoresView):
-        def apply(self, fact: Any, tables: Any) -> None:
-            super().apply(fact, tables)  # rows of earlier facts of this page are already changed in memory
+        @handles("case.rated.v1")
+        def rated(self, fact: Any, tables: Any) -> None:
+            super().rated(fact, tables)  # rows of earlier facts of this page are already changed in memory
             if fact.position == failing_at:
                 raise Boom
 
