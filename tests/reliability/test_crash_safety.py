@@ -6,6 +6,7 @@ catch up to exactly what a rebuild from the record gives; the hash chain holds.
 """
 from __future__ import annotations
 
+import http.client
 import random
 import signal
 import subprocess
@@ -65,7 +66,7 @@ class Load:
             i += 1
             try:
                 self._step(writer, i, rng, mine, scheduled)
-            except OSError:  # the server is down (killed): not acknowledged
+            except (OSError, http.client.HTTPException):  # killed before or while answering: not acknowledged
                 self.failures += 1
                 time.sleep(0.02)
 
