@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.api_client import Api, api, assert_problem  # noqa: F401 - fixture
+from tests.api.api_client import Api, assert_problem
 from tests.factories import body, characteristics, judgements
 
 UNKNOWN = "00000000-0000-0000-0000-000000000000"

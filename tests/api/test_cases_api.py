@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 from freezegun import freeze_time
 
-from tests.api.api_client import Api, api, assert_problem  # noqa: F401 - fixture
+from tests.api.api_client import Api, assert_problem
 from tests.factories import CCI_AREAS, characteristics, judgements
 
 

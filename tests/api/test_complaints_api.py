@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from freezegun import freeze_time
 
-from tests.api.api_client import Api, api, assert_problem  # noqa: F401 - fixture
+from tests.api.api_client import Api, assert_problem
 
 
 def complain(api: Api, inspection_id: str, role: str = "organisation", category: str = "methodology") -> object:

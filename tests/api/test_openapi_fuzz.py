@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from infrastructure.config import Settings
-from tests.api.api_client import Api, api  # noqa: F401 - fixture
+from tests.api.api_client import Api
 
 OURS = r"^/v1/(inspections|cases|reinspections|complaints)"
 NOT_OURS = r"/history$"  # the audit module's, tested there

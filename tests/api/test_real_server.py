@@ -79,7 +79,8 @@ def wait_until_healthy(port: int, process: subprocess.Popen[bytes], timeout: flo
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"server exited early with {process.returncode}: {process.stderr.read()!r}")  # type: ignore[union-attr]
+            stderr = process.stderr.read() if process.stderr else b""
+            raise AssertionError(f"server exited early with {process.returncode}: {stderr!r}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
                 if response.status == 200:

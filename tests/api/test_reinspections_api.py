@@ -5,7 +5,7 @@ from typing import Any
 
 from freezegun import freeze_time
 
-from tests.api.api_client import Api, api, assert_problem  # noqa: F401 - fixture
+from tests.api.api_client import Api, assert_problem
 
 CONCERN = [False, False, True]  # 33%: of concern
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tests.api.api_client import ROLES, Api, api, assert_problem  # noqa: F401 - fixture
+from tests.api.api_client import ROLES, Api, assert_problem
 from tests.factories import characteristics, judgements
 
 READERS = {"admin", "inspector", "local_assessor", "qa_reviewer", "auditor", "organisation"}

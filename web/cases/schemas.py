@@ -43,7 +43,9 @@ class CharacteristicsIn(StrictSchema):
 
 
 class AddCaseIn(StrictSchema):
-    case_ref = StrictString(required=True, validate=NAME, metadata={"description": "The provider's reference, never a name."})
+    case_ref = StrictString(
+        required=True, validate=NAME, metadata={"description": "The provider's reference, never a name."}
+    )
     characteristics = fields.Nested(CharacteristicsIn, required=True)
 
 

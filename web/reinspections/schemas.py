@@ -10,7 +10,9 @@ STATUSES = ("pending", "due", "scheduled", "completed")
 
 
 class ScheduleReinspectionIn(StrictSchema):
-    inspection_id = fields.UUID(required=True, metadata={"description": "A scheduled inspection of the same body and programme."})
+    inspection_id = fields.UUID(
+        required=True, metadata={"description": "A scheduled inspection of the same body and programme."}
+    )
 
 
 class ReinspectionQuery(StrictSchema):
