@@ -156,6 +156,7 @@ def test_http_under_load_503_fast_during_outage_then_recovers(cluster: Cluster, 
         cluster.stop()
         down_at = time.monotonic()
         time.sleep(2.5)
+        restarting_at = time.monotonic()  # the database may accept connections before pg_ctl returns
         cluster.start()
         up_at = time.monotonic()
         time.sleep(2.0)
@@ -164,16 +165,19 @@ def test_http_under_load_503_fast_during_outage_then_recovers(cluster: Cluster, 
             thread.join(timeout=30)
 
         assert {o.status for o in outcomes} <= {201, 503}, sorted({o.status for o in outcomes})
-        during = [o for o in outcomes if o.started >= down_at + 0.2 and o.ended <= up_at]
+        during = [o for o in outcomes if o.started >= down_at + 0.2 and o.ended <= restarting_at]
         assert len(during) >= 8, len(during)
-        assert all(o.status == 503 and o.problem and o.retry_after for o in during)
+        assert [o for o in during if not (o.status == 503 and o.problem and o.retry_after)] == []
         slowest = max(o.ended - o.started for o in during)
         assert slowest < FAST, slowest
-        recovered = min(o.ended for o in outcomes if o.status == 201 and o.started >= up_at)
-        recovery = recovered - up_at
+        recovered = min(o.ended for o in outcomes if o.status == 201 and o.started >= restarting_at)
+        recovery = max(0.0, recovered - up_at)
         after = [o for o in outcomes if o.started >= recovered]
-        assert after and all(o.status == 201 for o in after)
-        print(f"\noutage: {len(during)} requests refused with 503, slowest {slowest * 1000:.0f} ms; "
+        assert after and [(round(o.started - up_at, 2), o.status) for o in after if o.status != 201] == []
+        longest = max(o.ended - o.started for o in outcomes)  # including any caught mid-statement at the stop
+        assert longest < 3.0, longest
+        print(f"\noutage: {len(during)} requests refused with 503, slowest {slowest * 1000:.0f} ms "
+              f"(any request, across the stop and start: {longest * 1000:.0f} ms); "
               f"first success {recovery:.2f} s after the database was back; "
               f"{sum(o.status == 201 for o in outcomes)} writes accepted in all")
         assert recovery < 5.0, recovery
