@@ -190,3 +190,51 @@ def test_http_under_load_503_fast_during_outage_then_recovers(cluster: Cluster, 
         assert "unhandled error" not in server.log_text()
     finally:
         server.stop()
+
+
+def test_which_errors_mean_the_database_is_unavailable() -> None:
+    """Connection-level failures are 503s; rule and data errors are not (they stay 4xx/500)."""
+    import psycopg.errors
+    import sqlalchemy.exc
+    from eventsourcing.persistence import IntegrityError, OperationalError, ProgrammingError
+    from psycopg_pool import PoolTimeout
+
+    from infrastructure.availability import connection_lost, is_database_unavailable
+
+    def wrapped(cause: BaseException) -> OperationalError:
+        error = OperationalError(str(cause))
+        error.__cause__ = cause
+        return error
+
+    assert connection_lost(wrapped(PoolTimeout("couldn't get a connection after 1.00 sec")))
+    assert connection_lost(wrapped(psycopg.OperationalError("server closed the connection unexpectedly")))
+    assert connection_lost(wrapped(psycopg.errors.AdminShutdown("terminating connection")))
+    assert not connection_lost(wrapped(psycopg.errors.LockNotAvailable("lock timeout")))  # worth retrying
+    assert not connection_lost(wrapped(psycopg.errors.QueryCanceled("statement timeout")))
+    for unavailable in (DatabaseUnavailable("down"), OperationalError("locked"),
+                        sqlalchemy.exc.OperationalError("SELECT 1", {}, psycopg.OperationalError("refused")),
+                        psycopg.OperationalError("refused")):
+        assert is_database_unavailable(unavailable), unavailable
+    for other in (IntegrityError("duplicate"), ProgrammingError("no such table"), ValueError("x"),
+                  sqlalchemy.exc.IntegrityError("INSERT", {}, Exception("duplicate"))):
+        assert not is_database_unavailable(other), other
+
+
+def test_a_database_error_during_a_request_is_a_fast_503_problem(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+    import sqlalchemy.exc
+
+    from infrastructure.tokens import TokenStore
+    from web import create_app
+
+    def refuse(self: TokenStore, secret: str) -> None:
+        raise sqlalchemy.exc.OperationalError("SELECT", {}, psycopg.OperationalError("connection refused"))
+
+    app = create_app(Settings(data_dir=tmp_path / "var"))
+    monkeypatch.setattr(TokenStore, "authenticate", refuse)
+    reply = app.test_client().get(f"/v1/inspections/{uuid.uuid4()}", headers={"Authorization": "Bearer x"})
+    assert reply.status_code == 503
+    assert reply.mimetype == "application/problem+json"
+    assert reply.headers["Retry-After"] == "2"
+    assert reply.json["status"] == 503 and "unavailable" in reply.json["detail"]
