@@ -126,7 +126,8 @@ def measure_lag(settings: Settings, writes: int) -> list[float]:
             _wait_until(engine, lowest, position, 10)
             lags.append(1000 * (time.perf_counter() - committed))
             time.sleep(rng.uniform(0.005, 0.03))
-            say(f"lag: {n + 1}/{writes} writes")
+            if (n + 1) % 50 == 0:
+                say(f"lag: {n + 1}/{writes} writes")
         print()
         return lags
     finally:

@@ -34,12 +34,6 @@ def _name(name: str, **kw: Any) -> sa.Column:
     return sa.Column(name, sa.String(200), **kw)
 
 
-def _clustered(table: sa.Table) -> sa.Table:
-    """On SQLite, store the rows in their id's order: one B-tree per table instead of two."""
-    table.dialect_kwargs["sqlite_with_rowid"] = False
-    return table
-
-
 tracking = sa.Table(
     "view_tracking",
     metadata,
@@ -49,7 +43,7 @@ tracking = sa.Table(
 )
 
 VIEW_TABLES: dict[str, sa.Table] = {
-    t.name: _clustered(t)
+    t.name: t
     for t in (
         sa.Table(
             "vw_score_inspections", metadata, _id(),
