@@ -7,6 +7,7 @@ transaction per page, and throws the rows away whenever a transaction fails.
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -63,6 +64,13 @@ class Rows:
         self.dirty.clear()
         return changed  # type: ignore[return-value]
 
+    def trim(self, limit: int) -> None:
+        """Past ``limit`` rows, drop the older half (by first use): a bounded cache, no longer complete."""
+        if len(self.cache) > limit:
+            for key in list(itertools.islice(self.cache, len(self.cache) - limit // 2)):
+                del self.cache[key]
+            self.complete = False
+
     def forget(self, *, complete: bool = False) -> None:
         """Drop every cached row (after a failed or foreign transaction)."""
         self.cache.clear()
@@ -86,8 +94,9 @@ class Tables:
         for rows in self.by_name.values():
             rows.forget(complete=complete)
 
-    def size(self) -> int:
-        return sum(len(rows.cache) for rows in self.by_name.values())
+    def trim(self, limit: int) -> None:
+        for rows in self.by_name.values():
+            rows.trim(limit)
 
 
 def handles(topic: str) -> Callable[[Handler], Handler]:

@@ -28,7 +28,7 @@ from infrastructure.projections.tables import VIEW_TABLES, Doc, tracking
 log = logging.getLogger("inspectorate.projections")
 
 PAGE_SIZE = 1000
-MAX_CACHED_ROWS = 400_000
+MAX_CACHED_ROWS_PER_TABLE = 300_000  # about 1 KB each
 
 
 class Projector:
@@ -163,9 +163,8 @@ class Projector:
         finally:
             self._conn = None
         self.positions = new
-        if sum(t.size() for t in self.tables.values()) > MAX_CACHED_ROWS:
-            for t in self.tables.values():
-                t.forget()
+        for tables in self.tables.values():
+            tables.trim(MAX_CACHED_ROWS_PER_TABLE)
         # Cached rows live long and hold no reference cycles: keep the cyclic collector
         # from walking them again after every page (reference counting still frees them).
         gc.freeze()
