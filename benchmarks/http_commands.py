@@ -170,21 +170,51 @@ def read_loop(port: int, token: str, path: str, seconds: float, start_at: float)
     return latencies, errors
 
 
-def run_phase(pool: Any, loop: Any, jobs: list[tuple[Any, ...]]) -> tuple[list[float], int, float]:
+def server_cpu_seconds(root_pid: int) -> float:
+    """User + system CPU of the server and its descendants so far (Linux /proc; 0 elsewhere).
+
+    Per request, this is what the server costs whatever else the machine is doing,
+    which the wall-clock figures on a shared machine are not.
+    """
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.parent.name)
+        parents[pid] = int(fields[1])
+        cpu[pid] = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / ticks
+    tree, frontier = {root_pid}, [root_pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(cpu.get(pid, 0.0) for pid in tree)
+
+
+def run_phase(pool: Any, loop: Any, jobs: list[tuple[Any, ...]], server_pid: int) -> dict[str, Any]:
     start_at = time.time() + 0.5
+    cpu_before = server_cpu_seconds(server_pid)
     began = time.perf_counter()
     results = pool.starmap(loop, [(*job, start_at) for job in jobs])
     elapsed = time.perf_counter() - began - 0.5
     latencies = [lat for lats, _ in results for lat in lats]
-    return latencies, sum(errors for _, errors in results), elapsed
+    return {"latencies": latencies, "errors": sum(errors for _, errors in results), "seconds": elapsed,
+            "server_cpu": server_cpu_seconds(server_pid) - cpu_before}
 
 
-def report(label: str, latencies: list[float], errors: int, seconds: float) -> None:
-    ms = sorted(lat * 1000 for lat in latencies)
+def report(label: str, phase: dict[str, Any]) -> None:
+    ms = sorted(lat * 1000 for lat in phase["latencies"])
     p50 = statistics.median(ms)
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
-    print(f"{label:<28} {len(ms) / seconds:8.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
-          f"max {ms[-1]:7.2f} ms   errors {errors}   ({len(ms)} requests in {seconds:.1f} s)")
+    cpu_ms = phase["server_cpu"] * 1000 / len(ms)
+    print(f"{label:<24} {len(ms) / phase['seconds']:6.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:7.2f} ms  "
+          f"max {ms[-1]:7.2f} ms  errors {phase['errors']}  ({len(ms)} in {phase['seconds']:.1f} s; "
+          f"server CPU {cpu_ms:.2f} ms/request)")
 
 
 def main() -> None:
@@ -209,14 +239,14 @@ def main() -> None:
         print(f"server: {args.workers} gunicorn sync workers, {backend}"
               f"{', no projection worker' if args.no_projection_worker else ', projection worker'}; "
               f"{args.clients} client processes; {os.cpu_count()} CPUs{'; python -O' if args.python_opt else ''}")
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         with multiprocessing.get_context("fork").Pool(args.clients) as pool:
-            latencies, errors, elapsed = run_phase(
-                pool, rate_loop, [(port, token, ids, args.seconds) for ids in case_sets])
-            report("POST ratings (commands)", latencies, errors, elapsed)
+            jobs = [(port, token, ids, args.seconds) for ids in case_sets]
+            report("POST ratings (commands)", run_phase(pool, rate_loop, jobs, server.pid))
             path = f"/v1/inspections/{inspection_id}"
-            latencies, errors, elapsed = run_phase(
-                pool, read_loop, [(port, token, path, args.read_seconds)] * args.clients)
-            report("GET one inspection", latencies, errors, elapsed)
+            jobs = [(port, token, path, args.read_seconds)] * args.clients
+            report("GET one inspection", run_phase(pool, read_loop, jobs, server.pid))
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         server.send_signal(signal.SIGTERM)
         try:
