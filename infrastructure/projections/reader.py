@@ -16,14 +16,15 @@ from application.projections.scores import scores_body
 from application.projections.store import body_key
 from application.projections.years import year_body, year_key
 from domain.errors import NotFound
-from infrastructure.projections.tables import VIEW_TABLES, tracking
+from infrastructure.projections.tables import VIEW_TABLES, Sealer, tracking
 
 T = VIEW_TABLES
 
 
 class ViewReader:
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, cipher: Any | None = None) -> None:
         self.engine = engine
+        self.sealer = Sealer(cipher)  # the event store's cipher: case data in the views is sealed with it
 
     # -- positions ---------------------------------------------------------------
 
@@ -91,8 +92,9 @@ class ViewReader:
     def _row(self, table: str, key: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             row = conn.execute(T[table].select().where(T[table].c.id == key)).mappings().first()
-        return dict(row) if row is not None else None
+        return self.sealer.open(table, dict(row)) if row is not None else None
 
     def _rows(self, query: sa.Select) -> list[dict[str, Any]]:
+        table = query.get_final_froms()[0].name
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            return [self.sealer.open(table, dict(r)) for r in conn.execute(query).mappings()]

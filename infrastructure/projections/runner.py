@@ -23,7 +23,7 @@ from eventsourcing.persistence import Notification
 from application.projections.store import Fact, Row, Tables, View
 from infrastructure.projections.decoding import FactDecoder
 from infrastructure.projections.gaps import GapGuard
-from infrastructure.projections.tables import VIEW_TABLES, Doc, tracking
+from infrastructure.projections.tables import VIEW_TABLES, Doc, Sealer, tracking
 
 log = logging.getLogger("inspectorate.projections")
 
@@ -43,6 +43,7 @@ class Projector:
         *,
         gaps: GapGuard | None = None,
         page_size: int = PAGE_SIZE,
+        sealer: Sealer | None = None,
     ) -> None:
         self.engine = engine
         self.recorder = recorder
@@ -51,6 +52,7 @@ class Projector:
         self.names = [v.name for v in self.views]
         self.gaps = gaps
         self.page_size = page_size
+        self.sealer = sealer or Sealer(None)
         self.tables = {v.name: Tables(v.tables, self._load) for v in self.views}
         self.topics = frozenset(topic for v in self.views for topic in v.handlers)  # others are not decoded
         self._topic_list = sorted(self.topics)
@@ -73,7 +75,7 @@ class Projector:
         view's tables and rebuilds it from position 0, so rows of an older
         shape are never mixed with new ones.
         """
-        fingerprints = {view.name: fingerprint(view) for view in self.views}
+        fingerprints = {view.name: fingerprint(view, self.sealed) for view in self.views}
         with self.engine.begin() as conn:
             insert = _insert_ignoring_duplicates(conn.dialect.name)
             conn.execute(insert, [{"name": n, "position": 0, "fingerprint": f} for n, f in fingerprints.items()])
@@ -102,8 +104,12 @@ class Projector:
                 VIEW_TABLES[name].drop(conn, checkfirst=True)
                 VIEW_TABLES[name].create(conn)
             conn.execute(
-                tracking.update().where(tracking.c.name == view.name).values(position=0, fingerprint=fingerprint(view))
+                tracking.update().where(tracking.c.name == view.name).values(position=0, fingerprint=fingerprint(view, self.sealed))
             )
+
+    @property
+    def sealed(self) -> bool:
+        return self.sealer.cipher is not None
 
     # -- running ----------------------------------------------------------------
 
@@ -219,12 +225,12 @@ class Projector:
     def _load(self, table: str, key: str) -> Row | None:
         assert self._conn is not None, "rows are loaded only inside a page's transaction"
         row = self._conn.execute(self._selects[table], {"key": key}).mappings().first()
-        return dict(row) if row is not None else None
+        return self.sealer.open(table, dict(row)) if row is not None else None
 
     def _upsert(self, table: str, dialect: sa.Dialect) -> Upsert:
         statement = self._upserts.get(table)
         if statement is None:
-            statement = self._upserts[table] = Upsert(VIEW_TABLES[table], dialect)
+            statement = self._upserts[table] = Upsert(VIEW_TABLES[table], dialect, self.sealer)
         return statement
 
     def _forget(self, positions: dict[str, int] | None = None) -> None:
@@ -234,10 +240,10 @@ class Projector:
             t.forget(complete=positions is not None and positions[name] == 0)
 
 
-def fingerprint(view: View) -> str:
-    """What a view's stored rows depend on: its version and its tables' columns."""
+def fingerprint(view: View, sealed: bool) -> str:
+    """What a view's stored rows depend on: its version, its tables' columns, whether case data is sealed."""
     shape = [(name, [(c.name, str(c.type)) for c in VIEW_TABLES[name].c]) for name in view.tables]
-    return hashlib.sha256(repr((view.version, shape)).encode()).hexdigest()[:16]
+    return hashlib.sha256(repr((view.version, shape, sealed)).encode()).hexdigest()[:16]
 
 
 def _insert_ignoring_duplicates(dialect: str) -> Any:
@@ -254,7 +260,7 @@ class Upsert:
     Going past SQLAlchemy's per-row parameter processing halves the cost of writing a page.
     """
 
-    def __init__(self, table: sa.Table, dialect: sa.Dialect) -> None:
+    def __init__(self, table: sa.Table, dialect: sa.Dialect, sealer: Sealer) -> None:
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         names = [c.name for c in table.c]
         quoted = [dialect.identifier_preparer.quote(n) for n in names]
@@ -264,7 +270,8 @@ class Upsert:
             f"ON CONFLICT (id) DO UPDATE SET {updates}"
         )
         self.values = operator.itemgetter(*names)
-        self.encoders = [(i, e) for i, e in enumerate(_encoder(c.type, dialect) for c in table.c) if e is not None]
+        encoders = (sealer.seal if c.info.get("sealed") else _encoder(c.type, dialect) for c in table.c)
+        self.encoders = [(i, e) for i, e in enumerate(encoders) if e is not None]
 
     def __call__(self, conn: sa.Connection, rows: list[Row]) -> None:
         values, encoders = self.values, self.encoders

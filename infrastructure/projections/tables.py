@@ -5,6 +5,7 @@ the rows its view builds; nested values are JSON text (``Doc``).
 """
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import orjson
@@ -24,6 +25,39 @@ class Doc(sa.types.TypeDecorator):
 
     def process_result_value(self, value: str | None, dialect: sa.Dialect) -> Any:
         return None if value is None else orjson.loads(value)
+
+
+def _sealed(name: str) -> sa.Column:
+    """Case data (characteristics, case references): JSON text, encrypted when the record is (see Sealer)."""
+    return sa.Column(name, sa.Text, info={"sealed": True})
+
+
+class Sealer:
+    """Encrypts the views' case data with the event store's cipher, when INSPECTORATE_CIPHER_KEY sets one.
+
+    Special category data should not sit in plaintext in the read database
+    when the record itself is encrypted.
+    """
+
+    def __init__(self, cipher: Any | None) -> None:
+        self.cipher = cipher
+
+    def seal(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        data = orjson.dumps(value)
+        return base64.b64encode(self.cipher.encrypt(data)).decode() if self.cipher else data.decode()
+
+    def unseal(self, text: str | None) -> Any:
+        if text is None:
+            return None
+        return orjson.loads(self.cipher.decrypt(base64.b64decode(text)) if self.cipher else text)
+
+    def open(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
+        """The row with its sealed columns decrypted and decoded, in place."""
+        for name in SEALED.get(table, ()):
+            row[name] = self.unseal(row[name])
+        return row
 
 
 def _id() -> sa.Column:
@@ -49,11 +83,11 @@ VIEW_TABLES: dict[str, sa.Table] = {
             "vw_score_inspections", metadata, _id(),
             _name("programme"), _name("year"), _name("body"), _name("body_key"), _name("status"),
             _name("published_on"), sa.Column("case_count", sa.Integer),
-            sa.Column("headline", Doc), sa.Column("criteria", Doc), sa.Column("profiles", Doc),
+            sa.Column("headline", Doc), sa.Column("criteria", Doc), _sealed("profiles"),
         ),
         sa.Table(
             "vw_score_cases", metadata, _id(),
-            _name("inspection_id"), sa.Column("profile", sa.String(200)), sa.Column("verdicts", Doc),
+            _name("inspection_id"), _sealed("profile"), sa.Column("verdicts", Doc),
         ),
         sa.Table(
             "vw_year_inspections", metadata, _id(),
@@ -81,15 +115,21 @@ VIEW_TABLES: dict[str, sa.Table] = {
         sa.Table("vw_cons_inspections", metadata, _id(), _name("programme"), _name("year")),
         sa.Table(
             "vw_cons_cases", metadata, _id(),
-            _name("inspection_id"), _name("case_ref"), _name("programme"), _name("year"), sa.Column("firsts", Doc),
+            _name("inspection_id"), _sealed("case_ref"), _name("programme"), _name("year"), sa.Column("firsts", Doc),
         ),
         sa.Table(
             "vw_moderations", metadata, _id(),
-            _name("case_id"), _name("case_ref"), _name("inspection_id"), _name("programme"), _name("year"),
+            _name("case_id"), _sealed("case_ref"), _name("inspection_id"), _name("programme"), _name("year"),
             _name("area"), _name("criterion"), sa.Column("first", Doc), sa.Column("moderated", Doc),
             _name("first_name"), _name("first_role"), _name("moderator"),
             sa.Column("after_publication", sa.Boolean), sa.Column("position", sa.BigInteger),
             sa.Index("ix_vw_moderations_programme_year", "programme", "year"),
         ),
     )
+}
+
+SEALED: dict[str, tuple[str, ...]] = {
+    name: sealed
+    for name, table in VIEW_TABLES.items()
+    if (sealed := tuple(c.name for c in table.c if c.info.get("sealed")))
 }

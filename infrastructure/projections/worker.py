@@ -21,6 +21,7 @@ from infrastructure.projections.decoding import FactDecoder
 from infrastructure.projections.engine import create_projection_engine
 from infrastructure.projections.gaps import GapGuard
 from infrastructure.projections.runner import Projector
+from infrastructure.projections.tables import Sealer
 
 log = logging.getLogger("inspectorate.projections")
 
@@ -33,7 +34,9 @@ def build_projector(
     app: InspectorateApp, engine: sa.Engine, settings: Settings, names: Sequence[str] | None = None
 ) -> Projector:
     gaps = GapGuard(engine, app.recorder.events_table_name) if settings.is_postgres else None  # type: ignore[attr-defined]
-    return Projector(engine, app.recorder, FactDecoder(app.mapper), views_named(names), gaps=gaps)
+    return Projector(
+        engine, app.recorder, FactDecoder(app.mapper), views_named(names), gaps=gaps, sealer=Sealer(app.mapper.cipher)
+    )
 
 
 class Poller:

@@ -247,7 +247,7 @@ def test_rebuilding_one_view_leaves_the_others_alone(world: World) -> None:
 def test_fast_decoding_gives_what_the_mapper_gives_with_encryption_on(tmp_path: Any) -> None:
     settings = Settings(data_dir=tmp_path / "var", cipher_key=AESCipher.create_key(16))
     app = build_app(settings)
-    play(app, 2, Plan(cases=(3, 5), complaint=1.0, seed=3))
+    play(app, 2, Plan(cases=(8, 10), complaint=1.0, moderate=0.5, agree=0.5, seed=3))
     decoder = FactDecoder(app.mapper)
     notifications = app.recorder.select_notifications(0, 10_000, inclusive_of_start=False)
     assert notifications[0].state[:1] != b"{"  # really encrypted
@@ -257,6 +257,20 @@ def test_fast_decoding_gives_what_the_mapper_gives_with_encryption_on(tmp_path: 
         assert (fact.position, fact.topic, fact.stream) == (n.id, n.topic, event.pop("originator_id"))
         event.pop("originator_version")
         assert fact.state == event
+    # Case data reaches the views sealed with the same cipher, and reads back.
+    migrate(settings)
+    engine = create_projection_engine(settings)
+    projector = build_projector(app, engine, settings)
+    projector.ensure_tracking()
+    projector.catch_up()
+    engine.dispose()
+    raw = b"".join(p.read_bytes() for p in settings.data_dir.glob("views.sqlite*"))
+    case = app.get_case(notifications[[n.topic for n in notifications].index("case.sampled.v1")].originator_id)
+    assert case.case_ref.encode() not in raw and b"licence" not in raw and b"very_high" not in raw
+    reader = ViewReader(create_projection_engine(settings), app.mapper.cipher)
+    scores = reader.scores(case.inspection_id)
+    assert sum(t["applicable"] for v in scores["breakdown"]["gender"].values() for t in v.values()) > 0
+    assert all(d["case_ref"] for d in reader.consistency()["disagreements"])
     app.close()
 
 
