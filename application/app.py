@@ -112,9 +112,13 @@ class InspectorateApp(Application[UUID]):
             return Result(result.body, result.version, position)
         raise ConcurrentUpdate("too many concurrent updates of the same record; try again")
 
-    def _get(self, cls: type[T], aggregate_id: UUID, expected_version: int | None = None) -> T:
+    def _get(
+        self, cls: type[T], aggregate_id: UUID, expected_version: int | None = None, *, copy: bool = True
+    ) -> T:
+        """The current aggregate. Queries pass ``copy=False``: they never mutate it, so the
+        cached instance itself will do (a deep copy of an inspection of 160 cases is ~0.1 ms)."""
         try:
-            aggregate = self.repository.get(aggregate_id, projector_func=_project)
+            aggregate = self.repository.get(aggregate_id, projector_func=_project, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             raise NotFound(f"no {cls.__name__} with id {aggregate_id}") from None
         if not isinstance(aggregate, cls):
@@ -406,14 +410,14 @@ class InspectorateApp(Application[UUID]):
         return self._load(CaseAssessment, case_id, as_of)
 
     def get_reinspection(self, reinspection_id: UUID) -> Reinspection:
-        return self._get(Reinspection, reinspection_id)
+        return self._get(Reinspection, reinspection_id, copy=False)
 
     def get_complaint(self, complaint_id: UUID) -> Complaint:
-        return self._get(Complaint, complaint_id)
+        return self._get(Complaint, complaint_id, copy=False)
 
     def reinspection_state(self, reinspection_id: UUID) -> dict[str, Any]:
         """A reinspection as plain values, its status as of today (see ``_status_today``)."""
-        return _status_today(reinspection_dict(self._get(Reinspection, reinspection_id)))
+        return _status_today(reinspection_dict(self._get(Reinspection, reinspection_id, copy=False)))
 
     def list_reinspections(
         self, origin_inspection_id: UUID | None = None, status: str | None = None
@@ -425,23 +429,23 @@ class InspectorateApp(Application[UUID]):
         """
         if origin_inspection_id is not None:
             try:
-                origin = self._get(Inspection, origin_inspection_id)
+                origin = self._get(Inspection, origin_inspection_id, copy=False)
             except NotFound:
                 return []
             ids: Iterable[UUID] = [origin.reinspection_id] if origin.reinspection_id else []
         else:
             ids = self._ids_with_topic("reinspection.triggered.v1")
-        items = [_status_today(reinspection_dict(self._get(Reinspection, rid))) for rid in ids]
+        items = [_status_today(reinspection_dict(self._get(Reinspection, rid, copy=False))) for rid in ids]
         return [item for item in items if status is None or item["status"] == status]
 
     def list_cases(self, inspection_id: UUID) -> list[CaseAssessment]:
-        inspection = self._get(Inspection, inspection_id)
-        return [self._get(CaseAssessment, cid) for cid in inspection.case_ids]
+        inspection = self._get(Inspection, inspection_id, copy=False)
+        return [self._get(CaseAssessment, cid, copy=False) for cid in inspection.case_ids]
 
     def _load(self, cls: type[T], aggregate_id: UUID, as_of: datetime | None) -> T:
         """Current state, or the state as recorded at ``as_of`` (inclusive)."""
         if as_of is None:
-            return self._get(cls, aggregate_id)
+            return self._get(cls, aggregate_id, copy=False)
         aggregate = None
         for domain_event in self.events.get(aggregate_id):
             if domain_event.timestamp > as_of:
