@@ -57,6 +57,8 @@ def prepare(settings: Settings, events: int, copy_from: Path | None) -> int:
     if head >= events:
         print(f"reusing the record: {head:,} events")
         return head
+    if head:
+        raise SystemExit(f"the record holds {head:,} events, fewer than --events {events:,}: use an empty one")
     started = time.perf_counter()
     if copy_from is not None:
         source = build_app(Settings(data_dir=copy_from), create_table=False)

@@ -27,8 +27,10 @@ def create_projection_engine(settings: Settings) -> sa.Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
-        # Upserts by random ids touch pages all over the tables: keep them in memory (256 MB).
+        # Upserts by random ids touch pages all over the tables: keep them in memory
+        # (256 MB of cache, and the file mapped rather than read page by page).
         cursor.execute("PRAGMA cache_size=-262144")
+        cursor.execute("PRAGMA mmap_size=2147483648")
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 

@@ -70,10 +70,10 @@ class Projector:
     def ensure_tracking(self) -> None:
         """A tracking row for each view; a view whose definition changed since it was built starts again.
 
-        Each row keeps a fingerprint of its view (version and table shapes). A
-        worker started with changed code finds a different one, recreates that
-        view's tables and rebuilds it from position 0, so rows of an older
-        shape are never mixed with new ones.
+        Each row keeps a fingerprint of its view (version, table shapes, whether
+        case data is sealed). A worker started with changed code or settings
+        finds a different one, recreates that view's tables and rebuilds it
+        from position 0, so rows of an older shape are never mixed with new ones.
         """
         fingerprints = {view.name: fingerprint(view, self.sealed) for view in self.views}
         with self.engine.begin() as conn:
@@ -103,9 +103,8 @@ class Projector:
             for name in view.tables:
                 VIEW_TABLES[name].drop(conn, checkfirst=True)
                 VIEW_TABLES[name].create(conn)
-            conn.execute(
-                tracking.update().where(tracking.c.name == view.name).values(position=0, fingerprint=fingerprint(view, self.sealed))
-            )
+            mark = fingerprint(view, self.sealed)
+            conn.execute(tracking.update().where(tracking.c.name == view.name).values(position=0, fingerprint=mark))
 
     @property
     def sealed(self) -> bool:
@@ -127,7 +126,7 @@ class Projector:
         return {name: found.get(name, 0) for name in self.names}
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
-        """Process pages until nothing is left; the number of events processed."""
+        """Process pages until nothing is left; how many positions were passed (events and holes)."""
         done = 0
         while True:
             count = self.step()
@@ -141,7 +140,7 @@ class Projector:
                 progress(self.position)
 
     def step(self) -> int:
-        """Process one page of events; the number processed, 0 when there was nothing to do.
+        """Process one page of events; how many positions it passed, 0 when there was nothing to do.
 
         The page is read after the tracking rows are locked, so a second copy
         waits for the lock and then carries on from the first one's position.
