@@ -5,6 +5,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -320,3 +321,37 @@ def test_views_follow_the_record_on_postgres_without_skipping_a_position_that_co
     app.close()
     engine.dispose()
     assert views_named() and projector.gaps is not None
+
+
+def test_the_worker_runs_the_deadline_process_and_keeps_the_views_current(sqlite_settings: Settings) -> None:
+    from freezegun import freeze_time
+
+    from infrastructure.projections.worker import run_worker
+
+    migrate(sqlite_settings)
+    app = build_app(sqlite_settings, create_table=False)
+    with freeze_time("2012-01-10T10:00:00Z"):  # published then: its reinspection is not due yet
+        inspection_id = UUID(app.schedule_inspection(ANN, "OMI2", body(), FIELDWORK_START).body["id"])
+        app.start_fieldwork(ANN, inspection_id)
+        app.rate_case(ANN, UUID(app.add_case(ANN, inspection_id, "C1", characteristics()).body["id"]),
+                      judgements(False))
+        app.complete_fieldwork(ANN, inspection_id)
+        reinspection = app.publish(ANN, inspection_id, date(2012, 1, 10)).body["reinspection"]
+    assert app.get_reinspection(UUID(reinspection["id"])).status == "pending"
+    stop = threading.Event()
+    worker = threading.Thread(target=run_worker, args=(sqlite_settings, stop))
+    worker.start()
+    engine = create_projection_engine(sqlite_settings)
+    try:
+        reader = ViewReader(engine)
+        for _ in range(200):  # today is long past 2013-01-10: the worker marks it due, the view shows it
+            if [r["status"] for r in reader.reinspections()] == ["due"]:
+                break
+            time.sleep(0.025)
+        assert [r["status"] for r in reader.reinspections()] == ["due"]
+        assert app.get_reinspection(UUID(reinspection["id"])).status == "due"
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+        engine.dispose()
+        app.close()
