@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -55,14 +57,37 @@ def serve(host: str, port: int, *, workers: int = 2, run_worker: bool = True) ->
         "errorlog": "-",
         "loglevel": "warning",
     }
-    worker = _start_projection_worker() if run_worker else None
+    worker = _Supervised(_start_projection_worker) if run_worker else None
     master = os.getpid()
     try:
         _Gunicorn(options).run()
     finally:
         if worker is not None and os.getpid() == master:  # not in a forked gunicorn worker
-            _stop_projection_worker(worker)
+            worker.stop()
     return 0
+
+
+class _Supervised:
+    """Keeps the projection worker running: if it exits (say the database was down at
+    its start), it is started again after a short pause, so the views never silently stop."""
+
+    def __init__(self, start: Callable[[], subprocess.Popen[bytes]], pause: float = 1.0) -> None:
+        self._start, self._pause = start, pause
+        self._stopping = threading.Event()
+        self.process = start()
+        threading.Thread(target=self._watch, name="projection-supervisor", daemon=True).start()
+
+    def _watch(self) -> None:
+        while not self._stopping.is_set():
+            self.process.wait()
+            if self._stopping.wait(self._pause):
+                return
+            sys.stderr.write('{"event": "projection worker exited; restarting"}\n')
+            self.process = self._start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        _stop_projection_worker(self.process)
 
 
 def _start_projection_worker() -> subprocess.Popen[bytes]:

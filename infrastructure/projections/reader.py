@@ -30,7 +30,7 @@ class ViewReader:
 
     def positions(self) -> dict[str, int]:
         with self.engine.connect() as conn:
-            found = dict(conn.execute(sa.select(tracking.c.name, tracking.c.position)).tuples().all())
+            found = dict(conn.execute(sa.select(tracking.c.name, tracking.c.position)).all())
         return {name: found.get(name, 0) for name in VIEW_NAMES}
 
     def wait_for(self, names: tuple[str, ...], position: int, timeout: float, interval: float = 0.02) -> bool:

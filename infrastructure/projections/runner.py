@@ -82,7 +82,7 @@ class Projector:
         with self.engine.begin() as conn:
             self._lock(conn)
             found = dict(conn.execute(sa.select(tracking.c.name, tracking.c.fingerprint)
-                                      .where(tracking.c.name.in_(self.names))).tuples().all())
+                                      .where(tracking.c.name.in_(self.names))).all())
             stale = [view for view in self.views if found.get(view.name) != fingerprints[view.name]]
             for view in stale:
                 log.warning("view %s changed since it was built: rebuilding it from the first event", view.name)
@@ -122,7 +122,7 @@ class Projector:
     def read_positions(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(tracking.c.name, tracking.c.position).where(tracking.c.name.in_(self.names)))
-            found = dict(rows.tuples().all())
+            found = dict(rows.all())
         return {name: found.get(name, 0) for name in self.names}
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
@@ -218,7 +218,7 @@ class Projector:
         """Lock the tracking rows (PostgreSQL row locks; SQLite's BEGIN IMMEDIATE already holds the lock)."""
         query = sa.select(tracking.c.name, tracking.c.position).where(tracking.c.name.in_(self.names))
         query = query.order_by(tracking.c.name).with_for_update()
-        found = dict(conn.execute(query).tuples().all())
+        found = dict(conn.execute(query).all())
         return {name: found.get(name, 0) for name in self.names}
 
     def _load(self, table: str, key: str) -> Row | None:

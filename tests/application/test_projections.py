@@ -67,7 +67,7 @@ def snapshot(engine: sa.Engine) -> dict[str, Any]:
     with engine.connect() as conn:
         rows = {name: [dict(r) for r in conn.execute(t.select().order_by(t.c.id)).mappings()]
                 for name, t in VIEW_TABLES.items()}
-        rows["view_tracking"] = dict(conn.execute(sa.select(tracking.c.name, tracking.c.position)).tuples().all())
+        rows["view_tracking"] = dict(conn.execute(sa.select(tracking.c.name, tracking.c.position)).all())
     return rows
 
 

@@ -6,7 +6,6 @@ application reads everything back.
 """
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -71,8 +70,12 @@ def test_sqlite_files_hold_no_plaintext_case_data(start_server: Callable[..., Se
     assert leaks(b"".join(p.read_bytes() for p in server.data_dir.glob("events.sqlite*"))) == []
 
 
-def test_the_views_database_exposure_is_known(start_server: Callable[..., Server]) -> None:
-    """The read side is not encrypted by the cipher: report what reaches it in plaintext."""
+def test_the_views_database_holds_no_case_data_in_plaintext(start_server: Callable[..., Server]) -> None:
+    """The read side encrypts case references and characteristics with the same cipher.
+
+    Body names stay readable there: they are organisations, not people, and the
+    views filter and display by them.
+    """
     server = start_server(INSPECTORATE_CIPHER_KEY=AESCipher.create_key(32))
     token = create_token(server.env, "Cipher Inspector", "inspector").secret
     inspection_id = open_fieldwork(server.port, token, BODY)
@@ -82,14 +85,10 @@ def test_the_views_database_exposure_is_known(start_server: Callable[..., Server
     assert server.request("GET", f"/v1/views/inspections/{inspection_id}/scores?min_position="
                           f"{added.headers['inspectorate-position']}", token=token).status == 200
     server.stop()
-    found = leaks(b"".join(p.read_bytes() for p in server.data_dir.glob("views.sqlite*")))
-    if found:
-        with sqlite3.connect(server.data_dir / "views.sqlite") as db:
-            tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
-                      if any(s in str(db.execute(f"SELECT * FROM {name}").fetchall())  # noqa: S608
-                             for s in (CASE_REF, "very_high"))]
-        pytest.xfail(f"views.sqlite holds {found} in plaintext (tables {tables}): the cipher covers the event "
-                     "store only; encrypt the disk or the read database, or keep case data out of the views")
+    raw = b"".join(p.read_bytes() for p in server.data_dir.glob("views.sqlite*"))
+    assert BODY.split()[0].encode() in raw  # the views were written: the check below is not vacuous
+    case_data = [s for s in leaks(raw) if s != BODY.split()[0]]
+    assert case_data == []
 
 
 def test_stored_event_rows_are_ciphertext_on_each_backend(settings: Settings) -> None:
