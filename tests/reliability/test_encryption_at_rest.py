@@ -6,6 +6,7 @@ application reads everything back.
 """
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
