@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import takewhile
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -446,11 +447,8 @@ class InspectorateApp(Application[UUID]):
         """Current state, or the state as recorded at ``as_of`` (inclusive)."""
         if as_of is None:
             return self._get(cls, aggregate_id, copy=False)
-        aggregate = None
-        for domain_event in self.events.get(aggregate_id):
-            if domain_event.timestamp > as_of:
-                break
-            aggregate = domain_event.mutate(aggregate)
+        recorded = takewhile(lambda e: e.timestamp <= as_of, self.events.get(aggregate_id))
+        aggregate = _project(None, recorded)
         if aggregate is None or not isinstance(aggregate, cls):
             raise NotFound(f"no {cls.__name__} with id {aggregate_id} at {as_of.isoformat()}")
         return aggregate

@@ -21,7 +21,7 @@ from application.catalogue import (
     SPECIAL_CATEGORY_FIELDS,
 )
 from application.feed_codec import FeedRow, PlainStateDecoder
-from domain.base import Actor, same_organisation
+from domain.base import Actor, may_read
 from domain.errors import InvalidValue, PermissionDenied
 from domain.frameworks import framework_by_code
 from domain.inspection import Inspection
@@ -40,9 +40,7 @@ def inspection_history(app: InspectorateApp, inspection_id: UUID, reader: Actor)
     An organisation reads only its own body's history.
     """
     inspection = app.get_inspection(inspection_id)
-    if reader.role == "organisation" and not same_organisation(
-        reader.organisation, inspection.inspected_body.get("name")
-    ):
+    if not may_read(reader, inspection.inspected_body):
         raise PermissionDenied("an organisation may read only its own inspections' history")
     return with_summaries(app.history(inspection_id))
 

@@ -56,6 +56,11 @@ def same_organisation(a: str | None, b: str | None) -> bool:
     return a.strip().casefold() == b.strip().casefold()
 
 
+def may_read(actor: Actor, inspected_body: dict[str, Any]) -> bool:
+    """An organisation reads only its own body's records; every other reader reads everything."""
+    return actor.role != "organisation" or same_organisation(actor.organisation, inspected_body.get("name"))
+
+
 class InspectorateAggregate(Aggregate):
     """Base aggregate whose events carry their cause and use the one clock."""
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from flask import Response, g, request
 
-from domain.base import same_organisation
+from domain.base import may_read
 from domain.errors import PermissionDenied
 from web.context import services
 from web.errors import problem
@@ -74,8 +74,7 @@ def roles(*allowed: str) -> Callable[[F], F]:
 
 def may_see(inspected_body: dict[str, Any]) -> bool:
     """An organisation sees only its own body's records; every other reader sees everything."""
-    actor = g.actor
-    return actor.role != "organisation" or same_organisation(actor.organisation, inspected_body.get("name"))
+    return may_read(g.actor, inspected_body)
 
 
 def ensure_may_see(inspected_body: dict[str, Any]) -> None:
