@@ -31,7 +31,7 @@ from domain.errors import (
 )
 from domain.frameworks import complaints_policy_for, framework_by_code
 from domain.inspection import Inspection
-from domain.reinspection import Reinspection
+from domain.reinspection import Reinspection, status_on
 from domain.scoring import is_of_concern, tally_cases
 
 T = TypeVar("T")
@@ -510,9 +510,8 @@ def _project(aggregate: Any, domain_events: Iterable[Any]) -> Any:
 
 
 def _status_today(body: dict[str, Any]) -> dict[str, Any]:
-    """'due' from the due date on, even before the deadline process has recorded it."""
-    if body["status"] == "pending" and body["due_on"] <= clock.today().isoformat():
-        body["status"] = "due"
+    """The reinspection's status as of today (``domain.reinspection.status_on``)."""
+    body["status"] = status_on(body["status"], date.fromisoformat(body["due_on"]), clock.today())
     return body
 
 

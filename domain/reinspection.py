@@ -14,6 +14,12 @@ from domain.scoring import compare
 PENDING, DUE, SCHEDULED, COMPLETED = "pending", "due", "scheduled", "completed"
 
 
+def status_on(status: str, due_on: date, today: date) -> str:
+    """The status as of ``today``: 'due' from the due date on, even before the
+    deadline process has recorded it (so every read agrees with the calendar)."""
+    return DUE if status == PENDING and today >= due_on else status
+
+
 @explicit_topics
 class Reinspection(InspectorateAggregate):
     @event("Triggered", topic="reinspection.triggered.v1")

@@ -16,6 +16,7 @@ from application.projections.scores import scores_body
 from application.projections.store import body_key
 from application.projections.years import year_body, year_key
 from domain.errors import NotFound
+from domain.reinspection import status_on
 from infrastructure.projections.tables import VIEW_TABLES, Sealer, tracking
 
 T = VIEW_TABLES
@@ -65,17 +66,28 @@ class ViewReader:
         return complaints_body(self._rows(query), today)
 
     def reinspections(
-        self, origin_inspection_id: UUID | None = None, status: str | None = None, organisation: str | None = None
+        self,
+        origin_inspection_id: UUID | None = None,
+        status: str | None = None,
+        organisation: str | None = None,
+        today: date | None = None,
     ) -> list[dict[str, Any]]:
+        """Reinspections by due date; with ``today``, each status as of that day
+        (``domain.reinspection.status_on``), otherwise as recorded."""
         table = T["vw_reinspections"]
         query = table.select().order_by(table.c.due_on, table.c.id)
         if origin_inspection_id is not None:
             query = query.where(table.c.origin_inspection_id == str(origin_inspection_id))
-        if status is not None:
-            query = query.where(table.c.status == status)
         if organisation is not None:
             query = query.where(table.c.body_key == body_key(organisation))
-        return [reinspection_item(row) for row in self._rows(query)]
+        if status is not None and today is None:
+            query = query.where(table.c.status == status)
+        items = [reinspection_item(row) for row in self._rows(query)]
+        if today is None:
+            return items
+        for item in items:
+            item["status"] = status_on(item["status"], date.fromisoformat(item["due_on"]), today)
+        return [item for item in items if status is None or item["status"] == status]
 
     def consistency(self, programme: str | None = None, year: str | None = None) -> dict[str, Any]:
         table = T["vw_moderations"]

@@ -154,6 +154,20 @@ def test_reinspections_view_lists_due_dates_and_status(api: Api) -> None:
         "Authorization": f"Bearer {api.token('organisation', 'Lancashire')}"}))["items"] == []
 
 
+def test_a_reinspection_reads_due_from_its_due_date_in_both_reads_before_the_deadline_process(api: Api) -> None:
+    with freeze_time("2012-01-10 09:00:00+00:00"):  # published then: pending until 2013-01-10
+        published = api.published([False, False, True])
+        project(api)
+    reinspection_id = published["reinspection"]["id"]
+    with freeze_time("2013-01-09 09:00:00+00:00"):
+        assert [i["status"] for i in api.ok(api.get("/v1/views/reinspections"))["items"]] == ["pending"]
+    with freeze_time("2013-01-10 09:00:00+00:00"):  # nobody has run mark_due_reinspections
+        view = api.ok(api.get("/v1/views/reinspections?status=due"))["items"]
+        listed = api.ok(api.get("/v1/reinspections?status=due"))["items"]
+        assert [i["id"] for i in view] == [i["id"] for i in listed] == [reinspection_id]
+        assert api.ok(api.get("/v1/views/reinspections?status=pending"))["items"] == []
+
+
 def test_status_and_health_show_each_views_position_and_lag(api: Api) -> None:
     api.schedule()
     assert_problem(api.get("/v1/views/status", "inspector"), 403)

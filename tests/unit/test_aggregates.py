@@ -158,3 +158,11 @@ def test_complaint_lifecycle() -> None:
     ]
     with pytest.raises(InvalidValue):
         Complaint.receive(uuid4(), "food", "x", ANN, date(2012, 2, 1), date(2012, 2, 29))
+
+
+def test_reinspection_status_as_of_a_day_is_due_from_its_due_date() -> None:
+    from domain.reinspection import status_on
+
+    assert status_on("pending", date(2013, 1, 10), date(2013, 1, 9)) == "pending"
+    assert status_on("pending", date(2013, 1, 10), date(2013, 1, 10)) == "due"
+    assert status_on("scheduled", date(2013, 1, 10), date(2014, 1, 1)) == "scheduled"

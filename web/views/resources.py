@@ -106,7 +106,7 @@ class Reinspections(MethodView):
     def get(self, min_position: int | None = None, **filters: Any) -> Response:
         """Reinspections with due dates and comparisons (an organisation sees its own)."""
         return not_current(("reinspections",), min_position) or read(
-            {"items": reader().reinspections(organisation=organisation(), **filters)}
+            {"items": reader().reinspections(organisation=organisation(), today=clock.today(), **filters)}
         )
 
 
