@@ -36,7 +36,8 @@ from domain.base import Actor
 from infrastructure.bootstrap import build_app, migrate
 from infrastructure.config import Settings
 from infrastructure.projections.engine import create_projection_engine
-from infrastructure.projections.tables import tracking
+from infrastructure.projections.rebuild import rebuild
+from infrastructure.projections.tables import VIEW_TABLES, tracking
 from infrastructure.projections.worker import build_projector
 from web.cli_views import Progress
 
@@ -70,33 +71,30 @@ def prepare(settings: Settings, events: int, copy_from: Path | None) -> int:
     return head
 
 
-def rebuild(settings: Settings, profile: bool) -> float:
+def rebuild_views(settings: Settings, processes: int | None, profile: bool) -> float:
+    """``inspectorate views rebuild`` of every view, as the command does it (parallel processes)."""
     app = build_app(settings, create_table=False)
-    engine = create_projection_engine(settings)
-    projector = build_projector(app, engine, settings)
     head = app.recorder.max_notification_id() or 0
-    projector.reset()
+    app.close()
     progress = Progress(0, head)
-    profiler = cProfile.Profile(time.process_time) if profile else None  # CPU time: the machine may be busy
+    profiler = cProfile.Profile(time.process_time) if profile else None  # this process only (one group)
     if profiler:
+        processes = 1
         profiler.enable()
-    cpu = time.process_time()
-    events = projector.catch_up(progress.update)
-    cpu = time.process_time() - cpu
+    done = rebuild(settings, processes=processes, progress=progress.update)
     if profiler:
         profiler.disable()
-    seconds = progress.finish(projector.position)
-    rate = events / seconds
+    progress.finish(head)
+    rate = done.events / done.seconds
+    engine = create_projection_engine(settings)
     with engine.connect() as conn:
-        rows = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()
-                for v in projector.views for t in v.tables}
-    print(f"rebuild of every view: {events:,} events in {seconds:.1f} s = {rate:,.0f} events/s "
-          f"({cpu:.1f} s of this process's CPU = {events / cpu:,.0f} events per CPU-second)")
+        rows = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() for t in VIEW_TABLES}
+    engine.dispose()
+    print(f"rebuild of every view in {done.processes} process(es): {done.events:,} events in {done.seconds:.1f} s"
+          f" = {rate:,.0f} events/s")
     print("rows: " + ", ".join(f"{t} {n:,}" for t, n in rows.items()))
     if profiler:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
-    app.close()
-    engine.dispose()
     return rate
 
 
@@ -115,7 +113,7 @@ def breakdown(settings: Settings) -> None:
     position = 0
     while position < head:
         started = time.process_time()
-        page = app.recorder.select_notifications(position, 1000, stop=head, topics=topics, inclusive_of_start=False)
+        page = app.recorder.select_feed_rows(position, 1000, topics, stop=head)
         read += time.process_time() - started
         if not page:
             break
@@ -129,7 +127,7 @@ def breakdown(settings: Settings) -> None:
             for name in view.tables:
                 tables[name].take_changes()
         fold += time.process_time() - started
-        position = page[-1].id
+        position = page[-1][0]
     for name, seconds in (("read pages", read), ("decode", decode), ("fold in memory", fold)):
         print(f"  {name:15} {seconds:6.1f} s CPU = {head / seconds:>10,.0f} events/s")
     app.close()
@@ -197,14 +195,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copy-from", type=Path, default=None, help="an SQLite data dir whose record to copy")
     parser.add_argument("--lag-writes", type=int, default=400)
     parser.add_argument("--skip-rebuild", action="store_true")
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--processes", type=int, default=None, help="rebuild processes (default: one a CPU)")
+    parser.add_argument("--profile", action="store_true", help="profile a rebuild in one process")
     parser.add_argument("--breakdown", action="store_true", help="also time reading, decoding, folding apart")
     args = parser.parse_args(argv)
     settings = Settings(data_dir=args.data_dir, database_url=args.database_url)
     backend = "PostgreSQL" if settings.is_postgres else "SQLite"
     prepare(settings, args.events, args.copy_from)
     if not args.skip_rebuild:
-        rate = rebuild(settings, args.profile)
+        rate = rebuild_views(settings, args.processes, args.profile)
         print(f"[{backend}] rebuild: {rate:,.0f} events/s (target {'70k' if settings.is_postgres else '100k'})")
     if args.breakdown:
         breakdown(settings)

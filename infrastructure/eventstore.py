@@ -119,14 +119,18 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
             ]
 
     def select_feed_rows(
-        self, after: int, limit: int, topics: Sequence[str] = ()
+        self, after: int, limit: int, topics: Sequence[str] = (), stop: int | None = None
     ) -> list[tuple[int, str, int, str, bytes]]:
-        """(position, stream, version, topic, state) after a position: the feed's hot path, no UUID objects."""
+        """(position, stream, version, topic, state) after a position (up to ``stop``): the feed's and the
+        projections' hot path, no UUID objects."""
         statement = (
             f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table_name}"
             " WHERE rowid > ?"
         )
         params: list[Any] = [after]
+        if stop is not None:
+            statement += " AND rowid <= ?"
+            params.append(stop)
         if topics:
             statement += f" AND topic IN ({','.join('?' * len(topics))})"
             params.extend(topics)
@@ -262,14 +266,18 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             ]
 
     def select_feed_rows(
-        self, after: int, limit: int, topics: Sequence[str] = ()
+        self, after: int, limit: int, topics: Sequence[str] = (), stop: int | None = None
     ) -> list[tuple[int, str, int, str, bytes]]:
-        """(position, stream, version, topic, state) after a position: the feed's hot path, no UUID objects."""
+        """(position, stream, version, topic, state) after a position (up to ``stop``): the feed's and the
+        projections' hot path, no UUID objects."""
         statement = self._sql(
             "SELECT notification_id, originator_id::text, originator_version, topic, state"
             " FROM {schema}.{table} WHERE notification_id > %s"
         )
         params: list[Any] = [after]
+        if stop is not None:
+            statement += SQL(" AND notification_id <= %s")
+            params.append(stop)
         if topics:
             statement += SQL(" AND topic = ANY(%s)")
             params.append(list(topics))
@@ -277,6 +285,20 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         params.append(limit)
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(statement, params, prepare=True, binary=True)
+            return curs.fetchall()
+
+    def select_projection_rows(
+        self, after: int, limit: int, topics: Sequence[str]
+    ) -> list[tuple[int, str, int, str, bytes | None]]:
+        """Every position after ``after`` (the gap guard must see them all), with the stream and state
+        only of the events whose topic is in ``topics``: the others are not sent over the wire."""
+        statement = self._sql(
+            "SELECT notification_id, CASE WHEN topic = ANY(%s) THEN originator_id::text END, originator_version,"
+            " topic, CASE WHEN topic = ANY(%s) THEN state END"
+            " FROM {schema}.{table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+        )
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(statement, [list(topics), list(topics), after, limit], prepare=True, binary=True)
             return curs.fetchall()
 
     def chain_head(self) -> tuple[int, bytes] | None:

@@ -14,7 +14,8 @@ from infrastructure.bootstrap import build_app, migrate
 from infrastructure.config import Settings
 from infrastructure.projections.engine import create_projection_engine
 from infrastructure.projections.reader import ViewReader
-from infrastructure.projections.worker import build_projector, run_worker
+from infrastructure.projections.rebuild import rebuild
+from infrastructure.projections.worker import run_worker
 
 
 def cmd_project(args: argparse.Namespace) -> int:
@@ -56,23 +57,19 @@ class Progress:
 
 
 def cmd_views_rebuild(args: argparse.Namespace) -> int:
-    """Drop the named views (or all) and rebuild them from the first event."""
+    """Drop the named views (or all) and rebuild them from the first event, in parallel processes."""
     settings = Settings.from_env()
     migrate(settings)
     app = build_app(settings, create_table=False)
-    engine = create_projection_engine(settings)
-    try:
-        projector = build_projector(app, engine, settings, args.view)
-        head = app.recorder.max_notification_id() or 0
-        projector.reset()
-        progress = Progress(0, head)
-        events = projector.catch_up(progress.update)
-        seconds = progress.finish(projector.position)
-        names = ", ".join(projector.names)
-        print(f"rebuilt {names}: {events:,} events in {seconds:.1f} s ({events / max(seconds, 1e-9):,.0f} ev/s)")
-    finally:
-        app.close()
-        engine.dispose()
+    head = app.recorder.max_notification_id() or 0
+    app.close()
+    progress = Progress(0, head)
+    done = rebuild(settings, args.view, processes=args.processes, progress=progress.update)
+    progress.finish(head)
+    print(
+        f"rebuilt {', '.join(done.names)}: {done.events:,} events in {done.seconds:.1f} s "
+        f"({done.events / max(done.seconds, 1e-9):,.0f} ev/s, {done.processes} process(es))"
+    )
     return 0
 
 
@@ -93,14 +90,23 @@ def cmd_views_status(_: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("a whole number of at least 1")
+    return int(text)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     project = sub.add_parser("project", help="run the projection worker (views and deadline process)")
     project.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     project.set_defaults(func=cmd_project)
     views = sub.add_parser("views", help="read views").add_subparsers(dest="views_command", required=True)
-    rebuild = views.add_parser("rebuild", help="drop and rebuild views from the first event")
-    rebuild.add_argument("--view", action="append", choices=VIEW_NAMES, help="a view to rebuild (repeatable); default all")
-    rebuild.set_defaults(func=cmd_views_rebuild)
+    parser = views.add_parser("rebuild", help="drop and rebuild views from the first event")
+    parser.add_argument("--view", action="append", choices=VIEW_NAMES, help="a view to rebuild (repeatable); default all")
+    parser.add_argument(
+        "--processes", type=_positive, default=None, help="rebuild processes (default: one a CPU, at most one a view)"
+    )
+    parser.set_defaults(func=cmd_views_rebuild)
     views.add_parser("status", help="each view's position and lag").set_defaults(func=cmd_views_status)
 
 

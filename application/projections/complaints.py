@@ -13,6 +13,7 @@ COMPLAINTS, INSPECTIONS = "vw_complaints", "vw_complaint_inspections"
 
 class ComplaintsView(View):
     name = "complaints"
+    cost = 0.1
     tables = (COMPLAINTS, INSPECTIONS)
 
     @handles("inspection.scheduled.v1")

@@ -19,6 +19,7 @@ INSPECTIONS, CASES, MODERATIONS = "vw_cons_inspections", "vw_cons_cases", "vw_mo
 
 class ConsistencyView(View):
     name = "consistency"
+    cost = 2.0
     tables = (INSPECTIONS, CASES, MODERATIONS)
 
     @handles("inspection.scheduled.v1")

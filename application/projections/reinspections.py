@@ -10,6 +10,7 @@ REINSPECTIONS = "vw_reinspections"
 
 class ReinspectionsView(View):
     name = "reinspections"
+    cost = 0.1
     tables = (REINSPECTIONS,)
 
     @handles("reinspection.triggered.v1")

@@ -21,8 +21,7 @@ INSPECTIONS, CASES = "vw_score_inspections", "vw_score_cases"
 
 def profile_key(characteristics: dict[str, Any]) -> str:
     """A case's characteristics as one key, in the fixed order of CHARACTERISTICS (as ``str`` gives them)."""
-    get = characteristics.get
-    return "|".join([str(get(name)) for name in CHARACTERISTICS])
+    return "|".join(map(str, map(characteristics.get, CHARACTERISTICS)))
 
 
 _VALUE_KEYS = {"True": "true", "False": "false", "None": "null"}
@@ -39,6 +38,7 @@ def _bump(tallies: dict[str, list[int]], key: str, ds: int, da: int) -> None:
 
 class ScoresView(View):
     name = "scores"
+    cost = 3.0
     tables = (INSPECTIONS, CASES)
 
     @handles("inspection.scheduled.v1")

@@ -19,13 +19,15 @@ Loader = Callable[[str, str], "Row | None"]  # (table, key) -> the committed row
 
 @dataclass(frozen=True, slots=True)
 class Fact:
-    """One recorded event as a projection sees it: position, topic, stream and decoded state."""
+    """One recorded event as a projection sees it: position, topic, decoded state, and its stream.
+
+    Ids in the state (UUIDs) are their canonical text, as the views store them.
+    """
 
     position: int
     topic: str
-    stream: UUID
     state: dict[str, Any]
-    key: str  # the stream as text, the key of the views' rows
+    key: str  # the stream (aggregate id) as text, the key of the views' rows
 
 
 _MISSING = object()
@@ -81,21 +83,18 @@ class Rows:
 Handler = Callable[[Any, Fact, "Tables"], None]
 
 
-class Tables:
-    """The rows of each of a view's tables, by table name."""
+class Tables(dict[str, Rows]):
+    """The rows of each of a view's tables, by table name (a plain dict: handlers index it per event)."""
 
     def __init__(self, names: Iterable[str], loader: Loader) -> None:
-        self.by_name = {name: Rows(name, loader) for name in names}
-
-    def __getitem__(self, name: str) -> Rows:
-        return self.by_name[name]
+        super().__init__((name, Rows(name, loader)) for name in names)
 
     def forget(self, *, complete: bool = False) -> None:
-        for rows in self.by_name.values():
+        for rows in self.values():
             rows.forget(complete=complete)
 
     def trim(self, limit: int) -> None:
-        for rows in self.by_name.values():
+        for rows in self.values():
             rows.trim(limit)
 
 
@@ -115,6 +114,7 @@ class View:
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
     version: ClassVar[int] = 1  # raise it when the view's logic changes: the worker then rebuilds it
+    cost: ClassVar[float] = 1.0  # relative cost of a rebuild, to share views out between rebuild processes
     handlers: ClassVar[dict[str, Handler]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from eventsourcing.persistence import Notification
 
 _HOLDERS = sa.text(
     "SELECT virtualtransaction FROM pg_locks "
     "WHERE locktype = 'relation' AND relation = CAST(:table AS regclass) AND granted "
     "AND mode IN ('RowExclusiveLock', 'ExclusiveLock') AND pid <> pg_backend_pid()"
 )
+RowT = TypeVar("RowT", bound=tuple[Any, ...])
 _ALIVE = sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'virtualxid' AND virtualxid = ANY(:vxids)")
 
 
@@ -56,16 +57,17 @@ class GapGuard:
             self.settled = max(self.settled, self.pending.horizon)
             self.pending = None
 
-    def usable(self, after: int, notifications: Sequence[Notification]) -> Sequence[Notification]:
-        """The notifications up to the first unsettled hole after position ``after``."""
+    def usable(self, after: int, rows: Sequence[RowT]) -> Sequence[RowT]:
+        """The rows (position first) up to the first unsettled hole after position ``after``."""
         expected = after + 1
-        for index, n in enumerate(notifications):
-            if n.id != expected and n.id - 1 > self.settled:
+        for index, row in enumerate(rows):
+            position = row[0]
+            if position != expected and position - 1 > self.settled:
                 if self.pending is None:
-                    self.pending = _Pending(notifications[-1].id, self._holders())
-                return notifications[:index]
-            expected = n.id + 1
-        return notifications
+                    self.pending = _Pending(rows[-1][0], self._holders())
+                return rows[:index]
+            expected = position + 1
+        return rows
 
     def _holders(self) -> tuple[str, ...]:
         with self.engine.connect() as conn:

@@ -18,16 +18,15 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from eventsourcing.persistence import Notification
 
 from application.projections.store import Fact, Row, Tables, View
-from infrastructure.projections.decoding import FactDecoder
+from infrastructure.projections.decoding import FactDecoder, Row as EventRow
 from infrastructure.projections.gaps import GapGuard
 from infrastructure.projections.tables import VIEW_TABLES, Doc, Sealer, tracking
 
 log = logging.getLogger("inspectorate.projections")
 
-PAGE_SIZE = 1000
+PAGE_SIZE = 10_000  # events a page; see benchmarks/projections_rebuild.py
 MAX_CACHED_ROWS_PER_TABLE = 300_000  # about 1 KB each
 
 
@@ -58,7 +57,10 @@ class Projector:
         self._topic_list = sorted(self.topics)
         self.positions: dict[str, int] | None = None  # as committed by this projector, or just read
         self.before_commit: Callable[[sa.Connection], None] | None = None  # a test's fault injection
-        self._conn: sa.Connection | None = None
+        self.conflicts = 0  # pages done again because another copy committed first
+        self._snapshot: sa.Connection | None = None  # a page's read of rows not cached
+        self._expected: dict[str, int] = {}  # the positions the page's cached rows stand for
+        self._positions_query = sa.select(tracking.c.name, tracking.c.position).where(tracking.c.name.in_(self.names))
         self._upserts: dict[str, Upsert] = {}
         self._advance = tracking.update().where(tracking.c.name == sa.bindparam("n")).values(
             position=sa.bindparam("p")
@@ -142,77 +144,107 @@ class Projector:
     def step(self) -> int:
         """Process one page of events; how many positions it passed, 0 when there was nothing to do.
 
-        The page is read after the tracking rows are locked, so a second copy
-        waits for the lock and then carries on from the first one's position.
+        Optimistic: the page is read, decoded and applied to the cached rows
+        outside any lock (a row not cached is read in a snapshot checked to be
+        at the positions the cache stands for), and the changed rows are
+        encoded. Then one short write transaction locks the tracking rows,
+        checks that no other copy moved them, writes the rows and the new
+        positions, and commits: rows and positions move together or not at
+        all. A copy that lost the race drops its cache and does the page again
+        from the new positions, so two copies never count an event twice; and
+        the write lock (all of SQLite's, on SQLite) is held only to write, so
+        views rebuilt in parallel processes really run side by side.
         """
+        # A page makes a million short-lived objects and no reference cycles: the cyclic
+        # collector would only walk them again and again (reference counting frees them).
+        gc.disable()
         try:
-            with self.engine.begin() as conn:
-                positions = self._lock(conn)
-                if positions != self.positions:  # another copy (or a rebuild) moved on: drop what we hold
-                    self._forget(positions)
-                start = min(positions.values(), default=0)
+            return self._step()
+        finally:
+            gc.enable()
+
+    def _step(self) -> int:
+        while True:
+            positions = self.positions if self.positions is not None else self._reload()
+            start = min(positions.values(), default=0)
+            try:
                 page, last = self._read(start)
                 if last <= start:
                     return 0
                 facts = self.decoder.facts(page, self.topics)
-                self._conn = conn
-                new = {view.name: self._apply(view, facts, positions[view.name], last) for view in self.views}
-                changed = [{"n": n, "p": p} for n, p in new.items() if p != positions[n]]
-                if changed:
-                    conn.execute(self._advance, changed)
-                if self.before_commit is not None:
-                    self.before_commit(conn)
-        except BaseException:
-            self._forget()
-            raise
-        finally:
-            self._conn = None
-        self.positions = new
-        for tables in self.tables.values():
-            tables.trim(MAX_CACHED_ROWS_PER_TABLE)
-        # Cached rows live long and hold no reference cycles: keep the cyclic collector
-        # from walking them again after every page (reference counting still frees them).
-        gc.freeze()
-        return last - start
+                self._expected = positions
+                try:
+                    changes = [self._apply(view, facts, positions[view.name], last) for view in self.views]
+                finally:
+                    self._end_snapshot()
+                with self.engine.begin() as conn:
+                    if self._lock(conn) != positions:
+                        raise _Moved
+                    for upsert, params in (change for changed in changes for change in changed):
+                        upsert(conn, params)
+                    moved = [{"n": view.name, "p": last} for view in self.views if positions[view.name] < last]
+                    if moved:
+                        conn.execute(self._advance, moved)
+                    if self.before_commit is not None:
+                        self.before_commit(conn)
+            except _Moved:
+                self.conflicts += 1
+                self._forget()  # another copy (or a rebuild) moved on: start again from where it stands
+                continue
+            except BaseException:
+                self._forget()
+                raise
+            self.positions = {name: max(p, last) for name, p in positions.items()}
+            for tables in self.tables.values():
+                tables.trim(MAX_CACHED_ROWS_PER_TABLE)
+            # Cached rows live long and hold no reference cycles: keep the cyclic collector
+            # from walking them again after every page (reference counting still frees them).
+            gc.freeze()
+            return last - start
 
-    def _read(self, start: int) -> tuple[Sequence[Notification], int]:
-        """The next page after ``start``, and the last position it covers.
+    def _reload(self) -> dict[str, int]:
+        """The committed positions; the cache is dropped (it stood for other ones)."""
+        positions = self.read_positions()
+        self._forget(positions)
+        return positions
+
+    def _read(self, start: int) -> tuple[Sequence[EventRow], int]:
+        """The next page after ``start`` as plain rows, and the last position it covers.
 
         On SQLite every position up to the head is final (writers are serialised,
         and a rolled-back insert leaves no hole), so only the topics the views use
         are fetched, up to the head read just before: a short page covers up to
-        that head. On PostgreSQL every event is fetched, up to the first hole that
-        may still fill (see gaps.py).
+        that head. On PostgreSQL every position is fetched (the state only of the
+        topics the views use), up to the first hole that may still fill (see gaps.py).
         """
         if self.gaps is None:
             head = self.recorder.max_notification_id() or 0
             if head <= start:
                 return [], start
-            page = self.recorder.select_notifications(
-                start, self.page_size, stop=head, topics=self._topic_list, inclusive_of_start=False
-            )
-            return page, (page[-1].id if len(page) == self.page_size else head)
+            page = self.recorder.select_feed_rows(start, self.page_size, self._topic_list, stop=head)
+            return page, (page[-1][0] if len(page) == self.page_size else head)
         self.gaps.before_read()
-        page = self.recorder.select_notifications(start, self.page_size, inclusive_of_start=False)
+        page = self.recorder.select_projection_rows(start, self.page_size, self._topic_list)
         page = self.gaps.usable(start, page)
-        return page, (page[-1].id if page else start)
+        return page, (page[-1][0] if page else start)
 
-    def _apply(self, view: View, facts: list[Fact], position: int, last: int) -> int:
-        """Apply the facts after ``position``, queue the changed rows; the view's new position."""
+    def _apply(self, view: View, facts: list[Fact], position: int, last: int) -> list[tuple[Upsert, list[tuple]]]:
+        """Apply the facts after ``position`` to the view's rows; the changed rows, encoded for writing."""
         if position >= last:
-            return position
+            return []
         tables, handlers = self.tables[view.name], view.handlers
         for fact in facts:  # (View.apply, inlined: this loop runs for every event and view)
             if fact.position > position:
                 handler = handlers.get(fact.topic)
                 if handler is not None:
                     handler(view, fact, tables)
-        assert self._conn is not None
+        changes = []
         for name in view.tables:
             rows = tables[name].take_changes()
             if rows:
-                self._upsert(name, self._conn.dialect)(self._conn, rows)
-        return last
+                upsert = self._upsert(name)
+                changes.append((upsert, upsert.params(rows)))
+        return changes
 
     def _lock(self, conn: sa.Connection) -> dict[str, int]:
         """Lock the tracking rows (PostgreSQL row locks; SQLite's BEGIN IMMEDIATE already holds the lock)."""
@@ -222,14 +254,25 @@ class Projector:
         return {name: found.get(name, 0) for name in self.names}
 
     def _load(self, table: str, key: str) -> Row | None:
-        assert self._conn is not None, "rows are loaded only inside a page's transaction"
-        row = self._conn.execute(self._selects[table], {"key": key}).mappings().first()
+        """A committed row the cache does not hold, read in the page's snapshot."""
+        if self._snapshot is None:
+            conn = self.engine.connect().execution_options(snapshot=True)  # SQLite: a plain (deferred) BEGIN
+            self._snapshot = conn
+            found = dict(conn.execute(self._positions_query).all())
+            if {name: found.get(name, 0) for name in self.names} != self._expected:
+                raise _Moved
+        row = self._snapshot.execute(self._selects[table], {"key": key}).mappings().first()
         return self.sealer.open(table, dict(row)) if row is not None else None
 
-    def _upsert(self, table: str, dialect: sa.Dialect) -> Upsert:
+    def _end_snapshot(self) -> None:
+        if self._snapshot is not None:
+            self._snapshot.close()
+            self._snapshot = None
+
+    def _upsert(self, table: str) -> Upsert:
         statement = self._upserts.get(table)
         if statement is None:
-            statement = self._upserts[table] = Upsert(VIEW_TABLES[table], dialect, self.sealer)
+            statement = self._upserts[table] = Upsert(VIEW_TABLES[table], self.engine.dialect, self.sealer)
         return statement
 
     def _forget(self, positions: dict[str, int] | None = None) -> None:
@@ -237,6 +280,10 @@ class Projector:
         self.positions = positions
         for name, t in self.tables.items():
             t.forget(complete=positions is not None and positions[name] == 0)
+
+
+class _Moved(Exception):
+    """Another copy committed since this one read its positions."""
 
 
 def fingerprint(view: View, sealed: bool) -> str:
@@ -272,14 +319,20 @@ class Upsert:
         encoders = (sealer.seal if c.info.get("sealed") else _encoder(c.type, dialect) for c in table.c)
         self.encoders = [(i, e) for i, e in enumerate(encoders) if e is not None]
 
-    def __call__(self, conn: sa.Connection, rows: list[Row]) -> None:
+    def params(self, rows: list[Row]) -> list[tuple]:
+        """The rows as the driver's parameters (encoded before the write lock is taken)."""
         values, encoders = self.values, self.encoders
+        if not encoders:
+            return [values(row) for row in rows]
         params = []
         for row in rows:
             param = list(values(row))
             for index, encode in encoders:
                 param[index] = encode(param[index])
             params.append(tuple(param))
+        return params
+
+    def __call__(self, conn: sa.Connection, params: list[tuple]) -> None:
         conn.exec_driver_sql(self.sql, params)
 
 

@@ -18,7 +18,7 @@ positions = count(1)
 
 
 def fact(topic: str, stream: UUID, **state: Any) -> Fact:
-    return Fact(next(positions), topic, stream, state, str(stream))
+    return Fact(next(positions), topic, state, str(stream))
 
 
 def fold(view: View, *facts: Fact) -> Tables:
