@@ -166,3 +166,28 @@ def test_reinspection_status_as_of_a_day_is_due_from_its_due_date() -> None:
     assert status_on("pending", date(2013, 1, 10), date(2013, 1, 9)) == "pending"
     assert status_on("pending", date(2013, 1, 10), date(2013, 1, 10)) == "due"
     assert status_on("scheduled", date(2013, 1, 10), date(2014, 1, 1)) == "scheduled"
+
+
+def test_a_copy_of_a_case_for_a_command_cannot_change_the_original() -> None:
+    """The aggregate cache hands each command a copy (CaseAssessment.__deepcopy__ copies containers only)."""
+    import copy
+    import pickle
+
+    qa = Actor("Quinn QA", "qa_reviewer")
+    original = CaseAssessment.sample(uuid4(), OMI2, "C1", characteristics(), ANN)
+    original.rate(OMI2, [{"area": "risk_of_harm", "criterion": "outcomes", "sufficient": True}], ANN)
+    original.collect_events()
+    before = pickle.dumps(original.__dict__)
+    fast, full = copy.deepcopy(original), copy.copy(original)
+    full.__dict__ = copy.deepcopy(original.__dict__)  # what a generic deep copy gives
+    assert type(fast) is CaseAssessment and fast.__dict__ == full.__dict__
+    for case in (fast, full):
+        case.rate(OMI2, [{"area": "risk_of_harm", "criterion": "outcomes", "sufficient": False},
+                         {"area": "risk_of_harm", "criterion": "interventions", "sufficient": None}], ANN)
+        case.moderate(OMI2, [{"area": "risk_of_harm", "criterion": "outcomes", "sufficient": True}], "QA", qa)
+        case.lock_for_publication()
+    assert fast.__dict__.keys() == full.__dict__.keys()
+    assert {k: v for k, v in fast.__dict__.items() if k not in ("_pending_events", "_modified_on")} == \
+        {k: v for k, v in full.__dict__.items() if k not in ("_pending_events", "_modified_on")}
+    assert len(fast.collect_events()) == 3
+    assert pickle.dumps(original.__dict__) == before  # the original is untouched
