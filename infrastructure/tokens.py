@@ -77,10 +77,9 @@ class TokenStore:
         """The live token for a secret, or None. Looked up by hash, then compared in constant time."""
         digest = hash_token(secret)
         known = self._known.get(digest)
+        if known is not None:
+            return known if self._is_live(digest) else None  # None: revoked, or gone
         with self.engine.connect() as conn:
-            if known is not None:
-                live = conn.exec_driver_sql(self._live, (digest,)).scalar()
-                return known if live else None  # None: revoked, or gone
             row = conn.execute(sa.select(tokens_table).where(tokens_table.c.token_hash == digest)).first()
         if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None:
             return None
@@ -89,6 +88,18 @@ class TokenStore:
             self._known.clear()
         self._known[digest] = info
         return info
+
+    def _is_live(self, digest: str) -> bool:
+        """One indexed lookup on a pooled driver connection (no SQLAlchemy Connection around it)."""
+        conn = self.engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            cursor.execute(self._live, (digest,))
+            row = cursor.fetchone()
+            cursor.close()
+        finally:
+            conn.close()  # back to the pool (which ends the read transaction)
+        return bool(row and row[0])
 
     def list(self) -> list[TokenInfo]:
         with self.engine.connect() as conn:
