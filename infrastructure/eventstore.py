@@ -144,6 +144,21 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
                 for p, i, v, t, s in c.fetchall()
             ]
 
+    def select_stream_rows(
+        self, stream: str, before_version: int, topics: Sequence[str]
+    ) -> list[tuple[int, str, int, str, bytes]]:
+        """(position, stream, version, topic, state) of one stream's events before a version, of the
+        given topics, in order: what a projection derives a stream's state from."""
+        statement = (
+            f"SELECT rowid, originator_version, topic, state FROM {self.events_table_name}"
+            f" WHERE originator_id = ? AND originator_version < ? AND topic IN ({','.join('?' * len(topics))})"
+            " ORDER BY originator_version"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.row_factory = None
+            c.execute(statement, [UUID(stream).hex, before_version, *topics])
+            return [(p, stream, v, t, s) for p, v, t, s in c.fetchall()]
+
     def chain_head(self) -> tuple[int, bytes] | None:
         """The last link: (position, hash), or None for an empty record."""
         with self.datastore.transaction(commit=False) as c:
@@ -286,6 +301,19 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(statement, params, prepare=True, binary=True)
             return curs.fetchall()
+
+    def select_stream_rows(
+        self, stream: str, before_version: int, topics: Sequence[str]
+    ) -> list[tuple[int, str, int, str, bytes]]:
+        """(position, stream, version, topic, state) of one stream's events before a version, of the
+        given topics, in order: what a projection derives a stream's state from."""
+        statement = self._sql(
+            "SELECT notification_id, originator_version, topic, state FROM {schema}.{table}"
+            " WHERE originator_id = %s AND originator_version < %s AND topic = ANY(%s) ORDER BY originator_version"
+        )
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(statement, [UUID(stream), before_version, list(topics)], prepare=True, binary=True)
+            return [(p, stream, v, t, s) for p, v, t, s in curs.fetchall()]
 
     def select_projection_rows(
         self, after: int, limit: int, topics: Sequence[str]

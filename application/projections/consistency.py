@@ -1,8 +1,10 @@
 """Consistency of judgements: each moderated item against the first judgement it re-assessed.
 
-A moderation is compared with the case's current first judgement of the item
-at the moment it was recorded (as the case aggregate does), so a later
-re-rating does not rewrite an earlier comparison.
+A moderation is compared with the case's first judgement of the item as it
+stood when the moderation was recorded (as the case aggregate does): the
+case's own earlier events, read from the record at that moment, say what it
+was. So a later re-rating does not rewrite an earlier comparison, and the
+view keeps no per-case state of its own: only the moderations are written.
 """
 from __future__ import annotations
 
@@ -14,60 +16,56 @@ from application.projections.store import Fact, Row, Tables, View, handles
 from domain.frameworks import framework_by_code
 from domain.scoring import cohens_kappa
 
-INSPECTIONS, CASES, MODERATIONS = "vw_cons_inspections", "vw_cons_cases", "vw_moderations"
+INSPECTIONS, MODERATIONS = "vw_cons_inspections", "vw_moderations"
+CASE_TOPICS = frozenset({"case.sampled.v1", "case.rated.v1"})
+
+
+def first_judgements(facts: list[Fact]) -> dict[str, Any] | None:
+    """A case's reference, inspection and current first judgement of each item (with who made it),
+    from its own events up to a moment; None before it is sampled."""
+    case: dict[str, Any] | None = None
+    for fact in facts:
+        s = fact.state
+        if fact.topic == "case.sampled.v1":
+            case = {"inspection_id": str(s["inspection_id"]), "case_ref": s["case_ref"],
+                    "framework": s["framework"], "firsts": {}}
+        elif case is not None and fact.topic == "case.rated.v1":
+            by = s["by"]
+            name, role = by.get("name"), by.get("role")
+            for j in s["judgements"]:
+                case["firsts"][f"{j['area']}/{j['criterion']}"] = (j["sufficient"], name, role)
+    return case
 
 
 class ConsistencyView(View):
     name = "consistency"
-    cost = 2.0
-    tables = (INSPECTIONS, CASES, MODERATIONS)
+    version = 2  # 2: first judgements read from the case's own events, no per-case table
+    cost = 1.0
+    tables = (INSPECTIONS, MODERATIONS)
 
     @handles("inspection.scheduled.v1")
     def scheduled(self, fact: Fact, t: Tables) -> None:
         t[INSPECTIONS].put({"id": fact.key, "programme": fact.state["programme"], "year": fact.state["year"]})
 
-    @handles("case.sampled.v1")
-    def case_added(self, fact: Fact, t: Tables) -> None:
-        s = fact.state
-        inspection = t[INSPECTIONS].get(str(s["inspection_id"])) or {}
-        t[CASES].put({
-            "id": fact.key,
-            "inspection_id": str(s["inspection_id"]),
-            "case_ref": s["case_ref"],
-            "programme": inspection.get("programme") or framework_by_code(s["framework"]).programme,
-            "year": inspection.get("year"),
-            "firsts": {},
-        })
-
-    @handles("case.rated.v1")
-    def rated(self, fact: Fact, t: Tables) -> None:
-        case = t[CASES].get(fact.key)
-        if case is None:
-            return
-        by = fact.state["by"]
-        name, role = by.get("name"), by.get("role")
-        firsts = case["firsts"]
-        for j in fact.state["judgements"]:
-            firsts[f"{j['area']}/{j['criterion']}"] = (j["sufficient"], name, role)  # a list once stored
-        t[CASES].put(case)
-
     @handles("case.moderated.v1")
     def moderated(self, fact: Fact, t: Tables) -> None:
-        case = t[CASES].get(fact.key)
+        case = first_judgements(t.earlier(fact, CASE_TOPICS))
         if case is None:
             return
+        inspection = t[INSPECTIONS].get(case["inspection_id"]) or {}
+        programme = inspection.get("programme") or framework_by_code(case["framework"]).programme
         s = fact.state
         for j in s["judgements"]:
             first = case["firsts"].get(f"{j['area']}/{j['criterion']}")
             if first is None:
                 continue  # the aggregate refuses this; nothing to compare with
             t[MODERATIONS].put({
-                "id": f"{case['id']}/{j['area']}/{j['criterion']}",
-                "case_id": case["id"],
+                "id": f"{fact.key}/{j['area']}/{j['criterion']}",
+                "case_id": fact.key,
                 "case_ref": case["case_ref"],
                 "inspection_id": case["inspection_id"],
-                "programme": case["programme"],
-                "year": case["year"],
+                "programme": programme,
+                "year": inspection.get("year"),
                 "area": j["area"],
                 "criterion": j["criterion"],
                 "first": first[0],

@@ -6,6 +6,11 @@ current verdicts and a new rating moves the tallies by the difference. For
 the diversity breakdown, headline tallies are kept per case profile (the
 combination of a case's characteristics) and summed by characteristic when
 read: a rating then moves one profile instead of every characteristic.
+
+A case's own state (its inspection, profile and current verdicts) is a memo,
+never written: it is whatever the case's own earlier events say, derived
+from the record when not held in memory. Only the inspections' rows are
+written, one per inspection, which is what makes a rebuild fast.
 """
 from __future__ import annotations
 
@@ -16,7 +21,8 @@ from domain.case_assessment import CHARACTERISTICS
 from domain.frameworks import framework_by_code
 from domain.scoring import Tally
 
-INSPECTIONS, CASES = "vw_score_inspections", "vw_score_cases"
+INSPECTIONS, CASES = "vw_score_inspections", "cases"  # CASES: a memo, not a table
+CASE_TOPICS = frozenset({"case.sampled.v1", "case.rated.v1"})
 
 
 def profile_key(characteristics: dict[str, Any]) -> str:
@@ -24,6 +30,7 @@ def profile_key(characteristics: dict[str, Any]) -> str:
     return "|".join(map(str, map(characteristics.get, CHARACTERISTICS)))
 
 
+_UNSEEN = object()  # an item the case has no judgement of yet
 _VALUE_KEYS = {"True": "true", "False": "false", "None": "null"}
 
 
@@ -36,10 +43,30 @@ def _bump(tallies: dict[str, list[int]], key: str, ds: int, da: int) -> None:
         pair[1] += da
 
 
+def new_case(state: dict[str, Any]) -> dict[str, Any]:
+    """A sampled case's scoring state, from its ``case.sampled.v1`` event."""
+    return {"inspection_id": str(state["inspection_id"]), "profile": profile_key(state["characteristics"]),
+            "verdicts": {}}
+
+
+def case_state(facts: list[Fact]) -> dict[str, Any] | None:
+    """A case's scoring state from its own earlier events (sampled, rated), or None before it is sampled."""
+    case = None
+    for fact in facts:
+        if fact.topic == "case.sampled.v1":
+            case = new_case(fact.state)
+        elif case is not None and fact.topic == "case.rated.v1":
+            verdicts = case["verdicts"]
+            for j in fact.state["judgements"]:
+                verdicts[j["area"], j["criterion"]] = j["sufficient"]
+    return case
+
+
 class ScoresView(View):
     name = "scores"
+    version = 2  # 2: cases kept as a memo derived from the record, not in a table
     cost = 3.0
-    tables = (INSPECTIONS, CASES)
+    tables = (INSPECTIONS,)
 
     @handles("inspection.scheduled.v1")
     def scheduled(self, fact: Fact, t: Tables) -> None:
@@ -82,42 +109,41 @@ class ScoresView(View):
 
     @handles("case.sampled.v1")
     def case_added(self, fact: Fact, t: Tables) -> None:
-        s = fact.state
-        inspection_id = str(s["inspection_id"])
-        inspection = t[INSPECTIONS].get(inspection_id)
+        inspection = t[INSPECTIONS].get(str(fact.state["inspection_id"]))
         if inspection is not None:
             inspection["case_count"] += 1
             t[INSPECTIONS].put(inspection)
-        t[CASES].put({
-            "id": fact.key,
-            "inspection_id": inspection_id,
-            "profile": profile_key(s["characteristics"]),
-            "verdicts": {},
-        })
+        t.memo(CASES)[fact.key] = new_case(fact.state)
 
     @handles("case.rated.v1")
     def rated(self, fact: Fact, t: Tables) -> None:
-        case = t[CASES].get(fact.key)
+        case = t.derived(CASES, fact, case_state, CASE_TOPICS)
         if case is None:
             return
+        verdicts = case["verdicts"]
         inspection = t[INSPECTIONS].get(case["inspection_id"])
         if inspection is None or inspection["status"] == "published":
-            return  # published figures never change
-        verdicts, headline, criteria = case["verdicts"], inspection["headline"], inspection["criteria"]
+            # Published figures never change (the aggregate refuses such ratings anyway);
+            # the case's verdicts still follow its events, as case_state would derive them.
+            for j in fact.state["judgements"]:
+                verdicts[j["area"], j["criterion"]] = j["sufficient"]
+            return
+        headline, criteria = inspection["headline"], inspection["criteria"]
         profile = inspection["profiles"].get(case["profile"])
         if profile is None:
             profile = inspection["profiles"][case["profile"]] = {}
+        earlier = verdicts.get
         for judgement in fact.state["judgements"]:
             area, criterion, new = judgement["area"], judgement["criterion"], judgement["sufficient"]
-            item = f"{area}/{criterion}"
-            if item in verdicts:
-                old = verdicts[item]
-                if old is new:
-                    continue
-                ds, da = (new is True) - (old is True), (new is not None) - (old is not None)
-            else:
-                ds, da = int(new is True), int(new is not None)
+            item = (area, criterion)
+            old = earlier(item, _UNSEEN)
+            if old is new:
+                continue
             verdicts[item] = new
+            if old is _UNSEEN:
+                ds, da = int(new is True), int(new is not None)
+            else:
+                ds, da = (new is True) - (old is True), (new is not None) - (old is not None)
             # (the framework checked every area and criterion before the event was recorded)
             pair = headline[area]
             pair[0] += ds
@@ -131,7 +157,6 @@ class ScoresView(View):
             else:
                 pair[0] += ds
                 pair[1] += da
-        t[CASES].put(case)
         t[INSPECTIONS].put(inspection)
 
     @staticmethod

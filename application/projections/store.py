@@ -28,6 +28,11 @@ class Fact:
     topic: str
     state: dict[str, Any]
     key: str  # the stream (aggregate id) as text, the key of the views' rows
+    version: int = 0  # the event's version in its stream
+
+
+# (stream, before version, topics) -> the stream's earlier facts of those topics, in order, from the record
+History = Callable[[str, int, frozenset[str]], list[Fact]]
 
 
 _MISSING = object()
@@ -84,18 +89,54 @@ Handler = Callable[[Any, Fact, "Tables"], None]
 
 
 class Tables(dict[str, Rows]):
-    """The rows of each of a view's tables, by table name (a plain dict: handlers index it per event)."""
+    """The rows of each of a view's tables, by table name (a plain dict: handlers index it per event).
 
-    def __init__(self, names: Iterable[str], loader: Loader) -> None:
+    Besides rows, a view may keep per-stream state that is never written:
+    a *memo* (``memo(name)``, a dict by stream key) whose every entry can be
+    derived again from the stream's own earlier events in the record
+    (``earlier``). Such state costs nothing to keep current, survives any
+    crash (the record is the state), and is dropped whenever the rows are.
+    """
+
+    def __init__(self, names: Iterable[str], loader: Loader, history: History | None = None) -> None:
         super().__init__((name, Rows(name, loader)) for name in names)
+        self.history = history
+        self.memos: dict[str, dict[str, Any]] = {}
+
+    def earlier(self, fact: Fact, topics: frozenset[str]) -> list[Fact]:
+        """The facts of ``fact``'s stream recorded before it, of the given topics."""
+        if self.history is None:
+            raise LookupError("these tables were given no access to the record")
+        return self.history(fact.key, fact.version, topics)
+
+    def memo(self, name: str) -> dict[str, Any]:
+        memo = self.memos.get(name)
+        if memo is None:
+            memo = self.memos[name] = {}
+        return memo
+
+    def derived(self, name: str, fact: Fact, fold: Callable[[list[Fact]], Any], topics: frozenset[str]) -> Any:
+        """The memo's state for ``fact``'s stream, derived from its earlier events when not held."""
+        memo = self.memo(name)
+        state = memo.get(fact.key)
+        if state is None:
+            state = fold(self.earlier(fact, topics))
+            if state is not None:
+                memo[fact.key] = state
+        return state
 
     def forget(self, *, complete: bool = False) -> None:
         for rows in self.values():
             rows.forget(complete=complete)
+        self.memos.clear()
 
     def trim(self, limit: int) -> None:
         for rows in self.values():
             rows.trim(limit)
+        for memo in self.memos.values():
+            if len(memo) > limit:
+                for key in list(itertools.islice(memo, len(memo) - limit // 2)):
+                    del memo[key]
 
 
 def handles(topic: str) -> Callable[[Handler], Handler]:

@@ -16,7 +16,7 @@ def year_key(programme: str, year: str) -> str:
 
 class ProgrammeYearsView(View):
     name = "programme_years"
-    cost = 0.5
+    cost = 1.0
     tables = (INSPECTIONS, YEARS)
 
     @handles("inspection.scheduled.v1")

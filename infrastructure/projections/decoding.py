@@ -61,7 +61,7 @@ class FactDecoder:
             state = self._revive(state)
         if _class_version(topic) > 1:
             _upcast(topic, state)
-        return Fact(position, topic, state, stream)
+        return Fact(position, topic, state, stream, version)
 
     def _revive(self, value: Any) -> Any:
         """Turn the transcoder's ``{"_type_", "_data_"}`` objects back into values, in place."""

@@ -52,7 +52,7 @@ class Projector:
         self.gaps = gaps
         self.page_size = page_size
         self.sealer = sealer or Sealer(None)
-        self.tables = {v.name: Tables(v.tables, self._load) for v in self.views}
+        self.tables = {v.name: Tables(v.tables, self._load, self._history) for v in self.views}
         self.topics = frozenset(topic for v in self.views for topic in v.handlers)  # others are not decoded
         self._topic_list = sorted(self.topics)
         self.positions: dict[str, int] | None = None  # as committed by this projector, or just read
@@ -263,6 +263,10 @@ class Projector:
                 raise _Moved
         row = self._snapshot.execute(self._selects[table], {"key": key}).mappings().first()
         return self.sealer.open(table, dict(row)) if row is not None else None
+
+    def _history(self, stream: str, before_version: int, topics: frozenset[str]) -> list[Fact]:
+        """A stream's earlier events from the record (immutable: no snapshot needed)."""
+        return self.decoder.facts(self.recorder.select_stream_rows(stream, before_version, sorted(topics)))
 
     def _end_snapshot(self) -> None:
         if self._snapshot is not None:

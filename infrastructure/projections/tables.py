@@ -86,10 +86,6 @@ VIEW_TABLES: dict[str, sa.Table] = {
             sa.Column("headline", Doc), sa.Column("criteria", Doc), _sealed("profiles"),
         ),
         sa.Table(
-            "vw_score_cases", metadata, _id(),
-            _name("inspection_id"), _sealed("profile"), sa.Column("verdicts", Doc),
-        ),
-        sa.Table(
             "vw_year_inspections", metadata, _id(),
             _name("programme"), _name("year"), _name("framework"), _name("body"), sa.Column("case_count", sa.Integer),
         ),
@@ -113,10 +109,6 @@ VIEW_TABLES: dict[str, sa.Table] = {
             sa.Column("original_scores", Doc), sa.Column("reinspection_scores", Doc), sa.Column("comparison", Doc),
         ),
         sa.Table("vw_cons_inspections", metadata, _id(), _name("programme"), _name("year")),
-        sa.Table(
-            "vw_cons_cases", metadata, _id(),
-            _name("inspection_id"), _sealed("case_ref"), _name("programme"), _name("year"), sa.Column("firsts", Doc),
-        ),
         sa.Table(
             "vw_moderations", metadata, _id(),
             _name("case_id"), _sealed("case_ref"), _name("inspection_id"), _name("programme"), _name("year"),

@@ -17,14 +17,32 @@ from tests.factories import OMI2_AREAS, characteristics, judgements
 positions = count(1)
 
 
+versions: dict[str, int] = {}
+
+
 def fact(topic: str, stream: UUID, **state: Any) -> Fact:
-    return Fact(next(positions), topic, state, str(stream))
+    key = str(stream)
+    versions[key] = versions.get(key, 0) + 1
+    return Fact(next(positions), topic, state, key, versions[key])
 
 
-def fold(view: View, *facts: Fact) -> Tables:
-    tables = Tables(view.tables, lambda table, key: None)
+def fold(view: View, *facts: Fact, memos: bool = True) -> Tables:
+    """Apply the facts in order; the tables read a stream's earlier facts from those applied so far.
+
+    With ``memos=False`` every memo is dropped after each fact, so state is always
+    derived again from the record, as after a restart.
+    """
+    applied: list[Fact] = []
+
+    def history(key: str, before: int, topics: frozenset[str]) -> list[Fact]:
+        return [f for f in applied if f.key == key and f.version < before and f.topic in topics]
+
+    tables = Tables(view.tables, lambda table, key: None, history)
     for f in facts:
         view.apply(f, tables)
+        applied.append(f)
+        if not memos:
+            tables.memos.clear()
     return tables
 
 
@@ -52,7 +70,23 @@ def test_a_later_judgement_of_the_same_item_replaces_the_earlier_one() -> None:
     assert body["breakdown"]["gender"]["male"]["risk_of_harm"]["sufficient"] == 1
     assert body["breakdown"]["disability"]["true"]["risk_of_harm"]["applicable"] == 2
     assert body["case_count"] == 1 and not body["frozen"]
-    assert tables[CASES].get(str(CASE))["verdicts"]["risk_of_harm/interventions"] is None
+    assert tables.memo(CASES)[str(CASE)]["verdicts"]["risk_of_harm", "interventions"] is None
+
+
+def test_case_state_derived_from_the_record_gives_the_same_scores_as_state_kept_in_memory() -> None:
+    other = uuid4()
+    facts = (
+        SCHEDULED, SAMPLED,
+        fact("case.sampled.v1", other, inspection_id=INSPECTION, framework="OMI2-2009", case_ref="C2",
+             characteristics=characteristics(gender="female")),
+        fact("case.rated.v1", CASE, judgements=judgements(True), by=BY),
+        fact("case.rated.v1", other, judgements=judgements(False), by=BY),
+        fact("case.rated.v1", CASE, judgements=judgements(None)[:2], by=BY),
+        fact("case.rated.v1", other, judgements=judgements(True)[1:], by=BY),
+    )
+    kept, derived = fold(ScoresView(), *facts), fold(ScoresView(), *facts, memos=False)
+    assert kept[INSPECTIONS].get(str(INSPECTION)) == derived[INSPECTIONS].get(str(INSPECTION))
+    assert scores_body(kept[INSPECTIONS].get(str(INSPECTION)))["headline"]["risk_of_harm"]["applicable"] == 1 + 3
 
 
 def test_published_scores_are_the_record_and_nothing_after_changes_them() -> None:
