@@ -159,6 +159,25 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
             c.execute(statement, [UUID(stream).hex, before_version, *topics])
             return [(p, stream, v, t, s) for p, v, t, s in c.fetchall()]
 
+    def select_streams_rows(self, streams: Sequence[str], topics: Sequence[str]) -> list[tuple[int, str, int, str, bytes]]:
+        """(position, stream, version, topic, state) of every event of the given streams, of the given
+        topics, by stream and version: several streams' histories in one query."""
+        found: list[tuple[int, str, int, str, bytes]] = []
+        for start in range(0, len(streams), 500):
+            chunk = list(streams[start:start + 500])
+            statement = (
+                f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table_name}"
+                f" WHERE originator_id IN ({','.join('?' * len(chunk))}) AND topic IN ({','.join('?' * len(topics))})"
+                " ORDER BY originator_id, originator_version"
+            )
+            with self.datastore.transaction(commit=False) as c:
+                c.row_factory = None
+                c.execute(statement, [*(UUID(s).hex for s in chunk), *topics])
+                found.extend(
+                    (p, f"{i[:8]}-{i[8:12]}-{i[12:16]}-{i[16:20]}-{i[20:]}", v, t, s) for p, i, v, t, s in c.fetchall()
+                )
+        return found
+
     def chain_head(self) -> tuple[int, bytes] | None:
         """The last link: (position, hash), or None for an empty record."""
         with self.datastore.transaction(commit=False) as c:
@@ -314,6 +333,17 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(statement, [UUID(stream), before_version, list(topics)], prepare=True, binary=True)
             return [(p, stream, v, t, s) for p, v, t, s in curs.fetchall()]
+
+    def select_streams_rows(self, streams: Sequence[str], topics: Sequence[str]) -> list[tuple[int, str, int, str, bytes]]:
+        """(position, stream, version, topic, state) of every event of the given streams, of the given
+        topics, by stream and version: several streams' histories in one query."""
+        statement = self._sql(
+            "SELECT notification_id, originator_id::text, originator_version, topic, state FROM {schema}.{table}"
+            " WHERE originator_id = ANY(%s) AND topic = ANY(%s) ORDER BY originator_id, originator_version"
+        )
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(statement, [[UUID(s) for s in streams], list(topics)], prepare=True, binary=True)
+            return curs.fetchall()
 
     def select_projection_rows(
         self, after: int, limit: int, topics: Sequence[str]

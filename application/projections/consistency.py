@@ -42,6 +42,7 @@ class ConsistencyView(View):
     version = 2  # 2: first judgements read from the case's own events, no per-case table
     cost = 1.0
     tables = (INSPECTIONS, MODERATIONS)
+    reads_history = {"case.moderated.v1": CASE_TOPICS}
 
     @handles("inspection.scheduled.v1")
     def scheduled(self, fact: Fact, t: Tables) -> None:

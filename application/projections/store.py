@@ -102,9 +102,14 @@ class Tables(dict[str, Rows]):
         super().__init__((name, Rows(name, loader)) for name in names)
         self.history = history
         self.memos: dict[str, dict[str, Any]] = {}
+        # Streams read ahead for a page (see View.reads_history): stream -> its facts, in order.
+        self.streams: dict[str, list[Fact]] = {}
 
     def earlier(self, fact: Fact, topics: frozenset[str]) -> list[Fact]:
         """The facts of ``fact``'s stream recorded before it, of the given topics."""
+        ahead = self.streams.get(fact.key)
+        if ahead is not None:
+            return [f for f in ahead if f.version < fact.version and f.topic in topics]
         if self.history is None:
             raise LookupError("these tables were given no access to the record")
         return self.history(fact.key, fact.version, topics)
@@ -156,6 +161,9 @@ class View:
     tables: ClassVar[tuple[str, ...]]
     version: ClassVar[int] = 1  # raise it when the view's logic changes: the worker then rebuilds it
     cost: ClassVar[float] = 1.0  # relative cost of a rebuild, to share views out between rebuild processes
+    # Topics whose handlers read their stream's earlier events (Tables.earlier), and the topics they
+    # read: the mechanism reads those streams ahead, once per page, instead of once per event.
+    reads_history: ClassVar[dict[str, frozenset[str]]] = {}
     handlers: ClassVar[dict[str, Handler]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -233,11 +233,14 @@ class Projector:
         if position >= last:
             return []
         tables, handlers = self.tables[view.name], view.handlers
+        if view.reads_history:
+            tables.streams = self._read_ahead(view, facts, position)
         for fact in facts:  # (View.apply, inlined: this loop runs for every event and view)
             if fact.position > position:
                 handler = handlers.get(fact.topic)
                 if handler is not None:
                     handler(view, fact, tables)
+        tables.streams = {}
         changes = []
         for name in view.tables:
             rows = tables[name].take_changes()
@@ -263,6 +266,19 @@ class Projector:
                 raise _Moved
         row = self._snapshot.execute(self._selects[table], {"key": key}).mappings().first()
         return self.sealer.open(table, dict(row)) if row is not None else None
+
+    def _read_ahead(self, view: View, facts: list[Fact], position: int) -> dict[str, list[Fact]]:
+        """The streams of the page's facts whose handlers read history, in one query per topic set."""
+        wanted: dict[frozenset[str], set[str]] = {}
+        for fact in facts:
+            topics = view.reads_history.get(fact.topic)
+            if topics is not None and fact.position > position:
+                wanted.setdefault(topics, set()).add(fact.key)
+        streams: dict[str, list[Fact]] = {}
+        for topics, keys in wanted.items():
+            for fact in self.decoder.facts(self.recorder.select_streams_rows(sorted(keys), sorted(topics))):
+                streams.setdefault(fact.key, []).append(fact)
+        return streams
 
     def _history(self, stream: str, before_version: int, topics: frozenset[str]) -> list[Fact]:
         """A stream's earlier events from the record (immutable: no snapshot needed)."""
