@@ -183,3 +183,27 @@ def test_chain_covers_encrypted_bytes(tmp_path) -> None:  # type: ignore[no-unty
     assert b"Cumbria" not in stored  # the chain hashed ciphertext, and still verifies
     assert app.recorder.verify_chain().ok  # type: ignore[attr-defined]
     app.close()
+
+
+def test_sqlite_writers_queue_on_a_file_lock_and_go_as_soon_as_it_is_released(sqlite_settings: Settings) -> None:
+    """A writer waits on the writers' file lock (not in SQLite's sleeping retries) and goes when it frees."""
+    import fcntl
+    import os
+
+    app = build_app(sqlite_settings)
+    try:
+        queue = app.recorder.writers_queue  # type: ignore[attr-defined]
+        assert queue == f"{sqlite_settings.events_path}-writers.lock"
+        fd = os.open(queue, os.O_RDWR | os.O_CREAT)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another writer holds the turn
+        done = threading.Event()
+        writer = threading.Thread(target=lambda: (record_some(app, cases=0), done.set()))
+        writer.start()
+        assert not done.wait(0.5)  # queued behind the lock, nothing written
+        assert (app.recorder.max_notification_id() or 0) == 0
+        os.close(fd)  # the turn passes
+        assert done.wait(10)
+        writer.join()
+        assert app.recorder.max_notification_id() == 2 and app.recorder.verify_chain().ok  # type: ignore[attr-defined]
+    finally:
+        app.close()
