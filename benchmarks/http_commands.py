@@ -18,7 +18,10 @@ Closed loop (the default) finds the most the server answers; with 8
 clients always waiting, each request queues behind the others, so its
 latency is the queue, not the service. ``--rate N`` offers N requests/s
 in all, on a fixed schedule, and times each from when it was due: the
-latency a client sees at that load (as wrk2 measures it).
+latency a client sees at that load (as wrk2 measures it), arrivals at
+random (Poisson). Each line also gives the time spent in the app, from
+the server's access log: the rest is queueing, HTTP and the machine's
+scheduler, on a 2-core machine that also runs the 8 client processes.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ import http.client
 import json
 import multiprocessing
 import os
+import random
 import shutil
 import signal
 import socket
@@ -96,8 +100,9 @@ def start_server(args: argparse.Namespace, workdir: Path) -> tuple[subprocess.Po
     port = free_port()
     command = inspectorate_command(args.python_opt)
     extra = ["--no-worker"] if args.no_projection_worker else []
+    log = (workdir / "server.log").open("wb")  # the access log: one JSON line a request, with its duration
     server = subprocess.Popen([*command, "serve", "--port", str(port), "--workers", str(args.workers), *extra],
-                              env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -162,19 +167,21 @@ def rate_loop(port: int, token: str, case_ids: list[str], seconds: float, start_
 def paced_rate_loop(
     port: int, token: str, case_ids: list[str], seconds: float, rate: float, start_at: float
 ) -> tuple[list[float], int]:
-    """Open loop: requests on a fixed schedule (``rate`` per second for this client), each latency
-    timed from when it was due, so a slow answer also counts against the requests it held up
-    (no coordinated omission)."""
+    """Open loop: requests arriving at random (Poisson, ``rate`` per second for this client), each
+    latency timed from when it was due, so a slow answer also counts against the requests it held
+    up (no coordinated omission)."""
     client = Client(port, token)
     while time.time() < start_at:
         time.sleep(0.001)
     latencies: list[float] = []
     errors = 0
-    interval = 1.0 / rate
+    arrivals = random.Random(os.getpid())
     began = time.perf_counter()
-    n = 0
-    while n * interval < seconds:
-        due = began + n * interval
+    due, n = began, 0
+    while True:
+        due += arrivals.expovariate(rate)  # Poisson arrivals: independent clients, not a drum beat
+        if due - began >= seconds:
+            break
         wait = due - time.perf_counter()
         if wait > 0:
             time.sleep(wait)
@@ -196,11 +203,13 @@ def paced_read_loop(port: int, token: str, path: str, seconds: float, rate: floa
         time.sleep(0.001)
     latencies: list[float] = []
     errors = 0
-    interval = 1.0 / rate
+    arrivals = random.Random(os.getpid())
     began = time.perf_counter()
-    n = 0
-    while n * interval < seconds:
-        due = began + n * interval
+    due, n = began, 0
+    while True:
+        due += arrivals.expovariate(rate)
+        if due - began >= seconds:
+            break
         wait = due - time.perf_counter()
         if wait > 0:
             time.sleep(wait)
@@ -258,15 +267,25 @@ def server_cpu_seconds(root_pid: int) -> float:
     return sum(cpu.get(pid, 0.0) for pid in tree)
 
 
-def run_phase(pool: Any, loop: Any, jobs: list[tuple[Any, ...]], server_pid: int) -> dict[str, Any]:
+def run_phase(pool: Any, loop: Any, jobs: list[tuple[Any, ...]], server_pid: int, log: Path) -> dict[str, Any]:
     start_at = time.time() + 0.5
     cpu_before = server_cpu_seconds(server_pid)
+    logged_before = log.stat().st_size
     began = time.perf_counter()
     results = pool.starmap(loop, [(*job, start_at) for job in jobs])
     elapsed = time.perf_counter() - began - 0.5
     latencies = [lat for lats, _ in results for lat in lats]
+    time.sleep(0.2)  # the last access-log lines
+    with log.open("rb") as lines:
+        lines.seek(logged_before)
+        served = [json.loads(line)["duration_ms"] for line in lines if line.startswith(b'{"ts"')]
     return {"latencies": latencies, "errors": sum(errors for _, errors in results), "seconds": elapsed,
-            "server_cpu": server_cpu_seconds(server_pid) - cpu_before}
+            "server_cpu": server_cpu_seconds(server_pid) - cpu_before, "served_ms": served}
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
 
 
 def report(label: str, phase: dict[str, Any]) -> None:
@@ -274,9 +293,12 @@ def report(label: str, phase: dict[str, Any]) -> None:
     p50 = statistics.median(ms)
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
     cpu_ms = phase["server_cpu"] * 1000 / len(ms)
+    served = phase["served_ms"]
     print(f"{label:<24} {len(ms) / phase['seconds']:6.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:7.2f} ms  "
           f"max {ms[-1]:7.2f} ms  errors {phase['errors']}  ({len(ms)} in {phase['seconds']:.1f} s; "
           f"server CPU {cpu_ms:.2f} ms/request)")
+    print(f"{'':<24} in the app (access log, {len(served)} requests): p50 {_p(served, .5):.2f} ms  "
+          f"p99 {_p(served, .99):.2f} ms  max {max(served, default=float('nan')):.2f} ms")
 
 
 def main() -> None:
@@ -297,6 +319,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="inspectorate-bench-"))
     server, port, env = start_server(args, workdir)
+    log = workdir / "server.log"
     try:
         token = create_token(env, args.python_opt)
         inspection_id, case_sets = set_up(port, token, args.clients, args.cases_per_client)
@@ -310,14 +333,14 @@ def main() -> None:
             if args.rate:  # open loop at the offered rate, all clients together
                 each = args.rate / args.clients
                 jobs = [(port, token, ids, args.seconds, each) for ids in case_sets]
-                report(f"POST ratings at {args.rate:.0f}/s", run_phase(pool, paced_rate_loop, jobs, server.pid))
+                report(f"POST ratings at {args.rate:.0f}/s", run_phase(pool, paced_rate_loop, jobs, server.pid, log))
                 jobs = [(port, token, path, args.read_seconds, each)] * args.clients
-                report(f"GET inspection at {args.rate:.0f}/s", run_phase(pool, paced_read_loop, jobs, server.pid))
+                report(f"GET inspection at {args.rate:.0f}/s", run_phase(pool, paced_read_loop, jobs, server.pid, log))
             else:  # closed loop: as fast as the server answers
                 jobs = [(port, token, ids, args.seconds) for ids in case_sets]
-                report("POST ratings (commands)", run_phase(pool, rate_loop, jobs, server.pid))
+                report("POST ratings (commands)", run_phase(pool, rate_loop, jobs, server.pid, log))
                 jobs = [(port, token, path, args.read_seconds)] * args.clients
-                report("GET one inspection", run_phase(pool, read_loop, jobs, server.pid))
+                report("GET one inspection", run_phase(pool, read_loop, jobs, server.pid, log))
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         server.send_signal(signal.SIGTERM)
