@@ -17,7 +17,9 @@ from infrastructure.config import Settings
 def create_projection_engine(settings: Settings) -> sa.Engine:
     url = settings.read_url
     if not url.startswith("sqlite"):
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2)
+        # No pre-ping: it would add a round trip to every page. A connection that died with the
+        # database fails its page; the pool then drops it and the worker's loop retries the page.
+        return sa.create_engine(url, pool_size=2, max_overflow=2)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
