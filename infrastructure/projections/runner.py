@@ -58,6 +58,7 @@ class Projector:
         self.positions: dict[str, int] | None = None  # as committed by this projector, or just read
         self.before_commit: Callable[[sa.Connection], None] | None = None  # a test's fault injection
         self.conflicts = 0  # pages done again because another copy committed first
+        self.yield_on_conflict = False  # the live worker sets it: a rebuild then goes first
         self._snapshot: sa.Connection | None = None  # a page's read of rows not cached
         self._expected: dict[str, int] = {}  # the positions the page's cached rows stand for
         self._positions_query = sa.select(tracking.c.name, tracking.c.position).where(tracking.c.name.in_(self.names))
@@ -164,6 +165,7 @@ class Projector:
             gc.enable()
 
     def _step(self) -> int:
+        lost = 0
         while True:
             positions = self.positions if self.positions is not None else self._reload()
             start = min(positions.values(), default=0)
@@ -190,6 +192,11 @@ class Projector:
             except _Moved:
                 self.conflicts += 1
                 self._forget()  # another copy (or a rebuild) moved on: start again from where it stands
+                lost += 1
+                if self.yield_on_conflict:
+                    # A live worker racing a rebuild (or another worker) would redo every page
+                    # it loses: let the other go on, longer the more often it has lost in a row.
+                    time.sleep(min(2.0, 0.01 * 2 ** lost))
                 continue
             except BaseException:
                 self._forget()

@@ -146,6 +146,7 @@ def run_worker(settings: Settings, stop: threading.Event, *, parent_pid: int | N
     app = build_app(settings, create_table=False)
     engine = create_projection_engine(settings)
     projector = build_projector(app, engine, settings)
+    projector.yield_on_conflict = True  # a `views rebuild` running meanwhile goes first
     projector.ensure_tracking()
     waiter: Poller | Listener = (
         Listener(settings, app.recorder.channel_name) if settings.is_postgres else Poller(app)  # type: ignore[attr-defined]
