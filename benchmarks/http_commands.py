@@ -143,101 +143,45 @@ def set_up(port: int, token: str, clients: int, cases_per_client: int) -> tuple[
     return inspection_id, case_sets
 
 
-def rate_loop(port: int, token: str, case_ids: list[str], seconds: float, start_at: float) -> tuple[list[float], int]:
-    client = Client(port, token)
-    while time.time() < start_at:
-        time.sleep(0.001)
-    latencies: list[float] = []
-    errors = 0
-    end = time.perf_counter() + seconds
-    n = 0
-    while time.perf_counter() < end:
-        case_id = case_ids[n % len(case_ids)]
-        began = time.perf_counter()
-        try:
-            status, _ = client.call("POST", f"/v1/cases/{case_id}/ratings", {"judgements": judgements(n)})
-        except OSError:
-            status = 0
-        latencies.append(time.perf_counter() - began)
-        errors += status != 200
-        n += 1
-    return latencies, errors
-
-
-def paced_rate_loop(
-    port: int, token: str, case_ids: list[str], seconds: float, rate: float, start_at: float
+def drive(
+    port: int, token: str, case_ids: list[str] | None, path: str | None, seconds: float, rate: float | None,
+    start_at: float,
 ) -> tuple[list[float], int]:
-    """Open loop: requests arriving at random (Poisson, ``rate`` per second for this client), each
-    latency timed from when it was due, so a slow answer also counts against the requests it held
-    up (no coordinated omission)."""
+    """One client: ratings of its own cases (``case_ids``) or reads of ``path``, for ``seconds``.
+
+    Closed loop (``rate`` None): each request as soon as the last is answered, timed from its send.
+    Open loop: requests arriving at random (Poisson, ``rate`` per second for this client), each
+    timed from when it was due, so a slow answer also counts against the requests it held up (no
+    coordinated omission).
+    """
     client = Client(port, token)
     while time.time() < start_at:
         time.sleep(0.001)
-    latencies: list[float] = []
-    errors = 0
     arrivals = random.Random(os.getpid())
-    began = time.perf_counter()
-    due, n = began, 0
+    latencies: list[float] = []
+    errors = n = 0
+    began = due = time.perf_counter()
     while True:
-        due += arrivals.expovariate(rate)  # Poisson arrivals: independent clients, not a drum beat
+        if rate is None:
+            due = time.perf_counter()
+        else:
+            due += arrivals.expovariate(rate)  # independent clients, not a drum beat
+            wait = due - time.perf_counter()
+            if wait > 0 and due - began < seconds:
+                time.sleep(wait)
         if due - began >= seconds:
             break
-        wait = due - time.perf_counter()
-        if wait > 0:
-            time.sleep(wait)
         try:
-            status, _ = client.call("POST", f"/v1/cases/{case_ids[n % len(case_ids)]}/ratings",
-                                    {"judgements": judgements(n)})
+            if case_ids:
+                status, _ = client.call("POST", f"/v1/cases/{case_ids[n % len(case_ids)]}/ratings",
+                                        {"judgements": judgements(n)})
+            else:
+                status, _ = client.call("GET", path)
         except OSError:
             status = 0
         latencies.append(time.perf_counter() - due)
         errors += status != 200
         n += 1
-    return latencies, errors
-
-
-def paced_read_loop(port: int, token: str, path: str, seconds: float, rate: float, start_at: float
-                    ) -> tuple[list[float], int]:
-    client = Client(port, token)
-    while time.time() < start_at:
-        time.sleep(0.001)
-    latencies: list[float] = []
-    errors = 0
-    arrivals = random.Random(os.getpid())
-    began = time.perf_counter()
-    due, n = began, 0
-    while True:
-        due += arrivals.expovariate(rate)
-        if due - began >= seconds:
-            break
-        wait = due - time.perf_counter()
-        if wait > 0:
-            time.sleep(wait)
-        try:
-            status, _ = client.call("GET", path)
-        except OSError:
-            status = 0
-        latencies.append(time.perf_counter() - due)
-        errors += status != 200
-        n += 1
-    return latencies, errors
-
-
-def read_loop(port: int, token: str, path: str, seconds: float, start_at: float) -> tuple[list[float], int]:
-    client = Client(port, token)
-    while time.time() < start_at:
-        time.sleep(0.001)
-    latencies: list[float] = []
-    errors = 0
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        began = time.perf_counter()
-        try:
-            status, _ = client.call("GET", path)
-        except OSError:
-            status = 0
-        latencies.append(time.perf_counter() - began)
-        errors += status != 200
     return latencies, errors
 
 
@@ -330,17 +274,12 @@ def main() -> None:
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         with multiprocessing.get_context("fork").Pool(args.clients) as pool:
             path = f"/v1/inspections/{inspection_id}"
-            if args.rate:  # open loop at the offered rate, all clients together
-                each = args.rate / args.clients
-                jobs = [(port, token, ids, args.seconds, each) for ids in case_sets]
-                report(f"POST ratings at {args.rate:.0f}/s", run_phase(pool, paced_rate_loop, jobs, server.pid, log))
-                jobs = [(port, token, path, args.read_seconds, each)] * args.clients
-                report(f"GET inspection at {args.rate:.0f}/s", run_phase(pool, paced_read_loop, jobs, server.pid, log))
-            else:  # closed loop: as fast as the server answers
-                jobs = [(port, token, ids, args.seconds) for ids in case_sets]
-                report("POST ratings (commands)", run_phase(pool, rate_loop, jobs, server.pid, log))
-                jobs = [(port, token, path, args.read_seconds)] * args.clients
-                report("GET one inspection", run_phase(pool, read_loop, jobs, server.pid, log))
+            each = args.rate / args.clients if args.rate else None  # open loop: the offered rate, shared out
+            at = f" at {args.rate:.0f}/s" if args.rate else ""
+            jobs = [(port, token, ids, None, args.seconds, each) for ids in case_sets]
+            report(f"POST ratings{at or ' (commands)'}", run_phase(pool, drive, jobs, server.pid, log))
+            jobs = [(port, token, None, path, args.read_seconds, each)] * args.clients
+            report(f"GET {'inspection' + at if at else 'one inspection'}", run_phase(pool, drive, jobs, server.pid, log))
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         server.send_signal(signal.SIGTERM)
