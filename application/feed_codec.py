@@ -25,6 +25,11 @@ _WRAPPED = b'"_type_":'  # the transcoder writes compact JSON; a user's text can
 _AS_IS = ("date_iso", "datetime_iso")
 
 
+def uuid_text(hex32: str) -> str:
+    """A UUID's 32 lower-case hex digits (as ``UUID.hex`` writes them) as its canonical text."""
+    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
+
+
 class FeedRow(NamedTuple):
     """A stored event as the feed reads it: the stream already as its hyphenated string."""
 
@@ -83,7 +88,7 @@ class PlainStateDecoder:
         if kind in _AS_IS:
             return data
         if kind == "uuid_hex" and len(data) == 32:
-            return f"{data[:8]}-{data[8:12]}-{data[12:16]}-{data[16:20]}-{data[20:]}"
+            return uuid_text(data)
         return to_plain(self.transcodings[kind].decode(self._walk(data)))
 
     def _walk(self, value: Any) -> Any:

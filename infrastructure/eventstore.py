@@ -28,6 +28,7 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
+from application.feed_codec import uuid_text
 from infrastructure.chain import EventRow, Joined, Report, chain_rows, id_bytes, verify, with_orphan_links
 
 VERIFY_PAGE = 5000
@@ -179,28 +180,12 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
             c.row_factory = None
             c.execute(statement, params)
             return [
-                (p, f"{i[:8]}-{i[8:12]}-{i[12:16]}-{i[16:20]}-{i[20:]}", v, t, s)
-                for p, i, v, t, s in c.fetchall()
+                (p, uuid_text(i), v, t, s) for p, i, v, t, s in c.fetchall()
             ]
-
-    def select_stream_rows(
-        self, stream: str, before_version: int, topics: Sequence[str]
-    ) -> list[tuple[int, str, int, str, bytes]]:
-        """(position, stream, version, topic, state) of one stream's events before a version, of the
-        given topics, in order: what a projection derives a stream's state from."""
-        statement = (
-            f"SELECT rowid, originator_version, topic, state FROM {self.events_table_name}"
-            f" WHERE originator_id = ? AND originator_version < ? AND topic IN ({','.join('?' * len(topics))})"
-            " ORDER BY originator_version"
-        )
-        with self.datastore.transaction(commit=False) as c:
-            c.row_factory = None
-            c.execute(statement, [UUID(stream).hex, before_version, *topics])
-            return [(p, stream, v, t, s) for p, v, t, s in c.fetchall()]
 
     def select_streams_rows(self, streams: Sequence[str], topics: Sequence[str]) -> list[tuple[int, str, int, str, bytes]]:
         """(position, stream, version, topic, state) of every event of the given streams, of the given
-        topics, by stream and version: several streams' histories in one query."""
+        topics, by stream and version: streams' histories (what a projection derives a stream's state from)."""
         found: list[tuple[int, str, int, str, bytes]] = []
         for start in range(0, len(streams), 500):
             chunk = list(streams[start:start + 500])
@@ -212,9 +197,7 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
             with self.datastore.transaction(commit=False) as c:
                 c.row_factory = None
                 c.execute(statement, [*(UUID(s).hex for s in chunk), *topics])
-                found.extend(
-                    (p, f"{i[:8]}-{i[8:12]}-{i[12:16]}-{i[16:20]}-{i[20:]}", v, t, s) for p, i, v, t, s in c.fetchall()
-                )
+                found.extend((p, uuid_text(i), v, t, s) for p, i, v, t, s in c.fetchall())
         return found
 
     def chain_head(self) -> tuple[int, bytes] | None:
@@ -360,22 +343,9 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             curs.execute(statement, params, prepare=True, binary=True)
             return curs.fetchall()
 
-    def select_stream_rows(
-        self, stream: str, before_version: int, topics: Sequence[str]
-    ) -> list[tuple[int, str, int, str, bytes]]:
-        """(position, stream, version, topic, state) of one stream's events before a version, of the
-        given topics, in order: what a projection derives a stream's state from."""
-        statement = self._sql(
-            "SELECT notification_id, originator_version, topic, state FROM {schema}.{table}"
-            " WHERE originator_id = %s AND originator_version < %s AND topic = ANY(%s) ORDER BY originator_version"
-        )
-        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
-            curs.execute(statement, [UUID(stream), before_version, list(topics)], prepare=True, binary=True)
-            return [(p, stream, v, t, s) for p, v, t, s in curs.fetchall()]
-
     def select_streams_rows(self, streams: Sequence[str], topics: Sequence[str]) -> list[tuple[int, str, int, str, bytes]]:
         """(position, stream, version, topic, state) of every event of the given streams, of the given
-        topics, by stream and version: several streams' histories in one query."""
+        topics, by stream and version: streams' histories (what a projection derives a stream's state from)."""
         statement = self._sql(
             "SELECT notification_id, originator_id::text, originator_version, topic, state FROM {schema}.{table}"
             " WHERE originator_id = ANY(%s) AND topic = ANY(%s) ORDER BY originator_id, originator_version"

@@ -18,15 +18,10 @@ import orjson
 from eventsourcing.persistence import JSONTranscoder, Mapper
 from eventsourcing.utils import resolve_topic
 
+from application.feed_codec import uuid_text
 from application.projections.store import Fact
 
 Row = tuple[int, str, int, str, "bytes | None"]
-
-
-def uuid_text(hex32: str) -> str:
-    """A UUID's 32 hex digits as its canonical text (what ``str(UUID(hex32))`` gives)."""
-    h = hex32.lower()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class FactDecoder:

@@ -289,7 +289,8 @@ class Projector:
 
     def _history(self, stream: str, before_version: int, topics: frozenset[str]) -> list[Fact]:
         """A stream's earlier events from the record (immutable: no snapshot needed)."""
-        return self.decoder.facts(self.recorder.select_stream_rows(stream, before_version, sorted(topics)))
+        rows = self.recorder.select_streams_rows([stream], sorted(topics))
+        return self.decoder.facts(row for row in rows if row[2] < before_version)
 
     def _end_snapshot(self) -> None:
         if self._snapshot is not None:
