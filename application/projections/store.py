@@ -73,9 +73,7 @@ class Rows:
 
     def trim(self, limit: int) -> None:
         """Past ``limit`` rows, drop the older half (by first use): a bounded cache, no longer complete."""
-        if len(self.cache) > limit:
-            for key in list(itertools.islice(self.cache, len(self.cache) - limit // 2)):
-                del self.cache[key]
+        if _drop_oldest(self.cache, limit):
             self.complete = False
 
     def forget(self, *, complete: bool = False) -> None:
@@ -83,6 +81,15 @@ class Rows:
         self.cache.clear()
         self.dirty.clear()
         self.complete = complete
+
+
+def _drop_oldest(cache: dict[str, Any], limit: int) -> bool:
+    """Past ``limit`` entries, drop the older half (by insertion); whether anything was dropped."""
+    if len(cache) <= limit:
+        return False
+    for key in list(itertools.islice(cache, len(cache) - limit // 2)):
+        del cache[key]
+    return True
 
 
 Handler = Callable[[Any, Fact, "Tables"], None]
@@ -115,10 +122,7 @@ class Tables(dict[str, Rows]):
         return self.history(fact.key, fact.version, topics)
 
     def memo(self, name: str) -> dict[str, Any]:
-        memo = self.memos.get(name)
-        if memo is None:
-            memo = self.memos[name] = {}
-        return memo
+        return self.memos.setdefault(name, {})
 
     def derived(self, name: str, fact: Fact, fold: Callable[[list[Fact]], Any], topics: frozenset[str]) -> Any:
         """The memo's state for ``fact``'s stream, derived from its earlier events when not held."""
@@ -139,9 +143,7 @@ class Tables(dict[str, Rows]):
         for rows in self.values():
             rows.trim(limit)
         for memo in self.memos.values():
-            if len(memo) > limit:
-                for key in list(itertools.islice(memo, len(memo) - limit // 2)):
-                    del memo[key]
+            _drop_oldest(memo, limit)
 
 
 def handles(topic: str) -> Callable[[Handler], Handler]:

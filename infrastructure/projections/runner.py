@@ -62,6 +62,7 @@ class Projector:
         self._snapshot: sa.Connection | None = None  # a page's read of rows not cached
         self._expected: dict[str, int] = {}  # the positions the page's cached rows stand for
         self._positions_query = sa.select(tracking.c.name, tracking.c.position).where(tracking.c.name.in_(self.names))
+        self._locking_query = self._positions_query.order_by(tracking.c.name).with_for_update()
         self._upserts: dict[str, Upsert] = {}
         self._advance = tracking.update().where(tracking.c.name == sa.bindparam("n")).values(
             position=sa.bindparam("p")
@@ -124,8 +125,11 @@ class Projector:
 
     def read_positions(self) -> dict[str, int]:
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(tracking.c.name, tracking.c.position).where(tracking.c.name.in_(self.names)))
-            found = dict(rows.all())
+            return self._positions(conn, self._positions_query)
+
+    def _positions(self, conn: sa.Connection, query: sa.Select) -> dict[str, int]:
+        """Each view's tracked position as ``query`` reads it (0 for a view not tracked yet)."""
+        found = dict(conn.execute(query).all())
         return {name: found.get(name, 0) for name in self.names}
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
@@ -258,18 +262,14 @@ class Projector:
 
     def _lock(self, conn: sa.Connection) -> dict[str, int]:
         """Lock the tracking rows (PostgreSQL row locks; SQLite's BEGIN IMMEDIATE already holds the lock)."""
-        query = sa.select(tracking.c.name, tracking.c.position).where(tracking.c.name.in_(self.names))
-        query = query.order_by(tracking.c.name).with_for_update()
-        found = dict(conn.execute(query).all())
-        return {name: found.get(name, 0) for name in self.names}
+        return self._positions(conn, self._locking_query)
 
     def _load(self, table: str, key: str) -> Row | None:
         """A committed row the cache does not hold, read in the page's snapshot."""
         if self._snapshot is None:
             conn = self.engine.connect().execution_options(snapshot=True)  # SQLite: a plain (deferred) BEGIN
             self._snapshot = conn
-            found = dict(conn.execute(self._positions_query).all())
-            if {name: found.get(name, 0) for name in self.names} != self._expected:
+            if self._positions(conn, self._positions_query) != self._expected:
                 raise _Moved
         row = self._snapshot.execute(self._selects[table], {"key": key}).mappings().first()
         return self.sealer.open(table, dict(row)) if row is not None else None
