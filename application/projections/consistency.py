@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from application.projections.store import Fact, Row, Tables, View, handles
+from domain.case_assessment import item_key
 from domain.frameworks import framework_by_code
 from domain.scoring import cohens_kappa
 
@@ -33,7 +34,7 @@ def first_judgements(facts: list[Fact]) -> dict[str, Any] | None:
             by = s["by"]
             name, role = by.get("name"), by.get("role")
             for j in s["judgements"]:
-                case["firsts"][f"{j['area']}/{j['criterion']}"] = (j["sufficient"], name, role)
+                case["firsts"][item_key(j["area"], j["criterion"])] = (j["sufficient"], name, role)
     return case
 
 
@@ -57,11 +58,12 @@ class ConsistencyView(View):
         programme = inspection.get("programme") or framework_by_code(case["framework"]).programme
         s = fact.state
         for j in s["judgements"]:
-            first = case["firsts"].get(f"{j['area']}/{j['criterion']}")
+            item = item_key(j["area"], j["criterion"])
+            first = case["firsts"].get(item)
             if first is None:
                 continue  # the aggregate refuses this; nothing to compare with
             t[MODERATIONS].put({
-                "id": f"{fact.key}/{j['area']}/{j['criterion']}",
+                "id": f"{fact.key}/{item}",
                 "case_id": fact.key,
                 "case_ref": case["case_ref"],
                 "inspection_id": case["inspection_id"],
