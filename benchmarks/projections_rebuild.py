@@ -105,7 +105,7 @@ def breakdown(settings: Settings) -> None:
     app = build_app(settings, create_table=False)
     projector = build_projector(app, create_projection_engine(settings), settings)
     decoder, topics = projector.decoder, sorted(projector.topics)
-    views = [(view, Tables(view.tables, lambda table, key: None, projector._history)) for view in projector.views]
+    views = [(view, Tables(view.tables, lambda table, key: None, projector.history)) for view in projector.views]
     for _, tables in views:
         tables.forget(complete=True)
     head = app.recorder.max_notification_id() or 0

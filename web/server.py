@@ -51,9 +51,7 @@ def _close_promptly(sock: socket.socket, *args: Any, **kwargs: Any) -> None:
         sock.shutdown(socket.SHUT_WR)
         sock.setblocking(False)
         pending = sock.recv(1, socket.MSG_PEEK)
-    except (BlockingIOError, InterruptedError):
-        pending = b""  # nothing unread: the request was read whole
-    except OSError:
+    except OSError:  # BlockingIOError above all: nothing unread, the request was read whole
         pending = b""
     if pending and _linger is not None:
         sock.setblocking(True)

@@ -52,7 +52,7 @@ class Projector:
         self.gaps = gaps
         self.page_size = page_size
         self.sealer = sealer or Sealer(None)
-        self.tables = {v.name: Tables(v.tables, self._load, self._history) for v in self.views}
+        self.tables = {v.name: Tables(v.tables, self._load, self.history) for v in self.views}
         self.topics = frozenset(topic for v in self.views for topic in v.handlers)  # others are not decoded
         self._topic_list = sorted(self.topics)
         self.positions: dict[str, int] | None = None  # as committed by this projector, or just read
@@ -287,7 +287,7 @@ class Projector:
                 streams.setdefault(fact.key, []).append(fact)
         return streams
 
-    def _history(self, stream: str, before_version: int, topics: frozenset[str]) -> list[Fact]:
+    def history(self, stream: str, before_version: int, topics: frozenset[str]) -> list[Fact]:
         """A stream's earlier events from the record (immutable: no snapshot needed)."""
         rows = self.recorder.select_streams_rows([stream], sorted(topics))
         return self.decoder.facts(row for row in rows if row[2] < before_version)
