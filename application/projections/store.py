@@ -122,7 +122,10 @@ class Tables(dict[str, Rows]):
         return self.history(fact.key, fact.version, topics)
 
     def memo(self, name: str) -> dict[str, Any]:
-        return self.memos.setdefault(name, {})
+        memo = self.memos.get(name)  # (not setdefault: that would build a dict per event)
+        if memo is None:
+            memo = self.memos[name] = {}
+        return memo
 
     def derived(self, name: str, fact: Fact, fold: Callable[[list[Fact]], Any], topics: frozenset[str]) -> Any:
         """The memo's state for ``fact``'s stream, derived from its earlier events when not held."""
