@@ -3,7 +3,8 @@
 BEGIN IMMEDIATE takes SQLite's write lock before the first read, so two
 copies of a projection are serialised and each re-reads the tracked position
 under the lock. A connection opened with the execution option
-``snapshot=True`` begins a plain (deferred) read transaction instead. (The shared read engine keeps pysqlite's lazy BEGIN.)
+``snapshot=True`` begins a plain (deferred) read transaction instead.
+(The shared read engine keeps pysqlite's lazy BEGIN.)
 """
 from __future__ import annotations
 
