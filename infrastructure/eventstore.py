@@ -355,17 +355,19 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             return curs.fetchall()
 
     def select_projection_rows(
-        self, after: int, limit: int, topics: Sequence[str]
+        self, after: int, limit: int, topics: Sequence[str], state_topics: Sequence[str] | None = None
     ) -> list[tuple[int, str, int, str, bytes | None]]:
-        """Every position after ``after`` (the gap guard must see them all), with the stream and state
-        only of the events whose topic is in ``topics``: the others are not sent over the wire."""
+        """Every position after ``after`` (the gap guard must see them all), with the stream only of the
+        events whose topic is in ``topics`` and the state only of those in ``state_topics`` (default:
+        ``topics``): the others are not sent over the wire."""
         statement = self._sql(
             "SELECT notification_id, CASE WHEN topic = ANY(%s) THEN originator_id::text END, originator_version,"
             " topic, CASE WHEN topic = ANY(%s) THEN state END"
             " FROM {schema}.{table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
         )
+        state_topics = topics if state_topics is None else state_topics
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
-            curs.execute(statement, [list(topics), list(topics), after, limit], prepare=True, binary=True)
+            curs.execute(statement, [list(topics), list(state_topics), after, limit], prepare=True, binary=True)
             return curs.fetchall()
 
     def chain_head(self) -> tuple[int, bytes] | None:

@@ -33,12 +33,20 @@ class FactDecoder:
         self.decoders = {name: t.decode for name, t in transcoder.names.items()}
         self.decoders["uuid_hex"] = uuid_text
 
-    def facts(self, rows: Iterable[Row], topics: frozenset[str] | None = None) -> list[Fact]:
-        """The facts of the rows, leaving out (undecoded) those whose topic is not in ``topics``."""
+    def facts(
+        self, rows: Iterable[Row], topics: frozenset[str] | None = None, bare: frozenset[str] = frozenset()
+    ) -> list[Fact]:
+        """The facts of the rows, leaving out (undecoded) those whose topic is not in ``topics``;
+        those whose topic is in ``bare`` keep their state undecoded (``{}``: their handlers never read it)."""
         fact = self.fact
         if topics is None:
             return [fact(*row) for row in rows]
-        return [fact(*row) for row in rows if row[3] in topics]
+        if not bare:
+            return [fact(*row) for row in rows if row[3] in topics]
+        return [
+            Fact(row[0], row[3], {}, row[1], row[2]) if row[3] in bare else fact(*row)
+            for row in rows if row[3] in topics
+        ]
 
     def fact(self, position: int, stream: str, version: int, topic: str, data: bytes) -> Fact:
         if self.cipher is not None:

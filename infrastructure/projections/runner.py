@@ -55,6 +55,12 @@ class Projector:
         self.tables = {v.name: Tables(v.tables, self._load, self.history) for v in self.views}
         self.topics = frozenset(topic for v in self.views for topic in v.handlers)  # others are not decoded
         self._topic_list = sorted(self.topics)
+        # Topics no view here reads the state of (View.keys_only): their events are never decoded.
+        self.bare = frozenset(
+            topic for topic in self.topics
+            if all(topic in view.keys_only for view in self.views if topic in view.handlers)
+        )
+        self._state_topics = sorted(self.topics - self.bare)
         self.positions: dict[str, int] | None = None  # as committed by this projector, or just read
         self.before_commit: Callable[[sa.Connection], None] | None = None  # a test's fault injection
         self.conflicts = 0  # pages done again because another copy committed first
@@ -177,7 +183,7 @@ class Projector:
                 page, last = self._read(start)
                 if last <= start:
                     return 0
-                facts = self.decoder.facts(page, self.topics)
+                facts = self.decoder.facts(page, self.topics, self.bare)
                 self._expected = positions
                 try:
                     changes = [self._apply(view, facts, positions[view.name], last) for view in self.views]
@@ -235,7 +241,7 @@ class Projector:
             page = self.recorder.select_feed_rows(start, self.page_size, self._topic_list, stop=head)
             return page, (page[-1][0] if len(page) == self.page_size else head)
         self.gaps.before_read()
-        page = self.recorder.select_projection_rows(start, self.page_size, self._topic_list)
+        page = self.recorder.select_projection_rows(start, self.page_size, self._topic_list, self._state_topics)
         page = self.gaps.usable(start, page)
         return page, (page[-1][0] if page else start)
 

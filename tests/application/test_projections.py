@@ -16,7 +16,7 @@ from eventsourcing.cryptography import AESCipher
 from application.app import InspectorateApp
 from application.projections import VIEW_NAMES, views_named
 from application.projections.scores import ScoresView
-from application.projections.store import handles
+from application.projections.store import Fact, Tables, View, handles
 from benchmarks.generate_history import Plan, generate, play
 from domain.base import Actor
 from domain.scoring import Tally, pool_year, tally_cases
@@ -300,6 +300,41 @@ def test_fast_decoding_gives_what_the_mapper_gives_with_encryption_on(tmp_path: 
     assert sum(t["applicable"] for v in scores["breakdown"]["gender"].values() for t in v.values()) > 0
     assert all(d["case_ref"] for d in reader.consistency()["disagreements"])
     app.close()
+
+
+class _ReadsCaseSampled(View):
+    """A view that reads the state of the topic the programme-years view counts by key only."""
+
+    name = "probe"
+    tables = ()
+
+    @handles("inspection.case_sampled.v1")
+    def sampled(self, fact: Fact, t: Tables) -> None:
+        pass
+
+
+def test_events_whose_state_no_view_reads_are_not_decoded(world: World) -> None:
+    play(world.app, 1, SMALL)
+    years = world.projector(["programme_years"])
+    assert years.bare == {"inspection.case_sampled.v1"}  # counted by its key: never decoded
+    together = Projector(world.engine, world.app.recorder, years.decoder, [*views_named(["programme_years"]),
+                                                                           _ReadsCaseSampled()])
+    assert together.bare == frozenset()  # another view reads its state: decoded for both
+    rows = world.app.recorder.select_feed_rows(0, 10_000)
+    full = years.decoder.facts(rows, years.topics)
+    lean = years.decoder.facts(rows, years.topics, years.bare)
+    assert [(f.position, f.topic, f.key, f.version) for f in lean] == [
+        (f.position, f.topic, f.key, f.version) for f in full]
+    sampled = [(a, b) for a, b in zip(lean, full) if a.topic == "inspection.case_sampled.v1"]
+    assert sampled and all(a.state == {} and b.state["case_ref"] for a, b in sampled)
+    years.catch_up()
+    cases = {UUID(f.key): 0 for f in full if f.topic == "inspection.scheduled.v1"}
+    for _, fact in sampled:
+        cases[UUID(fact.key)] += 1
+    with world.engine.connect() as conn:
+        counted = dict(conn.execute(sa.select(VIEW_TABLES["vw_year_inspections"].c.id,
+                                              VIEW_TABLES["vw_year_inspections"].c.case_count)).all())
+    assert {UUID(k): v for k, v in counted.items()} == cases
 
 
 def test_views_follow_the_record_on_postgres_without_skipping_a_position_that_commits_late(
