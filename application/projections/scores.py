@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from application.projections.store import Fact, Row, Tables, View, body_key, handles, text
 from domain.case_assessment import CHARACTERISTICS
 from domain.frameworks import framework_by_code
@@ -28,6 +30,18 @@ CASE_TOPICS = frozenset({"case.sampled.v1", "case.rated.v1"})
 def profile_key(characteristics: dict[str, Any]) -> str:
     """A case's characteristics as one key, in the fixed order of CHARACTERISTICS (as ``str`` gives them)."""
     return "|".join(map(str, map(characteristics.get, CHARACTERISTICS)))
+
+
+class Judged(msgspec.Struct, gc=False):
+    area: str
+    criterion: str
+    sufficient: bool | None
+
+
+class Rating(msgspec.Struct, gc=False):
+    """What the view reads of a ``case.rated.v1`` event (its notes, cause and time are skipped)."""
+
+    judgements: list[Judged]
 
 
 _UNSEEN = object()  # an item the case has no judgement of yet
@@ -57,8 +71,8 @@ def case_state(facts: list[Fact]) -> dict[str, Any] | None:
             case = new_case(fact.state)
         elif case is not None and fact.topic == "case.rated.v1":
             verdicts = case["verdicts"]
-            for j in fact.state["judgements"]:
-                verdicts[j["area"], j["criterion"]] = j["sufficient"]
+            for j in fact.read(Rating).judgements:
+                verdicts[j.area, j.criterion] = j.sufficient
     return case
 
 
@@ -121,20 +135,21 @@ class ScoresView(View):
         if case is None:
             return
         verdicts = case["verdicts"]
+        judgements = fact.read(Rating).judgements
         inspection = t[INSPECTIONS].get(case["inspection_id"])
         if inspection is None or inspection["status"] == "published":
             # Published figures never change (the aggregate refuses such ratings anyway);
             # the case's verdicts still follow its events, as case_state would derive them.
-            for j in fact.state["judgements"]:
-                verdicts[j["area"], j["criterion"]] = j["sufficient"]
+            for j in judgements:
+                verdicts[j.area, j.criterion] = j.sufficient
             return
         headline, criteria = inspection["headline"], inspection["criteria"]
         profile = inspection["profiles"].get(case["profile"])
         if profile is None:
             profile = inspection["profiles"][case["profile"]] = {}
         earlier = verdicts.get
-        for judgement in fact.state["judgements"]:
-            area, criterion, new = judgement["area"], judgement["criterion"], judgement["sufficient"]
+        for judgement in judgements:
+            area, criterion, new = judgement.area, judgement.criterion, judgement.sufficient
             item = (area, criterion)
             old = earlier(item, _UNSEEN)
             if old is new:

@@ -9,28 +9,68 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, TypeVar
 from uuid import UUID
+
+import msgspec
 
 Row = dict[str, Any]
 Loader = Callable[[str, str], "Row | None"]  # (table, key) -> the committed row, or None
 
 
-@dataclass(slots=True)
-class Fact:
-    """One recorded event as a projection sees it: position, topic, decoded state, and its stream.
+S = TypeVar("S")
 
-    Ids in the state (UUIDs) are their canonical text, as the views store them. Read-only by
-    convention, not ``frozen``: a frozen dataclass is built four times slower, and a rebuild
-    builds one per event.
+
+class StateCodec(Protocol):
+    """Turns an event's stored state into what a handler reads (see ``Fact``)."""
+
+    def state(self, topic: str, data: bytes) -> dict[str, Any]: ...
+
+    def read(self, shape: type[S], topic: str, data: bytes) -> S: ...
+
+
+class Fact:
+    """One recorded event as a projection sees it: position, topic, its stream (``key``) and version,
+    and its state.
+
+    The state is decoded only when a handler reads it: as a whole (``state``, a dict), or straight
+    into the handler's own shape of the few fields it uses (``read(Shape)``, a ``msgspec.Struct``;
+    fields not in the shape are skipped, not built). So a view pays only for what it reads. A shape
+    may hold only plain JSON values: ids and dates are read through ``state``, where ids (UUIDs) are
+    their canonical text, as the views store them. Read-only by convention.
     """
 
-    position: int
-    topic: str
-    state: dict[str, Any]
-    key: str  # the stream (aggregate id) as text, the key of the views' rows
-    version: int = 0  # the event's version in its stream
+    __slots__ = ("position", "topic", "key", "version", "_state", "_data", "_codec")
+
+    def __init__(
+        self,
+        position: int,
+        topic: str,
+        state: dict[str, Any] | None = None,
+        key: str = "",
+        version: int = 0,  # the event's version in its stream
+        data: bytes | None = None,
+        codec: StateCodec | None = None,
+    ) -> None:
+        self.position, self.topic, self.key, self.version = position, topic, key, version
+        self._state, self._data, self._codec = state, data, codec
+
+    @property
+    def state(self) -> dict[str, Any]:
+        state = self._state
+        if state is None:
+            assert self._codec is not None and self._data is not None, "a fact needs its state or its data"
+            state = self._state = self._codec.state(self.topic, self._data)
+        return state
+
+    def read(self, shape: type[S]) -> S:
+        """The fields of the state that ``shape`` (a msgspec Struct) names, decoded straight into it."""
+        if self._codec is None or self._data is None:  # a fact made from its state (tests)
+            return msgspec.convert(self.state, shape)
+        return self._codec.read(shape, self.topic, self._data)
+
+    def __repr__(self) -> str:
+        return f"Fact({self.position}, {self.topic!r}, key={self.key!r}, version={self.version})"
 
 
 # (stream, before version, topics) -> the stream's earlier facts of those topics, in order, from the record

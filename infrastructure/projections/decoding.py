@@ -2,8 +2,9 @@
 
 The same result as ``mapper.to_domain_event`` (cipher, compressor, the
 transcoder's custom types, class-version upcasting) without building event
-objects, and with orjson instead of the standard library's JSON decoder:
-decoding is most of the cost of reading the record in order. Rows come as
+objects, with orjson instead of the standard library's JSON decoder, and
+only when a handler reads the state (or, with msgspec, only the fields it
+reads): decoding is most of the cost of reading the record in order. Rows come as
 plain tuples ``(position, stream, version, topic, state)`` from the
 recorders' ``select_feed_rows``, and ids (UUIDs) come out as their canonical
 text, the form the views store, so no ``UUID`` object is ever built.
@@ -12,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 import orjson
 from eventsourcing.persistence import JSONTranscoder, Mapper
 from eventsourcing.utils import resolve_topic
@@ -22,9 +24,12 @@ from application.feed_codec import uuid_text
 from application.projections.store import Fact
 
 Row = tuple[int, str, int, str, "bytes | None"]
+S = TypeVar("S")
 
 
 class FactDecoder:
+    """Rows to facts, whose state is decoded when (and as) a handler reads it (``store.Fact``)."""
+
     def __init__(self, mapper: Mapper[Any]) -> None:
         self.cipher = mapper.cipher
         self.compressor = mapper.compressor
@@ -32,27 +37,22 @@ class FactDecoder:
         assert isinstance(transcoder, JSONTranscoder), "the fast path knows only JSON transcoders"
         self.decoders = {name: t.decode for name, t in transcoder.names.items()}
         self.decoders["uuid_hex"] = uuid_text
+        self.shapes: dict[type, msgspec.json.Decoder[Any]] = {}
 
     def facts(
         self, rows: Iterable[Row], topics: frozenset[str] | None = None, bare: frozenset[str] = frozenset()
     ) -> list[Fact]:
-        """The facts of the rows, leaving out (undecoded) those whose topic is not in ``topics``;
-        those whose topic is in ``bare`` keep their state undecoded (``{}``: their handlers never read it)."""
-        fact = self.fact
+        """The facts of the rows, leaving out those whose topic is not in ``topics``; those whose
+        topic is in ``bare`` get an empty state (their handlers never read it). Nothing is decoded yet."""
         if topics is None:
-            return [fact(*row) for row in rows]
-        if not bare:
-            return [fact(*row) for row in rows if row[3] in topics]
+            return [Fact(p, t, None, s, v, d, self) for p, s, v, t, d in rows]
         return [
-            Fact(row[0], row[3], {}, row[1], row[2]) if row[3] in bare else fact(*row)
-            for row in rows if row[3] in topics
+            Fact(p, t, {} if t in bare else None, s, v, d, self) for p, s, v, t, d in rows if t in topics
         ]
 
-    def fact(self, position: int, stream: str, version: int, topic: str, data: bytes) -> Fact:
-        if self.cipher is not None:
-            data = self.cipher.decrypt(data)
-        if self.compressor is not None:
-            data = self.compressor.decompress(data)
+    def state(self, topic: str, data: bytes) -> dict[str, Any]:
+        """The whole state, as the mapper would give it (ids as text)."""
+        data = self._plain(data)
         state = orjson.loads(data)
         typed = 0
         decoders = self.decoders
@@ -64,7 +64,24 @@ class FactDecoder:
             state = self._revive(state)
         if _class_version(topic) > 1:
             _upcast(topic, state)
-        return Fact(position, topic, state, stream, version)
+        return state
+
+    def read(self, shape: type[S], topic: str, data: bytes) -> S:
+        """Only the fields ``shape`` names, decoded straight from the stored JSON (msgspec: about
+        twice as fast as a whole decode for a rating, whose notes, cause and timestamp are skipped)."""
+        if _class_version(topic) > 1:  # an older stored shape: upcast the whole state first
+            return msgspec.convert(self.state(topic, data), shape)
+        decoder = self.shapes.get(shape)
+        if decoder is None:
+            decoder = self.shapes[shape] = msgspec.json.Decoder(shape)
+        return decoder.decode(self._plain(data))
+
+    def _plain(self, data: bytes) -> bytes:
+        if self.cipher is not None:
+            data = self.cipher.decrypt(data)
+        if self.compressor is not None:
+            data = self.compressor.decompress(data)
+        return data
 
     def _revive(self, value: Any) -> Any:
         """Turn the transcoder's ``{"_type_", "_data_"}`` objects back into values, in place."""
