@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import pytest
 from eventsourcing.domain import event
 from eventsourcing.persistence import StoredEvent
@@ -23,6 +24,7 @@ from application.audit import cloud_event
 from domain.base import Actor, InspectorateAggregate, caused_by, explicit_topics
 from infrastructure.bootstrap import build_app
 from infrastructure.config import Settings
+from infrastructure.projections.decoding import FactDecoder
 
 
 @explicit_topics
@@ -94,3 +96,18 @@ def test_feed_shows_the_upcast_event_and_the_chain_still_holds(app: Inspectorate
     assert as_cloud_event["data"]["actor"] == {"name": "Ann Inspector", "role": "inspector"}
     # The chain covers the bytes as stored; reading them upcast changes nothing there.
     assert app.recorder.verify_chain().ok  # type: ignore[attr-defined]
+
+
+class VisitCount(msgspec.Struct):
+    """A projection's shape of the few fields it reads of a visit."""
+
+    place: str
+    judgement_count: int
+
+
+def test_projections_read_the_upcast_state_whole_or_into_a_shape(app: InspectorateApp) -> None:
+    store_as_version_1(app)
+    decoder = FactDecoder(app.mapper)
+    [fact] = decoder.facts(app.recorder.select_feed_rows(0, 10))
+    assert fact.read(VisitCount) == VisitCount("Kendal", 2)  # not straight from the stored v1 JSON
+    assert fact.state["judgement_count"] == 2 and "class_version" not in fact.state
