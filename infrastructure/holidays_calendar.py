@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 
-import holidays
-
 
 @lru_cache(maxsize=64)
 def _year(year: int) -> frozenset[date]:
+    import holidays  # (here, not at the top: 0.2 s of imports that most processes never need)
+
     return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year).keys())
 
 

@@ -57,6 +57,24 @@ class GapGuard:
             self.settled = max(self.settled, self.pending.horizon)
             self.pending = None
 
+    def settle_to_head(self) -> None:
+        """Settle every position up to the head of the record, if no insert is in flight now; else wait
+        for the inserts in flight to end (``before_read``). Then a reader may fetch below ``settled``
+        only the events it wants, as on SQLite, instead of every position to find the holes.
+
+        The head is read first: an insert that could still fill a position at or below it holds its
+        lock until it ends, so it is among the holders seen just after.
+        """
+        if self.pending is not None:
+            return
+        with self.engine.connect() as conn:
+            head = conn.execute(sa.text(f"SELECT max(notification_id) FROM {self.events_table}")).scalar() or 0
+            holders = tuple(r[0] for r in conn.execute(_HOLDERS, {"table": self.events_table}))
+        if holders:
+            self.pending = _Pending(head, holders)
+        else:
+            self.settled = max(self.settled, head)
+
     def usable(self, after: int, rows: Sequence[RowT]) -> Sequence[RowT]:
         """The rows (position first) up to the first unsettled hole after position ``after``."""
         expected = after + 1

@@ -65,6 +65,9 @@ class Projector:
         self.before_commit: Callable[[sa.Connection], None] | None = None  # a test's fault injection
         self.conflicts = 0  # pages done again because another copy committed first
         self.yield_on_conflict = False  # the live worker sets it: a rebuild then goes first
+        # A rebuild sets it: on PostgreSQL, settle the record up to its head when nothing inserts, and read
+        # below that only the events of the views' topics (GapGuard.settle_to_head).
+        self.settle_head = False
         self._snapshot: sa.Connection | None = None  # a page's read of rows not cached
         self._expected: dict[str, int] = {}  # the positions the page's cached rows stand for
         self._positions_query = sa.select(tracking.c.name, tracking.c.position).where(tracking.c.name.in_(self.names))
@@ -232,7 +235,8 @@ class Projector:
         and a rolled-back insert leaves no hole), so only the topics the views use
         are fetched, up to the head read just before: a short page covers up to
         that head. On PostgreSQL every position is fetched (the state only of the
-        topics the views use), up to the first hole that may still fill (see gaps.py).
+        topics the views use), up to the first hole that may still fill (see gaps.py);
+        below a position known settled, only the topics used, as on SQLite.
         """
         if self.gaps is None:
             head = self.recorder.max_notification_id() or 0
@@ -240,7 +244,13 @@ class Projector:
                 return [], start
             page = self.recorder.select_feed_rows(start, self.page_size, self._topic_list, stop=head)
             return page, (page[-1][0] if len(page) == self.page_size else head)
+        if self.settle_head and start >= self.gaps.settled:
+            self.gaps.settle_to_head()
         self.gaps.before_read()
+        if start < self.gaps.settled:  # every position up to there is final: only the topics used
+            stop = self.gaps.settled
+            page = self.recorder.select_feed_rows(start, self.page_size, self._topic_list, stop=stop)
+            return page, (page[-1][0] if len(page) == self.page_size else stop)
         page = self.recorder.select_projection_rows(start, self.page_size, self._topic_list, self._state_topics)
         page = self.gaps.usable(start, page)
         return page, (page[-1][0] if page else start)

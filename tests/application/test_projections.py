@@ -340,18 +340,25 @@ def test_events_whose_state_no_view_reads_are_not_decoded(world: World) -> None:
     assert {UUID(k): v for k, v in counted.items()} == cases
 
 
+@pytest.mark.parametrize("settle_head", [False, True], ids=["live", "rebuild"])
 def test_views_follow_the_record_on_postgres_without_skipping_a_position_that_commits_late(
-    postgres_settings: Settings,
+    postgres_settings: Settings, settle_head: bool
 ) -> None:
-    """Two inserts that bypass the table lock: the later position commits first, the earlier one after."""
+    """Two inserts that bypass the table lock: the later position commits first, the earlier one after.
+
+    A rebuild (``settle_head``) also settles the record up to its head whenever nothing inserts, and
+    then reads only the topics it uses: an insert in flight must keep it from settling past a hole.
+    """
     migrate(postgres_settings)
     app = build_app(postgres_settings, create_table=False)
     engine = create_projection_engine(postgres_settings)
     world = World(postgres_settings, app, engine)
     generate(postgres_settings, 300, SMALL)
     projector = world.projector()
+    projector.settle_head = settle_head
     projector.catch_up()
     head = world.head
+    assert projector.gaps is not None and (projector.gaps.settled == head) is settle_head
     template = app.recorder.select_notifications(0, 1, topics=["inspection.scheduled.v1"])[0]
     dsn = postgres_settings.database_url.replace("+psycopg", "")  # type: ignore[union-attr]
     import psycopg
@@ -380,6 +387,8 @@ def test_views_follow_the_record_on_postgres_without_skipping_a_position_that_co
         doomed.rollback()  # the hole will never fill: step over it once nobody can fill it
     assert projector.catch_up() == 2  # positions covered: the empty one and the event
     assert set(projector.read_positions().values()) == {last}
+    if settle_head:  # settled to the head once the doomed insert had ended
+        assert projector.gaps.settled == last
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(VIEW_TABLES["vw_score_inspections"])).scalar() \
             == len(list(app._ids_with_topic("inspection.scheduled.v1")))
