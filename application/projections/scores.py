@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from application.projections.store import Fact, Row, Tables, View, body_key, handles, text
+from application.projections.store import Fact, Ref, Row, Tables, View, body_key, handles, ref_text, text
 from domain.case_assessment import CHARACTERISTICS
 from domain.frameworks import framework_by_code
 from domain.scoring import Tally
@@ -44,6 +44,13 @@ class Rating(msgspec.Struct, gc=False):
     judgements: list[Judged]
 
 
+class Sampled(msgspec.Struct, gc=False):
+    """What the view reads of a ``case.sampled.v1`` event."""
+
+    inspection_id: Ref | str
+    characteristics: dict[str, Any]
+
+
 _UNSEEN = object()  # an item the case has no judgement of yet
 _VALUE_KEYS = {"True": "true", "False": "false", "None": "null"}
 
@@ -57,9 +64,9 @@ def _bump(tallies: dict[str, list[int]], key: str, ds: int, da: int) -> None:
         pair[1] += da
 
 
-def new_case(state: dict[str, Any]) -> dict[str, Any]:
+def new_case(sampled: Sampled) -> dict[str, Any]:
     """A sampled case's scoring state, from its ``case.sampled.v1`` event."""
-    return {"inspection_id": str(state["inspection_id"]), "profile": profile_key(state["characteristics"]),
+    return {"inspection_id": ref_text(sampled.inspection_id), "profile": profile_key(sampled.characteristics),
             "verdicts": {}}
 
 
@@ -68,7 +75,7 @@ def case_state(facts: list[Fact]) -> dict[str, Any] | None:
     case = None
     for fact in facts:
         if fact.topic == "case.sampled.v1":
-            case = new_case(fact.state)
+            case = new_case(fact.read(Sampled))
         elif case is not None and fact.topic == "case.rated.v1":
             verdicts = case["verdicts"]
             for j in fact.read(Rating).judgements:
@@ -123,11 +130,11 @@ class ScoresView(View):
 
     @handles("case.sampled.v1")
     def case_added(self, fact: Fact, t: Tables) -> None:
-        inspection = t[INSPECTIONS].get(str(fact.state["inspection_id"]))
+        case = t.memo(CASES)[fact.key] = new_case(fact.read(Sampled))
+        inspection = t[INSPECTIONS].get(case["inspection_id"])
         if inspection is not None:
             inspection["case_count"] += 1
             t[INSPECTIONS].put(inspection)
-        t.memo(CASES)[fact.key] = new_case(fact.state)
 
     @handles("case.rated.v1")
     def rated(self, fact: Fact, t: Tables) -> None:

@@ -29,6 +29,21 @@ class StateCodec(Protocol):
     def read(self, shape: type[S], topic: str, data: bytes) -> S: ...
 
 
+class Ref(msgspec.Struct, gc=False):
+    """An id (a UUID) read into a shape, as the record stores it; ``ref_text`` gives its canonical text."""
+
+    hex: str = msgspec.field(name="_data_")
+
+
+def ref_text(value: Ref | str) -> str:
+    """The canonical text of an id read into a shape as ``Ref | str`` (a fact made from its state, as
+    in tests, holds the text already)."""
+    if type(value) is str:
+        return value
+    h = value.hex  # type: ignore[union-attr]
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 class Fact:
     """One recorded event as a projection sees it: position, topic, its stream (``key``) and version,
     and its state.
@@ -36,8 +51,9 @@ class Fact:
     The state is decoded only when a handler reads it: as a whole (``state``, a dict), or straight
     into the handler's own shape of the few fields it uses (``read(Shape)``, a ``msgspec.Struct``;
     fields not in the shape are skipped, not built). So a view pays only for what it reads. A shape
-    may hold only plain JSON values: ids and dates are read through ``state``, where ids (UUIDs) are
-    their canonical text, as the views store them. Read-only by convention.
+    holds plain JSON values, and ids as ``Ref | str`` (see ``ref_text``); dates are read through
+    ``state``, where ids (UUIDs) are their canonical text, as the views store them. Read-only by
+    convention.
     """
 
     __slots__ = ("position", "topic", "key", "version", "_state", "_data", "_codec")
@@ -65,8 +81,8 @@ class Fact:
 
     def read(self, shape: type[S]) -> S:
         """The fields of the state that ``shape`` (a msgspec Struct) names, decoded straight into it."""
-        if self._codec is None or self._data is None:  # a fact made from its state (tests)
-            return msgspec.convert(self.state, shape)
+        if self._codec is None or self._data is None:  # a fact made from its state (tests): ids as text
+            return msgspec.convert(msgspec.to_builtins(self.state), shape)
         return self._codec.read(shape, self.topic, self._data)
 
     def __repr__(self) -> str:

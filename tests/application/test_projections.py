@@ -16,8 +16,8 @@ from eventsourcing.cryptography import AESCipher
 
 from application.app import InspectorateApp
 from application.projections import VIEW_NAMES, views_named
-from application.projections.scores import Rating, ScoresView
-from application.projections.store import Fact, Tables, View, handles
+from application.projections.scores import Rating, Sampled, ScoresView
+from application.projections.store import Fact, Tables, View, handles, ref_text
 from benchmarks.generate_history import Plan, generate, play
 from domain.base import Actor
 from domain.scoring import Tally, pool_year, tally_cases
@@ -288,6 +288,10 @@ def test_fast_decoding_gives_what_the_mapper_gives_with_encryption_on(tmp_path: 
         assert fact.state == _ids_as_text(event)  # the same values, ids as the text the views store
         if fact.topic == "case.rated.v1":  # a shape of a few fields reads what the whole state says
             assert fact.read(Rating) == msgspec.convert(event, Rating) and fact.read(Rating).judgements
+        if fact.topic == "case.sampled.v1":  # ids too, as the text the views store
+            sampled = fact.read(Sampled)
+            assert ref_text(sampled.inspection_id) == fact.state["inspection_id"] == str(event["inspection_id"])
+            assert sampled.characteristics == fact.state["characteristics"]
     # Case data reaches the views sealed with the same cipher, and reads back.
     migrate(settings)
     engine = create_projection_engine(settings)
