@@ -2,17 +2,16 @@
 
 Each view has its own tables and its own tracked position, so views can be
 rebuilt independently: the views are split into groups of about equal cost
-(``View.cost``), one process a group, up to one a CPU. Each process drops
-its group's tables and projects the whole record into them in pages (one
-transaction a page, see ``runner.Projector.step``: the write lock is held
-only to write, so the processes run side by side even on SQLite). This
-process shows progress from the tracked positions and reports the first
-failure. A rebuild stopped anywhere resumes as any projection does.
+(``View.cost``), one process a group, up to one a CPU; this process takes
+the costliest group itself. Each projects the whole record into its group's
+(reset) tables in pages (one transaction a page, see ``runner.Projector.step``:
+the write lock is held only to write, so the processes run side by side even
+on SQLite). This process shows progress from the tracked positions and reports
+the first failure. A rebuild stopped anywhere resumes as any projection does.
 """
 from __future__ import annotations
 
 import multiprocessing
-import multiprocessing.forkserver
 import os
 import queue
 import time
@@ -54,40 +53,36 @@ def rebuild(
     *,
     processes: int | None = None,
     progress: Callable[[int], None] | None = None,
+    child: Callable[..., None] | None = None,
 ) -> Rebuilt:
-    """Drop the named views (default: all) and rebuild them up to the head of the record."""
+    """Drop the named views (default: all) and rebuild them up to the head of the record.
+
+    This process rebuilds the costliest group itself; each other group gets a process of its own,
+    started first (fresh, ``spawn``: no inherited connection or thread), whose 1.4 s of imports
+    then overlap with this process's work instead of delaying it.
+    """
     from infrastructure.bootstrap import build_app
     from infrastructure.projections.worker import build_projector
 
     groups = plan(names, processes or os.cpu_count() or 1)
     chosen = tuple(sorted(name for group in groups for name in group))
     started = time.perf_counter()
-    if len(groups) > 1:
-        _context()  # the fork server imports what the processes need while this one resets the views
     app = build_app(settings, create_table=False)
     engine = create_projection_engine(settings)
     try:
         head = app.recorder.max_notification_id() or 0
         projector = build_projector(app, engine, settings, list(chosen))
         projector.reset()  # every chosen view at position 0, its tables empty, in one transaction
+        own = build_projector(app, engine, settings, groups[0])
+        own.settle_head = True
         if len(groups) == 1:
-            projector.settle_head = True
-            projector.catch_up(progress)
+            own.catch_up(progress)
         else:
-            _in_processes(settings, engine, groups, chosen, head, progress)
+            _with_processes(settings, engine, own, groups[1:], chosen, head, progress, child or _catch_up)
     finally:
         app.close()
         engine.dispose()
     return Rebuilt(chosen, head, time.perf_counter() - started, len(groups))
-
-
-def _context() -> Any:
-    """Rebuild processes fork from a server process that has imported what they need (1.2 s of
-    imports each) and holds no connection or thread of this one; it is started on first use."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__, "infrastructure.bootstrap", "infrastructure.projections.worker"])
-    multiprocessing.forkserver.ensure_running()
-    return context
 
 
 def _catch_up(settings: Settings, names: list[str], errors: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
@@ -110,34 +105,55 @@ def _catch_up(settings: Settings, names: list[str], errors: multiprocessing.Queu
         raise SystemExit(1) from None
 
 
-def _in_processes(
+class _ChildFailed(Exception):
+    pass
+
+
+def _with_processes(
     settings: Settings,
     engine: sa.Engine,
+    own: Any,
     groups: list[list[str]],
     names: tuple[str, ...],
     head: int,
     progress: Callable[[int], None] | None,
+    target: Callable[..., None],
 ) -> None:
-    context = _context()
+    """Rebuild ``own``'s group here while the other groups are rebuilt in processes of their own
+    (each runs ``target(settings, names, errors)``: ``_catch_up``, or a test's stand-in)."""
+    context = multiprocessing.get_context("spawn")
     errors = context.Queue()
-    children = [context.Process(target=_catch_up, args=(settings, group, errors), daemon=True) for group in groups]
+    children = [context.Process(target=target, args=(settings, group, errors), daemon=True) for group in groups]
     for child in children:
         child.start()
     lowest = sa.select(sa.func.min(tracking.c.position)).where(tracking.c.name.in_(names))
+    last_shown = 0.0
+
+    def show(_: int = 0, *, every: float = 0.25) -> None:
+        """Progress over every view (the lowest position), at most every ``every`` s; stop at a failure."""
+        nonlocal last_shown
+        if any(child.exitcode not in (None, 0) for child in children):
+            raise _ChildFailed
+        if progress is not None and time.monotonic() - last_shown >= every:
+            last_shown = time.monotonic()
+            with engine.connect().execution_options(snapshot=True) as conn:
+                progress(min(conn.execute(lowest).scalar() or 0, head))
+
+    failed = False
     try:
+        own.catch_up(show)
         while any(child.is_alive() for child in children):
-            if any(child.exitcode not in (None, 0) for child in children):
-                break  # one failed: stop the others
-            time.sleep(0.25)
-            if progress is not None:
-                with engine.connect().execution_options(snapshot=True) as conn:
-                    progress(min(conn.execute(lowest).scalar() or 0, head))
+            show()
+            time.sleep(0.05)
+        show(every=0)
+    except _ChildFailed:
+        failed = True
     finally:
         for child in children:
             if child.is_alive():
                 child.terminate()
             child.join()
-    if any(child.exitcode != 0 for child in children):
+    if failed or any(child.exitcode != 0 for child in children):
         failures = []
         while True:
             try:

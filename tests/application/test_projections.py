@@ -118,6 +118,22 @@ def test_a_rebuild_in_parallel_processes_gives_exactly_the_rows_of_one_process(w
     assert snapshot(world.engine) == expected
 
 
+def failing_rebuild_process(settings: Settings, names: list[str], errors: Any) -> None:
+    """Stands in for a rebuild process that fails (run in a spawned process: importable here)."""
+    errors.put(f"{', '.join(names)}: Boom: injected")
+    raise SystemExit(1)
+
+
+def test_a_rebuild_process_that_fails_fails_the_rebuild_and_a_new_rebuild_recovers(world: World) -> None:
+    generate(world.settings, 1500, SMALL)
+    expected = rebuilt(world)
+    with pytest.raises(RuntimeError, match="rebuild failed: .*Boom: injected"):
+        rebuild(world.settings, processes=2, child=failing_rebuild_process)
+    assert min(world.projector().read_positions().values()) < world.head  # the failed group was not rebuilt
+    rebuild(world.settings, processes=2)
+    assert snapshot(world.engine) == expected
+
+
 def test_rebuild_groups_share_the_views_out_by_cost() -> None:
     groups = plan(None, 2)
     assert sorted(name for group in groups for name in group) == sorted(VIEW_NAMES)
