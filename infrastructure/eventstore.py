@@ -159,15 +159,17 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
             ]
 
     def select_feed_rows(
-        self, after: int, limit: int, topics: Sequence[str] = (), stop: int | None = None
+        self, after: int, limit: int, topics: Sequence[str] = (), stop: int | None = None,
+        bare: Sequence[str] = (),
     ) -> list[tuple[int, str, int, str, bytes]]:
         """(position, stream, version, topic, state) after a position (up to ``stop``): the feed's and the
-        projections' hot path, no UUID objects."""
+        projections' hot path, no UUID objects. Events of the ``bare`` topics come without their state."""
+        state = f"CASE WHEN topic IN ({','.join('?' * len(bare))}) THEN NULL ELSE state END" if bare else "state"
         statement = (
-            f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table_name}"
+            f"SELECT rowid, originator_id, originator_version, topic, {state} FROM {self.events_table_name}"
             " WHERE rowid > ?"
         )
-        params: list[Any] = [after]
+        params: list[Any] = [*bare, after]
         if stop is not None:
             statement += " AND rowid <= ?"
             params.append(stop)
@@ -322,15 +324,17 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             ]
 
     def select_feed_rows(
-        self, after: int, limit: int, topics: Sequence[str] = (), stop: int | None = None
+        self, after: int, limit: int, topics: Sequence[str] = (), stop: int | None = None,
+        bare: Sequence[str] = (),
     ) -> list[tuple[int, str, int, str, bytes]]:
         """(position, stream, version, topic, state) after a position (up to ``stop``): the feed's and the
-        projections' hot path, no UUID objects."""
+        projections' hot path, no UUID objects. Events of the ``bare`` topics come without their state."""
         statement = self._sql(
-            "SELECT notification_id, originator_id::text, originator_version, topic, state"
+            "SELECT notification_id, originator_id::text, originator_version, topic,"
+            " CASE WHEN topic = ANY(%s) THEN NULL ELSE state END"
             " FROM {schema}.{table} WHERE notification_id > %s"
         )
-        params: list[Any] = [after]
+        params: list[Any] = [list(bare), after]
         if stop is not None:
             statement += SQL(" AND notification_id <= %s")
             params.append(stop)

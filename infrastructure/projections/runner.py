@@ -61,6 +61,7 @@ class Projector:
             if all(topic in view.keys_only for view in self.views if topic in view.handlers)
         )
         self._state_topics = sorted(self.topics - self.bare)
+        self._bare_list = sorted(self.bare)
         self.positions: dict[str, int] | None = None  # as committed by this projector, or just read
         self.before_commit: Callable[[sa.Connection], None] | None = None  # a test's fault injection
         self.conflicts = 0  # pages done again because another copy committed first
@@ -242,14 +243,18 @@ class Projector:
             head = self.recorder.max_notification_id() or 0
             if head <= start:
                 return [], start
-            page = self.recorder.select_feed_rows(start, self.page_size, self._topic_list, stop=head)
+            page = self.recorder.select_feed_rows(
+                start, self.page_size, self._topic_list, stop=head, bare=self._bare_list
+            )
             return page, (page[-1][0] if len(page) == self.page_size else head)
         if self.settle_head and start >= self.gaps.settled:
             self.gaps.settle_to_head()
         self.gaps.before_read()
         if start < self.gaps.settled:  # every position up to there is final: only the topics used
             stop = self.gaps.settled
-            page = self.recorder.select_feed_rows(start, self.page_size, self._topic_list, stop=stop)
+            page = self.recorder.select_feed_rows(
+                start, self.page_size, self._topic_list, stop=stop, bare=self._bare_list
+            )
             return page, (page[-1][0] if len(page) == self.page_size else stop)
         page = self.recorder.select_projection_rows(start, self.page_size, self._topic_list, self._state_topics)
         page = self.gaps.usable(start, page)

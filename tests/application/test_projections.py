@@ -350,6 +350,10 @@ def test_events_whose_state_no_view_reads_are_not_decoded(world: World) -> None:
         (f.position, f.topic, f.key, f.version) for f in full]
     sampled = [(a, b) for a, b in zip(lean, full) if a.topic == "inspection.case_sampled.v1"]
     assert sampled and all(a.state == {} and b.state["case_ref"] for a, b in sampled)
+    # Nor is their state read from the record.
+    without = world.app.recorder.select_feed_rows(0, 10_000, bare=["inspection.case_sampled.v1"])
+    assert [row[:4] for row in without] == [row[:4] for row in rows]
+    assert [row[4] is None for row in without] == [row[3] == "inspection.case_sampled.v1" for row in rows]
     years.catch_up()
     cases = {UUID(f.key): 0 for f in full if f.topic == "inspection.scheduled.v1"}
     for _, fact in sampled:
