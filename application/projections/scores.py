@@ -52,6 +52,12 @@ class Sampled(msgspec.Struct, gc=False):
 
 
 _UNSEEN = object()  # an item the case has no judgement of yet
+# (earlier verdict, new verdict) -> how the (sufficient, applicable) tallies move
+_MOVES = {
+    (old, new): ((new is True) - (old is True), (new is not None) - (old is not None))
+    for old in (True, False, None)
+    for new in (True, False, None)
+} | {(_UNSEEN, new): (int(new is True), int(new is not None)) for new in (True, False, None)}
 _VALUE_KEYS = {"True": "true", "False": "false", "None": "null"}
 
 
@@ -162,10 +168,7 @@ class ScoresView(View):
             if old is new:
                 continue
             verdicts[item] = new
-            if old is _UNSEEN:
-                ds, da = int(new is True), int(new is not None)
-            else:
-                ds, da = (new is True) - (old is True), (new is not None) - (old is not None)
+            ds, da = _MOVES[old, new]
             # (the framework checked every area and criterion before the event was recorded)
             pair = headline[area]
             pair[0] += ds
