@@ -17,7 +17,7 @@ import queue
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -25,6 +25,9 @@ from application.projections import views_named
 from infrastructure.config import Settings
 from infrastructure.projections.engine import create_projection_engine
 from infrastructure.projections.tables import tracking
+
+if TYPE_CHECKING:
+    from infrastructure.projections.runner import Projector
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,9 @@ def rebuild(
     """Drop the named views (default: all) and rebuild them up to the head of the record.
 
     This process rebuilds the costliest group itself; each other group gets a process of its own,
-    started first (fresh, ``spawn``: no inherited connection or thread), whose 1.4 s of imports
-    then overlap with this process's work instead of delaying it.
+    started just before (fresh, ``spawn``: no inherited connection or thread), whose 1.4 s of
+    imports then overlap with this process's work instead of delaying it. ``child`` is what those
+    processes run (default ``_catch_up``; tests stand in a failing one).
     """
     from infrastructure.bootstrap import build_app
     from infrastructure.projections.worker import build_projector
@@ -112,7 +116,7 @@ class _ChildFailed(Exception):
 def _with_processes(
     settings: Settings,
     engine: sa.Engine,
-    own: Any,
+    own: Projector,
     groups: list[list[str]],
     names: tuple[str, ...],
     head: int,
