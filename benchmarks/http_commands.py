@@ -146,13 +146,13 @@ def set_up(port: int, token: str, clients: int, cases_per_client: int) -> tuple[
 def drive(
     port: int, token: str, case_ids: list[str] | None, path: str | None, seconds: float, rate: float | None,
     start_at: float,
-) -> tuple[list[float], int]:
+) -> tuple[list[float], int, float]:
     """One client: ratings of its own cases (``case_ids``) or reads of ``path``, for ``seconds``.
 
     Closed loop (``rate`` None): each request as soon as the last is answered, timed from its send.
     Open loop: requests arriving at random (Poisson, ``rate`` per second for this client), each
     timed from when it was due, so a slow answer also counts against the requests it held up (no
-    coordinated omission).
+    coordinated omission). Returns the latencies, the error count and the client's own CPU seconds.
     """
     client = Client(port, token)
     while time.time() < start_at:
@@ -160,6 +160,7 @@ def drive(
     arrivals = random.Random(os.getpid())
     latencies: list[float] = []
     errors = n = 0
+    cpu = time.process_time()
     began = due = time.perf_counter()
     while True:
         if rate is None:
@@ -182,7 +183,7 @@ def drive(
         latencies.append(time.perf_counter() - due)
         errors += status != 200
         n += 1
-    return latencies, errors
+    return latencies, errors, time.process_time() - cpu
 
 
 def server_cpu_seconds(root_pid: int) -> float:
@@ -218,13 +219,14 @@ def run_phase(pool: Any, loop: Any, jobs: list[tuple[Any, ...]], server_pid: int
     began = time.perf_counter()
     results = pool.starmap(loop, [(*job, start_at) for job in jobs])
     elapsed = time.perf_counter() - began - 0.5
-    latencies = [lat for lats, _ in results for lat in lats]
+    latencies = [lat for lats, _, _ in results for lat in lats]
     time.sleep(0.2)  # the last access-log lines
     with log.open("rb") as lines:
         lines.seek(logged_before)
         served = [json.loads(line)["duration_ms"] for line in lines if line.startswith(b'{"ts"')]
-    return {"latencies": latencies, "errors": sum(errors for _, errors in results), "seconds": elapsed,
-            "server_cpu": server_cpu_seconds(server_pid) - cpu_before, "served_ms": served}
+    return {"latencies": latencies, "errors": sum(errors for _, errors, _ in results), "seconds": elapsed,
+            "server_cpu": server_cpu_seconds(server_pid) - cpu_before, "served_ms": served,
+            "client_cpu": sum(cpu for _, _, cpu in results)}
 
 
 def _p(values: list[float], q: float) -> float:
@@ -240,7 +242,7 @@ def report(label: str, phase: dict[str, Any]) -> None:
     served = phase["served_ms"]
     print(f"{label:<24} {len(ms) / phase['seconds']:6.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:7.2f} ms  "
           f"max {ms[-1]:7.2f} ms  errors {phase['errors']}  ({len(ms)} in {phase['seconds']:.1f} s; "
-          f"server CPU {cpu_ms:.2f} ms/request)")
+          f"server CPU {cpu_ms:.2f} ms/request, clients' {phase['client_cpu'] * 1000 / len(ms):.2f})")
     print(f"{'':<24} in the app (access log, {len(served)} requests): p50 {_p(served, .5):.2f} ms  "
           f"p99 {_p(served, .99):.2f} ms  max {max(served, default=float('nan')):.2f} ms")
 
