@@ -3,12 +3,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+import orjson
+from flask import Flask, Response
+from flask.json.provider import DefaultJSONProvider
 
 from infrastructure.bootstrap import Services, build_services
 from infrastructure.config import Settings
 
 MAX_BODY_BYTES = 1024 * 1024
+
+
+class _JSON(DefaultJSONProvider):
+    """Flask's JSON responses, written by orjson (the standard library's encoder was 6.5% of a
+    worker's CPU per rating). The same output: keys sorted, compact, a final newline, dates and
+    dataclasses through Flask's own ``default``; only text beyond ASCII is sent as UTF-8 rather
+    than ``\\u`` escapes. Anything orjson refuses (an integer beyond 64 bits) goes the standard way.
+    """
+
+    options = (orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+               | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_APPEND_NEWLINE)
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        if self.compact is False or (self.compact is None and self._app.debug):
+            return super().response(*args, **kwargs)
+        try:
+            body = orjson.dumps(self._prepare_response_obj(args, kwargs), default=self.default, option=self.options)
+        except (orjson.JSONEncodeError, TypeError):
+            return super().response(*args, **kwargs)
+        return self._app.response_class(body, mimetype=self.mimetype)
 
 
 class _Flask(Flask):
@@ -17,6 +39,8 @@ class _Flask(Flask):
     Flask asks ``inspect`` whether each hook and view is a coroutine function on
     every request (18 times for a rating); the answer never changes, so ask once.
     """
+
+    json_provider_class = _JSON
 
     def ensure_sync(self, func: Any) -> Any:
         known = self.__dict__.setdefault("_sync", {})
