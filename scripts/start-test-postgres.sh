@@ -79,11 +79,23 @@ as_pg "$PG_BINDIR/initdb" -D "$PGDIR" -U postgres --encoding=UTF8 --locale=C.UTF
 
 # Unix socket lives inside the (0700) data dir, so 'trust' there is only
 # reachable by the cluster owner. TCP is 127.0.0.1 only, password auth.
-as_pg "$PG_BINDIR/pg_ctl" -D "$PGDIR" -l "$LOG" -w -t 60 start -o "\
+# A port can also be taken by the local end of an outgoing connection (the ephemeral range covers
+# these ports), which the check above cannot see: then the bind fails and the next port is tried.
+started=
+for _ in 1 2 3 4 5; do
+    if as_pg "$PG_BINDIR/pg_ctl" -D "$PGDIR" -l "$LOG" -w -t 60 start -o "\
  -p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PGDIR\
  -c fsync=off -c synchronous_commit=off -c full_page_writes=off\
- -c max_connections=200" >/dev/null \
-    || { tail -n 20 "$LOG" >&2; die "pg_ctl start failed (log: $LOG)"; }
+ -c max_connections=200" >/dev/null; then
+        started=1
+        break
+    fi
+    grep -q "Address already in use" "$LOG" || break
+    echo "start-test-postgres: port $PORT could not be bound, trying $((PORT + 1))" >&2
+    PORT=$((PORT + 1))
+    : >"$LOG"
+done
+[[ -n $started ]] || { tail -n 20 "$LOG" >&2; die "pg_ctl start failed (log: $LOG)"; }
 
 as_pg "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGDIR" -p "$PORT" -U postgres -d postgres >/dev/null <<'SQL' \
     || die "creating role/database failed"
