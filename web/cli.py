@@ -118,5 +118,7 @@ import web.cli_audit  # noqa: E402,F401 - registers `inspectorate audit`
 import web.cli_backup  # noqa: E402,F401 - registers `inspectorate backup` and `inspectorate restore`
 import web.cli_views  # noqa: E402,F401 - registers `inspectorate project` and `inspectorate views`
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m web.cli`: run the imported module, where the extensions registered
+    from web import cli
+
+    sys.exit(cli.main())

@@ -1,6 +1,11 @@
 """`inspectorate token create|list|revoke` against the same database the API uses."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from infrastructure.config import Settings
@@ -77,3 +82,13 @@ def test_bad_token_arguments_are_refused_without_a_traceback(
     assert code == 2 and "name" in err
     code, _, err = run(capsys, "token", "create", "--name", "N" * 201, "--role", "auditor")
     assert code == 2 and "200" in err
+
+
+def test_python_dash_m_web_cli_has_every_command(tmp_path: Path) -> None:
+    """`python -m web.cli` (as the benchmarks run it, e.g. under -O) knows the commands other modules add."""
+    env = {**os.environ, "INSPECTORATE_DATA_DIR": str(tmp_path / "var")}
+    env.pop("INSPECTORATE_DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-m", "web.cli", "views", "status"], env=env, capture_output=True,
+                          text=True, cwd=Path(__file__).resolve().parents[2], timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "scores" in done.stdout
