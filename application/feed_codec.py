@@ -20,14 +20,10 @@ from eventsourcing.persistence import JSONTranscoder, Mapper, Notification
 from eventsourcing.utils import resolve_topic
 
 from application.app import to_plain
+from application.ids import uuid_text
 
 _WRAPPED = b'"_type_":'  # the transcoder writes compact JSON; a user's text cannot contain this unescaped
 _AS_IS = ("date_iso", "datetime_iso")
-
-
-def uuid_text(hex32: str) -> str:
-    """A UUID's 32 lower-case hex digits (as ``UUID.hex`` writes them) as its canonical text."""
-    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
 
 
 class FeedRow(NamedTuple):

@@ -14,6 +14,8 @@ from uuid import UUID
 
 import msgspec
 
+from application.ids import uuid_text
+
 Row = dict[str, Any]
 Loader = Callable[[str, str], "Row | None"]  # (table, key) -> the committed row, or None
 
@@ -38,10 +40,7 @@ class Ref(msgspec.Struct, gc=False):
 def ref_text(value: Ref | str) -> str:
     """The canonical text of an id read into a shape as ``Ref | str`` (a fact made from its state, as
     in tests, holds the text already)."""
-    if type(value) is str:
-        return value
-    h = value.hex  # type: ignore[union-attr]
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return value if type(value) is str else uuid_text(value.hex)  # type: ignore[union-attr]
 
 
 class Fact:

@@ -20,7 +20,7 @@ import orjson
 from eventsourcing.persistence import JSONTranscoder, Mapper
 from eventsourcing.utils import resolve_topic
 
-from application.feed_codec import uuid_text
+from application.ids import uuid_text
 from application.projections.store import Fact
 
 Row = tuple[int, str, int, str, "bytes | None"]
