@@ -28,7 +28,7 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from application.feed_codec import uuid_text
+from application.ids import uuid_text
 from infrastructure.chain import EventRow, Joined, Report, chain_rows, id_bytes, verify, with_orphan_links
 
 VERIFY_PAGE = 5000
@@ -359,19 +359,19 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             return curs.fetchall()
 
     def select_projection_rows(
-        self, after: int, limit: int, topics: Sequence[str], state_topics: Sequence[str] | None = None
+        self, after: int, limit: int, topics: Sequence[str], bare: Sequence[str] = ()
     ) -> list[tuple[int, str, int, str, bytes | None]]:
-        """Every position after ``after`` (the gap guard must see them all), with the stream only of the
-        events whose topic is in ``topics`` and the state only of those in ``state_topics`` (default:
-        ``topics``): the others are not sent over the wire."""
+        """Every position after ``after`` (the gap guard must see them all), with the stream and state
+        only of the events whose topic is in ``topics`` (the state not for the ``bare`` ones, as in
+        ``select_feed_rows``): the others are not sent over the wire."""
         statement = self._sql(
             "SELECT notification_id, CASE WHEN topic = ANY(%s) THEN originator_id::text END, originator_version,"
-            " topic, CASE WHEN topic = ANY(%s) THEN state END"
+            " topic, CASE WHEN topic = ANY(%s) AND NOT topic = ANY(%s) THEN state END"
             " FROM {schema}.{table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
         )
-        state_topics = topics if state_topics is None else state_topics
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
-            curs.execute(statement, [list(topics), list(state_topics), after, limit], prepare=True, binary=True)
+            params = [list(topics), list(topics), list(bare), after, limit]
+            curs.execute(statement, params, prepare=True, binary=True)
             return curs.fetchall()
 
     def chain_head(self) -> tuple[int, bytes] | None:

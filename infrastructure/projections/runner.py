@@ -60,7 +60,6 @@ class Projector:
             topic for topic in self.topics
             if all(topic in view.keys_only for view in self.views if topic in view.handlers)
         )
-        self._state_topics = sorted(self.topics - self.bare)
         self._bare_list = sorted(self.bare)
         self.positions: dict[str, int] | None = None  # as committed by this projector, or just read
         self.before_commit: Callable[[sa.Connection], None] | None = None  # a test's fault injection
@@ -256,7 +255,7 @@ class Projector:
                 start, self.page_size, self._topic_list, stop=stop, bare=self._bare_list
             )
             return page, (page[-1][0] if len(page) == self.page_size else stop)
-        page = self.recorder.select_projection_rows(start, self.page_size, self._topic_list, self._state_topics)
+        page = self.recorder.select_projection_rows(start, self.page_size, self._topic_list, self._bare_list)
         page = self.gaps.usable(start, page)
         return page, (page[-1][0] if page else start)
 
