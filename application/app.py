@@ -10,7 +10,7 @@ from itertools import takewhile
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording
 
 from application.representations import case_dict, complaint_dict, inspection_dict, reinspection_dict
@@ -83,6 +83,49 @@ class InspectorateApp(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """The library's ``save``, collecting our aggregates' events directly.
+
+        ``ProcessingEvent.collect_events`` asks of each object whether it is a
+        domain event or an aggregate through runtime-checkable Protocols, which
+        walk every attribute of the class: 3% of a rating. Our commands save
+        only aggregates, whose class is known; anything else goes the library's way.
+        """
+        if kwargs or not all(isinstance(obj, InspectorateAggregate) for obj in objs):
+            return super().save(*objs, **kwargs)
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for aggregate in objs:
+            processing_event.events.extend(aggregate.collect_events())
+            processing_event.aggregates[aggregate.id] = aggregate
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """Record, then keep the saved aggregates as the cached ones.
+
+        The library caches saved aggregates only without fast-forwarding; with
+        it, the next command would fetch, decode and apply again the event it
+        has just written (a sixth of a rating's cost). A saved aggregate is
+        exactly its recorded state, and it is not mutated after ``save`` (each
+        command works on its own deep copy, and only reads it afterwards), so
+        it is cached as is. Fast-forwarding still brings it up to date with
+        other processes' events, so a cached state is never relied on to be
+        the newest: an older one never replaces a newer one here, all the same.
+        """
+        recordings = super()._record(processing_event)
+        cache = self.repository.cache
+        if cache is not None and self.repository.fastforward:
+            for aggregate_id, aggregate in processing_event.aggregates.items():
+                try:
+                    cached = cache.get(aggregate_id)
+                except KeyError:
+                    cached = None
+                if cached is None or cached.version < aggregate.version:
+                    cache.put(aggregate_id, aggregate)
+        return recordings
 
     # -- the command loop ---------------------------------------------------
 

@@ -5,7 +5,7 @@
 
 Fills a record with a realistic history (benchmarks/generate_history.py; a
 temporary SQLite data folder unless one is given), starts the real server
-(`inspectorate serve`, gunicorn with 2 sync workers) on a free port, creates
+(`inspectorate serve`: granian, 2 workers) on a free port, creates
 an integration token, then pages through ``GET /v1/events?after=N&limit=M``
 with one keep-alive connection, keeping ``next_after`` as a consumer would,
 until it is at the head. Prints events/s and the page latency percentiles.

@@ -36,6 +36,7 @@ class Services:
 
     def close(self) -> None:
         self.app.close()
+        self.tokens.close()
         self.read_engine.dispose()
 
 

@@ -93,6 +93,10 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
         name, pool = datastore.pool.db_name, datastore.pool
         plain_file = bool(name) and not pool.is_sqlite_memory_mode and not name.startswith("file:")
         self.writers_queue = f"{name}-writers.lock" if plain_file else None
+        self._select_after = (
+            f"SELECT originator_version, topic, state FROM {events_table_name} "
+            "WHERE originator_id=? AND originator_version>? ORDER BY originator_version"
+        )
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -126,6 +130,33 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
         return positions
 
     # -- reading ----------------------------------------------------------------
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """An aggregate's events after a version, in order: what fast-forwarding a cached aggregate asks for
+        on every command and read (a fifth of a read's cost through the library's path).
+
+        One SELECT on a pooled connection, in auto-commit mode: a single statement reads one consistent
+        snapshot, so the library's explicit BEGIN and ROLLBACK around it add nothing but two round trips.
+        Other forms of the query go the library's way.
+        """
+        if gt is None or lte is not None or desc or limit is not None:
+            return super().select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+        key = originator_id.hex if isinstance(originator_id, UUID) else originator_id
+        with self.datastore.get_connection(commit=False) as conn, conn.cursor() as c:
+            c.execute(self._select_after, (key, gt))
+            rows = c.fetchall()
+        if not rows:
+            return []
+        originator = originator_id if isinstance(originator_id, UUID) else self.convert_originator_id(originator_id)
+        return [StoredEvent(originator, row[0], row[1], row[2]) for row in rows]
 
     def select_by_originators(
         self,

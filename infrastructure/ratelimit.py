@@ -1,7 +1,7 @@
 """Per-token request counters in fixed one-minute windows, shared by every worker process.
 
 The counters live in the read database (SQLite in the data dir, or PostgreSQL),
-so the limit holds across gunicorn workers and API replicas. Keys are token
+so the limit holds across server workers and API replicas. Keys are token
 hashes, never secrets.
 """
 from __future__ import annotations

@@ -43,11 +43,28 @@ def access_logger() -> logging.Logger:
     logger = logging.getLogger(ACCESS_LOG)
     if not logger.handlers:
         handler = _CurrentStderr()
+        _OWN_HANDLERS.append(handler)
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False  # the line is already complete JSON; no second copy via root
     return logger
+
+
+_OWN_HANDLERS: list[logging.Handler] = []
+
+
+def _write(text: str) -> None:
+    """The line to the access log. While the logger has only our own handler (the usual case), the line
+    goes straight to stderr as that handler would write it, without a LogRecord: the logging
+    machinery was 5% of a read's time. Any other handler (a test's, an operator's) gets a record."""
+    logger = logging.getLogger(ACCESS_LOG)
+    if logger.handlers == _OWN_HANDLERS and not logger.disabled and logger.isEnabledFor(logging.INFO):
+        stream = sys.stderr
+        stream.write(text + "\n")
+        stream.flush()
+    else:
+        logger.info(text)
 
 
 def start_timer() -> None:
@@ -67,7 +84,7 @@ def log_request(response: Response) -> Response:
         "role": actor.role if actor is not None else None,
         "correlation_id": g.get("correlation_id"),
     }
-    logging.getLogger(ACCESS_LOG).info(orjson.dumps(line).decode())
+    _write(orjson.dumps(line).decode())
     return response
 
 

@@ -6,13 +6,56 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-from flask import request
-from flask_smorest import Blueprint
+import flask_smorest
+from flask import g, request
 from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow.utils import missing as ma_missing
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from web.errors import MalformedBody
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Parser(FlaskParser):
+    """webargs' Flask parser, without work whose answer is known.
+
+    - A JSON body already parsed by ``reject_malformed_json`` (before every
+      write) is not parsed a second time.
+    - An empty query string, given to a schema that turns ``{}`` into ``{}``
+      (no field required or defaulted, no hooks), gives ``{}`` without running
+      the schema: a tenth of a read's time otherwise, for most reads.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._empty_gives_empty: dict[int, tuple[Schema, bool]] = {}
+
+    def parse(self, argmap: Any, req: Any = None, *, location: str | None = None, **kwargs: Any) -> Any:
+        if (location == "query" and isinstance(argmap, Schema) and kwargs.get("validate") is None
+                and not request.environ.get("QUERY_STRING") and self._empty_is_empty(argmap)):
+            return {}
+        return super().parse(argmap, req, location=location, **kwargs)
+
+    def _empty_is_empty(self, schema: Schema) -> bool:
+        known = self._empty_gives_empty.get(id(schema))
+        if known is None or known[0] is not schema:
+            plain = not any(schema._hooks.values()) and not any(
+                field.required or field.load_default is not ma_missing for field in schema.load_fields.values()
+            )
+            known = self._empty_gives_empty[id(schema)] = (schema, plain and schema.load({}) == {})
+        return known[1]
+
+    def _raw_load_json(self, req: Any) -> Any:
+        if "json_body" in g and is_json_request(req):  # (any other content type: no JSON body, as webargs has it)
+            return g.json_body
+        return super()._raw_load_json(req)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint with our argument parser (``_Parser``)."""
+
+    ARGUMENTS_PARSER = _Parser()
 
 
 def _printable(multiline: bool) -> Callable[[str], None]:
@@ -111,3 +154,4 @@ def reject_malformed_json() -> None:
         raise MalformedBody("The request body is not valid JSON.") from None
     if not isinstance(value, dict):
         raise MalformedBody("The request body must be a JSON object.")
+    g.json_body = value  # (webargs takes it from here rather than parsing the body again)

@@ -1,10 +1,11 @@
-"""The real thing: `inspectorate serve` (gunicorn, 2 workers) and `inspectorate token create` as subprocesses.
+"""The real thing: `inspectorate serve` (granian, 2 workers) and `inspectorate token create` as subprocesses.
 
 A whole inspection is driven over loopback HTTP to publication, then the
 server gets SIGTERM and must exit cleanly.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -138,3 +139,53 @@ def test_a_whole_inspection_to_publication_over_http_then_a_clean_sigterm(server
     published_line = [line for line in log_lines if line.get("path") == "/v1/inspections/<uuid:inspection_id>/publish"]
     assert published_line and published_line[0]["status"] == 200 and published_line[0]["role"] == "inspector"
     assert server.token not in stderr and "W000" not in stderr
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _server_workers(pid: int) -> list[int]:
+    """The HTTP workers: children of `serve` other than the projection worker (a separate program)."""
+    workers = []
+    for child in _children(pid):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"project" not in command:
+            workers.append(child)
+    return workers
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_keep_alive_and_a_killed_worker_is_replaced(server: Server) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    for _ in range(3):  # one connection, several requests
+        conn.request("GET", "/health")
+        response = conn.getresponse()
+        assert response.status == 200 and response.getheader("Connection", "").lower() != "close"
+        response.read()
+    conn.close()
+
+    workers = _server_workers(server.process.pid)
+    assert len(workers) == 2, workers
+    os.kill(workers[0], signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        now = _server_workers(server.process.pid)
+        if len(now) == 2 and workers[0] not in now:
+            break
+        time.sleep(0.1)
+    assert len(now) == 2 and workers[0] not in now, now
+    for _ in range(6):  # fresh connections: whichever worker takes them answers
+        assert server.call("GET", "/v1/inspections/00000000-0000-4000-8000-000000000000").status == 404
+    assert server.process.poll() is None

@@ -1,7 +1,7 @@
 """Run the real `inspectorate` server and CLI as subprocesses, and talk to them over loopback HTTP.
 
 Each server gets its own port, data directory and environment, and runs in its
-own process group so a test can SIGKILL gunicorn's master and workers at once.
+own process group so a test can SIGKILL the server's main process and workers at once.
 """
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def request(
     raw: bytes | None = None,
     timeout: float = 15,
 ) -> Reply:
-    """One HTTP request on a fresh loopback connection (gunicorn's sync workers close each one)."""
+    """One HTTP request on a fresh loopback connection (so that successive requests may reach different server workers)."""
     sent: dict[str, str] = {"Accept": "application/json"}
     data = raw
     if body is not None:

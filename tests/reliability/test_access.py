@@ -44,7 +44,7 @@ def test_a_revoked_token_stops_working_at_once(module_server: Server) -> None:
     path = f"/v1/inspections/{inspection_id}"
     assert module_server.request("GET", path, token=token.secret).status == 200
     assert "revoked" in cli(module_server.env, "token", "revoke", token.id).stdout
-    # Several requests, so that every gunicorn worker is asked: none may trust a cached token.
+    # Several requests, so that every server worker is asked: none may trust a cached token.
     for _ in range(8):
         reply = module_server.request("GET", path, token=token.secret)
         assert reply.status == 401 and reply.is_problem, reply.data
@@ -91,13 +91,13 @@ def test_rate_limit_per_token_answers_429_with_retry_after(start_server: Callabl
     server = start_server(INSPECTORATE_RATE_LIMIT=10, start=False, **extra)
     busy = create_token(server.env, "Busy", "auditor").secret
     calm = create_token(server.env, "Calm", "auditor").secret
-    server.start()  # both gunicorn workers create the counters table at once: either may win
+    server.start()  # both server workers create the counters table at once: either may win
     path = f"/v1/inspections/{MISSING_ID}"
     statuses = [server.request("GET", path, token=busy).status for _ in range(10)]
     if time.time() % 60 > 58:  # the minute window may have turned meanwhile: start again in the next one
         time.sleep(61 - time.time() % 60)
         statuses = [server.request("GET", path, token=busy).status for _ in range(10)]
-    assert statuses == [404] * 10  # the limit counts across both gunicorn workers
+    assert statuses == [404] * 10  # the limit counts across both server workers
     limited = server.request("GET", path, token=busy)
     assert limited.status == 429 and limited.is_problem, limited.data
     assert 1 <= int(limited.headers["retry-after"]) <= 60

@@ -9,7 +9,6 @@ from uuid import UUID
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from application.audit import inspection_history, record_head, verify_record
@@ -18,7 +17,7 @@ from web.audit.schemas import ChainHeadOut, HistoryOut, HistoryQuery, ReadsOut, 
 from web.auth import READERS, roles
 from web.context import actor, application
 from web.responses import read
-from web.schemas import COMMON, problems
+from web.schemas import COMMON, Blueprint, problems
 
 blp = Blueprint("audit", __name__, url_prefix="/v1", description="History, tamper evidence and the read log")
 AUDITORS = ("admin", "auditor")

@@ -7,7 +7,6 @@ from uuid import UUID
 from flask import Response
 from flask.views import MethodView
 from marshmallow import RAISE
-from flask_smorest import Blueprint
 
 from application.representations import case_dict
 from web.audit.reads import record_read
@@ -16,7 +15,7 @@ from web.cases.schemas import AddCaseIn, CaseDetailOut, CaseListOut, CaseOut, Mo
 from web.context import actor, application, correlation_id
 from web.inspections.schemas import AsOfQuery
 from web.responses import expected_version, read, without, written
-from web.schemas import COMMON, problems
+from web.schemas import COMMON, Blueprint, problems
 
 blp = Blueprint("cases", __name__, url_prefix="/v1", description="Sampled cases, ratings and moderations")
 

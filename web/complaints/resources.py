@@ -7,7 +7,6 @@ from uuid import UUID
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from application.app import Result
 from application.representations import complaint_dict
@@ -15,7 +14,7 @@ from web.auth import COMPLAINANTS, COMPLAINT_HANDLERS, READERS, ensure_may_see, 
 from web.complaints.schemas import CloseIn, ComplaintOut, EscalateIn, ReceiveComplaintIn, RespondIn
 from web.context import actor, application, correlation_id
 from web.responses import expected_version, read, written
-from web.schemas import COMMON, EmptySchema, problems
+from web.schemas import COMMON, Blueprint, EmptySchema, problems
 
 blp = Blueprint("complaints", __name__, url_prefix="/v1/complaints", description="Complaints")
 

@@ -8,7 +8,6 @@ from typing import Any
 import orjson
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from application.app import InspectorateApp
@@ -24,12 +23,12 @@ from domain.base import Actor
 from web.auth import roles
 from web.context import actor, application
 from web.events.schemas import CatalogueOut, FeedOut, FeedQuery, StreamQuery
-from web.schemas import COMMON, problems
+from web.schemas import COMMON, Blueprint, problems
 
 blp = Blueprint("events", __name__, url_prefix="/v1/events", description="The event feed (CloudEvents 1.0)")
 FEED_ROLES = ("integration", "auditor", "admin")
 ALL_ROLES = ("admin", "inspector", "local_assessor", "qa_reviewer", "auditor", "organisation", "integration")
-# A sync gunicorn worker serves one connection at a time: never hold one longer than this.
+# A server worker runs one request at a time (one Python thread each): never hold one longer than this.
 MAX_STREAM_SECONDS = 25.0
 POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 10.0

@@ -7,14 +7,13 @@ from uuid import UUID
 from flask import Response
 from flask.views import MethodView
 from marshmallow import RAISE
-from flask_smorest import Blueprint
 
 from application.representations import inspection_dict
 from web.auth import READERS, ensure_may_see, roles
 from web.context import actor, application, correlation_id
 from web.inspections.schemas import AsOfQuery, InspectionOut, PublishedOut, PublishIn, ScheduleInspectionIn
 from web.responses import expected_version, read, written
-from web.schemas import COMMON, EmptySchema, problems
+from web.schemas import COMMON, Blueprint, EmptySchema, problems
 
 blp = Blueprint("inspections", __name__, url_prefix="/v1/inspections", description="Inspections")
 

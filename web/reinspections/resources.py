@@ -7,13 +7,12 @@ from uuid import UUID
 from flask import Response
 from flask.views import MethodView
 from marshmallow import RAISE
-from flask_smorest import Blueprint
 
 from web.auth import READERS, ensure_may_see, may_see, roles
 from web.context import actor, application, correlation_id
 from web.reinspections.schemas import ReinspectionListOut, ReinspectionOut, ReinspectionQuery, ScheduleReinspectionIn
 from web.responses import expected_version, read, written
-from web.schemas import COMMON, problems
+from web.schemas import COMMON, Blueprint, problems
 
 blp = Blueprint("reinspections", __name__, url_prefix="/v1/reinspections", description="Reinspections")
 

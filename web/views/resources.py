@@ -6,7 +6,6 @@ from uuid import UUID
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from application.audit import programme_year_as_of
@@ -19,7 +18,7 @@ from web.auth import READERS, ensure_may_see, is_organisation, roles
 from web.context import actor, application, services
 from web.errors import problem
 from web.responses import read
-from web.schemas import COMMON, problems
+from web.schemas import COMMON, Blueprint, problems
 from web.views import schemas as s
 
 blp = Blueprint("views", __name__, url_prefix="/v1/views", description="Read views (tracked projections)")
