@@ -199,19 +199,22 @@ def set_up(port: int, token: str, clients: int, cases_per_client: int) -> tuple[
 def drive(
     port: int, token: str, case_ids: list[str] | None, path: str | None, seconds: float, rate: float | None,
     start_at: float,
-) -> tuple[list[float], int, float]:
+) -> tuple[list[float], int, float, list[float]]:
     """One client: ratings of its own cases (``case_ids``) or reads of ``path``, for ``seconds``.
 
     Closed loop (``rate`` None): each request as soon as the last is answered, timed from its send.
     Open loop: requests arriving at random (Poisson, ``rate`` per second for this client), each
     timed from when it was due, so a slow answer also counts against the requests it held up (no
-    coordinated omission). Returns the latencies, the error count and the client's own CPU seconds.
+    coordinated omission). Returns the latencies, the error count, the client's own CPU seconds and,
+    open loop, how late the client itself woke for each request it slept for (its own share of the
+    latency on a busy machine, not the server's).
     """
     client = Client(port, token)
     while time.time() < start_at:
         time.sleep(0.001)
     arrivals = random.Random(os.getpid())
     latencies: list[float] = []
+    woke_late: list[float] = []
     errors = n = 0
     cpu = time.process_time()
     began = due = time.perf_counter()
@@ -223,6 +226,7 @@ def drive(
             wait = due - time.perf_counter()
             if wait > 0 and due - began < seconds:
                 time.sleep(wait)
+                woke_late.append(time.perf_counter() - due)
         if due - began >= seconds:
             break
         try:
@@ -236,7 +240,7 @@ def drive(
         latencies.append(time.perf_counter() - due)
         errors += status != 200
         n += 1
-    return latencies, errors, time.process_time() - cpu
+    return latencies, errors, time.process_time() - cpu, woke_late
 
 
 def server_cpu_seconds(root_pid: int) -> float:
@@ -272,15 +276,16 @@ def run_phase(pool: Any, loop: Any, jobs: list[tuple[Any, ...]], server_pid: int
     began = time.perf_counter()
     results = pool.starmap(loop, [(*job, start_at) for job in jobs])
     elapsed = time.perf_counter() - began - 0.5
-    latencies = [lat for lats, _, _ in results for lat in lats]
+    latencies = [lat for lats, *_ in results for lat in lats]
     time.sleep(0.2)  # the last access-log lines
     with log.open("rb") as lines:
         lines.seek(logged_before)
         served = [json.loads(line)["duration_ms"] for line in lines if line.startswith(b'{"ts"')]
-    return {"latencies": latencies, "errors": sum(errors for _, errors, _ in results), "seconds": elapsed,
-            "per_client_p50_ms": [statistics.median(lats) * 1000 if lats else float("nan") for lats, _, _ in results],
+    return {"latencies": latencies, "errors": sum(errors for _, errors, *_ in results), "seconds": elapsed,
+            "per_client_p50_ms": [statistics.median(lats) * 1000 if lats else float("nan") for lats, *_ in results],
             "server_cpu": server_cpu_seconds(server_pid) - cpu_before, "served_ms": served,
-            "client_cpu": sum(cpu for _, _, cpu in results)}
+            "client_cpu": sum(cpu for _, _, cpu, _ in results),
+            "woke_late_ms": [late * 1000 for *_, lates in results for late in lates]}
 
 
 def _p(values: list[float], q: float) -> float:
@@ -301,6 +306,10 @@ def report(label: str, phase: dict[str, Any]) -> None:
           f"p99 {_p(served, .99):.2f} ms  max {max(served, default=float('nan')):.2f} ms")
     # Each client keeps one connection, served by one worker: uneven shares of connections show here.
     print(f"{'':<24} each client's p50 (ms): {' '.join(f'{x:.1f}' for x in phase['per_client_p50_ms'])}")
+    late = phase["woke_late_ms"]
+    if late:  # open loop: the load generator's own lateness, already inside the latencies above
+        print(f"{'':<24} clients woke late for a due request: p50 {_p(late, .5):.2f} ms  p99 {_p(late, .99):.2f} ms  "
+              f"max {max(late):.2f} ms ({len(late)} of {len(ms)} requests slept for)")
 
 
 def main() -> None:
