@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,9 +57,7 @@ class TokenStore:
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._live = f"SELECT revoked_at IS NULL FROM {tokens_table.name} WHERE token_hash = {mark}"
         self._known: dict[str, TokenInfo] = {}
-        self._local = threading.local()
-        self._held: list[Any] = []
-        self._held_lock = threading.Lock()
+        self._idle: list[Any] = []
 
     def create(self, name: str, role: str, organisation: str | None = None) -> tuple[TokenInfo, str]:
         if role not in ROLES:
@@ -95,50 +92,44 @@ class TokenStore:
         return info
 
     def _is_live(self, digest: str) -> bool:
-        """One indexed lookup on this thread's own driver connection.
+        """One indexed lookup on a driver connection kept idle for these checks.
 
-        The connection is taken from the pool once per thread and kept for this
-        query, since a pool checkout and check-in cost more than the query
-        itself (a sixth of a read's time). The read transaction is ended after
-        each lookup, so no snapshot is held between requests. A connection that
-        fails is dropped and the lookup tried once more on a new one.
+        A pool checkout and check-in cost more than the query itself (a sixth
+        of a read's time), so the connections used here are kept in a list of
+        idle ones rather than returned to the pool: a check takes one (or
+        checks a new one out), and puts it back. The list never grows beyond
+        the checks running at once, whatever threads come and go. The read
+        transaction is ended after each lookup, so no snapshot is held between
+        requests. A connection that fails is dropped and the lookup tried once
+        more on a new one.
         """
         for attempt in (1, 2):
-            conn = getattr(self._local, "conn", None)
-            if conn is None:
-                conn = self._local.conn = self.engine.raw_connection()
-                with self._held_lock:
-                    self._held.append(conn)
+            try:
+                conn = self._idle.pop()  # (list.pop and append are atomic: no lock needed)
+            except IndexError:
+                conn = self.engine.raw_connection()
             try:
                 cursor = conn.cursor()
                 cursor.execute(self._live, (digest,))
                 row = cursor.fetchone()
                 cursor.close()
                 conn.rollback()
-                return bool(row and row[0])
             except Exception:
-                self._local.conn = None
-                self._drop(conn, invalidate=True)
+                try:
+                    conn.invalidate()
+                except Exception:  # noqa: BLE001 - a connection already broken is dropped all the same
+                    pass
                 if attempt == 2:
                     raise
+                continue
+            self._idle.append(conn)
+            return bool(row and row[0])
         raise AssertionError("unreachable")
 
-    def _drop(self, conn: Any, *, invalidate: bool = False) -> None:
-        with self._held_lock:
-            if conn in self._held:
-                self._held.remove(conn)
-        try:
-            conn.invalidate() if invalidate else conn.close()
-        except Exception:  # noqa: BLE001 - a connection already broken is dropped all the same
-            pass
-
     def close(self) -> None:
-        """Return the connections held for liveness checks (before the engine is disposed)."""
-        with self._held_lock:
-            held, self._held = self._held, []
-        for conn in held:
-            self._drop(conn)
-        self._local = threading.local()
+        """Return the idle connections to the pool (before the engine is disposed)."""
+        while self._idle:
+            self._idle.pop().close()
 
     def list(self) -> list[TokenInfo]:
         with self.engine.connect() as conn:
