@@ -97,11 +97,8 @@ class Client:
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
         data = json.dumps(body).encode() if body is not None else b""
-        request = b"".join((
-            f"{method} {path} HTTP/1.1\r\n".encode(), self.head,
-            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n".encode() if body is not None
-            else b"", b"\r\n" if body is None else b"", data,
-        ))
+        typed = f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n" if body is not None else ""
+        request = f"{method} {path} HTTP/1.1\r\n".encode() + self.head + f"{typed}\r\n".encode() + data
         for attempt in (1, 2):
             try:
                 return self._exchange(request)

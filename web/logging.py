@@ -52,13 +52,14 @@ def access_logger() -> logging.Logger:
 
 
 _OWN_HANDLERS: list[logging.Handler] = []
+_ACCESS = logging.getLogger(ACCESS_LOG)  # (loggers live as long as the process; getLogger takes a lock)
 
 
 def _write(text: str) -> None:
     """The line to the access log. While the logger has only our own handler (the usual case), the line
     goes straight to stderr as that handler would write it, without a LogRecord: the logging
     machinery was 5% of a read's time. Any other handler (a test's, an operator's) gets a record."""
-    logger = logging.getLogger(ACCESS_LOG)
+    logger = _ACCESS
     if logger.handlers == _OWN_HANDLERS and not logger.disabled and logger.isEnabledFor(logging.INFO):
         stream = sys.stderr
         stream.write(text + "\n")

@@ -29,7 +29,7 @@ class _Parser(FlaskParser):
 
     def __init__(self) -> None:
         super().__init__()
-        self._empty_gives_empty: dict[int, tuple[Schema, bool]] = {}
+        self._empty_gives_empty: dict[Schema, bool] = {}  # (schemas are made once, at import)
 
     def parse(self, argmap: Any, req: Any = None, *, location: str | None = None, **kwargs: Any) -> Any:
         if (location == "query" and isinstance(argmap, Schema) and kwargs.get("validate") is None
@@ -38,13 +38,12 @@ class _Parser(FlaskParser):
         return super().parse(argmap, req, location=location, **kwargs)
 
     def _empty_is_empty(self, schema: Schema) -> bool:
-        known = self._empty_gives_empty.get(id(schema))
-        if known is None or known[0] is not schema:
-            plain = not any(schema._hooks.values()) and not any(
+        known = self._empty_gives_empty.get(schema)
+        if known is None:
+            known = self._empty_gives_empty[schema] = not any(schema._hooks.values()) and not any(
                 field.required or field.load_default is not ma_missing for field in schema.load_fields.values()
             )
-            known = self._empty_gives_empty[id(schema)] = (schema, plain and schema.load({}) == {})
-        return known[1]
+        return known
 
     def _raw_load_json(self, req: Any) -> Any:
         if "json_body" in g and is_json_request(req):  # (any other content type: no JSON body, as webargs has it)
