@@ -4,13 +4,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 from freezegun import freeze_time
 
-from application.app import InspectorateApp
+from application.app import InspectorateApp, Result
 from domain.base import Actor
+from domain.case_assessment import CaseAssessment
 from domain.errors import (
     DuplicateInspection,
     NotFound,
@@ -136,6 +138,74 @@ def test_concurrent_writers_are_retried_and_none_is_lost(app: InspectorateApp) -
     assert len(app.get_inspection(inspection_id).case_refs) == 12
     sampled = [e for e in app.history(inspection_id) if e["type"] == "inspection.case_sampled.v1"]
     assert len(sampled) == 12
+
+
+@pytest.fixture
+def other(settings: Settings) -> Iterator[InspectorateApp]:
+    """A second copy of the application on the same store, as in another server worker."""
+    application = build_app(settings)
+    yield application
+    application.close()
+
+
+def rated_in_both(app: InspectorateApp, other: InspectorateApp) -> UUID:
+    """A case rated here (so this copy caches it at version 2), then again by the other copy (version 3)."""
+    case_id = UUID(app.add_case(ANN, in_fieldwork(app), "C1", characteristics()).body["id"])
+    assert app.rate_case(ANN, case_id, judgements(True)).version == 2
+    assert other.rate_case(ANN, case_id, judgements(False)).version == 3
+    return case_id
+
+
+def test_a_command_on_a_copy_cached_before_another_process_wrote_is_decided_again_on_the_newest(
+    app: InspectorateApp, other: InspectorateApp,
+) -> None:
+    case_id = rated_in_both(app, other)
+    result = app.rate_case(ANN, case_id, judgements(True))
+    assert result.version == 4
+    assert [e.originator_version for e in app.repository.event_store.get(case_id)] == [1, 2, 3, 4]
+    assert other.get_case(case_id).version == 4
+
+
+def test_if_match_is_checked_against_the_newest_version_not_a_cached_one(
+    app: InspectorateApp, other: InspectorateApp,
+) -> None:
+    case_id = rated_in_both(app, other)
+    # Cached here at version 2; the newest is 3: no false 412.
+    assert app.rate_case(ANN, case_id, judgements(True), expected_version=3).version == 4
+    other.rate_case(ANN, case_id, judgements(False))
+    # Cached here at version 4; the newest is 5: a true 412.
+    with pytest.raises(VersionMismatch):
+        app.rate_case(ANN, case_id, judgements(True), expected_version=4)
+
+
+def test_a_refusal_is_decided_on_the_newest_state_not_a_cached_one(
+    app: InspectorateApp, other: InspectorateApp,
+) -> None:
+    inspection_id = in_fieldwork(app)
+    case_id = UUID(app.add_case(ANN, inspection_id, "C1", characteristics()).body["id"])
+    app.get_inspection(inspection_id)
+    # Cached here: the case unjudged. The other copy judges it, so fieldwork may now complete.
+    other.rate_case(ANN, case_id, judgements(True))
+    assert app.complete_fieldwork(ANN, inspection_id).body["status"] == "fieldwork_complete"
+    # And the other way round: cached here, the case open; the other copy publishes, which locks it.
+    other.publish(ANN, inspection_id, date(2012, 1, 10))
+    with pytest.raises(RecordFrozen):
+        app.rate_case(ANN, case_id, judgements(False))
+
+
+def test_a_decision_on_a_cached_aggregate_it_does_not_write_is_made_again_on_the_newest(
+    app: InspectorateApp, other: InspectorateApp,
+) -> None:
+    case_id = rated_in_both(app, other)
+    seen: list[int] = []
+
+    def decide() -> tuple[list[Any], Any]:
+        seen.append(app._get(CaseAssessment, case_id).version)
+        return [], lambda: Result({}, 0, None)
+
+    app._run(ANN, None, decide)
+    assert seen[-1] == 3  # the answer that counts was decided on the newest version
+    assert seen in ([2, 3], [3])
 
 
 def test_report_of_concern_triggers_reinspection_due_after_twelve_months(app: InspectorateApp) -> None:
