@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.api.api_client import Api, api  # noqa: F401 - the fixture
+
 REPO = Path(__file__).resolve().parents[2]
 
 WORKER = """
@@ -31,3 +33,14 @@ def test_a_worker_keeps_what_it_starts_with_out_of_the_cyclic_collectors_way(tmp
     assert before == 0
     assert frozen > 50_000  # modules, the app, its schemas and routes
     assert health == 200
+
+
+def test_flask_is_asked_once_per_view_function_whether_it_is_a_coroutine(api: Api) -> None:
+    """A MethodView is made anew for every request, and so are its bound methods: what is remembered
+    about them must not grow with the requests (nor keep each request's view alive)."""
+    path = f"/v1/inspections/{api.schedule()}"
+    api.ok(api.get(path))
+    remembered = len(api.app._sync)  # type: ignore[attr-defined]
+    for _ in range(20):
+        api.ok(api.get(path))
+    assert len(api.app._sync) == remembered  # type: ignore[attr-defined]
