@@ -15,9 +15,11 @@ from __future__ import annotations
 import gc
 import multiprocessing.util
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +33,7 @@ def worker_app() -> Any:
     """The app of one server worker, built in the worker process after the fork."""
     from web import create_app, services_of
 
+    _exit_with_server(os.getppid())
     app = create_app(create_tables=False)  # the schema exists: serve() created it before the workers
     # A worker leaves through multiprocessing's exit path, which runs these finalizers (atexit does not
     # run there): its database connections are closed rather than dropped.
@@ -42,6 +45,25 @@ def worker_app() -> Any:
     gc.collect()
     gc.freeze()
     return app
+
+
+def _exit_with_server(server: int, every: float = 0.5, grace: float = 15.0) -> None:
+    """When the server's main process is gone (killed outright, say by the OS), this worker stops too.
+
+    granian leaves its workers running then: orphans still answering on the port with nobody to
+    replace or stop them, and holding their database connections. A SIGTERM to itself stops the
+    worker as SIGTERM stops the server: in-flight requests finish first. A worker still there after
+    ``grace`` (one that was still starting, or whose stop hung) exits at once: nobody else will.
+    """
+
+    def watch() -> None:
+        while os.getppid() == server:
+            time.sleep(every)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(grace)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-server", daemon=True).start()
 
 
 def serve(host: str, port: int, *, workers: int = 2, run_worker: bool = True) -> int:

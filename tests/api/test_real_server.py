@@ -189,3 +189,17 @@ def test_keep_alive_and_a_killed_worker_is_replaced(server: Server) -> None:
     for _ in range(6):  # fresh connections: whichever worker takes them answers
         assert server.call("GET", "/v1/inspections/00000000-0000-4000-8000-000000000000").status == 404
     assert server.process.poll() is None
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_workers_stop_when_the_server_process_is_killed_outright(server: Server) -> None:
+    workers = _server_workers(server.process.pid)
+    assert len(workers) == 2, workers
+    server.process.kill()  # SIGKILL: no chance to stop its workers itself
+    server.process.wait(timeout=10)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    with pytest.raises(OSError):  # nobody answers on the port any more
+        socket.create_connection(("127.0.0.1", server.port), timeout=2).close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.api.api_client import Api, api  # noqa: F401 - the fixture
@@ -44,3 +45,36 @@ def test_flask_is_asked_once_per_view_function_whether_it_is_a_coroutine(api: Ap
     for _ in range(20):
         api.ok(api.get(path))
     assert len(api.app._sync) == remembered  # type: ignore[attr-defined]
+
+
+ORPHAN = """
+import os, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a worker that does not stop when asked
+from web.server import _exit_with_server
+_exit_with_server(int(sys.argv[1]), every=0.05, grace=0.5)
+time.sleep(60)
+"""
+PARENT = """
+import subprocess, sys, os
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], str(os.getpid())],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(child.pid, flush=True)
+"""
+
+
+def test_a_worker_whose_server_is_gone_exits_even_if_it_ignores_sigterm() -> None:
+    """The server's main process exits (here: at once), leaving the worker an orphan that ignores SIGTERM."""
+    done = subprocess.run([sys.executable, "-c", PARENT, ORPHAN], cwd=REPO, capture_output=True, text=True,
+                          timeout=30, check=True)
+    orphan = Path(f"/proc/{int(done.stdout)}")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and orphan.exists() and "Z" not in _state(orphan):
+        time.sleep(0.05)
+    assert not orphan.exists() or "Z" in _state(orphan)
+
+
+def _state(proc: Path) -> str:
+    try:
+        return (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
