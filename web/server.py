@@ -25,6 +25,7 @@ from typing import Any
 
 from infrastructure.bootstrap import migrate
 from infrastructure.config import Settings
+from infrastructure.parent import watch_parent
 
 WORKER_TARGET = "web.server:worker_app"
 
@@ -56,14 +57,13 @@ def _exit_with_server(server: int, every: float = 0.5, grace: float = 15.0) -> N
     ``grace`` (one that was still starting, or whose stop hung) exits at once: nobody else will.
     """
 
-    def watch() -> None:
-        while os.getppid() == server:
-            time.sleep(every)
+    def stop_self() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(grace)
         os._exit(1)
 
-    threading.Thread(target=watch, name="exit-with-server", daemon=True).start()
+    threading.Thread(target=watch_parent, args=(server, stop_self, threading.Event(), every),
+                     name="exit-with-server", daemon=True).start()
 
 
 def serve(host: str, port: int, *, workers: int = 2, run_worker: bool = True) -> int:

@@ -8,7 +8,6 @@ second as a fallback in case a notification is lost over a reconnection.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ import sqlalchemy as sa
 from application.app import InspectorateApp
 from application.projections import views_named
 from infrastructure.config import Settings
+from infrastructure.parent import watch_parent
 from infrastructure.projections.decoding import FactDecoder
 from infrastructure.projections.engine import create_projection_engine
 from infrastructure.projections.gaps import GapGuard
@@ -153,7 +153,8 @@ def run_worker(settings: Settings, stop: threading.Event, *, parent_pid: int | N
     )
     threads = [threading.Thread(target=run_deadlines, args=(app, stop), name="deadlines", daemon=True)]
     if parent_pid is not None:
-        threads.append(threading.Thread(target=_watch_parent, args=(parent_pid, stop), daemon=True))
+        threads.append(threading.Thread(target=watch_parent, args=(parent_pid, lambda: _parent_gone(stop), stop, 1.0),
+                                        name="parent-watch", daemon=True))
     for thread in threads:
         thread.start()
     try:
@@ -167,9 +168,6 @@ def run_worker(settings: Settings, stop: threading.Event, *, parent_pid: int | N
         engine.dispose()
 
 
-def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
-    """Stop when the process that started us is gone (it cannot always tell us)."""
-    while not stop.wait(1.0):
-        if os.getppid() != parent_pid:
-            log.warning("projection worker: parent process gone; stopping")
-            stop.set()
+def _parent_gone(stop: threading.Event) -> None:
+    log.warning("projection worker: parent process gone; stopping")
+    stop.set()

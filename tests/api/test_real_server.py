@@ -195,11 +195,14 @@ def test_keep_alive_and_a_killed_worker_is_replaced(server: Server) -> None:
 def test_workers_stop_when_the_server_process_is_killed_outright(server: Server) -> None:
     workers = _server_workers(server.process.pid)
     assert len(workers) == 2, workers
+    children = _children(server.process.pid)  # the HTTP workers and the projection worker
+    assert len(children) == 3, children
     server.process.kill()  # SIGKILL: no chance to stop its workers itself
     server.process.wait(timeout=10)
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in children):
         time.sleep(0.1)
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in children)
     with pytest.raises(OSError):  # nobody answers on the port any more
         socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
