@@ -26,6 +26,7 @@ from typing import Any
 from infrastructure.bootstrap import migrate
 from infrastructure.config import Settings
 from infrastructure.parent import watch_parent
+from web.balance import BOARD_ENV, Balanced, Board, create_board
 
 WORKER_TARGET = "web.server:worker_app"
 
@@ -45,6 +46,13 @@ def worker_app() -> Any:
     # a quarter. Reference counting still frees whatever of it is dropped without a cycle.
     gc.collect()
     gc.freeze()
+    board = os.environ.get(BOARD_ENV)
+    if board:  # under serve(): connections shared out across the workers (web.balance)
+        seat = Board(board)
+        multiprocessing.util.Finalize(None, seat.release, exitpriority=10)
+        balanced = Balanced(app.wsgi_app, seat)
+        balanced.run(threading.Event())
+        app.wsgi_app = balanced  # type: ignore[method-assign]
     return app
 
 
@@ -93,11 +101,15 @@ def serve(host: str, port: int, *, workers: int = 2, run_worker: bool = True) ->
     )
     worker = _Supervised(_start_projection_worker) if run_worker else None
     main = os.getpid()
+    board = create_board()
+    os.environ[BOARD_ENV] = str(board)  # the workers, forked or spawned, find it there
     try:
         server.serve()
     finally:
-        if worker is not None and os.getpid() == main:  # (never in a forked server worker)
-            worker.stop()
+        if os.getpid() == main:  # (never in a forked server worker)
+            board.unlink(missing_ok=True)
+            if worker is not None:
+                worker.stop()
     return 0
 
 

@@ -206,3 +206,70 @@ def test_workers_stop_when_the_server_process_is_killed_outright(server: Server)
     assert not any(Path(f"/proc/{pid}").exists() for pid in children)
     with pytest.raises(OSError):  # nobody answers on the port any more
         socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+
+
+def _held(pid: int, port: int) -> int:
+    """Connections to ``port`` that process ``pid`` holds open (its socket fds, against /proc/net/tcp)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            link = os.readlink(fd)
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    held = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port and fields[9] in inodes:
+                held += 1
+    return held
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_keep_alive_connections_are_shared_out_evenly_across_the_workers(server: Server) -> None:
+    """8 clients all on one worker: it closes connections (one response at a time says `Connection:
+    close`) until each worker holds 4. Each worker has its own listening socket (SO_REUSEPORT) and
+    the kernel picks one for a new connection, so the test connects until 8 have landed on one."""
+    first, second = _server_workers(server.process.pid)
+    port = server.port
+
+    def held() -> tuple[int, int]:
+        return _held(first, port), _held(second, port)
+
+    clients: list[http.client.HTTPConnection] = []
+    while len(clients) < 8:
+        before = held()
+        client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        client.connect()
+        deadline = time.monotonic() + 10
+        while sum(now := held()) == sum(before) and time.monotonic() < deadline:
+            time.sleep(0.01)  # until a worker has accepted it
+        assert sum(now) == sum(before) + 1, (before, now)
+        if now[0] > before[0]:
+            clients.append(client)
+        else:
+            client.close()
+            while held()[1] != before[1] and time.monotonic() < deadline:
+                time.sleep(0.01)
+    assert held() == (8, 0)
+
+    closed = 0
+    deadline = time.monotonic() + 20
+    while held() != (4, 4) and time.monotonic() < deadline:
+        for client in clients:
+            client.request("GET", "/health")
+            response = client.getresponse()
+            assert response.status == 200 and json.loads(response.read()) is not None
+            if response.getheader("Connection", "").lower() == "close":
+                closed += 1  # http.client opens a new connection for the next request
+                assert client.sock is None
+    assert held() == (4, 4)
+    assert closed >= 4  # at least 4 connections left the first worker
+    for client in clients:
+        client.close()
