@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,24 @@ def test_the_count_is_of_connections_accepted_on_this_processs_listening_sockets
             for sock in outgoing + accepted:
                 sock.close()
     assert client_connections() == before
+
+
+def test_a_connection_nothing_came_over_lately_is_not_counted() -> None:
+    before = client_connections(active_within=0.25)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        outgoing = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+        accepted = [listener.accept()[0] for _ in range(2)]
+        try:
+            assert client_connections(active_within=0.25) == before + 2  # new ones count
+            time.sleep(0.4)
+            assert client_connections(active_within=0.25) == before  # idle since
+            outgoing[0].sendall(b"GET /health HTTP/1.1\r\n\r\n")
+            time.sleep(0.05)
+            assert client_connections(active_within=0.25) == before + 1
+        finally:
+            for sock in outgoing + accepted:
+                sock.close()
 
 
 def test_the_board_shows_each_worker_the_live_others(tmp_path: Path) -> None:
