@@ -8,7 +8,8 @@ with less server CPU a request (1.71 instead of 1.99 ms for a rating).
 Its HTTP parsing and connection handling are native code, and it keeps
 connections alive, which sync workers cannot (each request was a new TCP
 connection). Each worker runs the app in one Python thread: on 2 cores
-more threads only contend for the GIL.
+more threads only contend for the GIL. Connections are shared out evenly
+across the workers by ``web.balance``.
 """
 from __future__ import annotations
 
