@@ -16,7 +16,9 @@ environment. A worker holding at least two more than its least loaded peer
 answers its next request with ``Connection: close``. HTTP/1.1 clients
 reconnect on their own, and the new connection goes to whichever worker
 accepts it; the busier worker goes on shedding, one connection a period,
-until the counts are even. Dead workers' slots are ignored, then reused.
+until the counts are even. Dead workers' slots are ignored, then reused; a
+count more than 2 s old is ignored too (a stuck worker's, or that of a dead
+worker whose pid another process now has).
 
 A server should keep hop-by-hop headers to itself (PEP 3333 forbids them to
 applications); this runs only under granian, which honours the header: it
@@ -31,13 +33,15 @@ import socket
 import struct
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 BOARD_ENV = "INSPECTORATE_WORKER_BOARD"
-SLOT = struct.Struct("=qq")  # a worker's pid, the client connections it holds
+SLOT = struct.Struct("=qqd")  # a worker's pid, the client connections it holds, when counted (time.monotonic)
 SLOTS = 64
+STALE = 2.0  # a count older than this is of a worker that is stuck, or gone and its pid taken by another
 PERIOD = 0.1  # seconds between two counts; a worker sheds at most one connection every two
 ACTIVE = 1.0  # a connection counts if a request came over it within this many seconds
 _LAST_DATA_RECV = struct.Struct("=I")  # struct tcp_info's tcpi_last_data_recv (ms), at byte 52 (Linux)
@@ -78,26 +82,26 @@ class Board:
 
     def _claim(self) -> int:
         for index in range(SLOTS):
-            pid, _ = SLOT.unpack_from(self._map, index * SLOT.size)
+            pid, _, _ = SLOT.unpack_from(self._map, index * SLOT.size)
             if pid in (0, self.pid) or not _alive(pid):  # free, or left by a worker that died
-                SLOT.pack_into(self._map, index * SLOT.size, self.pid, 0)
+                SLOT.pack_into(self._map, index * SLOT.size, self.pid, 0, time.monotonic())
                 return index
         raise RuntimeError(f"no free slot on the worker board (at most {SLOTS} workers)")
 
-    def publish(self, connections: int) -> None:
-        SLOT.pack_into(self._map, self.slot * SLOT.size, self.pid, connections)
+    def publish(self, connections: int, now: float) -> None:
+        SLOT.pack_into(self._map, self.slot * SLOT.size, self.pid, connections, now)
 
-    def peers(self) -> list[int]:
-        """The connection counts of the other live workers."""
+    def peers(self, now: float) -> list[int]:
+        """The connection counts of the other live workers, as each last counted them within ``STALE``."""
         counts = []
         for index in range(SLOTS):
-            pid, connections = SLOT.unpack_from(self._map, index * SLOT.size)
-            if pid and index != self.slot and _alive(pid):
+            pid, connections, counted = SLOT.unpack_from(self._map, index * SLOT.size)
+            if pid and index != self.slot and now - counted < STALE and _alive(pid):
                 counts.append(connections)
         return counts
 
     def release(self) -> None:
-        SLOT.pack_into(self._map, self.slot * SLOT.size, 0, 0)
+        SLOT.pack_into(self._map, self.slot * SLOT.size, 0, 0, 0.0)
 
 
 def client_connections(active_within: float = ACTIVE) -> int:
@@ -146,8 +150,8 @@ class Balanced:
     """WSGI middleware: answers with ``Connection: close`` once a count finds this worker over-full."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]], board: Board,
-                 count: Callable[[], int] = client_connections) -> None:
-        self.app, self.board, self.count = app, board, count
+                 count: Callable[[], int] = client_connections, clock: Callable[[], float] = time.monotonic) -> None:
+        self.app, self.board, self.count, self.clock = app, board, count, clock
         self._shed = self._over = False
         self.shed = 0  # connections closed so far
 
@@ -160,9 +164,9 @@ class Balanced:
 
     def measure(self) -> None:
         """Count, publish, and decide whether the next response closes its connection."""
-        mine = self.count()
-        self.board.publish(mine)
-        peers = self.board.peers()
+        mine, now = self.count(), self.clock()
+        self.board.publish(mine, now)
+        peers = self.board.peers(now)
         over = bool(peers) and mine >= min(peers) + 2
         # Over-full at two counts running: a peer's count is up to a period old, and a connection
         # being closed or opened just then is not an imbalance.

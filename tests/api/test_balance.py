@@ -58,25 +58,26 @@ def test_the_board_shows_each_worker_the_live_others(tmp_path: Path) -> None:
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
     first = Board(path, pid=int(dead))  # a worker that has since died
-    first.publish(7)
+    first.publish(7, 100.0)
     me = Board(path)
     assert me.slot == first.slot  # its slot is taken over
     other = Board(path, pid=os.getppid())  # any other live process
     assert other.slot != me.slot
-    me.publish(3)
-    other.publish(5)
-    assert me.peers() == [5] and other.peers() == [3]
+    me.publish(3, 100.0)
+    other.publish(5, 100.0)
+    assert me.peers(100.5) == [5] and other.peers(100.5) == [3]
+    assert me.peers(102.5) == []  # a count 2 s old: a worker stuck, or its pid now another process's
     other.release()
-    assert me.peers() == []
+    assert me.peers(100.5) == []
 
 
 class _Counts:
     def __init__(self, tmp_path: Path, peer: int) -> None:
         path = create_board(str(tmp_path))
         self.peer = Board(path, pid=os.getppid())
-        self.peer.publish(peer)
+        self.peer.publish(peer, 100.0)
         self.mine = 0
-        self.balanced = Balanced(_app, Board(path), count=lambda: self.mine)
+        self.balanced = Balanced(_app, Board(path), count=lambda: self.mine, clock=lambda: 100.1)
 
     def respond(self) -> list[tuple[str, str]]:
         sent: list[tuple[str, str]] = []
@@ -107,7 +108,7 @@ def test_a_worker_two_connections_over_its_least_loaded_peer_closes_one(tmp_path
     counts.balanced.measure()
     counts.balanced.measure()
     assert _closes(counts.respond())  # 5 against 2: still over
-    counts.peer.publish(4)
+    counts.peer.publish(4, 100.0)
     counts.balanced.measure()
     counts.balanced.measure()
     assert not _closes(counts.respond())  # 5 against 4 is as even as 9 connections get
