@@ -27,10 +27,12 @@ sends the response and then closes the connection (tests/api/test_real_server.py
 from __future__ import annotations
 
 import fcntl
+import json
 import mmap
 import os
 import socket
 import struct
+import sys
 import tempfile
 import threading
 import time
@@ -153,12 +155,12 @@ class Balanced:
                  count: Callable[[], int] = client_connections, clock: Callable[[], float] = time.monotonic) -> None:
         self.app, self.board, self.count, self.clock = app, board, count, clock
         self._shed = self._over = False
-        self.shed = 0  # connections closed so far
+        self.closed = 0  # connections closed so far
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if self._shed:
             self._shed = False
-            self.shed += 1
+            self.closed += 1
             start_response = _closing(start_response)
         return self.app(environ, start_response)
 
@@ -173,11 +175,20 @@ class Balanced:
         self._shed, self._over = over and self._over, over
 
     def run(self, stop: threading.Event, period: float = PERIOD) -> threading.Thread:
-        """Measures every ``period`` seconds in a daemon thread, until ``stop`` is set."""
+        """Measures every ``period`` seconds in a daemon thread, until ``stop`` is set.
+
+        Should a count ever fail, this worker stops sharing out (one line on stderr says so) and
+        serves on as before: balance is worth less than the requests.
+        """
 
         def loop() -> None:
             while not stop.wait(period):
-                self.measure()
+                try:
+                    self.measure()
+                except Exception as error:  # noqa: BLE001 - whatever it is, serving goes on
+                    line = {"event": "connection balancing stopped", "error": type(error).__name__}
+                    sys.stderr.write(json.dumps(line) + "\n")
+                    return
 
         thread = threading.Thread(target=loop, name="connection-balance", daemon=True)
         thread.start()

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,7 @@ def test_a_worker_two_connections_over_its_least_loaded_peer_closes_one(tmp_path
     counts.balanced.measure()
     assert _closes(counts.respond())  # twice running: the next response closes its connection
     assert not _closes(counts.respond())  # one connection a period, no more
-    assert counts.balanced.shed == 1
+    assert counts.balanced.closed == 1
     counts.mine = 5
     counts.balanced.measure()
     counts.balanced.measure()
@@ -143,3 +144,18 @@ def test_a_response_that_already_says_how_its_connection_goes_is_left_alone(tmp_
     counts.balanced.measure()
     counts.balanced.measure()
     assert counts.respond() == [("Connection", "keep-alive")]
+
+
+def test_a_count_that_fails_stops_the_sharing_out_not_the_worker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken() -> int:
+        raise OSError("no /proc")
+
+    balanced = Balanced(_app, Board(create_board(str(tmp_path))), count=broken)
+    thread = balanced.run(threading.Event(), period=0.01)
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert '"event": "connection balancing stopped", "error": "OSError"' in capsys.readouterr().err
+    sent: list[tuple[str, str]] = []
+    assert list(balanced({}, lambda status, headers, exc_info=None: sent.extend(headers))) == [b"ok"]
