@@ -174,15 +174,16 @@ class Balanced:
         # being closed or opened just then is not an imbalance.
         self._shed, self._over = over and self._over, over
 
-    def run(self, stop: threading.Event, period: float = PERIOD) -> threading.Thread:
-        """Measures every ``period`` seconds in a daemon thread, until ``stop`` is set.
+    def run(self, period: float = PERIOD) -> threading.Thread:
+        """Measures every ``period`` seconds in a daemon thread, for as long as the worker lives.
 
         Should a count ever fail, this worker stops sharing out (one line on stderr says so) and
         serves on as before: balance is worth less than the requests.
         """
 
         def loop() -> None:
-            while not stop.wait(period):
+            while True:
+                time.sleep(period)
                 try:
                     self.measure()
                 except Exception as error:  # noqa: BLE001 - whatever it is, serving goes on

@@ -52,7 +52,7 @@ def worker_app() -> Any:
         seat = Board(board)
         multiprocessing.util.Finalize(None, seat.release, exitpriority=10)
         balanced = Balanced(app.wsgi_app, seat)
-        balanced.run(threading.Event())
+        balanced.run()
         app.wsgi_app = balanced  # type: ignore[method-assign]
     return app
 

@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -153,7 +152,7 @@ def test_a_count_that_fails_stops_the_sharing_out_not_the_worker(
         raise OSError("no /proc")
 
     balanced = Balanced(_app, Board(create_board(str(tmp_path))), count=broken)
-    thread = balanced.run(threading.Event(), period=0.01)
+    thread = balanced.run(period=0.01)
     thread.join(timeout=5)
     assert not thread.is_alive()
     assert '"event": "connection balancing stopped", "error": "OSError"' in capsys.readouterr().err
