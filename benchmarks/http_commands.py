@@ -23,6 +23,17 @@ latency a client sees at that load (as wrk2 measures it), arrivals at
 random (Poisson). Each line also gives the time spent in the app, from
 the server's access log: the rest is queueing, HTTP and the machine's
 scheduler, on a 2-core machine that also runs the 8 client processes.
+
+Two figures per phase say how the machine itself stood, since every
+other figure moves with it:
+
+- the server's CPU per request (its processes and threads, from ``/proc``):
+  on this machine it has measured 1.3-1.5 ms a rating when the host was
+  quiet and up to 2.6 ms when it was not, for the same code;
+- how long the server's threads were ready to run but waited for a core
+  (the kernel's ``/proc/<pid>/task/<tid>/schedstat``), per request and as a
+  share of the time they ran: the client processes, the projection worker
+  and anything else on the machine compete with them for the 2 cores.
 """
 from __future__ import annotations
 
@@ -246,6 +257,23 @@ def drive(
     return latencies, errors, time.process_time() - cpu, woke_late, client.connects
 
 
+def _tree(root_pid: int) -> set[int]:
+    """The server's process and its descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(entry.parent.name)] = int(entry.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, frontier = {root_pid}, [root_pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return tree
+
+
 def server_cpu_seconds(root_pid: int) -> float:
     """User + system CPU of the server and its descendants so far (Linux /proc; 0 elsewhere).
 
@@ -253,28 +281,37 @@ def server_cpu_seconds(root_pid: int) -> float:
     which the wall-clock figures on a shared machine are not.
     """
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    parents: dict[int, int] = {}
-    cpu: dict[int, float] = {}
-    for entry in Path("/proc").glob("[0-9]*/stat"):
+    total = 0.0
+    for pid in _tree(root_pid):
         try:
-            fields = entry.read_text().rsplit(")", 1)[1].split()
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        pid = int(entry.parent.name)
-        parents[pid] = int(fields[1])
-        cpu[pid] = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / ticks
-    tree, frontier = {root_pid}, [root_pid]
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
-        tree.update(children)
-        frontier.extend(children)
-    return sum(cpu.get(pid, 0.0) for pid in tree)
+        total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / ticks
+    return total
+
+
+def server_scheduling(root_pid: int) -> tuple[float, float]:
+    """(seconds run, seconds waited for a core while ready to run) by the server's live threads so far.
+
+    From ``/proc/<pid>/task/<tid>/schedstat``; (0, 0) where the kernel does not give it.
+    """
+    ran = waited = 0
+    for pid in _tree(root_pid):
+        for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+            try:
+                run_ns, wait_ns, _ = stat.read_text().split()
+            except (OSError, ValueError):
+                continue
+            ran += int(run_ns)
+            waited += int(wait_ns)
+    return ran / 1e9, waited / 1e9
 
 
 def run_phase(pool: Any, loop: Any, jobs: list[tuple[Any, ...]], server_pid: int, log: Path) -> dict[str, Any]:
     start_at = time.time() + 0.5
     cpu_before = server_cpu_seconds(server_pid)
+    sched_before = server_scheduling(server_pid)
     logged_before = log.stat().st_size
     began = time.perf_counter()
     results = pool.starmap(loop, [(*job, start_at) for job in jobs])
@@ -287,6 +324,7 @@ def run_phase(pool: Any, loop: Any, jobs: list[tuple[Any, ...]], server_pid: int
     return {"latencies": latencies, "errors": sum(errors for _, errors, *_ in results), "seconds": elapsed,
             "per_client_p50_ms": [statistics.median(lats) * 1000 if lats else float("nan") for lats, *_ in results],
             "server_cpu": server_cpu_seconds(server_pid) - cpu_before, "served_ms": served,
+            "server_sched": tuple(after - before for after, before in zip(server_scheduling(server_pid), sched_before)),
             "client_cpu": sum(cpu for _, _, cpu, *_ in results),
             "woke_late_ms": [late * 1000 for *_, lates, _ in results for late in lates],
             "connects": sum(connects for *_, connects in results)}
@@ -308,6 +346,10 @@ def report(label: str, phase: dict[str, Any]) -> None:
           f"server CPU {cpu_ms:.2f} ms/request, clients' {phase['client_cpu'] * 1000 / len(ms):.2f})")
     print(f"{'':<24} in the app (access log, {len(served)} requests): p50 {_p(served, .5):.2f} ms  "
           f"p99 {_p(served, .99):.2f} ms  max {max(served, default=float('nan')):.2f} ms")
+    ran, waited = phase["server_sched"]
+    if ran:
+        print(f"{'':<24} server threads waited for a core while ready to run: {waited * 1000 / len(ms):.2f} ms a request "
+              f"({waited / ran * 100:.0f}% of the time they ran)")
     # A connection is served by one worker: uneven shares of connections show here, and the
     # connections beyond one a client are those the server closed to even the shares out.
     print(f"{'':<24} each client's p50 (ms): {' '.join(f'{x:.1f}' for x in phase['per_client_p50_ms'])}; "
