@@ -73,7 +73,8 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from web.server import serve
 
-    return serve(args.host, args.port, workers=args.workers, run_worker=not args.no_worker)
+    return serve(args.host, args.port, workers=args.workers, run_worker=not args.no_worker,
+                 pin=False if args.no_pin else None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     serve.add_argument("--workers", type=int, default=2)
     serve.add_argument("--no-worker", action="store_true", help="do not run the projection worker in-process")
+    serve.add_argument("--no-pin", action="store_true",
+                       help="leave the workers to the OS scheduler (by default, with as many workers as cores, "
+                            "each has a core of its own)")
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="create the schema").set_defaults(func=cmd_migrate)

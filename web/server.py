@@ -10,6 +10,15 @@ connections alive, which sync workers cannot (each request was a new TCP
 connection). Each worker runs the app in one Python thread: on 2 cores
 more threads only contend for the GIL. Connections are shared out evenly
 across the workers by ``web.balance``.
+
+Where there are as many workers as cores (2 and 2 here), each worker is
+pinned to a core of its own, all its threads with it: the Rust thread that
+reads a request and the Python thread that answers it hand it to each other
+on one core, rather than waking each other across cores. In 9 back-to-back
+pairs on this machine, the server's threads waited for a core 29-41% of the
+time they ran instead of 39-54%, closed-loop ratings were faster in 7 pairs
+(median 836/s against 744/s) and the p99 at 600 ratings/s lower in 7
+(README). ``--no-pin`` leaves the workers to the OS scheduler.
 """
 from __future__ import annotations
 
@@ -30,6 +39,32 @@ from infrastructure.parent import watch_parent
 from web.balance import BOARD_ENV, Balanced, Board, create_board
 
 WORKER_TARGET = "web.server:worker_app"
+CORES_ENV = "INSPECTORATE_WORKER_CORES"  # the cores workers are pinned to, in turn (set by serve)
+
+
+def worker_cores(workers: int, pin: bool | None = None) -> list[int] | None:
+    """The cores to pin the workers to, one each in turn, or None: left to the OS scheduler.
+
+    By default (``pin`` None), workers are pinned when there are as many of them as cores
+    this process may run on (its affinity, so a container's cpuset counts), at least two:
+    each then has a core of its own. With fewer workers than cores, pinning would only keep
+    a worker off an idle core; with more, two would share one for good.
+    """
+    if pin is False or not hasattr(os, "sched_getaffinity"):
+        return None
+    cores = sorted(os.sched_getaffinity(0))
+    if pin is None and (len(cores) < 2 or workers != len(cores)):
+        return None
+    return cores
+
+
+def pin_to_core(core: int) -> None:
+    """Keep every thread of this process on one core; threads they start later inherit it."""
+    for thread in os.listdir("/proc/self/task"):
+        try:
+            os.sched_setaffinity(int(thread), {core})
+        except ProcessLookupError:  # a thread that ended meanwhile
+            pass
 
 
 def worker_app() -> Any:
@@ -51,6 +86,10 @@ def worker_app() -> Any:
     if board:  # under serve(): connections shared out across the workers (web.balance)
         seat = Board(board)
         multiprocessing.util.Finalize(None, seat.release, exitpriority=10)
+        cores = os.environ.get(CORES_ENV)
+        if cores:  # a core each: the seat is this worker's own among the live ones (a dead one's is reused)
+            listed = [int(core) for core in cores.split(",")]
+            pin_to_core(listed[seat.slot % len(listed)])
         balanced = Balanced(app.wsgi_app, seat)
         balanced.run()
         app.wsgi_app = balanced  # type: ignore[method-assign]
@@ -75,7 +114,7 @@ def _exit_with_server(server: int, every: float = 0.5, grace: float = 15.0) -> N
                      name="exit-with-server", daemon=True).start()
 
 
-def serve(host: str, port: int, *, workers: int = 2, run_worker: bool = True) -> int:
+def serve(host: str, port: int, *, workers: int = 2, run_worker: bool = True, pin: bool | None = None) -> int:
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces
     from granian.log import LogLevels
@@ -104,6 +143,11 @@ def serve(host: str, port: int, *, workers: int = 2, run_worker: bool = True) ->
     main = os.getpid()
     board = create_board()
     os.environ[BOARD_ENV] = str(board)  # the workers, forked or spawned, find it there
+    cores = worker_cores(workers, pin)
+    if cores:
+        os.environ[CORES_ENV] = ",".join(map(str, cores))
+    else:
+        os.environ.pop(CORES_ENV, None)
     try:
         server.serve()
     finally:

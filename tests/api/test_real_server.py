@@ -5,6 +5,7 @@ server gets SIGTERM and must exit cleanly.
 """
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -91,12 +92,14 @@ def wait_until_healthy(port: int, process: subprocess.Popen[bytes], timeout: flo
     raise AssertionError("server did not become healthy")
 
 
-@pytest.fixture
-def server(settings: Settings) -> Iterator[Server]:
+@contextlib.contextmanager
+def serving(settings: Settings, *options: str, cores: set[int] | None = None) -> Iterator[Server]:
+    """`inspectorate serve` on a free port (on ``cores`` only, if given), with an inspector's token."""
     env = environment(settings)
     port = free_port()
-    process = subprocess.Popen([INSPECTORATE, "serve", "--port", str(port)], env=env, cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen([INSPECTORATE, "serve", "--port", str(port), *options], env=env, cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None)
     try:
         wait_until_healthy(port, process)
         created = subprocess.run([INSPECTORATE, "token", "create", "--name", "Ann Inspector", "--role", "inspector"],
@@ -106,6 +109,12 @@ def server(settings: Settings) -> Iterator[Server]:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[Server]:
+    with serving(settings) as running:
+        yield running
 
 
 def test_a_whole_inspection_to_publication_over_http_then_a_clean_sigterm(server: Server) -> None:
@@ -273,3 +282,59 @@ def test_keep_alive_connections_are_shared_out_evenly_across_the_workers(server:
     assert closed >= 4  # at least 4 connections left the first worker
     for client in clients:
         client.close()
+
+
+def _cores(pid: int) -> set[tuple[int, ...]]:
+    """The distinct core sets the threads of a process may run on."""
+    found = set()
+    for thread in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found.add(tuple(sorted(os.sched_getaffinity(int(thread.name)))))
+        except (ProcessLookupError, ValueError):
+            continue
+    return found
+
+
+def _two_cores() -> set[int] | None:
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        return None
+    return set(sorted(os.sched_getaffinity(0))[:2])
+
+
+@pytest.mark.skipif(_two_cores() is None, reason="needs Linux and two cores")
+def test_on_two_cores_each_of_the_two_workers_has_one_and_a_replacement_takes_the_one_freed(
+    settings: Settings,
+) -> None:
+    two = _two_cores()
+    assert two is not None
+    with serving(settings, cores=two) as server:
+        workers = _server_workers(server.process.pid)
+        assert len(workers) == 2, workers
+        pinned = {worker: _cores(worker) for worker in workers}
+        assert all(len(cores) == 1 and len(next(iter(cores))) == 1 for cores in pinned.values()), pinned
+        by_worker = {worker: next(iter(cores))[0] for worker, cores in pinned.items()}
+        assert set(by_worker.values()) == two  # one each, every thread of a worker on its own core
+
+        os.kill(workers[0], signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            now = _server_workers(server.process.pid)
+            if len(now) == 2 and workers[0] not in now:
+                break
+            time.sleep(0.1)
+        replacement = next(worker for worker in now if worker not in workers)
+        freed = {(by_worker[workers[0]],)}
+        while time.monotonic() < deadline and _cores(replacement) != freed:  # (pinned once its app is built)
+            time.sleep(0.1)
+        assert _cores(replacement) == freed
+        assert server.call("GET", "/v1/inspections/00000000-0000-4000-8000-000000000000").status == 404
+
+
+@pytest.mark.skipif(_two_cores() is None, reason="needs Linux and two cores")
+def test_with_no_pin_the_workers_are_left_to_the_os_scheduler(settings: Settings) -> None:
+    two = _two_cores()
+    assert two is not None
+    with serving(settings, "--no-pin", cores=two) as server:
+        workers = _server_workers(server.process.pid)
+        assert len(workers) == 2, workers
+        assert all(_cores(worker) == {tuple(sorted(two))} for worker in workers)
