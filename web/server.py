@@ -23,6 +23,7 @@ time they ran instead of 39-54%, closed-loop ratings were faster in 7 pairs
 from __future__ import annotations
 
 import gc
+import json
 import multiprocessing.util
 import os
 import signal
@@ -58,13 +59,23 @@ def worker_cores(workers: int, pin: bool | None = None) -> list[int] | None:
     return cores
 
 
-def pin_to_core(core: int) -> None:
-    """Keep every thread of this process on one core; threads they start later inherit it."""
-    for thread in os.listdir("/proc/self/task"):
-        try:
-            os.sched_setaffinity(int(thread), {core})
-        except ProcessLookupError:  # a thread that ended meanwhile
-            pass
+def pin_to_core(core: int) -> bool:
+    """Keep every thread of this process on one core; threads they start later inherit it.
+
+    Should the OS refuse (a core taken out of the container's set meanwhile, say), one line on
+    stderr says so and the worker serves on where the scheduler puts it: False.
+    """
+    try:
+        for thread in os.listdir("/proc/self/task"):
+            try:
+                os.sched_setaffinity(int(thread), {core})
+            except ProcessLookupError:  # a thread that ended meanwhile
+                continue
+    except OSError as error:
+        line = {"event": "worker not pinned to a core", "core": core, "error": type(error).__name__}
+        sys.stderr.write(json.dumps(line) + "\n")
+        return False
+    return True
 
 
 def worker_app() -> Any:

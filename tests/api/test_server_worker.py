@@ -127,3 +127,18 @@ def test_workers_are_pinned_by_default_only_when_each_can_have_a_core_of_its_own
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(available), raising=False)
     assert worker_cores(workers, pin) == expected
+
+
+def test_a_worker_the_os_will_not_pin_says_so_once_and_serves_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from web import server
+
+    def refuse(thread: int, cores: set[int]) -> None:
+        raise OSError(22, "Invalid argument")
+
+    monkeypatch.setattr(os, "sched_setaffinity", refuse, raising=False)
+    assert server.pin_to_core(3) is False
+    lines = capsys.readouterr().err.splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {"event": "worker not pinned to a core", "core": 3, "error": "OSError"}]
