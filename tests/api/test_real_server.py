@@ -175,6 +175,20 @@ def _server_workers(pid: int) -> list[int]:
     return workers
 
 
+def _replace(server: Server, worker: int) -> int:
+    """Kill a worker outright; its replacement, once there."""
+    before = set(_server_workers(server.process.pid))
+    os.kill(worker, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        now = _server_workers(server.process.pid)
+        if len(now) == 2 and worker not in now:
+            break
+        time.sleep(0.1)
+    assert len(now) == 2 and worker not in now, now
+    return next(pid for pid in now if pid not in before)
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_keep_alive_and_a_killed_worker_is_replaced(server: Server) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
@@ -187,14 +201,7 @@ def test_keep_alive_and_a_killed_worker_is_replaced(server: Server) -> None:
 
     workers = _server_workers(server.process.pid)
     assert len(workers) == 2, workers
-    os.kill(workers[0], signal.SIGKILL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        now = _server_workers(server.process.pid)
-        if len(now) == 2 and workers[0] not in now:
-            break
-        time.sleep(0.1)
-    assert len(now) == 2 and workers[0] not in now, now
+    _replace(server, workers[0])
     for _ in range(6):  # fresh connections: whichever worker takes them answers
         assert server.call("GET", "/v1/inspections/00000000-0000-4000-8000-000000000000").status == 404
     assert server.process.poll() is None
@@ -301,6 +308,42 @@ def _two_cores() -> set[int] | None:
     return set(sorted(os.sched_getaffinity(0))[:2])
 
 
+def _answering(server: Server) -> list[int]:
+    """The two workers, once each has answered a request (so each has built its app: pinned, if it is to be)."""
+    workers = _server_workers(server.process.pid)
+    assert len(workers) == 2, workers
+    connections = []
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not all(_held(worker, server.port) for worker in workers):
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            connection.request("GET", "/health")
+            connection.getresponse().read()
+            connections.append(connection)  # kept open: _held sees which worker holds it
+        assert all(_held(worker, server.port) for worker in workers), "a worker never answered"
+    finally:
+        for connection in connections:
+            connection.close()
+    return workers
+
+
+def _cores(pid: int) -> set[tuple[int, ...]]:
+    """The distinct core sets the threads of a process may run on."""
+    found = set()
+    for thread in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found.add(tuple(sorted(os.sched_getaffinity(int(thread.name)))))
+        except (ProcessLookupError, ValueError):
+            continue
+    return found
+
+
+def _two_cores() -> set[int] | None:
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        return None
+    return set(sorted(os.sched_getaffinity(0))[:2])
+
+
 @pytest.mark.skipif(_two_cores() is None, reason="needs Linux and two cores")
 def test_on_two_cores_each_of_the_two_workers_has_one_and_a_replacement_takes_the_one_freed(
     settings: Settings,
@@ -308,26 +351,15 @@ def test_on_two_cores_each_of_the_two_workers_has_one_and_a_replacement_takes_th
     two = _two_cores()
     assert two is not None
     with serving(settings, cores=two) as server:
-        workers = _server_workers(server.process.pid)
-        assert len(workers) == 2, workers
+        workers = _answering(server)
         pinned = {worker: _cores(worker) for worker in workers}
         assert all(len(cores) == 1 and len(next(iter(cores))) == 1 for cores in pinned.values()), pinned
         by_worker = {worker: next(iter(cores))[0] for worker, cores in pinned.items()}
         assert set(by_worker.values()) == two  # one each, every thread of a worker on its own core
 
-        os.kill(workers[0], signal.SIGKILL)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            now = _server_workers(server.process.pid)
-            if len(now) == 2 and workers[0] not in now:
-                break
-            time.sleep(0.1)
-        replacement = next(worker for worker in now if worker not in workers)
-        freed = {(by_worker[workers[0]],)}
-        while time.monotonic() < deadline and _cores(replacement) != freed:  # (pinned once its app is built)
-            time.sleep(0.1)
-        assert _cores(replacement) == freed
-        assert server.call("GET", "/v1/inspections/00000000-0000-4000-8000-000000000000").status == 404
+        replacement = _replace(server, workers[0])
+        assert replacement in _answering(server)
+        assert _cores(replacement) == {(by_worker[workers[0]],)}
 
 
 @pytest.mark.skipif(_two_cores() is None, reason="needs Linux and two cores")
@@ -335,6 +367,5 @@ def test_with_no_pin_the_workers_are_left_to_the_os_scheduler(settings: Settings
     two = _two_cores()
     assert two is not None
     with serving(settings, "--no-pin", cores=two) as server:
-        workers = _server_workers(server.process.pid)
-        assert len(workers) == 2, workers
+        workers = _answering(server)
         assert all(_cores(worker) == {tuple(sorted(two))} for worker in workers)
