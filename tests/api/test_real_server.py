@@ -327,23 +327,6 @@ def _answering(server: Server) -> list[int]:
     return workers
 
 
-def _cores(pid: int) -> set[tuple[int, ...]]:
-    """The distinct core sets the threads of a process may run on."""
-    found = set()
-    for thread in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            found.add(tuple(sorted(os.sched_getaffinity(int(thread.name)))))
-        except (ProcessLookupError, ValueError):
-            continue
-    return found
-
-
-def _two_cores() -> set[int] | None:
-    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
-        return None
-    return set(sorted(os.sched_getaffinity(0))[:2])
-
-
 @pytest.mark.skipif(_two_cores() is None, reason="needs Linux and two cores")
 def test_on_two_cores_each_of_the_two_workers_has_one_and_a_replacement_takes_the_one_freed(
     settings: Settings,
