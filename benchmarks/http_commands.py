@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.http_commands [--clients 8] [--seconds 20] [--read-seconds 10]
         [--workers 2] [--cases-per-client 20] [--database-url URL] [--python-opt] [--no-projection-worker]
-        [--rate N]
+        [--no-pin] [--rate N]
 
 Starts the server on the embedded default (SQLite in a temporary data
 folder) unless --database-url is given (a scratch database: it is used as
@@ -165,7 +165,7 @@ def start_server(args: argparse.Namespace, workdir: Path) -> tuple[subprocess.Po
         env["INSPECTORATE_DATABASE_URL"] = args.database_url
     port = free_port()
     command = inspectorate_command(args.python_opt)
-    extra = ["--no-worker"] if args.no_projection_worker else []
+    extra = (["--no-worker"] if args.no_projection_worker else []) + (["--no-pin"] if args.no_pin else [])
     log = (workdir / "server.log").open("wb")  # the access log: one JSON line a request, with its duration
     server = subprocess.Popen([*command, "serve", "--port", str(port), "--workers", str(args.workers), *extra],
                               env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=log)
@@ -374,6 +374,7 @@ def main() -> None:
     parser.add_argument("--python-opt", action="store_true", help="run the server under python -O")
     parser.add_argument("--no-projection-worker", action="store_true",
                         help="serve --no-worker: without the in-process projection worker")
+    parser.add_argument("--no-pin", action="store_true", help="serve --no-pin: workers left to the OS scheduler")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="inspectorate-bench-"))
@@ -384,7 +385,8 @@ def main() -> None:
         inspection_id, case_sets = set_up(port, token, args.clients, args.cases_per_client)
         backend = "postgres" if args.database_url else "sqlite (embedded)"
         print(f"server: {args.workers} granian workers, {backend}"
-              f"{', no projection worker' if args.no_projection_worker else ', projection worker'}; "
+              f"{', no projection worker' if args.no_projection_worker else ', projection worker'}"
+              f"{', workers not pinned' if args.no_pin else ''}; "
               f"{args.clients} client processes; {os.cpu_count()} CPUs{'; python -O' if args.python_opt else ''}")
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         with multiprocessing.get_context("fork").Pool(args.clients) as pool:
