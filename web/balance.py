@@ -49,14 +49,29 @@ ACTIVE = 1.0  # a connection counts if a request came over it within this many s
 _LAST_DATA_RECV = struct.Struct("=I")  # struct tcp_info's tcpi_last_data_recv (ms), at byte 52 (Linux)
 
 
+BOARD_PREFIX = "inspectorate-board-"
+
+
 def create_board(directory: str | None = None) -> Path:
-    """A zeroed board for up to ``SLOTS`` workers; ``serve`` names it to its workers in ``BOARD_ENV``."""
+    """A zeroed board for up to ``SLOTS`` workers; ``serve`` names it to its workers in ``BOARD_ENV``.
+
+    Its name carries the pid of the ``serve`` that made it. ``serve`` removes its board when it
+    exits; one killed outright cannot, so boards left by servers no longer running are removed here.
+    """
     shm = "/dev/shm"
     where = directory or (shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None)
-    handle, name = tempfile.mkstemp(prefix="inspectorate-board-", dir=where)
+    _remove_left_boards(Path(where or tempfile.gettempdir()))
+    handle, name = tempfile.mkstemp(prefix=f"{BOARD_PREFIX}{os.getpid()}-", dir=where)
     with os.fdopen(handle, "wb") as file:
         file.write(bytes(SLOT.size * SLOTS))
     return Path(name)
+
+
+def _remove_left_boards(directory: Path) -> None:
+    for board in directory.glob(f"{BOARD_PREFIX}*-*"):
+        owner = board.name[len(BOARD_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            board.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

@@ -158,3 +158,18 @@ def test_a_count_that_fails_stops_the_sharing_out_not_the_worker(
     assert '"event": "connection balancing stopped", "error": "OSError"' in capsys.readouterr().err
     sent: list[tuple[str, str]] = []
     assert list(balanced({}, lambda status, headers, exc_info=None: sent.extend(headers))) == [b"ok"]
+
+
+def test_a_new_board_clears_away_the_boards_of_servers_no_longer_running(tmp_path: Path) -> None:
+    """A `serve` killed outright cannot remove its board: the next one does."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    left = tmp_path / f"inspectorate-board-{gone.pid}-x1y2"
+    running = tmp_path / f"inspectorate-board-{os.getpid()}-z3w4"
+    unknown = tmp_path / "inspectorate-board-q5r6"  # not named by a pid: left alone
+    for board in (left, running, unknown):
+        board.write_bytes(b"")
+    made = create_board(str(tmp_path))
+    assert not left.exists()
+    assert running.exists() and unknown.exists()
+    assert made.name.startswith(f"inspectorate-board-{os.getpid()}-")
