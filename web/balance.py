@@ -27,18 +27,18 @@ sends the response and then closes the connection (tests/api/test_real_server.py
 from __future__ import annotations
 
 import fcntl
-import json
 import mmap
 import os
 import socket
 import struct
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+from web.logging import log_event
 
 BOARD_ENV = "INSPECTORATE_WORKER_BOARD"
 SLOT = struct.Struct("=qqd")  # a worker's pid, the client connections it holds, when counted (time.monotonic)
@@ -47,9 +47,7 @@ STALE = 2.0  # a count older than this is of a worker that is stuck, or gone and
 PERIOD = 0.1  # seconds between two counts; a worker sheds at most one connection every two
 ACTIVE = 1.0  # a connection counts if a request came over it within this many seconds
 _LAST_DATA_RECV = struct.Struct("=I")  # struct tcp_info's tcpi_last_data_recv (ms), at byte 52 (Linux)
-
-
-BOARD_PREFIX = "inspectorate-board-"
+BOARD_PREFIX = "inspectorate-board-"  # then the pid of the serve that made the board
 
 
 def create_board(directory: str | None = None) -> Path:
@@ -202,8 +200,7 @@ class Balanced:
                 try:
                     self.measure()
                 except Exception as error:  # noqa: BLE001 - whatever it is, serving goes on
-                    line = {"event": "connection balancing stopped", "error": type(error).__name__}
-                    sys.stderr.write(json.dumps(line) + "\n")
+                    log_event("connection balancing stopped", error=type(error).__name__)
                     return
 
         thread = threading.Thread(target=loop, name="connection-balance", daemon=True)

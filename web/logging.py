@@ -5,6 +5,7 @@ concrete path, and never a body, a token or case data.
 """
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -66,6 +67,11 @@ def _write(text: str) -> None:
         stream.flush()
     else:
         logger.info(text)
+
+
+def log_event(event: str, **fields: Any) -> None:
+    """One JSON line on stderr for something the server did on its own (no request behind it)."""
+    sys.stderr.write(json.dumps({"event": event, **fields}) + "\n")
 
 
 def start_timer() -> None:

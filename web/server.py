@@ -23,7 +23,6 @@ time they ran instead of 39-54%, closed-loop ratings were faster in 7 pairs
 from __future__ import annotations
 
 import gc
-import json
 import multiprocessing.util
 import os
 import signal
@@ -38,6 +37,7 @@ from infrastructure.bootstrap import migrate
 from infrastructure.config import Settings
 from infrastructure.parent import watch_parent
 from web.balance import BOARD_ENV, Balanced, Board, create_board
+from web.logging import log_event
 
 WORKER_TARGET = "web.server:worker_app"
 CORES_ENV = "INSPECTORATE_WORKER_CORES"  # the cores workers are pinned to, in turn (set by serve)
@@ -72,8 +72,7 @@ def pin_to_core(core: int) -> bool:
             except ProcessLookupError:  # a thread that ended meanwhile
                 continue
     except OSError as error:
-        line = {"event": "worker not pinned to a core", "core": core, "error": type(error).__name__}
-        sys.stderr.write(json.dumps(line) + "\n")
+        log_event("worker not pinned to a core", core=core, error=type(error).__name__)
         return False
     return True
 
@@ -184,7 +183,7 @@ class _Supervised:
             self.process.wait()
             if self._stopping.wait(self._pause):
                 return
-            sys.stderr.write('{"event": "projection worker exited; restarting"}\n')
+            log_event("projection worker exited; restarting")
             self.process = self._start()
 
     def stop(self) -> None:
