@@ -157,6 +157,21 @@ def test_every_response_carries_the_security_headers(api: Api) -> None:
     assert api.get("/v1/inspections/not-a-uuid").headers["Cache-Control"] == "no-store"
 
 
+def test_security_headers_replace_a_views_own_and_appear_once(api: Api) -> None:
+    from flask import Response, g
+
+    from web.logging import STRICT_CSP, security_headers
+
+    with api.app.test_request_context("/v1/events"):
+        g.correlation_id = "corr-7"
+        response = Response("x", headers={"cache-control": "no-cache", "X-Frame-Options": "SAMEORIGIN"})
+        names = [name.lower() for name, _ in security_headers(response).headers]
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Content-Security-Policy"] == STRICT_CSP
+    assert response.headers["X-Correlation-ID"] == "corr-7"
+    assert len(names) == len(set(names)), names
+
+
 def test_openapi_and_docs_need_no_token(api: Api) -> None:
     spec = api.ok(api.get("/openapi.json", None))
     assert spec["openapi"].startswith("3.")
@@ -167,6 +182,9 @@ def test_openapi_and_docs_need_no_token(api: Api) -> None:
     for path in ("/v1/inspections", "/v1/inspections/{inspection_id}/publish", "/v1/cases/{case_id}/ratings",
                  "/v1/reinspections", "/v1/complaints/{complaint_id}/close"):
         assert path in spec["paths"]
+    rating = spec["paths"]["/v1/cases/{case_id}/ratings"]["post"]["responses"]
+    assert {"200", "400", "401", "403", "404", "409", "412", "413", "422"} <= set(rating)
+    assert rating["409"] == {"$ref": "#/components/responses/CONFLICT"}
     docs = api.get("/docs", None)
     assert docs.status_code == 200 and b"swagger" in docs.data.lower()
     assert "frame-ancestors 'none'" in docs.headers["Content-Security-Policy"]
