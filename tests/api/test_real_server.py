@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -58,6 +59,11 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     token: str = ""
+    log: Any = None  # the server's stdout and stderr, a file (a pipe nobody drains fills and stalls it)
+
+    def log_text(self) -> str:
+        self.log.seek(0)
+        return str(self.log.read().decode())
 
     def call(self, method: str, path: str, body: Any = None) -> Reply:
         data = json.dumps(body).encode() if body is not None else None
@@ -77,12 +83,12 @@ class Server:
         return reply.body
 
 
-def wait_until_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def wait_until_healthy(port: int, process: subprocess.Popen[bytes], log: Any, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            stderr = process.stderr.read() if process.stderr else b""
-            raise AssertionError(f"server exited early with {process.returncode}: {stderr!r}")
+            log.seek(0)
+            raise AssertionError(f"server exited early with {process.returncode}: {log.read()!r}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
                 if response.status == 200:
@@ -97,18 +103,22 @@ def serving(settings: Settings, *options: str, cores: set[int] | None = None) ->
     """`inspectorate serve` on a free port (on ``cores`` only, if given), with an inspector's token."""
     env = environment(settings)
     port = free_port()
+    # Output to a file: a pipe nobody reads holds 64 KiB, and a server whose access lines fill it blocks
+    # writing the next one, its request unanswered (a test that sends a few hundred requests hung so).
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen([INSPECTORATE, "serve", "--port", str(port), *options], env=env, cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdout=log, stderr=subprocess.STDOUT,
                                preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None)
     try:
-        wait_until_healthy(port, process)
+        wait_until_healthy(port, process, log)
         created = subprocess.run([INSPECTORATE, "token", "create", "--name", "Ann Inspector", "--role", "inspector"],
                                  env=env, cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
-        yield Server(port, process, created.stdout.strip().splitlines()[-1])
+        yield Server(port, process, created.stdout.strip().splitlines()[-1], log)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
+        log.close()
 
 
 @pytest.fixture
@@ -142,7 +152,7 @@ def test_a_whole_inspection_to_publication_over_http_then_a_clean_sigterm(server
 
     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(timeout=20) == 0
-    stderr = server.process.stderr.read().decode()  # type: ignore[union-attr]
+    stderr = server.log_text()
     assert "Traceback" not in stderr
     log_lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     published_line = [line for line in log_lines if line.get("path") == "/v1/inspections/<uuid:inspection_id>/publish"]
