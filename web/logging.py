@@ -103,8 +103,8 @@ def security_headers(response: Response) -> Response:
     """The headers every response carries, replacing any a view set.
 
     A header the response lacks is appended; only one already there is replaced. (Replacing
-    scans the whole header list for each header: 30 µs a request, 8% of a read, for headers
-    that are almost never there.)
+    scans the whole header list for each header, and these are almost never there: timed alone,
+    this hook took 13.6 µs setting every header, 8.9 µs now; a read costs ~390 µs in-process.)
     """
     path = request.path
     wanted = [*_ALWAYS, ("Content-Security-Policy", DOCS_CSP if path.startswith(DOCS_PATHS) else STRICT_CSP)]

@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -58,8 +58,8 @@ class Reply:
 class Server:
     port: int
     process: subprocess.Popen[bytes]
+    log: IO[bytes]  # the server's stdout and stderr, a file (a pipe nobody drains fills and stalls it)
     token: str = ""
-    log: Any = None  # the server's stdout and stderr, a file (a pipe nobody drains fills and stalls it)
 
     def log_text(self) -> str:
         self.log.seek(0)
@@ -83,7 +83,7 @@ class Server:
         return reply.body
 
 
-def wait_until_healthy(port: int, process: subprocess.Popen[bytes], log: Any, timeout: float = 30) -> None:
+def wait_until_healthy(port: int, process: subprocess.Popen[bytes], log: IO[bytes], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -113,7 +113,7 @@ def serving(settings: Settings, *options: str, cores: set[int] | None = None) ->
         wait_until_healthy(port, process, log)
         created = subprocess.run([INSPECTORATE, "token", "create", "--name", "Ann Inspector", "--role", "inspector"],
                                  env=env, cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
-        yield Server(port, process, created.stdout.strip().splitlines()[-1], log)
+        yield Server(port, process, log, created.stdout.strip().splitlines()[-1])
     finally:
         if process.poll() is None:
             process.kill()
