@@ -8,7 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY . .
-RUN pip install . \
+RUN pip install -c constraints.txt . \
  && useradd --system --create-home --uid 10001 inspectorate \
  && mkdir -p /app/var \
  && chown inspectorate: /app/var

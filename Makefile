@@ -8,7 +8,10 @@ PYTEST_ARGS ?=
 
 PIP   := $(VENV)/bin/pip
 PY    := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# What running needs, and what the tests need on top of it, each installed once per change of the
+# project's declared dependencies or of the pinned versions in constraints.txt.
+RUN_STAMP  := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -16,24 +19,27 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 all: test
 
-install: $(STAMP)
+install: $(TEST_STAMP)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Re-install whenever pyproject.toml changes.
-$(STAMP): pyproject.toml | $(PY)
-	$(PIP) install --quiet -e '.[test]'
+$(RUN_STAMP): pyproject.toml constraints.txt | $(PY)
+	$(PIP) install --quiet -c constraints.txt -e .
 	touch $@
 
-run: $(STAMP)
+$(TEST_STAMP): pyproject.toml constraints.txt | $(PY)
+	$(PIP) install --quiet -c constraints.txt -e '.[test]'
+	touch $@ $(RUN_STAMP)
+
+run: $(RUN_STAMP)
 	$(VENV)/bin/inspectorate serve --host $(HOST) --port $(PORT)
 
 # pytest's exit status is propagated as-is (including 5 = "no tests collected").
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(PY) -m benchmarks.run
 
 clean:
