@@ -101,6 +101,8 @@ def page_context() -> dict[str, Any]:
         ) if role in roles] if role else [],
         "label": lambda text: str(text).replace("_", " ") if text is not None else "",
         "csv_url": csv_url,
+        "answer": lambda v: "unknown" if v is None else ("yes" if v else "no") if isinstance(v, bool)
+        else str(v).replace("_", " "),
     }
 
 
@@ -280,7 +282,7 @@ def inspection(inspection_id: UUID) -> Any:
     reached = {e["type"]: e["recorded_at"] for e in history if e["stream"] == str(inspection_id)}
     steps = [(name, reached.get(topic)) for name, topic in STEPS]
     chart = charts.scores_with_intervals("Headline scores with 95% intervals", _intervals(headline)) \
-        if headline else None
+        if any(s.get("score") is not None for s in headline.values()) else None
     return render_template(
         "pages/inspection.html", inspection=body, framework=framework, steps=steps, headline=headline,
         criteria=criteria, chart=chart, cases=cases, with_characteristics=with_characteristics,
