@@ -174,3 +174,11 @@ def test_bad_input_is_a_clear_4xx_page(api: Api) -> None:
         response = client.get(path)
         assert response.status_code == status, (path, response.status_code)
         assert response.mimetype == "text/html" and "<h1>" in response.get_data(as_text=True)
+
+
+def test_a_programme_year_page_of_53_inspections_renders_in_under_100_ms(tmp_path: Path) -> None:
+    from benchmarks.pages import TARGET_MS, measure
+
+    figures = measure(tmp_path / "var", inspections=53, cases=3, renders=30)
+    assert figures["median_ms"] < TARGET_MS, figures
+    assert figures["bytes"] < 300 * 1024, figures

@@ -110,7 +110,7 @@ def every_body(title: str, strips: Sequence[Strip]) -> Markup:
     for n, (strip, text) in enumerate(zip(strips, texts)):
         y = TOP + ROW * n
         mid = y + 32
-        parts.append(_row_label(y, text))
+        parts.append(_row_label(y, text.split(",")[0]))  # the range is in the description and the table
         seen: dict[int, int] = {}
         for score in strip.scores:
             k = seen[score] = seen.get(score, -1) + 1
