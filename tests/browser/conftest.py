@@ -34,8 +34,8 @@ def _chromium_or_skip() -> None:
     """As tests/conftest.py's _postgres_or_skip: skip on a developer's machine without it, fail in CI."""
     missing = None
     try:
-        import playwright.sync_api  # noqa: F401
         import axe_playwright_python  # noqa: F401
+        import playwright.sync_api  # noqa: F401
     except ImportError as error:
         missing = f"playwright / axe-playwright-python not installed ({error.name})"
     if missing is None and not os.access(CHROMIUM, os.X_OK):
@@ -64,12 +64,12 @@ class Record:
             status: int = 200) -> Any:
         """The JSON API, as `role`: what the pages are checked against."""
         payload = json.dumps(data).encode() if data is not None else None
-        request = urllib.request.Request(self.origin + path, data=payload, method=method)
+        request = urllib.request.Request(self.origin + path, data=payload, method=method)  # noqa: S310
         request.add_header("Authorization", f"Bearer {self.tokens[role]}")
         if payload is not None:
             request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=20) as response:
+            with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310 - our own http server
                 code, headers, raw = response.status, response.headers, response.read()
         except urllib.error.HTTPError as error:
             code, headers, raw = error.code, error.headers, error.read()
@@ -97,7 +97,8 @@ def _seed(record: Record) -> None:
                               {"case_ref": f"{name[:2].upper()}{n}", "characteristics": characteristics()}, 201)["id"]
             record.api(f"/v1/cases/{case}/ratings", "inspector", "POST", {"judgements": judgements(verdict)})
             if name == "Cumbria" and n == 0:
-                moderated = [{**j, "sufficient": j["criterion"] != "outcomes"} for j in judgements(True)]
+                moderated = [{**j, "sufficient": j["criterion"] != "outcomes"}  # outcomes: they disagree
+                             for j in judgements(True)]
                 record.api(f"/v1/cases/{case}/moderations", "qa_reviewer", "POST",
                            {"judgements": moderated, "note": "Outcomes not evidenced."})
         record.api(f"/v1/inspections/{iid}/complete-fieldwork", "inspector", "POST", {})
@@ -113,7 +114,8 @@ def _seed(record: Record) -> None:
         "inspection_id": record.published["Cumbria"], "category": "methodology",
         "summary": "The sample left out custody cases."}, 201)
     # Every view has caught up with everything recorded before the pages are read.
-    for view in (f"/v1/views/inspections/{record.fieldwork}/scores", "/v1/views/complaints", "/v1/views/consistency", "/v1/views/programmes/OMI2/years/2011-12"):
+    for view in (f"/v1/views/inspections/{record.fieldwork}/scores", "/v1/views/complaints",
+                 "/v1/views/consistency", "/v1/views/programmes/OMI2/years/2011-12"):
         record.api(f"{view}?min_position={record.head}")
 
 

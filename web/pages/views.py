@@ -15,6 +15,7 @@ from uuid import UUID
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from application.audit import inspection_history, may_receive_special_category, record_head, verify_record
 from application.representations import case_dict, inspection_dict
@@ -54,7 +55,7 @@ CONSISTENCY_READERS = allowed_roles(Consistency.get)
 
 
 @bp.before_request
-def before() -> Response | None:
+def before() -> BaseResponse | None:
     """Pages get their own CSP; every POST carries the session's CSRF token; every page but
     sign-in needs a live signed-in token (else off to sign in, and back here afterwards)."""
     g.csp = PAGES_CSP
@@ -86,7 +87,7 @@ def page_roles(*allowed: str) -> Callable[[Callable[..., Any]], Callable[..., An
     return decorate
 
 
-@bp.app_context_processor
+@bp.context_processor
 def page_context() -> dict[str, Any]:
     role = getattr(g.get("actor"), "role", None)
     return {
@@ -158,13 +159,13 @@ bp.add_url_rule("/sign-in", endpoint="sign_in", view_func=sign_in_page, methods=
 
 
 @bp.post("/sign-out")
-def sign_out_page() -> Response:
+def sign_out_page() -> BaseResponse:
     sign_out()
     return redirect(url_for("pages.sign_in"), 303)
 
 
 @bp.get("/")
-def home() -> Response:
+def home() -> BaseResponse:
     return redirect(url_for("pages.inspections"), 303)
 
 
@@ -223,7 +224,7 @@ def _as_of() -> datetime | None:
 @bp.get("/inspections")
 @page_roles(*READERS)
 def inspections() -> Any:
-    filters = {
+    filters: dict[str, Any] = {
         "programme": _choice("programme", PROGRAMMES),
         "year": _year(),
         "status": _choice("status", STATUSES),
