@@ -122,6 +122,15 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_a_wrong_token_is_refused(bro
     context.close()
 
 
+def test_the_sign_in_page_itself(browser: Any, record: Record, screenshots: Path) -> None:
+    context = browser.new_context(base_url=record.origin)
+    w = watch(context, record.origin)
+    w.goto("/sign-in")
+    assert w.page.get_by_label("Token").get_attribute("type") == "password"
+    w.check("sign-in", screenshots)
+    context.close()
+
+
 def test_a_token_of_the_integration_role_has_no_pages(browser: Any, record: Record) -> None:
     context = browser.new_context(base_url=record.origin)
     page = context.new_page()
