@@ -15,6 +15,7 @@ QUICK = [
     ["benchmarks.http_commands", "--seconds", "10", "--read-seconds", "5"],
     ["benchmarks.verify"],
     ["benchmarks.feed"],
+    ["benchmarks.pages"],
 ]
 
 

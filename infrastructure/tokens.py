@@ -91,6 +91,12 @@ class TokenStore:
         self._known[digest] = info
         return info
 
+    def live_by_id(self, token_id: str) -> TokenInfo | None:
+        """The token with this id while it is live (a page session holds the id, never the secret)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(tokens_table).where(tokens_table.c.id == token_id)).first()
+        return None if row is None or row.revoked_at is not None else _info(row)
+
     def _is_live(self, digest: str) -> bool:
         """One indexed lookup on a driver connection kept idle for these checks.
 

@@ -76,7 +76,7 @@ def create_app(
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_URL="/docs/assets/",  # served by the app itself (web/pages), never a CDN
         JSON_SORT_KEYS=False,
     )
     if test_config:
@@ -86,6 +86,9 @@ def create_app(
     from web.api import init_api
 
     init_api(app)
+    from web.pages import init_pages
+
+    init_pages(app)
     return app
 
 

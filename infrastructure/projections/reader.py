@@ -55,6 +55,35 @@ class ViewReader:
             raise NotFound(f"no scores for inspection {inspection_id} (yet)")
         return scores_body(row)
 
+    def inspections(
+        self,
+        programme: str | None = None,
+        year: str | None = None,
+        status: str | None = None,
+        q: str | None = None,
+        organisation: str | None = None,
+        limit: int = 500,
+    ) -> list[dict[str, Any]]:
+        """Inspections as the scores view knows them (every one, from scheduling), newest year first;
+        ``q`` matches the body's name ignoring case; ``organisation`` keeps that body's own."""
+        table = T["vw_score_inspections"]
+        query = sa.select(
+            table.c.id, table.c.programme, table.c.year, table.c.body, table.c.status,
+            table.c.published_on, table.c.case_count,
+        ).order_by(table.c.year.desc(), table.c.body_key, table.c.id).limit(limit)
+        if programme:
+            query = query.where(table.c.programme == programme)
+        if year:
+            query = query.where(table.c.year == year)
+        if status:
+            query = query.where(table.c.status == status)
+        if q and q.strip():
+            query = query.where(table.c.body_key.contains(body_key(q), autoescape=True))
+        if organisation is not None:
+            query = query.where(table.c.body_key == body_key(organisation))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
     def programme_year(self, programme: str, year: str) -> dict[str, Any]:
         return year_body(self._row("vw_years", year_key(programme, year)), programme, year)
 
