@@ -114,6 +114,8 @@ def test_key_generate_prints_a_key_the_application_runs_with(env: Settings, monk
     key = first.stdout.strip()
     assert key != second.stdout.strip()
     assert len(base64.b64decode(key, validate=True)) == 32
+    replacing = invoke("key", "generate", INSPECTORATE_CIPHER_KEY="the malformed key it replaces")
+    assert replacing.exit_code == 0 and len(base64.b64decode(replacing.stdout.strip())) == 32
     monkeypatch.setenv("INSPECTORATE_CIPHER_KEY", key)
     created = invoke("token", "create", "--name", "Ann Inspector", "--role", "inspector")
     assert created.exit_code == 0, created.output
