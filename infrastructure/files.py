@@ -27,8 +27,16 @@ def private_dir(path: Path) -> Path:
 
 
 def private_file(path: Path) -> Path:
-    """Create ``path`` empty and 0600 unless it exists (an empty file is an empty SQLite database); tighten it."""
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, FILE_MODE))
+    """Create ``path`` empty and 0600 unless it exists (an empty file is an empty SQLite database); tighten it.
+
+    An existing file is never opened here: closing any descriptor of a database file drops every
+    POSIX lock this process holds on it, so SQLite connections already open on it would lose their
+    locks (SQLite's "how to corrupt a database", 2.2). O_EXCL creates only a file nobody has yet.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE))
+    except FileExistsError:
+        pass
     tighten(path, FILE_MODE)
     return path
 
