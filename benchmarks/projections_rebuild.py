@@ -39,7 +39,7 @@ from infrastructure.projections.engine import create_projection_engine
 from infrastructure.projections.rebuild import rebuild
 from infrastructure.projections.tables import VIEW_TABLES, tracking
 from infrastructure.projections.worker import build_projector
-from web.cli_views import Progress
+from web.cli import Progress
 
 AREAS = ("risk_of_harm", "likelihood_of_reoffending", "compliance_and_enforcement")
 CRITERIA = ("assessment_and_planning", "interventions", "outcomes")

@@ -40,6 +40,7 @@ import infrastructure.read_audit  # noqa: F401 - registers the read audit table 
 from domain import clock
 from infrastructure.bootstrap import build_app, migrate
 from infrastructure.config import Settings
+from infrastructure.files import private_dir, private_file, private_tree
 from infrastructure.readdb import metadata
 from infrastructure.tokens import tokens_table
 
@@ -91,12 +92,14 @@ def backup(settings: Settings, target: Path) -> Manifest:
     """Write a backup of the store described by ``settings`` into ``target`` (absent or empty)."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise BackupError(f"{target} exists and is not an empty directory")
-    target.mkdir(parents=True, exist_ok=True)
+    private_dir(target)  # personal data and token hashes: the owner's alone (0700, files 0600)
     if settings.is_postgres:
         _stream_postgres(settings, target)
     else:
         _copy_sqlite(settings, target)
-    return _write_manifest(target, "postgresql" if settings.is_postgres else "sqlite")
+    manifest = _write_manifest(target, "postgresql" if settings.is_postgres else "sqlite")
+    private_tree(target)  # whatever else SQLite left there (a journal), should it outlive the copy
+    return manifest
 
 
 def _copy_sqlite(settings: Settings, target: Path) -> None:
@@ -111,7 +114,7 @@ def _copy_sqlite(settings: Settings, target: Path) -> None:
 def _online_copy(source: Path, destination: Path) -> None:
     """sqlite3's online backup: one consistent snapshot, writers are not blocked (WAL)."""
     with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)) as src, \
-            closing(sqlite3.connect(destination)) as dst:
+            closing(sqlite3.connect(private_file(destination))) as dst:
         src.backup(dst)
         dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
 
@@ -173,7 +176,7 @@ def _select_all(pg: psycopg.Connection[Any], schema: str, table: str) -> list[di
 
 
 def _write_kept_tables(path: Path, kept: dict[str, list[dict[str, Any]]]) -> None:
-    engine = sa.create_engine(f"sqlite:///{path.resolve()}")
+    engine = sa.create_engine(f"sqlite:///{private_file(path).resolve()}")
     try:
         tables = [metadata.tables[name] for name in kept if name in metadata.tables]
         metadata.create_all(engine, tables=tables)
@@ -195,7 +198,7 @@ def _write_manifest(target: Path, source: str) -> Manifest:
         chain_head=bytes(link[0]).hex() if link else None,
         files={p.name: _sha256(p) for p in sorted(target.iterdir()) if p.suffix == ".sqlite"},
     )
-    (target / MANIFEST_FILE).write_text(json.dumps(asdict(manifest), indent=2) + "\n")
+    private_file(target / MANIFEST_FILE).write_text(json.dumps(asdict(manifest), indent=2) + "\n")
     return manifest
 
 
@@ -221,10 +224,10 @@ def _restore_sqlite(settings: Settings, source: Path) -> None:
     present = [p.name for p in settings.data_dir.glob("*.sqlite*")] if settings.data_dir.exists() else []
     if present:
         raise BackupError(f"{settings.data_dir} is not empty ({', '.join(sorted(present))}); restore into a new one")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     for name in (EVENTS_FILE, VIEWS_FILE):
         if (source / name).is_file():
-            shutil.copyfile(source / name, settings.data_dir / name)
+            shutil.copyfile(source / name, private_file(settings.data_dir / name))  # (keeps the 0600)
 
 
 def _restore_postgres(settings: Settings, source: Path) -> None:

@@ -1,10 +1,44 @@
 """Settings read from the environment, and the event store environment derived from them."""
 from __future__ import annotations
 
+import binascii
 import os
+from base64 import b64decode
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+
+from eventsourcing.cryptography import AESCipher
+
+from infrastructure.files import private_file, secure_data_dir
+
+KEY_BYTES = 32  # what `inspectorate key generate` makes (AES-256); 16 and 24 are accepted too
+
+
+class SettingsError(ValueError):
+    """A setting read from the environment is malformed; the message names it and says what fits."""
+
+
+class CipherKeyError(SettingsError):
+    """INSPECTORATE_CIPHER_KEY is not an AES key in base64."""
+
+
+def generate_cipher_key() -> str:
+    """A new random key for INSPECTORATE_CIPHER_KEY: 32 bytes in base64 (44 characters)."""
+    return AESCipher.create_key(KEY_BYTES)
+
+
+def check_cipher_key(key: str) -> None:
+    """Refuse a key the cipher would choke on later (mid-request, as a traceback) — at start, by name."""
+    try:
+        size = len(b64decode(key.strip().encode("ascii"), validate=True))
+    except (binascii.Error, UnicodeEncodeError):
+        size = -1
+    if size not in AESCipher.KEY_SIZES:
+        raise CipherKeyError(
+            "INSPECTORATE_CIPHER_KEY is malformed: a key is 16, 24 or 32 random bytes in base64 "
+            "(44 characters for 32 bytes, e.g. 'inspectorate key generate' prints one)"
+        )
 
 
 @dataclass(frozen=True)
@@ -13,6 +47,10 @@ class Settings:
     database_url: str | None = None
     cipher_key: str | None = None
     rate_limit: int | None = None  # requests per token per minute; None: no limit
+
+    def __post_init__(self) -> None:
+        if self.cipher_key is not None:
+            check_cipher_key(self.cipher_key)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -37,7 +75,26 @@ class Settings:
         """SQLAlchemy URL of the read side (views, tokens, audit of reads)."""
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.data_dir / 'views.sqlite').resolve()}"
+        return f"sqlite:///{self.views_path.resolve()}"
+
+    @property
+    def views_path(self) -> Path:
+        return self.data_dir / "views.sqlite"
+
+    def prepare_local_files(self) -> None:
+        """Before SQLite creates them: the data folder 0700 and the database files 0600.
+
+        SQLite gives a database's -wal, -shm and journal files the database file's own mode, so
+        they follow (infrastructure/files.py). A folder or file found more open is tightened.
+        """
+        if self.database_url is None:
+            secure_data_dir(self.data_dir)
+            private_file(self.events_path)
+            private_file(self.views_path)
+        elif self.database_url.startswith("sqlite"):
+            path = self.database_url.split("///", 1)[-1]
+            if path and not path.startswith((":memory:", "file:")):
+                private_file(Path(path))
 
     def event_store_env(self, *, create_table: bool = True) -> dict[str, str]:
         """Environment for the eventsourcing library's built-in recorders."""
@@ -65,6 +122,7 @@ class Settings:
             )
         elif self.database_url and self.database_url.startswith("sqlite"):
             path = self.database_url.split("///", 1)[-1]
+            self.prepare_local_files()
             env.update(
                 PERSISTENCE_MODULE="eventsourcing.sqlite",
                 SQLITE_DBNAME=path,
@@ -72,7 +130,7 @@ class Settings:
                 APPLICATION_RECORDER_TOPIC="infrastructure.eventstore:SQLiteEventRecorder",
             )
         else:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.prepare_local_files()
             env.update(
                 PERSISTENCE_MODULE="eventsourcing.sqlite",
                 SQLITE_DBNAME=str(self.events_path.resolve()),
@@ -95,5 +153,5 @@ def _positive_int(value: str | None, name: str) -> int | None:
     try:
         number = int(value)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+        raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
     return number if number > 0 else None

@@ -13,7 +13,7 @@ metadata = sa.MetaData()
 def create_read_engine(settings: Settings) -> sa.Engine:
     url = settings.read_url
     if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.prepare_local_files()  # folder 0700, files 0600
         engine = sa.create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
 
         @sa.event.listens_for(engine, "connect")

@@ -1,128 +1,454 @@
-"""The `inspectorate` command line: serve, migrate, tokens (and more, registered below)."""
+"""The `inspectorate` command line: one click group, its commands grouped by topic below.
+
+Errors an operator can fix (a malformed setting, a database that cannot be
+reached, a wrong argument) are one line on stderr and exit 2, never a
+traceback; ``main`` is the console script and ``python -m web.cli``.
+"""
 from __future__ import annotations
 
-import argparse
+import json
 import os
+import re
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+from urllib.parse import urlparse
 
-from infrastructure.bootstrap import build_services, migrate
-from infrastructure.config import Settings
+import click
+
+from infrastructure.availability import is_database_unavailable
+from infrastructure.config import Settings, SettingsError, generate_cipher_key
 from infrastructure.tokens import ROLES
 
-Command = Callable[[argparse.Namespace], int]
+NAME_LIMIT = 200
+# Roles that act for one body: a token for them names it (api-2.md A).
+ORGANISATION_ROLES = ("local_assessor", "organisation")
+_ANCHOR = re.compile(r"^([1-9][0-9]{0,18}):([0-9a-f]{64})$")
 
 
-def cmd_migrate(_: argparse.Namespace) -> int:
-    migrate(Settings.from_env())
-    print("schema ready")
-    return 0
+class OperatorError(click.ClickException):
+    """Something the operator can put right (a setting, the database): one line, exit 2."""
+
+    exit_code = 2
 
 
-def cmd_token_create(args: argparse.Namespace) -> int:
+class _Group(click.Group):
+    """The root group: expected operator errors become one line, and every error is one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SettingsError as error:
+            raise OperatorError(str(error)) from None
+        except Exception as error:
+            if is_database_unavailable(error):
+                raise OperatorError(_unreachable(error)) from None
+            if isinstance(error, OSError) and error.filename:  # say, a data folder it may not write to
+                raise OperatorError(f"{error.strerror}: {error.filename}") from None
+            raise
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as error:
+            _one_line(error)
+            result = error.exit_code
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            result = 1
+        if standalone_mode:
+            sys.exit(result if isinstance(result, int) else 0)
+        return result
+
+
+def _one_line(error: click.ClickException) -> None:
+    message = " ".join(error.format_message().split())
+    if isinstance(error, click.UsageError) and error.ctx is not None:
+        message += f" (see '{error.ctx.command_path} --help')"
+    click.echo(f"error: {message}", err=True)
+
+
+def _unreachable(error: BaseException) -> str:
+    """What is wrong, where (never the password), and what to do, in one line."""
     settings = Settings.from_env()
+    if settings.is_postgres:
+        url = urlparse(str(settings.database_url))
+        where = f"PostgreSQL at {url.hostname or '127.0.0.1'}:{url.port or 5432}"
+    elif settings.database_url:
+        where = f"SQLite at {settings.database_url.split('///', 1)[-1]}"
+    else:
+        where = f"SQLite in {settings.data_dir}"
+    detail = _innermost(error)
+    if settings.database_url and (password := urlparse(settings.database_url).password):
+        detail = detail.replace(password, "***")
+    return (f"cannot reach the database ({where}): {detail}; start it, or point INSPECTORATE_DATABASE_URL "
+            "at one that runs")
+
+
+def _innermost(error: BaseException) -> str:
+    """The first line of the deepest cause: the driver's own words (connection refused, no such file...)."""
+    seen: list[BaseException] = [error]
+    while (cause := seen[-1].__cause__ or seen[-1].__context__) is not None and cause not in seen:
+        seen.append(cause)
+    for candidate in reversed(seen):
+        text = str(getattr(candidate, "orig", None) or candidate).strip()
+        if text:
+            return " ".join(text.splitlines()[0].split())
+    return type(error).__name__
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    """A refusal that is not the operator's setup (no such token, a broken chain): one line, ``code``."""
+    click.echo(f"error: {message}", err=True)
+    raise click.exceptions.Exit(code)
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+@click.group("inspectorate", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="inspectorate", prog_name="inspectorate", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Inspections of probation and youth offending work: the API and its operations.
+
+    Settings come from the environment: INSPECTORATE_DATA_DIR (default ./var),
+    INSPECTORATE_DATABASE_URL, INSPECTORATE_CIPHER_KEY, INSPECTORATE_RATE_LIMIT.
+    """
+
+
+# -- serving ----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=lambda: int(os.environ.get("PORT", "8000")),
+              help="TCP port to listen on (default: $PORT, else 8000).")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="HTTP worker processes.")
+@click.option("--no-worker", is_flag=True,
+              help="Do not run the projection worker beside the server (run `inspectorate project` yourself).")
+def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
+    """Serve the HTTP API (and keep the read views current)."""
+    from web.server import serve as run
+
+    _settings()  # a malformed setting is one line here, not a worker's traceback
+    raise click.exceptions.Exit(run(host, port, workers=workers, run_worker=not no_worker) or 0)
+
+
+@cli.command()
+@click.option("--exit-with-parent", is_flag=True, hidden=True,
+              help="Stop when the process that started this one exits (used by `serve`).")
+def project(exit_with_parent: bool) -> None:
+    """Run the projection worker (read views, deadline process) until SIGTERM or SIGINT."""
+    from infrastructure.bootstrap import migrate
+    from infrastructure.projections.worker import run_worker
+
+    settings = _settings()
     migrate(settings)
-    for label, value in (("name", args.name), ("organisation", args.organisation)):
-        if value is not None and len(value) > 200:
-            print(f"error: {label} must be at most 200 characters", file=sys.stderr)
-            return 2
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    run_worker(settings, stop, parent_pid=os.getppid() if exit_with_parent else None)
+
+
+@cli.command("migrate")
+def migrate_command() -> None:
+    """Create or upgrade the database schema."""
+    from infrastructure.bootstrap import migrate
+
+    migrate(_settings())
+    click.echo("schema ready")
+
+
+# -- keys and tokens ---------------------------------------------------------------------
+
+
+@cli.group()
+def key() -> None:
+    """Encryption keys for INSPECTORATE_CIPHER_KEY."""
+
+
+@key.command("generate")
+def key_generate() -> None:
+    """Print a new random key (32 bytes in base64) for INSPECTORATE_CIPHER_KEY."""
+    click.echo(generate_cipher_key())
+
+
+@cli.group()
+def token() -> None:
+    """API tokens (stored hashed)."""
+
+
+def _bounded(_: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
+    if value is not None and len(value) > NAME_LIMIT:
+        raise click.BadParameter(f"must be at most {NAME_LIMIT} characters", param=parameter)
+    return value
+
+
+@token.command("create")
+@click.option("--name", required=True, callback=_bounded, help="Who the token is for (at most 200 characters).")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What the token may do.")
+@click.option("--organisation", default=None, callback=_bounded,
+              help=f"The body the token acts for; required for {' and '.join(ORGANISATION_ROLES)}.")
+def token_create(name: str, role: str, organisation: str | None) -> None:
+    """Create a token; its secret is printed alone on the last line (it is not stored)."""
+    from infrastructure.bootstrap import build_services, migrate
+
+    if not name.strip():
+        raise click.BadParameter("must not be empty", param_hint="'--name'")
+    if role in ORGANISATION_ROLES and not (organisation or "").strip():
+        raise click.UsageError(f"a token with role {role} acts for one body: give --organisation ORG")
+    settings = _settings()
+    migrate(settings)
     services = build_services(settings)
     try:
-        info, secret = services.tokens.create(args.name, args.role, args.organisation)
+        info, secret = services.tokens.create(name, role, organisation)
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        raise click.UsageError(str(error)) from None
     finally:
         services.close()
-    print(f"created token {info.id} for {info.name} ({info.role})")
-    print(secret)
-    return 0
+    click.echo(f"created token {info.id} for {info.name} ({info.role})")
+    click.echo(secret)
 
 
-def cmd_token_list(_: argparse.Namespace) -> int:
-    """One tab-separated line per token (never the secret, which is not stored)."""
-    settings = Settings.from_env()
+@token.command("list")
+def token_list() -> None:
+    """One tab-separated line per token: id, name, role, organisation, created, state (never a secret)."""
+    from infrastructure.bootstrap import build_services, migrate
+
+    settings = _settings()
     migrate(settings)
     services = build_services(settings)
     try:
-        print("id\tname\trole\torganisation\tcreated_at\tstate")
+        click.echo("id\tname\trole\torganisation\tcreated_at\tstate")
         for info in services.tokens.list():
             state = "revoked" if info.revoked_at else "active"
-            print(f"{info.id}\t{info.name}\t{info.role}\t{info.organisation or '-'}\t"
-                  f"{info.created_at.isoformat()}\t{state}")
+            click.echo(f"{info.id}\t{info.name}\t{info.role}\t{info.organisation or '-'}\t"
+                       f"{info.created_at.isoformat()}\t{state}")
     finally:
         services.close()
-    return 0
 
 
-def cmd_token_revoke(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+@token.command("revoke")
+@click.argument("token_id")
+def token_revoke(token_id: str) -> None:
+    """Revoke a token by its id (from `token list`); exit 1 if there is no such active token."""
+    from infrastructure.bootstrap import build_services, migrate
+
+    settings = _settings()
     migrate(settings)
     services = build_services(settings)
     try:
-        revoked = services.tokens.revoke(args.token_id)
+        revoked = services.tokens.revoke(token_id)
     finally:
         services.close()
     if not revoked:
-        print(f"error: no active token with id {args.token_id}", file=sys.stderr)
-        return 1
-    print(f"revoked token {args.token_id}")
-    return 0
+        _fail(f"no active token with id {token_id}")
+    click.echo(f"revoked token {token_id}")
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from web.server import serve
-
-    return serve(args.host, args.port, workers=args.workers, run_worker=not args.no_worker,
-                 pin=False if args.no_pin else None)
+# -- read views --------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="inspectorate")
-    sub = parser.add_subparsers(dest="command", required=True)
+class Progress:
+    """A one-line progress bar on stderr: events done, events per second, time left."""
 
-    serve = sub.add_parser("serve", help="serve the HTTP API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=2)
-    serve.add_argument("--no-worker", action="store_true", help="do not run the projection worker in-process")
-    serve.add_argument("--no-pin", action="store_true",
-                       help="leave the workers to the OS scheduler (by default, with as many workers as cores, "
-                            "each has a core of its own)")
-    serve.set_defaults(func=cmd_serve)
+    def __init__(self, start: int, head: int, out: TextIO = sys.stderr, every: float = 0.25) -> None:
+        self.start, self.head, self.out, self.every = start, head, out, every
+        self.began = self.shown = time.perf_counter()
 
-    sub.add_parser("migrate", help="create the schema").set_defaults(func=cmd_migrate)
+    def update(self, position: int, *, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self.shown < self.every:
+            return
+        self.shown = now
+        done, total = position - self.start, max(1, self.head - self.start)
+        rate = done / max(now - self.began, 1e-9)
+        eta = (total - done) / rate if rate > 0 else float("inf")
+        filled = int(30 * min(done, total) / total)
+        self.out.write(
+            f"\r[{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,} events  {rate:,.0f} ev/s  ETA {eta:,.0f} s "
+        )
+        self.out.flush()
 
-    token = sub.add_parser("token", help="manage API tokens").add_subparsers(dest="token_command", required=True)
-    create = token.add_parser("create", help="create a token; the secret is printed alone on the last line")
-    create.add_argument("--name", required=True)
-    create.add_argument("--role", required=True, choices=ROLES)
-    create.add_argument("--organisation", default=None)
-    create.set_defaults(func=cmd_token_create)
-    token.add_parser("list", help="list tokens (ids, names, roles; never secrets)").set_defaults(func=cmd_token_list)
-    revoke = token.add_parser("revoke", help="revoke a token by its id (from `token list`)")
-    revoke.add_argument("token_id")
-    revoke.set_defaults(func=cmd_token_revoke)
-
-    for register in EXTENSIONS:
-        register(sub)
-    return parser
+    def finish(self, position: int) -> float:
+        self.update(position, force=True)
+        self.out.write("\n")
+        return time.perf_counter() - self.began
 
 
-# Other modules add their subcommands here: each takes the subparsers object.
-EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
+def _view_names() -> list[str]:
+    from application.projections import VIEW_NAMES
+
+    return list(VIEW_NAMES)
+
+
+@cli.group()
+def views() -> None:
+    """Read views: rebuild them, or see how far behind the record they are."""
+
+
+@views.command("rebuild")
+@click.option("--view", "names", multiple=True, type=click.Choice(_view_names()),
+              help="A view to rebuild (repeatable); default: all.")
+@click.option("--processes", type=click.IntRange(min=1), default=None,
+              help="Rebuild processes (default: one a CPU, at most one a view).")
+def views_rebuild(names: tuple[str, ...], processes: int | None) -> None:
+    """Drop the named views (or all) and rebuild them from the first event, in parallel processes."""
+    from infrastructure.bootstrap import build_app, migrate
+    from infrastructure.projections.rebuild import rebuild
+
+    settings = _settings()
+    migrate(settings)
+    app = build_app(settings, create_table=False)
+    head = app.recorder.max_notification_id() or 0
+    app.close()
+    progress = Progress(0, head)
+    done = rebuild(settings, list(names) or None, processes=processes, progress=progress.update)
+    progress.finish(head)
+    click.echo(
+        f"rebuilt {', '.join(done.names)}: {done.events:,} events in {done.seconds:.1f} s "
+        f"({done.events / max(done.seconds, 1e-9):,.0f} ev/s, {done.processes} process(es))"
+    )
+
+
+@views.command("status")
+def views_status() -> None:
+    """Each view's position and lag behind the head of the record."""
+    from infrastructure.bootstrap import build_app, migrate
+    from infrastructure.projections.engine import create_projection_engine
+    from infrastructure.projections.reader import ViewReader
+
+    settings = _settings()
+    migrate(settings)
+    app = build_app(settings, create_table=False)
+    engine = create_projection_engine(settings)
+    try:
+        head = app.recorder.max_notification_id() or 0
+        click.echo(f"head\t{head}")
+        for name, position in ViewReader(engine).positions().items():
+            click.echo(f"{name}\tposition {position}\tlag {max(0, head - position)}")
+    finally:
+        app.close()
+        engine.dispose()
+
+
+# -- the tamper-evident record -----------------------------------------------------------
+
+
+@cli.group()
+def audit() -> None:
+    """Check the tamper-evident record."""
+
+
+def _anchors(_: click.Context, parameter: click.Parameter, values: tuple[str, ...]) -> dict[int, bytes]:
+    anchors = {}
+    for anchor in values:
+        match = _ANCHOR.match(anchor)
+        if not match:
+            raise click.BadParameter(f"must be POSITION:HASH (64 lowercase hex digits), not {anchor!r}",
+                                     param=parameter)
+        anchors[int(match[1])] = bytes.fromhex(match[2])
+    return anchors
+
+
+@audit.command("verify")
+@click.option("--anchor", "anchors", multiple=True, metavar="POSITION:HASH", callback=_anchors,
+              help="A head kept from earlier (`audit head`); repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def audit_verify(anchors: dict[int, bytes], as_json: bool) -> None:
+    """Recompute the hash chain over every stored event: exit 0 intact, 1 broken, 2 not checkable."""
+    from application.audit import verify_record
+    from infrastructure.bootstrap import build_app
+
+    app = build_app(_settings(), create_table=False)
+    try:
+        started = time.perf_counter()
+        report = verify_record(app, anchors)
+        seconds = time.perf_counter() - started
+    except Exception as error:  # noqa: BLE001 - a missing table or database is reported, not a traceback
+        _fail(f"could not verify the record: {type(error).__name__}: {_innermost(error)}", 2)
+    finally:
+        app.close()
+    if as_json:
+        click.echo(json.dumps(report))
+    elif report["ok"]:
+        rate = report["checked"] / seconds if seconds else 0
+        click.echo(f"ok: {report['checked']} events verified in {seconds:.2f} s ({rate:,.0f}/s)")
+        click.echo(f"head {report['head_position']} {report['head_hash']}")
+    else:
+        broken = report["first_broken"]
+        click.echo(f"BROKEN at position {broken['position']}: {broken['reason']}")
+        click.echo(f"{report['checked']} events verified before it")
+    if not report["ok"]:
+        raise click.exceptions.Exit(1)
+
+
+@audit.command("head")
+def audit_head() -> None:
+    """Print the last link as POSITION:HASH, to keep elsewhere."""
+    from application.audit import record_head
+    from infrastructure.bootstrap import build_app
+
+    app = build_app(_settings(), create_table=False)
+    try:
+        head = record_head(app)
+    finally:
+        app.close()
+    click.echo(f"{head['position']}:{head['hash']}" if head["hash"] else "0: (empty record)")
+
+
+# -- backup and restore ------------------------------------------------------------------
+
+
+@cli.command("backup")
+@click.argument("path", type=click.Path(path_type=Path))
+def backup_command(path: Path) -> None:
+    """Write a consistent backup of the record to PATH, a directory that does not exist yet (or is empty).
+
+    Exit 1 when it could not be written (the reason on stderr).
+    """
+    from infrastructure.backup import BackupError, backup
+
+    started = time.perf_counter()
+    try:
+        manifest = backup(_settings(), path)
+    except BackupError as error:
+        _fail(str(error))
+    click.echo(f"backed up {manifest.events:,} events (head {manifest.head}, chain head "
+               f"{manifest.chain_head or '-'}) from {manifest.source} to {path} in {time.perf_counter() - started:.1f} s")
+
+
+@cli.command("restore")
+@click.argument("path", type=click.Path(path_type=Path))
+def restore_command(path: Path) -> None:
+    """Restore the backup at PATH into an empty data dir or database, and verify its hash chain.
+
+    Exit 1 when refused or the backup is damaged.
+    """
+    from infrastructure.backup import BackupError, restore
+
+    started = time.perf_counter()
+    try:
+        manifest = restore(_settings(), path)
+    except BackupError as error:
+        _fail(str(error))
+    click.echo(f"restored {manifest.events:,} events (head {manifest.head}) from a {manifest.source} backup of "
+               f"{manifest.created_at}; hash chain verified in {time.perf_counter() - started:.1f} s")
+    click.echo("the views catch up by themselves once the service runs; `inspectorate views rebuild` does it now")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    """Run the command line; the exit code is returned (the console script exits with it)."""
+    result = cli.main(list(argv) if argv is not None else None, prog_name="inspectorate", standalone_mode=False)
+    return result if isinstance(result, int) else 0
 
 
-import web.cli_audit  # noqa: E402,F401 - registers `inspectorate audit`
-import web.cli_backup  # noqa: E402,F401 - registers `inspectorate backup` and `inspectorate restore`
-import web.cli_views  # noqa: E402,F401 - registers `inspectorate project` and `inspectorate views`
-
-if __name__ == "__main__":  # `python -m web.cli`: run the imported module, where the extensions registered
-    from web import cli
-
-    sys.exit(cli.main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -21,7 +21,7 @@ def create_projection_engine(settings: Settings) -> sa.Engine:
         # No pre-ping: it would add a round trip to every page. A connection that died with the
         # database fails its page; the pool then drops it and the worker's loop retries the page.
         return sa.create_engine(url, pool_size=2, max_overflow=2)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.prepare_local_files()  # folder 0700, files 0600
     engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
     @sa.event.listens_for(engine, "connect")
