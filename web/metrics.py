@@ -1,0 +1,41 @@
+"""`GET /metrics` (admin token): Prometheus text format; requests counted and timed after each answer."""
+from __future__ import annotations
+
+import time
+
+from flask import Flask, Response, g, request
+
+from infrastructure.metrics import exposition, meters
+from web.context import services
+from web.errors import problem
+
+
+def init_metrics(app: Flask) -> None:
+    """Register after the logging hooks (their timer is the one used here)."""
+    m = meters()
+    app.extensions["inspectorate"].app.on_recorded = m.recorded.inc
+    app.after_request(count)
+    app.add_url_rule("/metrics", "metrics", scrape, methods=["GET"])
+
+
+def count(response: Response) -> Response:
+    rule = request.url_rule
+    route = rule.rule if rule is not None else "<unmatched>"
+    m = meters()
+    m.requests.labels(route, request.method, str(response.status_code)).inc()
+    started = g.get("started")
+    if started is not None:
+        m.duration.labels(route, request.method).observe(time.perf_counter() - started)
+    return response
+
+
+def scrape() -> Response:
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    info = services().tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" and secret.strip() else None
+    if info is None:
+        return problem(401, "Unauthorized", "An administrator's bearer token is required.",
+                       headers={"WWW-Authenticate": "Bearer"})
+    if info.role != "admin":
+        return problem(403, "Forbidden", f"The role '{info.role}' may not read the metrics.")
+    body, content_type = exposition(services())
+    return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})
