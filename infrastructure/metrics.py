@@ -59,17 +59,6 @@ class Meters:
                                        registry=self.registry)
 
 
-_METERS: Meters | None = None
-
-
-def meters() -> Meters:
-    """This process's meters (made once per process)."""
-    global _METERS
-    if _METERS is None:
-        _METERS = Meters()
-    return _METERS
-
-
 def multiprocess() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
 
@@ -118,8 +107,8 @@ class DatabaseCollector:
         yield from (w_lag, w_active, w_failing, w_delivered, w_failures)
 
 
-def exposition(services: Any) -> tuple[bytes, str]:
-    """The scrape: every process's meters (multiprocess mode) or this one's, and the database's figures."""
+def exposition(services: Any, own: Meters) -> tuple[bytes, str]:
+    """The scrape: every process's meters (multiprocess mode) or this app's, and the database's figures."""
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
     registry = CollectorRegistry(auto_describe=False)
@@ -128,7 +117,7 @@ def exposition(services: Any) -> tuple[bytes, str]:
 
         mp.MultiProcessCollector(registry)
     else:
-        registry.register(_Forward(meters().registry))
+        registry.register(_Forward(own.registry))
     registry.register(DatabaseCollector(services))
     return generate_latest(registry), CONTENT_TYPE_LATEST
 

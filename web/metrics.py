@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 
-from infrastructure.metrics import exposition, meters
+from infrastructure.metrics import Meters, exposition
 from web.context import services
 from web.errors import problem
+
+EXTENSION = "inspectorate.meters"
 
 
 def init_metrics(app: Flask) -> None:
     """Register after the logging hooks (their timer is the one used here)."""
-    m = meters()
+    m = app.extensions[EXTENSION] = Meters()  # (one app per process under serve; a test may make several)
     app.extensions["inspectorate"].app.on_recorded = m.recorded.inc
     app.after_request(count)
     app.add_url_rule("/metrics", "metrics", scrape, methods=["GET"])
@@ -21,7 +23,7 @@ def init_metrics(app: Flask) -> None:
 def count(response: Response) -> Response:
     rule = request.url_rule
     route = rule.rule if rule is not None else "<unmatched>"
-    m = meters()
+    m: Meters = current_app.extensions[EXTENSION]
     m.requests.labels(route, request.method, str(response.status_code)).inc()
     started = g.get("started")
     if started is not None:
@@ -37,5 +39,5 @@ def scrape() -> Response:
                        headers={"WWW-Authenticate": "Bearer"})
     if info.role != "admin":
         return problem(403, "Forbidden", f"The role '{info.role}' may not read the metrics.")
-    body, content_type = exposition(services())
+    body, content_type = exposition(services(), current_app.extensions[EXTENSION])
     return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})

@@ -141,13 +141,13 @@ def run_deadlines(app: InspectorateApp, stop: threading.Event, interval: float =
 
 def run_webhooks(app: InspectorateApp, settings: Settings, stop: threading.Event) -> None:
     """Webhook delivery: a thread per active subscription, each following the record from its own position."""
-    from infrastructure.metrics import meters, multiprocess
+    from infrastructure.metrics import Meters, multiprocess
     from infrastructure.readdb import create_read_engine
     from infrastructure.webhooks import Delivery, WebhookDispatcher
 
     observe = None
     if multiprocess():  # under `serve`: the deliveries show in its /metrics
-        m = meters()
+        m = Meters()
         app.on_recorded = m.recorded.inc
 
         def observe(_: str, answer: Delivery, __: float, event: dict) -> None:  # type: ignore[misc]
