@@ -75,4 +75,7 @@ def init_api(app: Flask) -> None:
     from web.webhooks.resources import blp as webhooks
 
     api.register_blueprint(webhooks)
+    from web.openapi_examples import apply as add_examples
+
+    add_examples(api.spec, app.extensions["inspectorate"].settings.public_url)
     app.extensions["smorest_api"] = api
