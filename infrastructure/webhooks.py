@@ -45,6 +45,7 @@ DISABLE_AFTER = timedelta(days=3)
 MAX_BACKOFF_SECONDS = 3600.0
 PAGE = 100  # events read at a time for one subscription
 POLL_SECONDS = 0.02  # how often a caught-up subscription looks at the head of the record
+IDLE_ROW_SECONDS = 0.5  # a caught-up subscription re-reads its row (an admin's replay, a deletion) this often
 SYNC_SECONDS = 0.5  # how often the dispatcher looks for new, changed or deleted subscriptions
 LEASE_SECONDS = 4.0  # a subscription is delivered by one process at a time; a dead one's lease runs out
 COMMIT_SECONDS = 0.2  # the acknowledged position is committed at least this often (and after every page)
@@ -302,6 +303,7 @@ class SubscriptionDeliverer:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, name=f"webhook-{webhook_id[:8]}", daemon=True)
         self.lease_renewed = 0.0
+        self.idle_until = 0.0
 
     def run(self) -> None:
         backoff = 0.1
@@ -320,6 +322,13 @@ class SubscriptionDeliverer:
 
     def step(self) -> bool:
         """One round: a page of events delivered, or a wait. False when this thread should end."""
+        if time.monotonic() < self.idle_until and self._hold_lease():
+            # Caught up a moment ago: only the head of the record is looked at (the row, for an admin's
+            # change or a deletion, at least every IDLE_ROW_SECONDS).
+            if (self.d.app.recorder.max_notification_id() or 0) <= self.position:
+                self._wait(POLL_SECONDS)
+                return True
+        self.idle_until = 0.0
         row = self.d.load(self.id)
         if row is None or row.status != "active":
             return False
@@ -338,6 +347,7 @@ class SubscriptionDeliverer:
             return True
         events = self.d.events_after(row, self.position)
         if not events:
+            self.idle_until = time.monotonic() + IDLE_ROW_SECONDS
             self._wait(POLL_SECONDS)
             return True
         key = _key(row.secret)

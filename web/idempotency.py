@@ -32,6 +32,15 @@ def _store() -> IdempotencyStore:
     return current_app.extensions[EXTENSION]
 
 
+def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
+    """What makes two requests the same request: method, path, query and body, byte for byte."""
+    digest = hashlib.sha256()
+    for part in (method.encode(), path.encode(), query):
+        digest.update(part + b"\0")
+    digest.update(body)
+    return digest.hexdigest()
+
+
 def claim() -> Response | None:
     key = request.headers.get(HEADER)
     if key is None or request.method != "POST" or g.get("actor") is None:
@@ -41,11 +50,8 @@ def claim() -> Response | None:
                        {HEADER: [f"must be 1 to {MAX_KEY} printable ASCII characters"]})
     _, _, secret = request.headers.get("Authorization", "").partition(" ")
     token = hash_token(secret.strip())
-    digest = hashlib.sha256()
-    for part in (request.method, request.path, request.query_string.decode("latin-1")):
-        digest.update(part.encode() + b"\0")
-    digest.update(request.get_data(cache=True))
-    outcome = _store().claim(token, key, digest.hexdigest())
+    digest = request_hash(request.method, request.path, request.query_string, request.get_data(cache=True))
+    outcome = _store().claim(token, key, digest)
     if outcome.kind == "claimed":
         g.idempotency = (token, key)
         return None

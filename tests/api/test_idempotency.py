@@ -114,10 +114,17 @@ def test_while_the_first_is_in_flight_the_same_key_is_409(api: Api) -> None:
     from infrastructure.tokens import hash_token
     from web import services_of
 
+    import json
+
+    from web.idempotency import request_hash
+
     inspection_id = api.schedule()
-    # A request with this key has claimed it and not answered yet (its claim is the row the INSERT made).
-    IdempotencyStore(services_of(api.app).read_engine).claim(hash_token(api.token("inspector")), KEY["Idempotency-Key"],
-                                                            "the first request's hash")
+    body = complaint(inspection_id)
+    # The same request has claimed the key and not answered yet (its claim is the row the INSERT made).
+    digest = request_hash("POST", "/v1/complaints", b"", json.dumps(body).encode())
+    store = IdempotencyStore(services_of(api.app).read_engine)
+    assert store.claim(hash_token(api.token("inspector")), KEY["Idempotency-Key"], digest).kind == "claimed"
     at = head(api)
-    problem = assert_problem(api.post("/v1/complaints", complaint(inspection_id), headers=KEY), 409)
+    problem = assert_problem(api.client.post("/v1/complaints", data=json.dumps(body), content_type="application/json",
+                                             headers={**api.headers("inspector"), **KEY}), 409)
     assert problem["title"] == "Request in flight" and head(api) == at
