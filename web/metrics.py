@@ -24,11 +24,21 @@ def count(response: Response) -> Response:
     rule = request.url_rule
     route = rule.rule if rule is not None else "<unmatched>"
     m: Meters = current_app.extensions[EXTENSION]
-    m.requests.labels(route, request.method, str(response.status_code)).inc()
+    method, status = request.method, response.status_code
+    # The labelled children, kept: prometheus_client's labels() lookup was half the cost (5 µs in all).
+    children = _CHILDREN.get((m, route, method, status))
+    if children is None:
+        children = (m.requests.labels(route, method, str(status)), m.duration.labels(route, method))
+        if len(_CHILDREN) < 5000:
+            _CHILDREN[(m, route, method, status)] = children
+    children[0].inc()
     started = g.get("started")
     if started is not None:
-        m.duration.labels(route, request.method).observe(time.perf_counter() - started)
+        children[1].observe(time.perf_counter() - started)
     return response
+
+
+_CHILDREN: dict[tuple[Meters, str, str, int], tuple] = {}
 
 
 def scrape() -> Response:
