@@ -247,3 +247,74 @@ def test_delivery_state_survives_in_the_database_not_the_process(settings: Setti
     engine.dispose()
     assert row.position == expected[-1]["position"] and row.lease_owner is None  # released on a clean stop
     services_of(app).close()
+
+
+def test_serve_killed_outright_mid_delivery_resumes_after_a_restart(settings: Settings, tmp_path: Path) -> None:
+    """`inspectorate serve` (HTTP workers and the projection worker that delivers) killed with SIGKILL, all of it."""
+    import json
+    import urllib.request
+
+    from tests.api.test_real_server import _children, free_port, wait_until_healthy
+
+    env = {**environment(settings), "INSPECTORATE_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"}
+    port = free_port()
+
+    def start() -> tuple[subprocess.Popen[bytes], object]:
+        log = open(tmp_path / "serve.log", "ab")
+        process = subprocess.Popen([INSPECTORATE, "serve", "--port", str(port)], env=env, cwd=REPO, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        wait_until_healthy(port, process, log)
+        return process, log
+
+    def kill_all(process: subprocess.Popen[bytes]) -> None:
+        for child in _children(process.pid):  # the projection worker first: no clean stop for anyone
+            try:
+                os.kill(child, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        process.kill()
+        process.wait(timeout=10)
+
+    def token(role: str) -> str:
+        created = subprocess.run([INSPECTORATE, "token", "create", "--name", role, "--role", role], env=env, cwd=REPO,
+                                 capture_output=True, text=True, timeout=60, check=True)
+        return created.stdout.strip().splitlines()[-1]
+
+    def call(method: str, path: str, secret: str, body: object = None) -> dict:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                         data=json.dumps(body).encode() if body is not None else None,
+                                         headers={"Authorization": f"Bearer {secret}",
+                                                  "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return json.loads(response.read() or b"null")
+
+    process, log = start()
+    try:
+        admin, inspector, integration = token("admin"), token("inspector"), token("integration")
+        with receiving(delay=0.03) as receiver:
+            created = call("POST", "/v1/webhooks", admin, {"url": receiver.url})
+            inspection = call("POST", "/v1/inspections", inspector, {
+                "programme": "OMI2", "inspected_body": {"name": "Cumbria", "type": "probation_trust",
+                                                        "region": "North West"}, "fieldwork_start": "2011-05-03"})["id"]
+            call("POST", f"/v1/inspections/{inspection}/start-fieldwork", inspector, {})
+            for n in range(30):
+                call("POST", f"/v1/inspections/{inspection}/cases", inspector, {
+                    "case_ref": f"C{n}", "characteristics": {"gender": "male", "ethnicity": "white",
+                                                             "age_band": "25-49", "disability": False,
+                                                             "looked_after": None, "disposal": "community",
+                                                             "risk_level": "low"}})
+            expected = [e["id"] for e in call("GET", f"/v1/events?after={created['position']}&limit=1000",
+                                              integration)["events"]]
+            receiver.wait_for(10, timeout=60)
+            kill_all(process)
+            time.sleep(0.3)
+            cut = len(receiver.acknowledged())
+            assert cut < len(expected)
+            process, log = start()
+            receiver.wait_for(len(expected), timeout=90)
+            got = [r.headers["webhook-id"] for r in receiver.acknowledged()]
+    finally:
+        kill_all(process)
+    assert got[:cut] == expected[:cut]
+    restart = expected.index(got[cut])
+    assert 0 < restart <= cut and got[cut:] == expected[restart:]
