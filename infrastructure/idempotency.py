@@ -53,8 +53,11 @@ class Outcome:
 
 
 class IdempotencyStore:
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, cipher: Any | None = None) -> None:
         self.engine = engine
+        # An answer may hold personal data (a case's reference): sealed with the record's cipher when
+        # INSPECTORATE_CIPHER_KEY sets one, as the views' case data is.
+        self.cipher = cipher
         t = idempotency_table
         self._find = sa.select(t).where(t.c.token_key == sa.bindparam("token"), t.c.key == sa.bindparam("key"))
 
@@ -82,14 +85,18 @@ class IdempotencyStore:
                 return Outcome("mismatch")
             if row.status is None:
                 return Outcome("in_flight")
-            return Outcome("replay", Stored(row.status, orjson.loads(row.headers or "{}"), row.body or b""))
+            body = row.body or b""
+            if self.cipher is not None and body:
+                body = self.cipher.decrypt(body)
+            return Outcome("replay", Stored(row.status, orjson.loads(row.headers or "{}"), body))
         return Outcome("in_flight")
 
     def store(self, token: str, key: str, stored: Stored) -> None:
         t = idempotency_table
+        body = self.cipher.encrypt(stored.body) if self.cipher is not None and stored.body else stored.body
         with self.engine.begin() as conn:
             conn.execute(t.update().where(t.c.token_key == token, t.c.key == key, t.c.status.is_(None)).values(
-                status=stored.status, headers=orjson.dumps(stored.headers).decode(), body=stored.body))
+                status=stored.status, headers=orjson.dumps(stored.headers).decode(), body=body))
 
     def release(self, token: str, key: str) -> None:
         """Forget a claim whose request failed on the server's side: the client may try again."""
@@ -101,6 +108,11 @@ class IdempotencyStore:
         t = idempotency_table
         with self.engine.begin() as conn:
             conn.execute(t.delete().where(t.c.token_key == token, t.c.key == key, t.c.created_at == created_at))
+
+    def forget_all(self) -> int:
+        """Forget every kept answer (say, after a case's personal data is erased: an answer may quote it)."""
+        with self.engine.begin() as conn:
+            return conn.execute(idempotency_table.delete().where(idempotency_table.c.status.is_not(None))).rowcount
 
     def forget_expired(self, now: float | None = None) -> int:
         now = clock.now().timestamp() if now is None else now

@@ -58,7 +58,7 @@ webhooks_table = sa.Table(
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("url", sa.String(MAX_URL), nullable=False),
-    sa.Column("secret", sa.String(100), nullable=False),
+    sa.Column("secret", sa.String(200), nullable=False),  # sealed with the record's cipher when there is one
     sa.Column("types", sa.Text, nullable=True),  # a JSON list, or NULL: every type
     sa.Column("inspection_id", sa.String(36), nullable=True),
     sa.Column("status", sa.String(16), nullable=False),  # active | disabled
@@ -86,6 +86,24 @@ def new_secret() -> str:
 
 def _key(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix("whsec_"))
+
+
+SEALED = "sealed:"
+
+
+def seal_secret(secret: str, cipher: Any | None) -> str:
+    """A credential: encrypted in the read database when INSPECTORATE_CIPHER_KEY sets a cipher."""
+    if cipher is None:
+        return secret
+    return SEALED + base64.b64encode(cipher.encrypt(secret.encode())).decode()
+
+
+def open_secret(stored: str, cipher: Any | None) -> str:
+    if not stored.startswith(SEALED):
+        return stored
+    if cipher is None:
+        raise RuntimeError("a webhook secret is sealed but INSPECTORATE_CIPHER_KEY is not set")
+    return cipher.decrypt(base64.b64decode(stored.removeprefix(SEALED))).decode()
 
 
 def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
@@ -156,14 +174,15 @@ def _aware(value: datetime | None) -> datetime | None:
 class WebhookStore:
     """Subscriptions in the read database (admin operations; the deliverer has its own statements)."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, cipher: Any | None = None) -> None:
         self.engine = engine
+        self.cipher = cipher
 
     def create(self, url: str, types: Sequence[str] | None, inspection_id: UUID | None, head: int) -> dict[str, Any]:
         """A new active subscription delivering every event recorded after ``head``; its secret once."""
         secret = new_secret()
         row = {
-            "id": str(uuid.uuid4()), "url": url, "secret": secret,
+            "id": str(uuid.uuid4()), "url": url, "secret": seal_secret(secret, self.cipher),
             "types": orjson.dumps(sorted(set(types))).decode() if types else None,
             "inspection_id": str(inspection_id) if inspection_id else None,
             "status": "active", "position": head, "generation": 0, "attempts": 0,
@@ -350,7 +369,7 @@ class SubscriptionDeliverer:
             self.idle_until = time.monotonic() + IDLE_ROW_SECONDS
             self._wait(POLL_SECONDS)
             return True
-        key = _key(row.secret)
+        key = _key(open_secret(row.secret, self.d.app.mapper.cipher))
         delivered, committed = 0, time.monotonic()
         for event in events:
             if delivered and not self._hold_lease():  # (a slow receiver: the lease is renewed as it goes)

@@ -22,7 +22,8 @@ EXTENSION = "inspectorate.idempotency"
 
 def init_idempotency(app: Flask) -> None:
     """Register after authentication (the token is known) and the body checks."""
-    app.extensions[EXTENSION] = IdempotencyStore(app.extensions["inspectorate"].read_engine)
+    services = app.extensions["inspectorate"]
+    app.extensions[EXTENSION] = IdempotencyStore(services.read_engine, services.app.mapper.cipher)
     app.before_request(claim)
     app.after_request(keep)
     app.teardown_request(release)

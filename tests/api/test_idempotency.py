@@ -7,7 +7,9 @@ from datetime import timedelta
 from freezegun import freeze_time
 
 from domain import clock
+from infrastructure.config import Settings
 from tests.api.api_client import Api, api, assert_problem  # noqa: F401 - the fixture
+from tests.factories import characteristics
 
 KEY = {"Idempotency-Key": "7c4b0b1e-complaint-1"}
 
@@ -128,3 +130,26 @@ def test_while_the_first_is_in_flight_the_same_key_is_409(api: Api) -> None:
     problem = assert_problem(api.client.post("/v1/complaints", data=json.dumps(body), content_type="application/json",
                                              headers={**api.headers("inspector"), **KEY}), 409)
     assert problem["title"] == "Request in flight" and head(api) == at
+
+
+def test_with_a_cipher_key_kept_answers_are_sealed(settings: Settings) -> None:
+    import dataclasses
+
+    import sqlalchemy as sa
+    from eventsourcing.cryptography import AESCipher
+
+    from infrastructure.idempotency import idempotency_table
+    from web import create_app, services_of
+
+    app = create_app(dataclasses.replace(settings, cipher_key=AESCipher.create_key(32)))
+    sealed = Api(app)
+    inspection_id = sealed.in_fieldwork()
+    data = {"case_ref": "SECRETREF123", "characteristics": characteristics()}
+    first = sealed.post(f"/v1/inspections/{inspection_id}/cases", data, headers=KEY)
+    again = sealed.post(f"/v1/inspections/{inspection_id}/cases", data, headers=KEY)
+    assert first.status_code == again.status_code == 201 and again.get_json() == first.get_json()
+    assert again.get_json()["case_ref"] == "SECRETREF123" and again.headers["Idempotent-Replayed"] == "true"
+    with services_of(app).read_engine.connect() as conn:
+        stored = conn.execute(sa.select(idempotency_table.c.body)).scalar_one()
+    assert b"SECRETREF123" not in stored
+    services_of(app).close()

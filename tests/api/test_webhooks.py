@@ -318,3 +318,27 @@ def test_serve_killed_outright_mid_delivery_resumes_after_a_restart(settings: Se
     assert got[:cut] == expected[:cut]
     restart = expected.index(got[cut])
     assert 0 < restart <= cut and got[cut:] == expected[restart:]
+
+
+def test_with_a_cipher_key_the_secret_is_sealed_and_deliveries_still_verify(settings: Settings) -> None:
+    from eventsourcing.cryptography import AESCipher
+
+    settings = dataclasses.replace(settings, webhook_allowed_hosts=LOOPBACK, cipher_key=AESCipher.create_key(32))
+    app = create_app(settings)
+    api = Api(app)
+    stop = threading.Event()
+    loop = threading.Thread(target=run_webhooks, args=(services_of(app).app, settings, stop), daemon=True)
+    loop.start()
+    try:
+        with receiving() as receiver:
+            created = subscribe(api, receiver.url)
+            api.schedule()
+            got = receiver.wait_for(1)
+        assert Webhook(created["secret"]).verify(got[0].body, got[0].headers)["type"] == "inspection.scheduled.v1"
+        with services_of(app).read_engine.connect() as conn:
+            stored = conn.execute(sa.select(webhooks_table.c.secret)).scalar_one()
+        assert stored.startswith("sealed:") and created["secret"].removeprefix("whsec_") not in stored
+    finally:
+        stop.set()
+        loop.join(timeout=15)
+        services_of(app).close()
