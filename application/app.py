@@ -79,6 +79,8 @@ class InspectorateApp(Application[UUID]):
     ) -> None:
         super().__init__(env)
         self.is_holiday = is_holiday
+        self.public_url = "http://127.0.0.1:8000"  # the base of events' dataschema URLs (set from settings)
+        self.on_recorded: Callable[[int], None] | None = None  # told how many events each save recorded (metrics)
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = Transcoder()
@@ -107,6 +109,11 @@ class InspectorateApp(Application[UUID]):
         self._take_snapshots(processing_event)
         self._notify(recordings)
         return recordings
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        super()._notify(recordings)
+        if self.on_recorded is not None and recordings:
+            self.on_recorded(len(recordings))
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         """Record, then keep the saved aggregates as the cached ones.

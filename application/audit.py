@@ -15,9 +15,10 @@ from eventsourcing.persistence import Notification
 
 from application.app import InspectorateApp
 from application.catalogue import (
+    DEFAULT_PUBLIC_URL,
     ROLES_RECEIVING_SPECIAL_CATEGORY,
-    SCHEMA_BASE,
     SOURCE,
+    schema_url,
     SPECIAL_CATEGORY_FIELDS,
 )
 from application.feed_codec import FeedRow, PlainStateDecoder
@@ -155,10 +156,11 @@ def cloud_event(app: InspectorateApp, row: FeedRow | Notification, *, special_ca
 
 def cloud_events(app: InspectorateApp, rows: Sequence[FeedRow], special_category: bool) -> list[dict[str, Any]]:
     decoder = _decoder(app)
-    return [_cloud_event(decoder, row, special_category) for row in rows]
+    public_url = getattr(app, "public_url", DEFAULT_PUBLIC_URL)
+    return [_cloud_event(decoder, row, special_category, public_url) for row in rows]
 
 
-def _cloud_event(decoder: PlainStateDecoder, row: FeedRow, special_category: bool) -> dict[str, Any]:
+def _cloud_event(decoder: PlainStateDecoder, row: FeedRow, special_category: bool, public_url: str) -> dict[str, Any]:
     data = decoder.state(row)
     time = data.pop("timestamp")
     cause = data.pop("cause", None) or {}
@@ -176,7 +178,7 @@ def _cloud_event(decoder: PlainStateDecoder, row: FeedRow, special_category: boo
         "subject": row.stream,
         "time": time,
         "datacontenttype": "application/json",
-        "dataschema": f"{SCHEMA_BASE}{row.topic}",
+        "dataschema": schema_url(row.topic, public_url),
         "position": row.position,
         "data": data,
     }

@@ -24,7 +24,14 @@ from domain.reinspection import Reinspection
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SOURCE = "/inspectorate"
-SCHEMA_BASE = "https://inspectorate.example/events/schemas/"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"  # (INSPECTORATE_PUBLIC_URL overrides it; see infrastructure.config)
+SCHEMA_PATH = "/schemas/events/"  # GET <public url>/schemas/events/<type> answers the type's data schema
+
+
+def schema_url(topic: str, public_url: str = DEFAULT_PUBLIC_URL) -> str:
+    """Where an event type's data schema resolves: the event's ``dataschema`` and the schema's ``$id``."""
+    return f"{public_url}{SCHEMA_PATH}{topic}"
+
 TOPIC_PATTERN = re.compile(r"^(inspection|case|reinspection|complaint)\.[a-z_]+\.v[0-9]+$")
 AGGREGATES: tuple[type[InspectorateAggregate], ...] = (Inspection, CaseAssessment, Reinspection, Complaint)
 # Fields every stored event has; the feed carries them as CloudEvents attributes instead.
@@ -144,7 +151,7 @@ def schema_of_type(hint: Any) -> dict[str, Any]:
     return dict(simple.get(hint, {}))
 
 
-def data_schema(topic: str, cls: type[CanMutateAggregate]) -> dict[str, Any]:
+def data_schema(topic: str, cls: type[CanMutateAggregate], public_url: str = DEFAULT_PUBLIC_URL) -> dict[str, Any]:
     """Schema of the feed's ``data`` for one event type: its own fields plus actor and correlation id."""
     hints = typing.get_type_hints(cls)
     properties: dict[str, Any] = {}
@@ -164,7 +171,7 @@ def data_schema(topic: str, cls: type[CanMutateAggregate]) -> dict[str, Any]:
     properties["correlation_id"] = {"type": ["string", "null"]}
     schema: dict[str, Any] = {
         "$schema": DRAFT,
-        "$id": f"{SCHEMA_BASE}{topic}",
+        "$id": schema_url(topic, public_url),
         "title": topic,
         "type": "object",
         "properties": properties,
@@ -179,11 +186,11 @@ def data_schema(topic: str, cls: type[CanMutateAggregate]) -> dict[str, Any]:
     return schema
 
 
-def data_schemas() -> dict[str, dict[str, Any]]:
-    return {topic: data_schema(topic, cls) for topic, cls in event_classes().items()}
+def data_schemas(public_url: str = DEFAULT_PUBLIC_URL) -> dict[str, dict[str, Any]]:
+    return {topic: data_schema(topic, cls, public_url) for topic, cls in event_classes().items()}
 
 
-def cloudevent_schema(topic: str | None = None) -> dict[str, Any]:
+def cloudevent_schema(topic: str | None = None, public_url: str = DEFAULT_PUBLIC_URL) -> dict[str, Any]:
     """The CloudEvents 1.0 envelope of a feed item (structured JSON mode)."""
     return {
         "$schema": DRAFT,
@@ -198,15 +205,15 @@ def cloudevent_schema(topic: str | None = None) -> dict[str, Any]:
             "datacontenttype": {"const": "application/json"},
             "position": {"type": "integer", "minimum": 1, "description": "global position; resume after it"},
             "dataschema": {"type": "string", "format": "uri"},
-            "data": {"$ref": f"{SCHEMA_BASE}{topic}"} if topic else {"type": "object"},
+            "data": {"$ref": schema_url(topic, public_url)} if topic else {"type": "object"},
         },
         "required": ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "position", "data"],
     }
 
 
-def asyncapi(server_host: str = "localhost:8000") -> dict[str, Any]:
+def asyncapi(server_host: str = "localhost:8000", public_url: str = DEFAULT_PUBLIC_URL) -> dict[str, Any]:
     """An AsyncAPI 3.0 description of the feed (polling and server-sent events)."""
-    schemas = data_schemas()
+    schemas = data_schemas(public_url)
     messages = {
         topic: {
             "name": topic,
@@ -215,8 +222,8 @@ def asyncapi(server_host: str = "localhost:8000") -> dict[str, Any]:
             "summary": f"A CloudEvent of type {topic}.",
             "payload": {
                 "schemaFormat": "application/schema+json;version=draft-2020-12",
-                "schema": {**cloudevent_schema(topic), "properties": {
-                    **cloudevent_schema(topic)["properties"], "data": schemas[topic]
+                "schema": {**cloudevent_schema(topic, public_url), "properties": {
+                    **cloudevent_schema(topic, public_url)["properties"], "data": schemas[topic]
                 }},
             },
         }

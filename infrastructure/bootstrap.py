@@ -18,11 +18,15 @@ from infrastructure.projections import tables as _view_tables  # noqa: F401 - re
 from infrastructure.readdb import create_read_engine, metadata
 from infrastructure.read_audit import read_audit as _read_audit_table  # noqa: F401 - registers its table
 from infrastructure.tokens import TokenStore
+from infrastructure import idempotency as _idempotency_table  # noqa: F401 - registers its table
+from infrastructure import webhooks as _webhooks_table  # noqa: F401 - registers its table
 
 
 def build_app(settings: Settings | None = None, *, create_table: bool = True) -> InspectorateApp:
     settings = settings or Settings.from_env()
-    return InspectorateApp(settings.event_store_env(create_table=create_table), is_holiday=is_bank_holiday)
+    app = InspectorateApp(settings.event_store_env(create_table=create_table), is_holiday=is_bank_holiday)
+    app.public_url = settings.public_url  # events' dataschema URLs resolve on the service (web.public)
+    return app
 
 
 @dataclass

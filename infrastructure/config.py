@@ -47,6 +47,10 @@ class Settings:
     database_url: str | None = None
     cipher_key: str | None = None
     rate_limit: int | None = None  # requests per token per minute; None: no limit
+    # The base of problem `type` and event `dataschema` URLs; both resolve on the service.
+    public_url: str = "http://127.0.0.1:8000"
+    # Hosts a webhook may be delivered to (lower case); nothing else, so no call into the server's network.
+    webhook_allowed_hosts: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.cipher_key is not None:
@@ -60,6 +64,11 @@ class Settings:
             database_url=env.get("INSPECTORATE_DATABASE_URL") or None,
             cipher_key=env.get("INSPECTORATE_CIPHER_KEY") or None,
             rate_limit=_positive_int(env.get("INSPECTORATE_RATE_LIMIT"), "INSPECTORATE_RATE_LIMIT"),
+            public_url=_public_url(env.get("INSPECTORATE_PUBLIC_URL")),
+            webhook_allowed_hosts=frozenset(
+                host.strip().lower().rstrip(".")
+                for host in (env.get("INSPECTORATE_WEBHOOK_ALLOWED_HOSTS") or "").split(",") if host.strip()
+            ),
         )
 
     @property
@@ -155,3 +164,14 @@ def _positive_int(value: str | None, name: str) -> int | None:
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
     return number if number > 0 else None
+
+
+def _public_url(value: str | None) -> str:
+    """The service's public base URL (scheme and host, perhaps a path), without a trailing slash."""
+    if value is None or not value.strip():
+        return Settings.public_url
+    url = urlparse(value.strip())
+    if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
+        raise ValueError(f"INSPECTORATE_PUBLIC_URL must be an http(s) URL such as https://inspectorate.example.org, "
+                         f"not {value!r}")
+    return value.strip().rstrip("/")

@@ -9,7 +9,10 @@ from flask_smorest.utils import prepare_response
 
 from web.auth import authenticate
 from web.errors import init_errors
+from web.idempotency import init_idempotency
 from web.logging import init_logging
+from web.metrics import init_metrics
+from web.public import init_public
 from web.ratelimit import init_rate_limit
 from web.responses import BadIfMatch, bad_if_match
 from web.schemas import Problem, reject_malformed_json
@@ -42,6 +45,9 @@ def init_api(app: Flask) -> None:
     app.before_request(authenticate)
     init_rate_limit(app)  # off unless INSPECTORATE_RATE_LIMIT is set; counts once the token is known
     app.before_request(reject_malformed_json)
+    init_idempotency(app)  # after the body checks: a malformed body is refused, never kept
+    init_metrics(app)
+    init_public(app)
     init_errors(app)
     app.register_error_handler(BadIfMatch, bad_if_match)
 
@@ -66,4 +72,10 @@ def init_api(app: Flask) -> None:
     from web.views.resources import blp as views
 
     api.register_blueprint(views)
+    from web.webhooks.resources import blp as webhooks
+
+    api.register_blueprint(webhooks)
+    from web.openapi_examples import apply as add_examples
+
+    add_examples(api.spec, app.extensions["inspectorate"].settings.public_url)
     app.extensions["smorest_api"] = api

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, json
+from flask import Flask, Response, current_app, has_app_context, json
 from werkzeug.exceptions import HTTPException
 
 from application.app import ConcurrentUpdate
@@ -24,7 +24,7 @@ log = logging.getLogger("inspectorate.web")
 def problem(status: int, title: str, detail: str | None = None, errors: dict[str, list[str]] | None = None,
             headers: dict[str, str] | None = None) -> Response:
     body: dict[str, Any] = {
-        "type": f"https://inspectorate.example/problems/{status}",
+        "type": problem_type(status),
         "title": title,
         "status": status,
         "detail": detail or title,
@@ -35,6 +35,19 @@ def problem(status: int, title: str, detail: str | None = None, errors: dict[str
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+PROBLEMS_PATH = "/problems/"  # GET <public url>/problems/<status> describes the problem (web.public)
+
+
+def problem_type(status: int) -> str:
+    """The problem's ``type``: a URL on the service (INSPECTORATE_PUBLIC_URL) that answers what it means."""
+    base = "http://127.0.0.1:8000"
+    if has_app_context():
+        services = current_app.extensions.get("inspectorate")
+        if services is not None:
+            base = services.settings.public_url
+    return f"{base}{PROBLEMS_PATH}{status}"
 
 
 class MalformedBody(Exception):

@@ -35,6 +35,7 @@ from typing import Any
 
 from infrastructure.bootstrap import migrate
 from infrastructure.config import Settings
+from infrastructure.metrics import MULTIPROC_ENV, prepare_multiprocess
 from infrastructure.parent import watch_parent
 from web.balance import BOARD_ENV, Balanced, Board, create_board
 from web.logging import log_event
@@ -131,6 +132,8 @@ def serve(host: str, port: int, *, workers: int = 2, run_worker: bool = True, pi
 
     settings = Settings.from_env()
     migrate(settings)
+    if not os.environ.get(MULTIPROC_ENV):  # before any worker starts: they all count into its files
+        prepare_multiprocess(settings.data_dir)
     server = Granian(
         WORKER_TARGET,
         factory=True,

@@ -139,6 +139,35 @@ def run_deadlines(app: InspectorateApp, stop: threading.Event, interval: float =
         stop.wait(interval)
 
 
+def run_webhooks(app: InspectorateApp, settings: Settings, stop: threading.Event) -> None:
+    """Webhook delivery: a thread per active subscription, each following the record from its own position."""
+    from infrastructure.metrics import Meters, multiprocess
+    from infrastructure.readdb import create_read_engine
+    from infrastructure.webhooks import Delivery, WebhookDispatcher
+
+    observe = None
+    if multiprocess():  # under `serve`: the deliveries show in its /metrics
+        m = Meters()
+        app.on_recorded = m.recorded.inc
+
+        def observe(_: str, answer: Delivery, __: float, event: dict) -> None:  # type: ignore[misc]
+            m.webhook_deliveries.labels("acknowledged" if answer.ok else "failed").inc()
+            if answer.ok:
+                m.webhook_delay.observe(max(0.0, time.time() - _epoch(event["time"])))
+
+    engine = create_read_engine(settings)
+    try:
+        WebhookDispatcher(engine, app, settings.webhook_allowed_hosts, stop, observe=observe).run()
+    finally:
+        engine.dispose()
+
+
+def _epoch(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).timestamp()
+
+
 def run_worker(settings: Settings, stop: threading.Event, *, parent_pid: int | None = None) -> None:
     """Follow the record and run the deadline process until ``stop`` is set (or the parent dies)."""
     from infrastructure.bootstrap import build_app
@@ -151,7 +180,8 @@ def run_worker(settings: Settings, stop: threading.Event, *, parent_pid: int | N
     waiter: Poller | Listener = (
         Listener(settings, app.recorder.channel_name) if settings.is_postgres else Poller(app)  # type: ignore[attr-defined]
     )
-    threads = [threading.Thread(target=run_deadlines, args=(app, stop), name="deadlines", daemon=True)]
+    threads = [threading.Thread(target=run_deadlines, args=(app, stop), name="deadlines", daemon=True),
+               threading.Thread(target=run_webhooks, args=(app, settings, stop), name="webhooks", daemon=True)]
     if parent_pid is not None:
         threads.append(threading.Thread(target=watch_parent, args=(parent_pid, lambda: _parent_gone(stop), stop, 1.0),
                                         name="parent-watch", daemon=True))

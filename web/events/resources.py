@@ -107,8 +107,8 @@ class Schemas(MethodView):
     def get(self) -> Response:
         """A JSON Schema (draft 2020-12) for the `data` of every event type, and the CloudEvent envelope."""
         return json_response({
-            "envelope": cloudevent_schema(),
-            "types": data_schemas(),
+            "envelope": cloudevent_schema(public_url=application().public_url),
+            "types": data_schemas(application().public_url),
             "personal_data": {
                 "special_category_fields": {t: list(f) for t, f in SPECIAL_CATEGORY_FIELDS.items()},
                 "sent_only_to_roles": list(ROLES_RECEIVING_SPECIAL_CATEGORY),
@@ -125,4 +125,4 @@ class AsyncApi(MethodView):
     @problems(blp, *COMMON)
     def get(self) -> Response:
         """An AsyncAPI 3.0 description of the feed and the stream."""
-        return json_response(asyncapi(request.host))
+        return json_response(asyncapi(request.host, application().public_url))
