@@ -172,6 +172,6 @@ def _public_url(value: str | None) -> str:
         return Settings.public_url
     url = urlparse(value.strip())
     if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
-        raise ValueError(f"INSPECTORATE_PUBLIC_URL must be an http(s) URL such as https://inspectorate.example.org, "
+        raise SettingsError(f"INSPECTORATE_PUBLIC_URL must be an http(s) URL such as https://inspectorate.example.org, "
                          f"not {value!r}")
     return value.strip().rstrip("/")

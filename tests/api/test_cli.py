@@ -150,6 +150,9 @@ def test_a_malformed_setting_is_one_line_and_exit_2(env: Settings) -> None:
     result = invoke("token", "list", INSPECTORATE_RATE_LIMIT="lots")
     assert result.exit_code == 2
     assert one_line_error(result) == "error: INSPECTORATE_RATE_LIMIT must be a whole number, not 'lots'"
+    result = invoke("token", "list", INSPECTORATE_PUBLIC_URL="ftp://somewhere")
+    assert result.exit_code == 2
+    assert one_line_error(result).startswith("error: INSPECTORATE_PUBLIC_URL must be an http(s) URL")
 
 
 @pytest.mark.parametrize("role", ORGANISATION_ROLES)
