@@ -67,6 +67,9 @@ class JudgementIn(StrictSchema):
             return
         if {"standard", "question"} <= data.keys() and not {"area", "criterion"} & data.keys():
             return
+        if not {"standard", "question"} & data.keys():  # the 2009 shape, incomplete: as when both were required
+            raise ValidationError({name: ["Missing data for required field."]
+                                   for name in ("area", "criterion") if name not in data})
         raise ValidationError(
             "a judgement is {area, criterion, sufficient} (2009 frameworks) "
             "or {standard, question, sufficient} (2018 frameworks)", "_schema",
