@@ -424,17 +424,15 @@ class InspectorateApp(Application[UUID]):
             ):
                 raise NotFound(f"no Inspection with id {inspection_id}")
             inspection.record_caseload(population, by)
-            return [inspection], lambda: Result(
-                self._sample_of(inspection, copy=False), inspection.version, None
-            )
+            return [inspection], lambda: Result(self._sample_of(inspection), inspection.version, None)
 
         return self._run(actor, correlation_id, decide, expected_version)
 
     def sample(self, inspection_id: UUID) -> dict[str, Any]:
-        """The sample against the caseload: size, quotas, what was sampled, warnings (404-free: {} if none)."""
-        return self._sample_of(self._get(Inspection, inspection_id, copy=False), copy=False)
+        """The sample against the caseload: size, quotas, what was sampled, warnings (NotFound without a caseload)."""
+        return self._sample_of(self._get(Inspection, inspection_id, copy=False))
 
-    def _sample_of(self, inspection: Inspection, *, copy: bool) -> dict[str, Any]:
+    def _sample_of(self, inspection: Inspection) -> dict[str, Any]:
         rules = inspection.rules
         if rules.sampling is None:
             raise NotFound(f"{rules.code} has no caseload-linked sample")
