@@ -19,7 +19,7 @@ import time
 from datetime import date
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from application.app import InspectorateApp, inspection_ratings
 from domain.base import Actor
@@ -32,7 +32,7 @@ ANN = Actor("Ann Inspector", "inspector")
 YOS_QUESTIONS = ("desistance", "safety_and_wellbeing", "risk_of_harm")
 
 
-def prepare_2009(app: InspectorateApp, n: int, cases: int = 100) -> UUID:
+def prepare_2009(app: InspectorateApp, n: str, cases: int = 100) -> UUID:
     inspection_id = UUID(app.schedule_inspection(ANN, "OMI2", {"name": f"Trust {n}", "type": "probation_trust",
                                                                "region": "North West"}, date(2011, 5, 3)).body["id"])
     app.start_fieldwork(ANN, inspection_id)
@@ -43,7 +43,7 @@ def prepare_2009(app: InspectorateApp, n: int, cases: int = 100) -> UUID:
     return inspection_id
 
 
-def prepare_2018(app: InspectorateApp, n: int, cases: int = 91) -> UUID:
+def prepare_2018(app: InspectorateApp, n: str, cases: int = 91) -> UUID:
     inspection_id = UUID(app.schedule_inspection(ANN, "YOS", {"name": f"YOS {n}", "type": "yot",
                                                               "region": "North West"}, date(2019, 3, 4)).body["id"])
     app.start_fieldwork(ANN, inspection_id)
@@ -90,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         app = build_app(settings)
         times: dict[str, list[float]] = {"2009 publish": [], "2018 publish": [], "2009 score": [], "2018 score": []}
         try:
+            run = uuid4().hex[:8]  # bodies of their own, so a kept database can be measured again
             for n in range(args.repeat):
-                old, new = prepare_2009(app, n), prepare_2018(app, n)
+                old, new = prepare_2009(app, f"{run}-{n}"), prepare_2018(app, f"{run}-{n}")
                 times["2009 score"].append(score_only(app, old))
                 times["2018 score"].append(score_only(app, new))
                 pair: list[tuple[str, Any]] = [("2009 publish", (old, date(2011, 9, 1))),
