@@ -34,7 +34,8 @@ from domain.errors import (
 from domain.frameworks import complaints_policy_for, framework_by_code
 from domain.inspection import Inspection
 from domain.reinspection import Reinspection, status_on
-from domain.scoring import is_of_concern, tally_cases
+from domain.scoring import Tally, is_of_concern, tally_cases
+from domain.standards import rate_standards, sample_report
 
 T = TypeVar("T")
 AGGREGATE_TYPES: dict[str, type[InspectorateAggregate]] = {
@@ -317,12 +318,12 @@ class InspectorateApp(Application[UUID]):
 
     def complete_fieldwork(
         self, actor: Actor, inspection_id: UUID, expected_version: int | None = None,
-        correlation_id: str | None = None,
+        correlation_id: str | None = None, short_sample_reason: str | None = None,
     ) -> Result:
         def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
             inspection = self._get(Inspection, inspection_id, expected_version)
             cases = [self._get(CaseAssessment, cid) for cid in inspection.case_ids]
-            inspection.complete_fieldwork([c.case_ref for c in cases if not c.judged])
+            inspection.complete_fieldwork([c.case_ref for c in cases if not c.judged], short_sample_reason)
             # Saving the cases too (unchanged) is not possible; the sample cannot grow
             # meanwhile because adding a case changes the inspection's version.
             return [inspection], lambda: Result(inspection_dict(inspection), inspection.version, None)
@@ -344,7 +345,13 @@ class InspectorateApp(Application[UUID]):
             headline, criteria = tally_cases((c.verdicts() for c in cases), rules.areas, rules.criteria)
             headline_scores = {area: t.as_dict() for area, t in headline.items()}
             criteria_scores = {criterion: t.as_dict() for criterion, t in criteria.items()}
-            of_concern = is_of_concern(headline, rules.concern_threshold)
+            if rules.rates_standards:
+                # 2018: headline holds the key questions (code/question); the rating rules decide concern.
+                ratings = inspection_ratings(inspection, headline)
+                inspection.publish_ratings(ratings)
+                of_concern = ratings["overall"]["rating"] in rules.rating_rules.of_concern  # type: ignore[union-attr]
+            else:
+                of_concern = is_of_concern(headline, rules.concern_threshold)
             changed: list[InspectorateAggregate] = [inspection]
             reinspection = None
             if of_concern and inspection.status != "published":
@@ -374,6 +381,8 @@ class InspectorateApp(Application[UUID]):
 
             def respond() -> Result:
                 body = inspection_dict(inspection)
+                if inspection.ratings is not None:
+                    body["ratings"] = published_ratings(inspection.ratings)
                 body["reinspection"] = (
                     {"id": str(reinspection.id), "due_on": reinspection.due_on.isoformat()}
                     if reinspection else None
@@ -383,6 +392,78 @@ class InspectorateApp(Application[UUID]):
             return changed, respond
 
         return self._run(actor, correlation_id, decide, expected_version)
+
+    # -- the 2018 standards framework -------------------------------------------
+
+    def rate_standard(
+        self,
+        actor: Actor,
+        inspection_id: UUID,
+        code: str,
+        rating: str,
+        rationale: str,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Result:
+        def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
+            inspection = self._get(Inspection, inspection_id, expected_version)
+            inspection.rate_standard(code, rating, rationale, actor.as_dict())
+            return [inspection], lambda: Result(
+                {**inspection_dict(inspection), "standard": code, **inspection.standard_ratings[code]},
+                inspection.version, None,
+            )
+
+        return self._run(actor, correlation_id, decide, expected_version)
+
+    def record_caseload(
+        self,
+        actor: Actor,
+        inspection_id: UUID,
+        population: int,
+        by: dict[str, dict[str, int]],
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Result:
+        def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
+            inspection = self._get(Inspection, inspection_id, expected_version)
+            if actor.role == "organisation" and not same_organisation(
+                actor.organisation, inspection.inspected_body.get("name")
+            ):
+                raise NotFound(f"no Inspection with id {inspection_id}")
+            inspection.record_caseload(population, by)
+            return [inspection], lambda: Result(self._sample_of(inspection), inspection.version, None)
+
+        return self._run(actor, correlation_id, decide, expected_version)
+
+    def sample(self, inspection_id: UUID) -> dict[str, Any]:
+        """The sample against the caseload: size, quotas, what was sampled, warnings (NotFound without a caseload)."""
+        return self._sample_of(self._get(Inspection, inspection_id, copy=False))
+
+    def _sample_of(self, inspection: Inspection) -> dict[str, Any]:
+        rules = inspection.rules
+        if rules.sampling is None:
+            raise NotFound(f"{rules.code} has no caseload-linked sample")
+        if inspection.caseload is None:
+            raise NotFound("no caseload has been recorded for this inspection yet")
+        cases = [self._get(CaseAssessment, cid, copy=False) for cid in inspection.case_ids]
+        sampled: dict[str, dict[str, int]] = {}
+        for dimension in inspection.caseload["by"]:
+            counts = sampled[dimension] = {}
+            for case in cases:
+                value = str(case.characteristics.get(dimension))
+                counts[value] = counts.get(value, 0) + 1
+        return sample_report(
+            inspection.caseload["population"], inspection.caseload["by"], sampled, len(cases), rules.sampling
+        )
+
+    def ratings(self, inspection_id: UUID, as_of: datetime | None = None) -> tuple[Inspection, dict[str, Any]]:
+        """The inspection's ratings as they stand (or stood at ``as_of``): frozen once published."""
+        inspection = self._load(Inspection, inspection_id, as_of)
+        if not inspection.rules.rates_standards:
+            raise NotFound(f"{inspection.framework} rates no standards; see the scores view")
+        cases = [self._load(CaseAssessment, cid, as_of) for cid in inspection.case_ids]
+        headline, _ = tally_cases((c.verdicts() for c in cases), inspection.rules.areas, ())
+        return inspection, ratings_body(inspection, headline)
 
     # -- reinspections --------------------------------------------------------
 
@@ -581,6 +662,55 @@ class InspectorateApp(Application[UUID]):
             "correlation_id": cause.get("correlation_id"),
             "data": to_plain(fields),
         }
+
+
+def inspection_ratings(inspection: Inspection, headline: dict[str, Tally]) -> dict[str, Any]:
+    """The ratings the rules give an inspection's key-question tallies and its inspectors' ratings."""
+    rules = inspection.rules
+    return rate_standards(
+        rules.standards_for_body(inspection.inspected_body.get("type")), rules.key_questions,
+        headline, inspection.standard_ratings, rules.rating_rules,  # type: ignore[arg-type]
+    )
+
+
+def published_ratings(ratings: dict[str, Any]) -> dict[str, Any]:
+    """The ratings as ``publish`` answers them: overall, and each standard's rating, rule rating, percentage."""
+    return {
+        "overall": ratings["overall"],
+        "standards": {
+            code: {k: e.get(k) for k in ("rating", "rule_rating", "percentage", "overridden", "kind")}
+            for code, e in ratings["standards"].items()
+        },
+    }
+
+
+def ratings_body(inspection: Inspection, headline: dict[str, Tally]) -> dict[str, Any]:
+    """The ratings view: live before publication, the published ratings after; key questions with ci95."""
+    rules = inspection.rules
+    ratings = inspection.ratings if inspection.ratings is not None else inspection_ratings(inspection, headline)
+    if inspection.headline_scores is not None:  # published figures are the record
+        headline = {
+            k: Tally(int(v["sufficient"]), int(v["applicable"])) for k, v in inspection.headline_scores.items()
+        }
+    standards = {}
+    for code, entry in ratings["standards"].items():
+        body = {k: entry.get(k) for k in ("kind", "rating", "rule_rating", "percentage", "overridden")}
+        if entry.get("rationale") is not None:
+            body["rationale"] = entry["rationale"]
+        if entry["kind"] == "case":
+            body["key_questions"] = {
+                q: headline.get(f"{code}/{q}", Tally()).as_dict_with_interval() for q in rules.key_questions
+            }
+        standards[code] = body
+    return {
+        "inspection_id": str(inspection.id),
+        "framework": inspection.framework,
+        "inspected_body": inspection.inspected_body.get("name"),
+        "status": inspection.status,
+        "frozen": inspection.ratings is not None,
+        "overall": ratings["overall"],
+        "standards": standards,
+    }
 
 
 def to_plain(value: Any) -> Any:

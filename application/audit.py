@@ -22,6 +22,7 @@ from application.catalogue import (
     SPECIAL_CATEGORY_FIELDS,
 )
 from application.feed_codec import FeedRow, PlainStateDecoder
+from application.projections.years import rates_standards, rating_summary, with_ratings
 from domain.base import Actor, may_read
 from domain.errors import InvalidValue, PermissionDenied
 from domain.frameworks import framework_by_code
@@ -103,6 +104,16 @@ def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) ->
     if kind == PUBLISHED:
         concern = "; findings of concern" if data.get("of_concern") else ""
         return f"{who} published the report on {data.get('published_on')}: {_scores(data.get('headline_scores'))}{concern}"
+    if kind == "inspection.caseload_recorded.v1":
+        return f"{who} recorded a caseload of {data.get('population')}"
+    if kind == "inspection.standard_rated.v1":
+        how = "overrode the rule for" if data.get("kind") == "override" else "rated"
+        return f"{who} {how} standard {data.get('standard')}: {str(data.get('rating', '?')).replace('_', ' ')}"
+    if kind == "inspection.short_sample_accepted.v1":
+        return f"{who} completed fieldwork with {data.get('sampled')} of {data.get('sample_size')} cases sampled"
+    if kind == "inspection.ratings_published.v1":
+        overall_rating = ((data.get("ratings") or {}).get("overall") or {}).get("rating") or "?"
+        return f"{who} published the ratings: overall {overall_rating.replace('_', ' ')}"
     if kind == "inspection.designated_as_reinspection.v1":
         return f"{who} made this inspection the follow-up of reinspection {data.get('reinspection_id')}"
     if kind == "inspection.complaint_linked.v1":
@@ -274,7 +285,7 @@ def programme_year_as_of(app: InspectorateApp, programme: str, year: str, as_of:
     aggregate, lowest, highest = pool_year(
         ((str(i.id), i.inspected_body.get("name", ""), _tallies(i.headline_scores)) for i in published), areas
     )
-    return {
+    answer = {
         "programme": programme,
         "year": year,
         "as_of": as_of.isoformat(),
@@ -293,6 +304,9 @@ def programme_year_as_of(app: InspectorateApp, programme: str, year: str, as_of:
             for i in published
         ],
     }
+    if rates_standards(programme):
+        with_ratings(answer, [rating_summary(i.ratings) if i.ratings else None for i in published])
+    return answer
 
 
 def _tallies(scores: dict[str, Any] | None) -> dict[str, Tally]:

@@ -59,13 +59,50 @@ _PERSON = {
 }
 _JUDGEMENT = {
     "type": "object",
+    "description": (
+        "A 2009 framework's judgement of an area and criterion, or a 2018 framework's (YOS-2018, "
+        "PROBATION-2018) of a case standard's key question: {standard, question, sufficient, note}."
+    ),
     "properties": {
         "area": {"type": "string"},
         "criterion": {"type": "string"},
+        "standard": {"type": "string", "description": "2018: a case standard's code, e.g. 2.1"},
+        "question": {"type": "string", "description": "2018: a key question, e.g. desistance"},
         "sufficient": {"type": ["boolean", "null"], "description": "null: not applicable"},
         "note": _NULLABLE_STRING,
     },
-    "required": ["area", "criterion", "sufficient"],
+    "required": ["sufficient"],
+    "oneOf": [{"required": ["area", "criterion"]}, {"required": ["standard", "question"]}],
+}
+_RATING = {"enum": ["outstanding", "good", "requires_improvement", "inadequate"]}
+_RATINGS = {
+    "type": "object",
+    "description": "inspection.ratings_published.v1: the 2018 ratings as published (frozen).",
+    "properties": {
+        "overall": {
+            "type": "object",
+            "properties": {"rating": {"anyOf": [_RATING, {"type": "null"}]}, "score": {"type": "integer"},
+                           "max": {"type": "integer"}},
+            "required": ["rating", "score", "max"],
+        },
+        "standards": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "kind": {"enum": ["organisational", "case"]},
+                    "rating": {"anyOf": [_RATING, {"type": "null"}]},
+                    "rule_rating": {"anyOf": [_RATING, {"type": "null"}]},
+                    "percentage": {"type": ["integer", "null"]},
+                    "overridden": {"type": "boolean"},
+                    "rationale": _NULLABLE_STRING,
+                    "rated_by": {"type": ["object", "null"]},
+                },
+                "required": ["kind", "rating", "rule_rating", "percentage", "overridden"],
+            },
+        },
+    },
+    "required": ["overall", "standards"],
 }
 
 
@@ -101,6 +138,14 @@ REFINEMENTS: dict[str, dict[str, Any]] = {
                 "change": {"type": ["integer", "null"]},
             },
         },
+    },
+    "ratings": _RATINGS,
+    "rating": _RATING,
+    "kind": {"enum": ["organisational", "override"], "description": "override: of a case standard's rule"},
+    "counts": {
+        "type": "object",
+        "description": "inspection.caseload_recorded.v1: the caseload by dimension and value; each adds up to population.",
+        "additionalProperties": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
     },
     "by": _PERSON,
     "assessor": _PERSON,
@@ -240,7 +285,11 @@ def asyncapi(server_host: str = "localhost:8000", public_url: str = DEFAULT_PUBL
                 "GET /v1/events?after=N&limit=M and keep next_after, or stream GET /v1/events/stream "
                 "(server-sent events, id = position, resume with Last-Event-ID; the server ends each "
                 "connection after at most 25 s, reconnect). Positions only grow; there may be gaps. "
-                "Case characteristics (special category personal data) are omitted for the integration role."
+                "Case characteristics (special category personal data) are omitted for the integration role. "
+                "The 2018 standards framework (YOS-2018, PROBATION-2018) judges key questions on case.rated.v1 "
+                "and case.moderated.v1 ({standard, question, sufficient}) and adds inspection.caseload_recorded.v1, "
+                "inspection.standard_rated.v1, inspection.short_sample_accepted.v1 and "
+                "inspection.ratings_published.v1 (recorded just before inspection.report_published.v1)."
             ),
         },
         "defaultContentType": "application/json",

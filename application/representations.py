@@ -34,6 +34,17 @@ def inspection_dict(i: Inspection) -> dict[str, Any]:
         "reinspection_of": str(i.reinspection_of) if i.reinspection_of else None,
         "created_on": i.created_on.isoformat(),
         "modified_on": i.modified_on.isoformat(),
+        **(_standards_fields(i) if i.rules.rates_standards else {}),
+    }
+
+
+def _standards_fields(i: Inspection) -> dict[str, Any]:
+    """What a 2018 inspection adds: the caseload, the inspectors' ratings, the published ratings."""
+    return {
+        "caseload": i.caseload,
+        "standard_ratings": dict(i.standard_ratings),
+        "ratings": i.ratings,
+        "short_sample_reason": i.short_sample_reason,
     }
 
 

@@ -40,6 +40,7 @@ from application.app import InspectorateApp
 from domain.base import SYSTEM, Actor, caused_by
 from domain.calendar import add_working_days
 from domain.errors import DuplicateInspection
+from domain.frameworks import framework_for
 from infrastructure.config import Settings
 from infrastructure.holidays_calendar import is_bank_holiday
 
@@ -65,16 +66,24 @@ OUTCOMES = ("upheld", "partly_upheld", "not_upheld", "withdrawn")
 REAL_TIME = ["psycopg", "psycopg_pool", "sqlalchemy"]
 
 
+STANDARDS_PROGRAMMES = ("YOS", "PROBATION")  # the 2018 standards framework
+
+
 def body_for(programme: str, index: int) -> dict[str, str]:
     place = PLACES[index % len(PLACES)]
     suffix = "" if index < len(PLACES) else f" {index // len(PLACES) + 1}"
+    if programme == "YOS":
+        return {"name": f"{place} YOS{suffix}", "type": "yot", "region": REGIONS[index % len(REGIONS)]}
+    if programme == "PROBATION":
+        kind = ("nps_division", "crc")[index % 2]
+        return {"name": f"{place} {kind.upper()}{suffix}", "type": kind, "region": REGIONS[index % len(REGIONS)]}
     if programme == "CCI":
         return {"name": f"{place} YOT{suffix}", "type": "yot", "region": REGIONS[index % len(REGIONS)]}
     return {"name": f"{place} Probation Trust{suffix}", "type": "probation_trust", "region": REGIONS[index % len(REGIONS)]}
 
 
 def characteristics(rng: random.Random, programme: str) -> dict[str, Any]:
-    youth = programme == "CCI"
+    youth = programme in ("CCI", "YOS")
     return {
         "gender": rng.choices(("female", "male", "other", "unknown"), (15, 83, 1, 1) if youth else (12, 86, 1, 1))[0],
         "ethnicity": rng.choices(("white", "bame", "unknown"), (64, 34, 2))[0],
@@ -99,6 +108,7 @@ class Plan:
     local_assessor: float = 0.28
     overlap: int = 4  # inspections in flight at once
     seed: int = 2011
+    standards: float = 0.0  # share of the events from 2018 inspections (YOS, PROBATION), played after the rest
 
 
 @dataclass(order=True)
@@ -112,19 +122,22 @@ class _Task:
 class Scenario:
     """Plays inspections on a simulated calendar against an application."""
 
-    def __init__(self, app: InspectorateApp, plan: Plan, clock: Any) -> None:
+    def __init__(self, app: InspectorateApp, plan: Plan, clock: Any,
+                 programmes: tuple[str, ...] = ("CCI", "OMI2"), first_day: datetime | None = None) -> None:
         self.app = app
         self.plan = plan
         self.rng = random.Random(plan.seed)
         self.clock = clock  # freezegun's frozen time
         self.queue: list[_Task] = []
         self.seq = itertools.count()
-        self.bodies = {"CCI": itertools.count(), "OMI2": itertools.count()}
+        self.programmes = programmes
+        self.first_day = first_day or datetime(2009, 10, 1, 9, tzinfo=timezone.utc)
+        self.bodies = {programme: itertools.count() for programme in (*programmes, "CCI", "OMI2")}
         self.started = 0
 
     def play(self, inspections: int, until: Callable[[], bool] = lambda: False) -> int:
         """Run until ``inspections`` have started and everything has settled, or ``until()`` is true."""
-        day = datetime(2009, 10, 1, 9, tzinfo=timezone.utc)
+        day = self.first_day
         for _ in range(min(self.plan.overlap, inspections)):
             day += timedelta(days=3)
             self._start(day)
@@ -140,7 +153,7 @@ class Scenario:
 
     def _start(self, when: datetime, programme: str | None = None, body: dict[str, str] | None = None,
                reinspection_id: UUID | None = None) -> None:
-        programme = programme or self.rng.choice(("CCI", "OMI2"))
+        programme = programme or self.rng.choice(self.programmes)
         body = body or body_for(programme, next(self.bodies[programme]) % (len(PLACES) * 3))
         self.started += reinspection_id is None
         steps = self.inspection(when, programme, body, reinspection_id)
@@ -164,21 +177,29 @@ class Scenario:
             app.schedule_reinspection(lead, reinspection_id, inspection_id)
         yield datetime.combine(start, datetime.min.time(), timezone.utc) + timedelta(hours=9)
         app.start_fieldwork(lead, inspection_id)
+        standards = programme in STANDARDS_PROGRAMMES
+        if standards:
+            population = rng.randint(150, 2000)
+            app.record_caseload(lead, inspection_id, population, {
+                "gender": {"male": population - population // 6, "female": population // 6}})
         quality = min(0.97, max(0.3, rng.gauss(0.78, 0.08) if rng.random() > 0.1 else rng.gauss(0.45, 0.05)))
         count = rng.randint(*plan.cases)
         cases: list[tuple[UUID, Actor]] = []
+        profiles: dict[UUID, dict[str, Any]] = {}
         for n in range(count):
             yield self._now() + timedelta(minutes=rng.randint(5, 40))
             assessor = lead if rng.random() > plan.local_assessor else Actor(
                 f"Local assessor {rng.randint(1, 40)}", "local_assessor", organisation=f"Elsewhere {n % 7}"
             )
-            case_id = UUID(app.add_case(assessor, inspection_id, f"{programme}-{n:04d}",
-                                        characteristics(rng, programme)).body["id"])
-            app.rate_case(assessor, case_id, self._judgements(programme, quality))
+            profile = characteristics(rng, programme)
+            case_id = UUID(app.add_case(assessor, inspection_id, f"{programme}-{n:04d}", profile).body["id"])
+            app.rate_case(assessor, case_id, self._judgements(programme, quality, profile=profile))
             cases.append((case_id, assessor))
+            profiles[case_id] = profile
         for case_id, assessor in rng.sample(cases, int(len(cases) * plan.rerate)):
             yield self._now() + timedelta(minutes=rng.randint(10, 90))
-            app.rate_case(assessor, case_id, self._judgements(programme, quality, some=True))
+            app.rate_case(assessor, case_id, self._judgements(programme, quality, some=True,
+                                                               profile=profiles[case_id]))
         moderated = rng.sample(cases, max(1, int(len(cases) * plan.moderate)))
         late = moderated[: len(moderated) // 5]
         for case_id, _ in moderated[len(late):]:
@@ -186,6 +207,14 @@ class Scenario:
             self._moderate(programme, case_id)
         yield self._now() + timedelta(days=1)
         app.complete_fieldwork(lead, inspection_id)
+        if standards:
+            inspection = app.get_inspection(inspection_id)
+            for standard in inspection.rules.standards_for_body(body["type"]):
+                if standard.kind == "organisational" or rng.random() < 0.05:  # now and then an override
+                    yield self._now() + timedelta(hours=rng.randint(1, 30))
+                    rating = rng.choices(("outstanding", "good", "requires_improvement", "inadequate"),
+                                         (10, 50, 30, 10))[0]
+                    app.rate_standard(lead, inspection_id, standard.code, rating, "Evidence from the fieldwork.")
         yield self._now() + timedelta(weeks=rng.randint(6, 10))
         published = app.publish(lead, inspection_id, self._today())
         reinspection = published.body.get("reinspection")
@@ -233,7 +262,14 @@ class Scenario:
 
     # -- helpers ------------------------------------------------------------------------------------
 
-    def _judgements(self, programme: str, quality: float, *, some: bool = False) -> list[dict[str, Any]]:
+    def _judgements(self, programme: str, quality: float, *, some: bool = False,
+                    profile: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        if programme in STANDARDS_PROGRAMMES:
+            rules = framework_for(programme, date(2019, 1, 1))
+            questions = [(s.code, q) for s in rules.case_standards_for(profile or {}) for q in rules.key_questions]
+            if some:
+                questions = self.rng.sample(questions, self.rng.randint(1, 3))
+            return [{"standard": s, "question": q, "sufficient": self._verdict(quality)} for s, q in questions]
         items = [(a, c) for a in AREAS[programme] for c in CRITERIA]
         if some:
             items = self.rng.sample(items, self.rng.randint(1, 3))
@@ -249,7 +285,10 @@ class Scenario:
             verdict = item["sufficient"]
             if self.rng.random() > self.plan.agree:
                 verdict = self.rng.choice([v for v in (True, False, None) if v is not verdict])
-            judgements.append({"area": item["area"], "criterion": item["criterion"], "sufficient": verdict})
+            if "standard" in item:
+                judgements.append({"standard": item["standard"], "question": item["question"], "sufficient": verdict})
+            else:
+                judgements.append({"area": item["area"], "criterion": item["criterion"], "sufficient": verdict})
         self.app.moderate_case(self.rng.choice(QA), case_id, judgements, "Dip sample.")
 
     def _now(self) -> datetime:
@@ -279,10 +318,17 @@ def generate(settings: Settings, events: int, plan: Plan | None = None, batch: i
     memory_env.pop("APPLICATION_RECORDER_TOPIC", None)
     memory = InspectorateApp(memory_env, is_holiday=is_bank_holiday)
     started = time.perf_counter()
+    plan = plan or Plan()
+    first_part = events - int(events * plan.standards)
     with freeze_time("2009-10-01 09:00:00", ignore=REAL_TIME) as frozen:
-        Scenario(memory, plan or Plan(), frozen).play(
-            10**9, until=lambda: (memory.recorder.max_notification_id() or 0) >= events
+        Scenario(memory, plan, frozen).play(
+            10**9, until=lambda: (memory.recorder.max_notification_id() or 0) >= first_part
         )
+    if plan.standards:
+        with freeze_time("2018-08-01 09:00:00", ignore=REAL_TIME) as frozen:
+            Scenario(memory, plan, frozen, STANDARDS_PROGRAMMES, datetime(2018, 8, 1, 9, tzinfo=timezone.utc)).play(
+                10**9, until=lambda: (memory.recorder.max_notification_id() or 0) >= events
+            )
     say(f"played {memory.recorder.max_notification_id()} events in memory in {time.perf_counter() - started:.0f} s")
     try:
         return copy_record(memory, settings, batch, say)
@@ -317,11 +363,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=Path("var-bench"))
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--seed", type=int, default=2011)
+    parser.add_argument("--standards-share", type=float, default=0.0,
+                        help="share of the events from 2018 inspections (YOS, PROBATION)")
     args = parser.parse_args(argv)
     settings = Settings.from_env() if not (args.data_dir or args.database_url) else Settings(
         data_dir=args.data_dir, database_url=args.database_url, cipher_key=Settings.from_env().cipher_key
     )
-    head = generate(settings, args.events, Plan(seed=args.seed),
+    head = generate(settings, args.events, Plan(seed=args.seed, standards=args.standards_share),
                     progress=lambda m: print(f"\r{m}", end="", file=sys.stderr, flush=True))
     print(f"\nhead position {head}")
     return 0

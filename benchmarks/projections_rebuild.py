@@ -49,7 +49,7 @@ def say(message: str) -> None:
     print(f"\r{message}", end="", file=sys.stderr, flush=True)
 
 
-def prepare(settings: Settings, events: int, copy_from: Path | None) -> int:
+def prepare(settings: Settings, events: int, copy_from: Path | None, standards: float = 0.0) -> int:
     """A record of at least ``events`` events: reuse it, copy it from an SQLite one, or generate it."""
     migrate(settings)
     app = build_app(settings, create_table=False)
@@ -66,7 +66,7 @@ def prepare(settings: Settings, events: int, copy_from: Path | None) -> int:
         head = copy_record(source, settings, 10_000, say)
         source.close()
     else:
-        head = generate(settings, events, Plan(), progress=say)
+        head = generate(settings, events, Plan(standards=standards), progress=say)
     print(f"\nhistory ready: {head:,} events in {time.perf_counter() - started:.0f} s")
     return head
 
@@ -203,10 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=None, help="rebuild processes (default: one a CPU)")
     parser.add_argument("--profile", action="store_true", help="profile a rebuild in one process")
     parser.add_argument("--breakdown", action="store_true", help="also time reading and folding apart")
+    parser.add_argument("--standards-share", type=float, default=0.0,
+                        help="share of a generated history's events from 2018 inspections (YOS, PROBATION)")
     args = parser.parse_args(argv)
     settings = Settings(data_dir=args.data_dir, database_url=args.database_url)
     backend = "PostgreSQL" if settings.is_postgres else "SQLite"
-    prepare(settings, args.events, args.copy_from)
+    prepare(settings, args.events, args.copy_from, args.standards_share)
     if not args.skip_rebuild:
         rate = rebuild_views(settings, args.processes, args.profile)
         print(f"[{backend}] rebuild: {rate:,.0f} events/s (target {'70k' if settings.is_postgres else '100k'})")

@@ -37,18 +37,56 @@ def check_characteristics(characteristics: dict[str, Any]) -> None:
         raise InvalidValue("characteristics", f"unknown characteristic(s): {', '.join(sorted(unknown))}")
 
 
-def check_judgements(framework: Framework, judgements: list[dict[str, Any]]) -> None:
+def judgement_key(judgement: dict[str, Any]) -> str:
+    """The item a judgement is of: ``area/criterion`` (2009) or ``standard/question`` (2018)."""
+    if "standard" in judgement:
+        return item_key(judgement["standard"], judgement["question"])
+    return item_key(judgement["area"], judgement["criterion"])
+
+
+def check_judgements(
+    framework: Framework, judgements: list[dict[str, Any]], characteristics: dict[str, Any] | None = None
+) -> None:
     if not judgements:
         raise InvalidValue("judgements", "at least one judgement is required")
     seen = set()
     for judgement in judgements:
-        framework.check_item(judgement["area"], judgement["criterion"])
+        if framework.rates_standards:
+            _check_key_question(framework, judgement, characteristics or {})
+        else:
+            if "area" not in judgement or "criterion" not in judgement or "standard" in judgement:
+                raise InvalidValue(
+                    "judgements", f"{framework.code} judges areas and criteria: {{area, criterion, sufficient}}"
+                )
+            framework.check_item(judgement["area"], judgement["criterion"])
         if judgement.get("sufficient") not in (True, False, None):
             raise InvalidValue("sufficient", "must be true, false or null")
-        key = item_key(judgement["area"], judgement["criterion"])
+        key = judgement_key(judgement)
         if key in seen:
             raise InvalidValue("judgements", f"'{key}' is judged twice in one request")
         seen.add(key)
+
+
+def _check_key_question(framework: Framework, judgement: dict[str, Any], characteristics: dict[str, Any]) -> None:
+    """A 2018 judgement names a case standard that applies to this case, and one of its key questions."""
+    if "standard" not in judgement or "question" not in judgement or "area" in judgement or "criterion" in judgement:
+        raise InvalidValue(
+            "judgements", f"{framework.code} judges standards and key questions: {{standard, question, sufficient}}"
+        )
+    code, question = judgement["standard"], judgement["question"]
+    applicable = framework.case_standards_for(characteristics)
+    if code not in {s.code for s in applicable}:
+        standard = framework.standard(code)
+        why = "is not a standard of" if standard is None else (
+            "is rated by inspectors, not from cases, in" if standard.kind != "case" else "does not apply to this case in"
+        )
+        raise InvalidValue(
+            "standard", f"'{code}' {why} {framework.code}; this case answers {', '.join(s.code for s in applicable)}"
+        )
+    if question not in framework.key_questions:
+        raise InvalidValue(
+            "question", f"'{question}' is not a key question of {framework.code}: {', '.join(framework.key_questions)}"
+        )
 
 
 @explicit_topics
@@ -110,16 +148,12 @@ class CaseAssessment(InspectorateAggregate):
     def rate(self, framework: Framework, judgements: list[dict[str, Any]], by: Actor) -> None:
         if self.locked:
             raise RecordFrozen("the inspection is published; its judgements can no longer change")
-        check_judgements(framework, judgements)
+        check_judgements(framework, judgements, self.characteristics)
         self._rate(judgements=[_clean(j) for j in judgements], by=by.as_dict())
 
     def moderate(self, framework: Framework, judgements: list[dict[str, Any]], note: str, by: Actor) -> None:
-        check_judgements(framework, judgements)
-        missing = [
-            item_key(j["area"], j["criterion"])
-            for j in judgements
-            if item_key(j["area"], j["criterion"]) not in self.judgements
-        ]
+        check_judgements(framework, judgements, self.characteristics)
+        missing = [judgement_key(j) for j in judgements if judgement_key(j) not in self.judgements]
         if missing:
             raise NothingToModerate(
                 f"no first judgement to moderate for: {', '.join(missing)}"
@@ -140,19 +174,23 @@ class CaseAssessment(InspectorateAggregate):
         return bool(self.judgements)
 
     def verdicts(self) -> dict[tuple[str, str], bool | None]:
-        return {(j["area"], j["criterion"]): j["sufficient"] for j in self.judgements.values()}
+        """Current verdicts by (area, criterion); a 2018 key question is (``standard/question``, question)."""
+        return {
+            (key, j["question"]) if "standard" in j else (j["area"], j["criterion"]): j["sufficient"]
+            for key, j in self.judgements.items()
+        }
 
     @event("Rated", topic="case.rated.v1")
     def _rate(self, judgements: list[dict[str, Any]], by: dict[str, Any]) -> None:
         for judgement in judgements:
-            self.judgements[item_key(judgement["area"], judgement["criterion"])] = {**judgement, "by": by}
+            self.judgements[judgement_key(judgement)] = {**judgement, "by": by}
 
     @event("Moderated", topic="case.moderated.v1")
     def _moderate(
         self, judgements: list[dict[str, Any]], note: str, by: dict[str, Any], after_publication: bool
     ) -> None:
         for judgement in judgements:
-            key = item_key(judgement["area"], judgement["criterion"])
+            key = judgement_key(judgement)
             first = self.judgements[key]
             self.moderations[key] = {
                 **judgement,
@@ -169,6 +207,13 @@ class CaseAssessment(InspectorateAggregate):
 
 
 def _clean(judgement: dict[str, Any]) -> dict[str, Any]:
+    if "standard" in judgement:
+        return {
+            "standard": judgement["standard"],
+            "question": judgement["question"],
+            "sufficient": judgement.get("sufficient"),
+            "note": judgement.get("note"),
+        }
     return {
         "area": judgement["area"],
         "criterion": judgement["criterion"],

@@ -76,3 +76,11 @@ class OwnOrganisation(PermissionDenied):
 
 class NotTheAssessor(PermissionDenied):
     title = "Not the case's assessor"
+
+
+class UnratedStandards(RuleViolation):
+    title = "Organisational standards unrated"
+
+
+class ShortSample(RuleViolation):
+    title = "Sample smaller than its size"

@@ -11,6 +11,16 @@ from datetime import date
 from fractions import Fraction
 
 from domain.errors import InvalidValue
+from domain.standards import (
+    CASE,
+    COURT,
+    EVERY_CASE,
+    ORGANISATIONAL,
+    OUT_OF_COURT,
+    RatingRules,
+    SamplingRules,
+    Standard,
+)
 
 GENERAL_CRITERIA = ("assessment_and_planning", "interventions", "outcomes")
 
@@ -28,6 +38,27 @@ class Framework:
     concern_threshold: Fraction = Fraction(1, 2)
     reinspection_interval_months: int = 12
     area_labels: dict[str, str] = field(default_factory=dict)
+    # The 2018 standards framework (empty for the 2009 programmes, which score areas):
+    standards: tuple[Standard, ...] = ()
+    key_questions: tuple[str, ...] = ()
+    rating_rules: RatingRules | None = None
+    sampling: SamplingRules | None = None
+    body_types: tuple[str, ...] = ()  # the bodies a programme inspects; empty: any
+
+    @property
+    def rates_standards(self) -> bool:
+        return bool(self.standards)
+
+    def standards_for_body(self, body_type: str | None) -> tuple[Standard, ...]:
+        return tuple(s for s in self.standards if not s.body_types or body_type in s.body_types)
+
+    def case_standards_for(self, characteristics: dict[str, object]) -> tuple[Standard, ...]:
+        """The case standards a case answers: by its disposal (youth) or every one (probation)."""
+        disposals = (EVERY_CASE, OUT_OF_COURT if characteristics.get("disposal") == "pre_court" else COURT)
+        return tuple(s for s in self.standards if s.kind == CASE and s.disposals in disposals)
+
+    def standard(self, code: str) -> Standard | None:
+        return next((s for s in self.standards if s.code == code), None)
 
     def check_item(self, area: str, criterion: str) -> None:
         if area not in self.areas:
@@ -68,6 +99,69 @@ FRAMEWORKS: tuple[Framework, ...] = (
             "likelihood_of_reoffending": "Help and Change",
             "compliance_and_enforcement": "Punish",
         },
+    ),
+)
+
+def _standards_framework(
+    code: str, programme: str, title: str, sector: str, valid_from: date, body_types: tuple[str, ...],
+    standards: tuple[Standard, ...], key_questions: tuple[str, ...],
+) -> Framework:
+    """A 2018 framework: its scored items ("areas") are the case standards' key questions, ``code/question``,
+    pooled by question ("criteria"), so the 2009 tallies, views and diversity breakdown carry them as they are."""
+    items = tuple(f"{s.code}/{q}" for s in standards if s.kind == CASE for q in key_questions)
+    return Framework(
+        code=code, programme=programme, title=title, sector=sector, valid_from=valid_from,
+        areas=items, criteria=key_questions, standards=standards, key_questions=key_questions,
+        rating_rules=RatingRules(), sampling=SamplingRules(confidence=0.80, margin=0.10), body_types=body_types,
+    )
+
+
+def _org(code: str, name: str, *body_types: str) -> Standard:
+    return Standard(code, name, ORGANISATIONAL, body_types=body_types)
+
+
+def _case(code: str, name: str, disposals: str) -> Standard:
+    return Standard(code, name, CASE, disposals=disposals)
+
+
+FRAMEWORKS += (
+    _standards_framework(
+        "YOS-2018", "YOS", "Inspection of youth offending services (2018 standards)", "youth",
+        date(2018, 7, 16), ("yot",),
+        (
+            _org("1.1", "governance_and_leadership"),
+            _org("1.2", "staff"),
+            _org("1.3", "partnerships_and_services"),
+            _org("1.4", "information_and_facilities"),
+            _case("2.1", "assessment", COURT),
+            _case("2.2", "planning", COURT),
+            _case("2.3", "implementation_and_delivery", COURT),
+            _case("2.4", "reviewing", COURT),
+            _case("3.1", "assessment", OUT_OF_COURT),
+            _case("3.2", "planning", OUT_OF_COURT),
+            _case("3.3", "implementation_and_delivery", OUT_OF_COURT),
+            _org("3.4", "out_of_court_policy_and_provision"),
+        ),
+        ("desistance", "safety_and_wellbeing", "risk_of_harm"),
+    ),
+    _standards_framework(
+        "PROBATION-2018", "PROBATION", "Inspection of probation services (2018 standards)", "adult",
+        date(2018, 4, 1), ("nps_division", "crc"),
+        (
+            _org("1.1", "leadership"),
+            _org("1.2", "staff"),
+            _org("1.3", "services"),
+            _org("1.4", "information_and_facilities"),
+            _case("2.1", "assessment", EVERY_CASE),
+            _case("2.2", "planning", EVERY_CASE),
+            _case("2.3", "implementation_and_delivery", EVERY_CASE),
+            _case("2.4", "reviewing", EVERY_CASE),
+            _org("3.1", "court_reports_and_allocation", "nps_division"),
+            _org("3.2", "statutory_victim_work", "nps_division"),
+            _org("4.1", "unpaid_work", "crc"),
+            _org("4.2", "through_the_gate", "crc"),
+        ),
+        ("engagement", "desistance", "keeping_safe"),
     ),
 )
 

@@ -2,14 +2,25 @@
 from __future__ import annotations
 
 from datetime import date
+from types import MappingProxyType
 from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import event
 
 from domain.base import InspectorateAggregate, explicit_topics
-from domain.errors import DuplicateCase, IllegalTransition, InvalidValue, RecordFrozen, UnjudgedCases
-from domain.frameworks import business_year, framework_by_code, framework_for
+from domain.case_assessment import CHARACTERISTICS
+from domain.errors import (
+    DuplicateCase,
+    IllegalTransition,
+    InvalidValue,
+    RecordFrozen,
+    ShortSample,
+    UnjudgedCases,
+    UnratedStandards,
+)
+from domain.frameworks import Framework, business_year, framework_by_code, framework_for
+from domain.standards import CASE, ORGANISATIONAL, RATINGS, sample_size
 
 SCHEDULED, FIELDWORK, FIELDWORK_COMPLETE, PUBLISHED = "scheduled", "fieldwork", "fieldwork_complete", "published"
 BODY_TYPES = ("yot", "probation_trust", "nps_division", "crc", "prison")
@@ -26,6 +37,13 @@ def inspection_id_for(programme: str, body_name: str, fieldwork_start: date) -> 
 
 @explicit_topics
 class Inspection(InspectorateAggregate):
+    # The 2018 framework's state; class defaults, so inspections recorded before it existed read the same.
+    # (unannotated: annotated class attributes would become fields of the aggregate's dataclass)
+    caseload = None  # {population, by}
+    standard_ratings = MappingProxyType({})  # code -> {rating, rationale, kind, by}; replaced, never changed in place
+    ratings = None  # frozen at publication
+    short_sample_reason = None
+
     @staticmethod
     def create_id(programme: str, inspected_body: dict[str, Any], fieldwork_start: date, **_: Any) -> UUID:
         return inspection_id_for(programme, inspected_body["name"], fieldwork_start)
@@ -42,6 +60,10 @@ class Inspection(InspectorateAggregate):
         framework = framework_for(programme, fieldwork_start)
         if inspected_body.get("type") not in BODY_TYPES:
             raise InvalidValue("inspected_body.type", f"must be one of {', '.join(BODY_TYPES)}")
+        if framework.body_types and inspected_body.get("type") not in framework.body_types:
+            raise InvalidValue(
+                "inspected_body.type", f"{programme} inspects bodies of type {', '.join(framework.body_types)}"
+            )
         if fieldwork_end is not None and fieldwork_end < fieldwork_start:
             raise InvalidValue("fieldwork_end", "fieldwork cannot end before it starts")
         return cls(
@@ -94,13 +116,88 @@ class Inspection(InspectorateAggregate):
             raise DuplicateCase(f"case_ref '{case_ref}' is already in this inspection's sample")
         self._sample_case(case_id=case_id, case_ref=case_ref)
 
-    def complete_fieldwork(self, unjudged_case_refs: list[str]) -> None:
+    def complete_fieldwork(
+        self, unjudged_case_refs: list[str], short_sample_reason: str | None = None
+    ) -> None:
         self._require(FIELDWORK, "complete fieldwork")
         if unjudged_case_refs:
             raise UnjudgedCases(
                 f"{len(unjudged_case_refs)} sampled case(s) have no judgement yet"
             )
+        if self.caseload is not None:
+            size = self.sample_size
+            sampled = len(self.case_refs)
+            if sampled < size:
+                if not (short_sample_reason or "").strip():
+                    raise ShortSample(
+                        f"{sampled} case(s) sampled of a sample size of {size}; "
+                        "sample more, or give short_sample_reason"
+                    )
+                self._accept_short_sample(reason=short_sample_reason, sample_size=size, sampled=sampled)
         self._complete_fieldwork()
+
+    def record_caseload(self, population: int, by: dict[str, dict[str, int]]) -> None:
+        """The body's caseload behind the sample (2018 frameworks): each dimension adds up to the population."""
+        rules = self.rules
+        if rules.sampling is None:
+            raise InvalidValue("caseload", f"{rules.code} has no caseload-linked sample")
+        if self.status == PUBLISHED:
+            raise RecordFrozen("cannot record the caseload: the inspection is published")
+        if self.status == FIELDWORK_COMPLETE:
+            raise IllegalTransition("cannot record the caseload once fieldwork is complete")
+        if type(population) is not int or population < 1:
+            raise InvalidValue("population", "must be a whole number of at least 1")
+        for dimension, counts in by.items():
+            if dimension not in rules.sampling.dimensions:
+                raise InvalidValue(
+                    f"by.{dimension}", f"not a sampling dimension; known: {', '.join(rules.sampling.dimensions)}"
+                )
+            allowed = {str(v) for v in CHARACTERISTICS[dimension]}
+            for value, count in counts.items():
+                if value not in allowed:
+                    raise InvalidValue(f"by.{dimension}", f"'{value}' is not a value of {dimension}")
+                if type(count) is not int or count < 0:
+                    raise InvalidValue(f"by.{dimension}.{value}", "must be a whole number, 0 or more")
+            if sum(counts.values()) != population:
+                raise InvalidValue(
+                    f"by.{dimension}", f"adds up to {sum(counts.values())}, not the population of {population}"
+                )
+        self._record_caseload(population=population, counts={d: dict(c) for d, c in by.items()})
+
+    def rate_standard(self, code: str, rating: str, rationale: str, by: dict[str, Any]) -> None:
+        """An inspector rates an organisational standard, or overrides a case standard's rule (both kept)."""
+        rules = self.rules
+        if not rules.rates_standards:
+            raise InvalidValue("code", f"{rules.code} has no standards to rate")
+        standard = next((s for s in rules.standards_for_body(self.inspected_body.get("type")) if s.code == code), None)
+        if standard is None:
+            raise InvalidValue(
+                "code", f"'{code}' is not a standard of {rules.code} for a {self.inspected_body.get('type')}"
+            )
+        if rating not in RATINGS:
+            raise InvalidValue("rating", f"must be one of {', '.join(RATINGS)}")
+        if not rationale.strip():
+            raise InvalidValue("rationale", "a rating needs its rationale")
+        if self.status == PUBLISHED:
+            raise RecordFrozen("the report is published; its ratings never change")
+        kind = "override" if standard.kind == CASE else ORGANISATIONAL
+        self._rate_standard(standard=code, rating=rating, rationale=rationale, kind=kind, by=by)
+
+    def unrated_standards(self) -> list[str]:
+        return [
+            s.code for s in self.rules.standards_for_body(self.inspected_body.get("type"))
+            if s.kind == ORGANISATIONAL and s.code not in self.standard_ratings
+        ]
+
+    def publish_ratings(self, ratings: dict[str, Any]) -> None:
+        """Freeze the 2018 ratings; ``publish`` follows in the same command."""
+        if self.status == PUBLISHED:
+            raise RecordFrozen("the report is already published; published figures never change")
+        self._require(FIELDWORK_COMPLETE, "publish")
+        unrated = self.unrated_standards()
+        if unrated:
+            raise UnratedStandards(f"organisational standard(s) not rated yet: {', '.join(unrated)}")
+        self._publish_ratings(ratings=ratings)
 
     def publish(
         self,
@@ -141,8 +238,15 @@ class Inspection(InspectorateAggregate):
         return [UUID(hex_id) for hex_id in self.case_refs.values()]
 
     @property
-    def rules(self):  # type: ignore[no-untyped-def]
+    def rules(self) -> Framework:
         return framework_by_code(self.framework)
+
+    @property
+    def sample_size(self) -> int:
+        rules = self.rules
+        if self.caseload is None or rules.sampling is None:
+            return 0
+        return sample_size(self.caseload["population"], rules.sampling.confidence, rules.sampling.margin)
 
     # -- events -----------------------------------------------------------
 
@@ -187,3 +291,22 @@ class Inspection(InspectorateAggregate):
     @event("ComplaintLinked", topic="inspection.complaint_linked.v1")
     def _link_complaint(self, complaint_id: UUID) -> None:
         self.complaint_ids.append(complaint_id)
+
+    @event("CaseloadRecorded", topic="inspection.caseload_recorded.v1")
+    def _record_caseload(self, population: int, counts: dict[str, dict[str, int]]) -> None:
+        self.caseload = {"population": population, "by": counts}
+
+    @event("StandardRated", topic="inspection.standard_rated.v1")
+    def _rate_standard(self, standard: str, rating: str, rationale: str, kind: str, by: dict[str, Any]) -> None:
+        self.standard_ratings = {
+            **self.standard_ratings,
+            standard: {"rating": rating, "rationale": rationale, "kind": kind, "by": by},
+        }
+
+    @event("ShortSampleAccepted", topic="inspection.short_sample_accepted.v1")
+    def _accept_short_sample(self, reason: str, sample_size: int, sampled: int) -> None:
+        self.short_sample_reason = reason
+
+    @event("RatingsPublished", topic="inspection.ratings_published.v1")
+    def _publish_ratings(self, ratings: dict[str, Any]) -> None:
+        self.ratings = ratings

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from application.projections.store import Fact, Row, Tables, View, handles
-from domain.case_assessment import item_key
+from domain.case_assessment import judgement_key
 from domain.frameworks import framework_by_code
 from domain.scoring import cohens_kappa
 
@@ -34,7 +34,7 @@ def first_judgements(facts: list[Fact]) -> dict[str, Any] | None:
             by = s["by"]
             name, role = by.get("name"), by.get("role")
             for j in s["judgements"]:
-                case["firsts"][item_key(j["area"], j["criterion"])] = (j["sufficient"], name, role)
+                case["firsts"][judgement_key(j)] = (j["sufficient"], name, role)
     return case
 
 
@@ -58,7 +58,7 @@ class ConsistencyView(View):
         programme = inspection.get("programme") or framework_by_code(case["framework"]).programme
         s = fact.state
         for j in s["judgements"]:
-            item = item_key(j["area"], j["criterion"])
+            item = judgement_key(j)
             first = case["firsts"].get(item)
             if first is None:
                 continue  # the aggregate refuses this; nothing to compare with
@@ -69,8 +69,11 @@ class ConsistencyView(View):
                 "inspection_id": case["inspection_id"],
                 "programme": programme,
                 "year": inspection.get("year"),
-                "area": j["area"],
-                "criterion": j["criterion"],
+                # a 2009 judgement's area and criterion, or a 2018 one's standard and key question
+                "area": j.get("area"),
+                "criterion": j.get("criterion"),
+                "standard": j.get("standard"),
+                "question": j.get("question"),
                 "first": first[0],
                 "moderated": j["sufficient"],
                 "first_name": first[1],
@@ -104,10 +107,12 @@ def consistency_body(rows: Iterable[Row]) -> dict[str, Any]:
     """Agreement overall and by area, criterion, programme, year, first assessor and role; the disagreements."""
     rows = sorted(rows, key=lambda r: (r["position"], r["id"]))
     by_assessor = _grouped(rows, lambda r: (r["first_name"], r["first_role"]))
-    return {
+    items = [r for r in rows if r.get("standard") is None]
+    key_questions = [r for r in rows if r.get("standard") is not None]
+    body = {
         "overall": agreement(rows),
-        "by_area": _grouped(rows, lambda r: r["area"]),
-        "by_criterion": _grouped(rows, lambda r: r["criterion"]),
+        "by_area": _grouped(items, lambda r: r["area"]),
+        "by_criterion": _grouped(items, lambda r: r["criterion"]),
         "by_programme": _grouped(rows, lambda r: r["programme"]),
         "by_year": _grouped(rows, lambda r: r["year"]),
         "by_role": _grouped(rows, lambda r: r["first_role"]),
@@ -119,8 +124,8 @@ def consistency_body(rows: Iterable[Row]) -> dict[str, Any]:
                 "inspection_id": r["inspection_id"],
                 "programme": r["programme"],
                 "year": r["year"],
-                "area": r["area"],
-                "criterion": r["criterion"],
+                **({"standard": r["standard"], "question": r["question"]} if r.get("standard") is not None
+                   else {"area": r["area"], "criterion": r["criterion"]}),
                 "first": r["first"],
                 "moderated": r["moderated"],
                 "first_assessor": {"name": r["first_name"], "role": r["first_role"]},
@@ -132,3 +137,8 @@ def consistency_body(rows: Iterable[Row]) -> dict[str, Any]:
             if r["first"] != r["moderated"]
         ],
     }
+    if key_questions:  # 2018 frameworks: agreement by standard, by key question, and by both
+        body["by_standard"] = _grouped(key_questions, lambda r: r["standard"])
+        body["by_key_question"] = _grouped(key_questions, lambda r: r["question"])
+        body["by_standard_and_key_question"] = _grouped(key_questions, lambda r: f"{r['standard']}/{r['question']}")
+    return body

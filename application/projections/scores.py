@@ -33,9 +33,20 @@ def profile_key(characteristics: dict[str, Any]) -> str:
 
 
 class Judged(msgspec.Struct, gc=False):
-    area: str
-    criterion: str
+    """A judgement: of an area and criterion (2009), or of a standard's key question (2018)."""
+
     sufficient: bool | None
+    area: str = ""
+    criterion: str = ""
+    standard: str | None = None
+    question: str | None = None
+
+    def item(self) -> tuple[str, str]:
+        """(area, criterion); a 2018 key question is scored as the item ``standard/question``, pooled by
+        question (the framework's areas and criteria: ``domain.frameworks._standards_framework``)."""
+        if self.standard is not None:
+            return f"{self.standard}/{self.question}", self.question or ""
+        return self.area, self.criterion
 
 
 class Rating(msgspec.Struct, gc=False):
@@ -85,7 +96,7 @@ def case_state(facts: list[Fact]) -> dict[str, Any] | None:
         elif case is not None and fact.topic == "case.rated.v1":
             verdicts = case["verdicts"]
             for j in fact.read(Rating).judgements:
-                verdicts[j.area, j.criterion] = j.sufficient
+                verdicts[j.item() if j.standard is not None else (j.area, j.criterion)] = j.sufficient
     return case
 
 
@@ -154,7 +165,7 @@ class ScoresView(View):
             # Published figures never change (the aggregate refuses such ratings anyway);
             # the case's verdicts still follow its events, as case_state would derive them.
             for j in judgements:
-                verdicts[j.area, j.criterion] = j.sufficient
+                verdicts[j.item() if j.standard is not None else (j.area, j.criterion)] = j.sufficient
             return
         headline, criteria = inspection["headline"], inspection["criteria"]
         profile = inspection["profiles"].get(case["profile"])
@@ -162,8 +173,12 @@ class ScoresView(View):
             profile = inspection["profiles"][case["profile"]] = {}
         earlier = verdicts.get
         for judgement in judgements:
-            area, criterion, new = judgement.area, judgement.criterion, judgement.sufficient
-            item = (area, criterion)
+            if judgement.standard is None:
+                area, criterion, new = judgement.area, judgement.criterion, judgement.sufficient
+                item = (area, criterion)
+            else:
+                item = judgement.item()
+                area, criterion, new = item[0], item[1], judgement.sufficient
             old = earlier(item, _UNSEEN)
             if old is new:
                 continue

@@ -53,3 +53,22 @@ def record_every_type(app: InspectorateApp, name: str = "Cumbria") -> Story:
     app.respond_to_complaint(ANN, complaint_id, "Reviewed again")
     app.close_complaint(ANN, complaint_id, "partly_upheld")
     return Story(inspection_id, case_ids, reinspection_id, follow_up_id, complaint_id)
+
+
+def record_2018_types(app: InspectorateApp, name: str = "Durham Tees Valley CRC") -> UUID:
+    """A PROBATION-2018 inspection that records the 2018 framework's events: caseload, key-question
+    judgements and their moderation, a short sample, standard ratings and an override, the ratings."""
+    inspection_id = UUID(app.schedule_inspection(ANN, "PROBATION", body(name, "crc"), date(2019, 3, 4)).body["id"])
+    app.start_fieldwork(ANN, inspection_id)
+    app.record_caseload(ANN, inspection_id, 40, {"gender": {"male": 30, "female": 10}})
+    case_id = UUID(app.add_case(ANN, inspection_id, "P1", characteristics()).body["id"])
+    key_questions = [{"standard": "2.1", "question": q, "sufficient": True}
+                     for q in ("engagement", "desistance", "keeping_safe")]
+    app.rate_case(ANN, case_id, key_questions)
+    app.moderate_case(QUINN, case_id, [{**key_questions[0], "sufficient": False}], "second look")
+    app.complete_fieldwork(ANN, inspection_id, short_sample_reason="a small division this year")
+    for code in ("1.1", "1.2", "1.3", "1.4", "4.1", "4.2"):
+        app.rate_standard(ANN, inspection_id, code, "good", "seen on site")
+    app.rate_standard(ANN, inspection_id, "2.1", "good", "one case is too few to call it outstanding")
+    app.publish(ANN, inspection_id, date(2019, 6, 1))
+    return inspection_id

@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from application.catalogue import TOPIC_PATTERN, data_schemas, event_classes
 from tests.api.api_client import Api, api, assert_problem  # noqa: F401 - fixture
-from tests.api.audit_story import ANN, record_every_type
+from tests.api.audit_story import ANN, record_2018_types, record_every_type
 from tests.factories import FIELDWORK_START, body, characteristics, judgements
 from web import services_of
 
@@ -37,6 +37,7 @@ def everything(api: Api, role: str = "integration", limit: int = 1000, **filters
 def test_every_event_type_is_a_valid_cloudevent_and_matches_its_published_schema(api: Api) -> None:
     app = services_of(api.app).app
     record_every_type(app)
+    record_2018_types(app)
     catalogue = api.ok(api.get("/v1/events/schemas", "integration"))
     events = everything(api, "auditor")
     assert {e["type"] for e in events} == set(event_classes()) == set(catalogue["types"])

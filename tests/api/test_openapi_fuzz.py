@@ -40,9 +40,14 @@ def known_records(api: Api) -> dict[str, list[str]]:
     complaint = api.ok(api.post("/v1/complaints", {"inspection_id": open_one, "category": "other",
                                                    "summary": "Fuzz."}), 201)["id"]
     published_cases = [item["id"] for item in api.ok(api.get(f"/v1/inspections/{published['id']}/cases"))["items"]]
+    yos = api.ok(api.post("/v1/inspections", {"programme": "YOS", "fieldwork_start": "2019-03-04", "inspected_body": {
+        "name": "Cumbria", "type": "yot", "region": "North West"}}), 201)["id"]
+    api.ok(api.post(f"/v1/inspections/{yos}/start-fieldwork", {}))
+    yos_case = api.add_case(yos, "Y1")
     return {
-        "inspection_id": [published["id"], open_one, api.schedule("Cumbria", start="2012-12-03")],
-        "case_id": [case, *published_cases],
+        "inspection_id": [published["id"], open_one, api.schedule("Cumbria", start="2012-12-03"), yos],
+        "case_id": [case, *published_cases, yos_case],
+        "code": ["1.1", "2.1", "3.4"],
         "reinspection_id": [published["reinspection"]["id"]],
         "complaint_id": [complaint],
     }
@@ -79,7 +84,7 @@ def test_fuzzing_finds_no_server_error_and_no_undocumented_response(api: Api, se
         run()
 
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 19  # the contract's lifecycle commands and aggregate reads
+    assert len(operations) == 22  # the contract's lifecycle commands and aggregate reads (3 of the 2018 framework)
     for operation in operations:
         fuzz(operation)
     # Every operation was reached, and the run got past authentication and validation into the application.

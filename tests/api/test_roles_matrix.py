@@ -53,6 +53,10 @@ MATRIX = [
     Row("POST", "/v1/complaints/{complaint}/respond", {"inspector", "admin"}, {"response": "Explained."}),
     Row("POST", "/v1/complaints/{complaint}/escalate", {"inspector", "admin"}, {"reason": "Not satisfied."}),
     Row("POST", "/v1/complaints/{complaint}/close", {"inspector", "admin"}, {"outcome": "not_upheld"}),
+    Row("PUT", "/v1/inspections/{yos}/caseload", {"inspector", "organisation"},
+        {"population": 10, "by": {"gender": {"male": 7, "female": 3}}}),
+    Row("GET", "/v1/inspections/{yos}/sample", READERS),
+    Row("POST", "/v1/inspections/{yos}/standards/1.1/rating", INSPECTOR, {"rating": "good", "rationale": "Seen."}),
 ]
 
 
@@ -63,6 +67,9 @@ def records(api: Api) -> dict[str, str]:
     case = api.add_case(inspection, "L1", role="local_assessor")
     complaint = api.ok(api.post("/v1/complaints", {"inspection_id": inspection, "category": "conduct",
                                                    "summary": "Rude."}, "organisation"), 201)["id"]
+    yos = api.ok(api.post("/v1/inspections", {"programme": "YOS", "fieldwork_start": "2019-03-04", "inspected_body": {
+        "name": "Cumbria", "type": "yot", "region": "North West"}}), 201)["id"]
+    api.ok(api.post(f"/v1/inspections/{yos}/start-fieldwork", {}))
     return {
         "inspection": inspection,
         "scheduled": api.schedule("Cumbria", start="2011-07-01"),
@@ -71,6 +78,7 @@ def records(api: Api) -> dict[str, str]:
         "reinspection": concern["reinspection"]["id"],
         "follow_up": api.schedule("Cumbria", start="2012-12-03"),
         "complaint": complaint,
+        "yos": yos,
     }
 
 
@@ -116,8 +124,9 @@ def test_the_matrix_covers_every_route_of_the_four_resources(api: Api) -> None:
 
 def _template(path: str) -> str:
     names = {"inspection": "inspection_id", "scheduled": "inspection_id", "case": "case_id",
-             "reinspection": "reinspection_id", "complaint": "complaint_id", "concern": "x"}
-    path = path.split("?")[0]
+             "reinspection": "reinspection_id", "complaint": "complaint_id", "concern": "x",
+             "yos": "inspection_id"}
+    path = path.split("?")[0].replace("/standards/1.1/", "/standards/{code}/")
     for key, name in names.items():
         path = path.replace("{" + key + "}", "{" + name + "}")
     return path

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from domain.case_assessment import CHARACTERISTICS
 from domain.frameworks import FRAMEWORKS, GENERAL_CRITERIA
 from web.schemas import NAME, TEXT, OutputSchema, StrictBoolean, StrictSchema, StrictString
 
-AREAS = tuple(sorted({area for framework in FRAMEWORKS for area in framework.areas}))
-CRITERIA = tuple(sorted({c for framework in FRAMEWORKS for c in framework.criteria} | set(GENERAL_CRITERIA)))
+AREAS = tuple(sorted({area for f in FRAMEWORKS if not f.rates_standards for area in f.areas}))
+CRITERIA = tuple(sorted({c for f in FRAMEWORKS if not f.rates_standards for c in f.criteria} | set(GENERAL_CRITERIA)))
+STANDARDS = tuple(sorted({s.code for f in FRAMEWORKS for s in f.standards if s.kind == "case"}))
+KEY_QUESTIONS = tuple(sorted({q for f in FRAMEWORKS for q in f.key_questions}))
 # A framework has a handful of items; a long list is a mistake, not a sample.
 MAX_JUDGEMENTS = 100
 
@@ -50,10 +52,28 @@ class AddCaseIn(StrictSchema):
 
 
 class JudgementIn(StrictSchema):
-    area = StrictString(required=True, validate=validate.OneOf(AREAS))
-    criterion = StrictString(required=True, validate=validate.OneOf(CRITERIA))
+    """A 2009 judgement names an area and a criterion; a 2018 one a case standard and a key question."""
+
+    area = StrictString(validate=validate.OneOf(AREAS), metadata={"description": "2009 frameworks"})
+    criterion = StrictString(validate=validate.OneOf(CRITERIA), metadata={"description": "2009 frameworks"})
+    standard = StrictString(validate=validate.OneOf(STANDARDS), metadata={"description": "2018 frameworks"})
+    question = StrictString(validate=validate.OneOf(KEY_QUESTIONS), metadata={"description": "2018 frameworks"})
     sufficient = StrictBoolean(required=True, allow_none=True, metadata={"description": "null: not applicable"})
     note = StrictString(load_default=None, allow_none=True, validate=TEXT)
+
+    @validates_schema
+    def one_shape(self, data: dict[str, Any], **_: object) -> None:
+        if {"area", "criterion"} <= data.keys() and not {"standard", "question"} & data.keys():
+            return
+        if {"standard", "question"} <= data.keys() and not {"area", "criterion"} & data.keys():
+            return
+        if not {"standard", "question"} & data.keys():  # the 2009 shape, incomplete: as when both were required
+            raise ValidationError({name: ["Missing data for required field."]
+                                   for name in ("area", "criterion") if name not in data})
+        raise ValidationError(
+            "a judgement is {area, criterion, sufficient} (2009 frameworks) "
+            "or {standard, question, sufficient} (2018 frameworks)", "_schema",
+        )
 
 
 _AREA_SET, _CRITERION_SET = frozenset(AREAS), frozenset(CRITERIA)
@@ -112,8 +132,10 @@ class ActorOut(OutputSchema):
 
 
 class JudgementOut(OutputSchema):
-    area = fields.String(required=True)
-    criterion = fields.String(required=True)
+    area = fields.String()
+    criterion = fields.String()
+    standard = fields.String()
+    question = fields.String()
     sufficient = fields.Boolean(required=True, allow_none=True)
     note = fields.String(allow_none=True)
     by = fields.Nested(ActorOut)

@@ -11,7 +11,18 @@ from marshmallow import RAISE
 from application.representations import inspection_dict
 from web.auth import READERS, ensure_may_see, roles
 from web.context import actor, application, correlation_id
-from web.inspections.schemas import AsOfQuery, InspectionOut, PublishedOut, PublishIn, ScheduleInspectionIn
+from web.inspections.schemas import (
+    AsOfQuery,
+    CaseloadIn,
+    CompleteFieldworkIn,
+    InspectionOut,
+    PublishedOut,
+    PublishIn,
+    RateStandardIn,
+    SampleOut,
+    ScheduleInspectionIn,
+    StandardRatedOut,
+)
 from web.responses import expected_version, read, written
 from web.schemas import COMMON, Blueprint, EmptySchema, problems
 
@@ -60,13 +71,15 @@ class StartFieldwork(MethodView):
 @blp.route("/<uuid:inspection_id>/complete-fieldwork")
 class CompleteFieldwork(MethodView):
     @roles("inspector")
-    @blp.arguments(EmptySchema(), required=False)
+    @blp.arguments(CompleteFieldworkIn(), required=False)
     @blp.response(200, InspectionOut)
     @problems(blp, *COMMON, 409, 412)
-    def post(self, _: dict[str, Any], inspection_id: UUID) -> Response:
-        """Fieldwork ends (409 while a sampled case has no judgement)."""
+    def post(self, data: dict[str, Any], inspection_id: UUID) -> Response:
+        """Fieldwork ends (409 while a sampled case has no judgement, or, with a caseload, while fewer
+        cases than the sample size are sampled and no `short_sample_reason` is given)."""
         result = application().complete_fieldwork(
-            actor(), inspection_id, expected_version=expected_version(), correlation_id=correlation_id()
+            actor(), inspection_id, expected_version=expected_version(), correlation_id=correlation_id(),
+            short_sample_reason=(data or {}).get("short_sample_reason"),
         )
         return written(result)
 
@@ -84,3 +97,45 @@ class Publish(MethodView):
             expected_version=expected_version(), correlation_id=correlation_id(),
         )
         return written(result)
+
+
+@blp.route("/<uuid:inspection_id>/standards/<code>/rating")
+class StandardRating(MethodView):
+    @roles("inspector")
+    @blp.arguments(RateStandardIn())
+    @blp.response(200, StandardRatedOut)
+    @problems(blp, *COMMON, 409, 412)
+    def post(self, data: dict[str, Any], inspection_id: UUID, code: str) -> Response:
+        """Rate an organisational standard, or override a case standard's rule (both ratings are kept)."""
+        result = application().rate_standard(
+            actor(), inspection_id, code, data["rating"], data["rationale"],
+            expected_version=expected_version(), correlation_id=correlation_id(),
+        )
+        return written(result)
+
+
+@blp.route("/<uuid:inspection_id>/caseload")
+class Caseload(MethodView):
+    @roles("inspector", "organisation")
+    @blp.arguments(CaseloadIn())
+    @blp.response(200, SampleOut)
+    @problems(blp, *COMMON, 409, 412)
+    def put(self, data: dict[str, Any], inspection_id: UUID) -> Response:
+        """The caseload behind the sample (2018): each dimension adds up to the population."""
+        result = application().record_caseload(
+            actor(), inspection_id, data["population"], data["by"],
+            expected_version=expected_version(), correlation_id=correlation_id(),
+        )
+        return written(result)
+
+
+@blp.route("/<uuid:inspection_id>/sample")
+class Sample(MethodView):
+    @roles(*READERS)
+    @blp.response(200, SampleOut)
+    @problems(blp, *COMMON)
+    def get(self, inspection_id: UUID) -> Response:
+        """Sample size, quotas by gender, disposal and risk level, what is sampled, and the warnings."""
+        app = application()
+        ensure_may_see(app.get_inspection(inspection_id).inspected_body)
+        return read(app.sample(inspection_id))

@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from domain.frameworks import PROGRAMMES
 from domain.inspection import BODY_TYPES
-from web.schemas import NAME, OutputSchema, StrictSchema, StrictString
+from web.schemas import NAME, TEXT, OutputSchema, StrictSchema, StrictString
 
 STATUSES = ("scheduled", "fieldwork", "fieldwork_complete", "published")
 
@@ -100,3 +100,70 @@ class TriggeredReinspectionOut(OutputSchema):
 
 class PublishedOut(InspectionOut):
     reinspection = fields.Nested(TriggeredReinspectionOut, required=True, allow_none=True)
+
+
+# -- the 2018 standards framework ------------------------------------------------
+
+RATING_VALUES = ("outstanding", "good", "requires_improvement", "inadequate")
+
+
+class CompleteFieldworkIn(StrictSchema):
+    short_sample_reason = StrictString(
+        validate=TEXT, metadata={"description": "Why fewer cases than the sample size were sampled (2018)."}
+    )
+
+
+class RateStandardIn(StrictSchema):
+    rating = StrictString(required=True, validate=validate.OneOf(RATING_VALUES))
+    rationale = StrictString(required=True, validate=TEXT)
+
+
+class Count(fields.Integer):
+    """A whole number of cases: 0 or more, never a bool or a string."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, validate=validate.Range(min=0, max=10_000_000), **kwargs)
+
+
+class CaseloadByIn(StrictSchema):
+    gender = fields.Dict(keys=StrictString(validate=NAME), values=Count())
+    disposal = fields.Dict(keys=StrictString(validate=NAME), values=Count())
+    risk_level = fields.Dict(keys=StrictString(validate=NAME), values=Count())
+
+
+class CaseloadIn(StrictSchema):
+    population = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10_000_000))
+    by = fields.Nested(CaseloadByIn, required=True)
+
+    @validates_schema
+    def each_dimension_adds_up(self, data: dict[str, Any], **_: object) -> None:
+        population = data.get("population")
+        for dimension, counts in (data.get("by") or {}).items():
+            if population is not None and sum(counts.values()) != population:
+                raise ValidationError(
+                    f"{dimension} adds up to {sum(counts.values())}, not the population of {population}",
+                    f"by.{dimension}",
+                )
+
+
+class SampleValueOut(OutputSchema):
+    caseload = fields.Integer()
+    quota = fields.Integer()
+    sampled = fields.Integer()
+
+
+class SampleOut(OutputSchema):
+    population = fields.Integer(required=True)
+    confidence = fields.Float(required=True)
+    margin = fields.Float(required=True)
+    sample_size = fields.Integer(required=True)
+    sampled = fields.Integer(required=True)
+    by = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Nested(SampleValueOut)))
+    warnings = fields.List(fields.Dict())
+
+
+class StandardRatedOut(InspectionOut):
+    standard = fields.String(required=True)
+    rating = fields.String(required=True)
+    rationale = fields.String(required=True)
+    kind = fields.String(metadata={"description": "organisational, or override (of a case standard's rule)"})

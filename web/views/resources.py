@@ -14,6 +14,7 @@ from domain.errors import NotFound
 from domain.frameworks import PROGRAMMES
 from infrastructure.projections.reader import ViewReader
 from web.audit.schemas import ProgrammeYearQuery
+from web.inspections.schemas import AsOfQuery
 from web.auth import READERS, ensure_may_see, is_organisation, roles
 from web.context import actor, application, services
 from web.errors import problem
@@ -65,6 +66,23 @@ class InspectionScores(MethodView):
             return waited
         body = reader().scores(inspection_id)
         ensure_may_see({"name": body["inspected_body"]})
+        return read(body)
+
+
+@blp.route("/inspections/<uuid:inspection_id>/ratings")
+class InspectionRatings(MethodView):
+    @roles(*READERS)
+    @blp.arguments(AsOfQuery, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, s.RatingsOut)
+    @problems(blp, *COMMON)
+    def get(self, inspection_id: UUID, as_of: Any = None) -> Response:
+        """A 2018 inspection's ratings: each standard's with its key questions (95% intervals) and the
+        overall one; live before publication, frozen after; as recorded at `as_of` if given. Computed
+        from the inspection and its cases with the same rules as publication, so always current."""
+        inspection, body = application().ratings(inspection_id, as_of)
+        ensure_may_see(inspection.inspected_body)
+        if as_of is not None:
+            body["as_of"] = as_of.isoformat()
         return read(body)
 
 

@@ -103,3 +103,30 @@ class ConsistencyOut(OutputSchema):
 class ViewsStatusOut(OutputSchema):
     head = fields.Integer()
     views = fields.Dict(keys=fields.String(), values=fields.Dict())
+
+
+class KeyQuestionOut(TallyOut):
+    ci95 = fields.List(fields.Float(), allow_none=True)
+
+
+class OverallOut(OutputSchema):
+    rating = fields.String(allow_none=True)
+    score = fields.Integer()
+    max = fields.Integer()
+
+
+class StandardRatingOut(OutputSchema):
+    kind = fields.String()
+    rating = fields.String(allow_none=True)
+    rule_rating = fields.String(allow_none=True)
+    percentage = fields.Integer(allow_none=True)
+    overridden = fields.Boolean()
+    key_questions = fields.Dict(keys=fields.String(), values=fields.Nested(KeyQuestionOut))
+
+
+class RatingsOut(OutputSchema):
+    inspection_id = fields.UUID()
+    status = fields.String()
+    frozen = fields.Boolean()
+    overall = fields.Nested(OverallOut, required=True)
+    standards = fields.Dict(keys=fields.String(), values=fields.Nested(StandardRatingOut), required=True)
