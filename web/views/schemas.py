@@ -6,7 +6,7 @@ import re
 from marshmallow import fields, validate
 
 from domain.frameworks import PROGRAMMES
-from web.schemas import OutputSchema, StrictSchema
+from web.schemas import BoundedInteger, OutputSchema, StrictSchema
 
 YEAR_PATTERN = re.compile(r"\d{4}-\d{2}\Z")
 YEAR = validate.Regexp(YEAR_PATTERN, error="a business year like 2011-12")
@@ -14,8 +14,7 @@ REINSPECTION_STATUSES = ("pending", "due", "scheduled", "completed")
 
 
 class ViewQuery(StrictSchema):
-    min_position = fields.Integer(
-        validate=validate.Range(min=0),
+    min_position = BoundedInteger(
         metadata={"description": "Answer only once the view has processed this position (503 if it does not soon)."},
     )
 
