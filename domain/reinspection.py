@@ -49,15 +49,31 @@ class Reinspection(InspectorateAggregate):
         self._become_due(on=today)
         return True
 
-    def schedule(self, inspection_id: UUID, programme: str, inspected_body: dict[str, Any]) -> None:
+    def schedule(
+        self,
+        inspection_id: UUID,
+        programme: str,
+        inspected_body: dict[str, Any],
+        status: str,
+        fieldwork_start: date,
+    ) -> None:
+        """Link the follow-up: a still-scheduled inspection of the same body and programme whose
+        fieldwork starts after the origin was published (it cannot follow up a report not yet out)."""
         if self.status not in (PENDING, DUE):
             raise IllegalTransition(f"cannot schedule a reinspection that is '{self.status}'")
+        if inspection_id == self.origin_inspection_id:
+            raise IllegalTransition("an inspection cannot be its own reinspection")
         if programme != self.programme or not same_organisation(
             inspected_body.get("name"), self.inspected_body.get("name")
         ):
             raise IllegalTransition("the follow-up must inspect the same body under the same programme")
-        if inspection_id == self.origin_inspection_id:
-            raise IllegalTransition("an inspection cannot be its own reinspection")
+        if status != "scheduled":
+            raise IllegalTransition(f"the follow-up must be a scheduled inspection; it is '{status}'")
+        if fieldwork_start <= self.published_on:
+            raise IllegalTransition(
+                f"the follow-up's fieldwork ({fieldwork_start.isoformat()}) must start after the origin "
+                f"was published ({self.published_on.isoformat()})"
+            )
         self._schedule(inspection_id=inspection_id)
 
     def complete(self, reinspection_scores: dict[str, Any]) -> None:

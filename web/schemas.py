@@ -70,7 +70,13 @@ def _printable(multiline: bool) -> Callable[[str], None]:
     return check
 
 
-NAME = validate.And(validate.Length(min=1, max=200), _printable(multiline=False))
+def _not_blank(value: str) -> None:
+    """A name of spaces alone names nothing (and two such 'names' would be one body)."""
+    if not value.strip():
+        raise ValidationError("must not be blank")
+
+
+NAME = validate.And(validate.Length(min=1, max=200), _printable(multiline=False), _not_blank)
 TEXT = validate.And(validate.Length(min=1, max=10_000), _printable(multiline=True))
 
 

@@ -117,7 +117,7 @@ def test_programme_year_as_of_counts_only_reports_recorded_by_then(api: Api) -> 
         cumbria = _publish(app, "Cumbria", [True, True, False], date(2012, 1, 10))
     with freeze_time("2012-02-20 09:00:00+00:00"):
         cheshire = _publish(app, "Cheshire", [True, True, True, True], date(2012, 2, 20))
-    with freeze_time("2012-03-01 09:00:00+00:00"):
+    with freeze_time("2013-01-10 09:00:00+00:00"):  # (not published in the future)
         _publish(app, "Lancashire", [True], date(2013, 1, 10), start=date(2012, 5, 1))  # year 2012-13
 
     before = programme_year_as_of(app, "OMI2", "2011-12", first_at - timedelta(microseconds=1))

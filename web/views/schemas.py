@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 from domain.frameworks import PROGRAMMES
 from web.schemas import BoundedInteger, OutputSchema, StrictSchema
 
-YEAR_PATTERN = re.compile(r"\d{4}-\d{2}\Z")
+YEAR_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}\Z", re.ASCII)  # ASCII digits: "٢٠١١-١٢" is no year
 YEAR = validate.Regexp(YEAR_PATTERN, error="a business year like 2011-12")
 REINSPECTION_STATUSES = ("pending", "due", "scheduled", "completed")
 
