@@ -109,7 +109,9 @@ def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) ->
     if kind == "reinspection.triggered.v1":
         return f"Reinspection triggered by findings of concern, due on {data.get('due_on')}"
     if kind == "reinspection.became_due.v1":
-        return f"Reinspection became due on {data.get('on')}"
+        if data.get("due_on"):
+            return f"Reinspection became due on {data.get('due_on')}"
+        return f"Reinspection became due (recorded by the deadline process on {data.get('marked_on')})"
     if kind == "reinspection.scheduled.v1":
         return f"{who} scheduled the reinspection as inspection {data.get('inspection_id')}"
     if kind == "reinspection.completed.v1":
