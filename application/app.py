@@ -340,6 +340,8 @@ class InspectorateApp(Application[UUID]):
     ) -> Result:
         def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
             inspection = self._get(Inspection, inspection_id, expected_version)
+            today = clock.today()
+            inspection.check_publication(published_on, today)  # before a due date is derived from it
             rules = inspection.rules
             cases = [self._get(CaseAssessment, cid) for cid in inspection.case_ids]
             headline, criteria = tally_cases((c.verdicts() for c in cases), rules.areas, rules.criteria)
@@ -363,10 +365,10 @@ class InspectorateApp(Application[UUID]):
                     due_on=add_months(published_on, rules.reinspection_interval_months),
                     original_scores=headline_scores,
                 )
-                reinspection.become_due(clock.today())
+                reinspection.become_due(today)
                 changed.append(reinspection)
             inspection.publish(
-                published_on, headline_scores, criteria_scores, of_concern,
+                published_on, today, headline_scores, criteria_scores, of_concern,
                 reinspection.id if reinspection else None,
             )
             # Locking every case makes a rating that raced with publication lose
@@ -478,7 +480,10 @@ class InspectorateApp(Application[UUID]):
         def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
             reinspection = self._get(Reinspection, reinspection_id, expected_version)
             follow_up = self._get(Inspection, inspection_id)
-            reinspection.schedule(follow_up.id, follow_up.programme, follow_up.inspected_body)
+            reinspection.schedule(
+                follow_up.id, follow_up.programme, follow_up.inspected_body,
+                follow_up.status, follow_up.fieldwork_start,
+            )
             follow_up.designate_as_reinspection(reinspection.id)
             return [reinspection, follow_up], lambda: Result(
                 reinspection_dict(reinspection), reinspection.version, None

@@ -22,12 +22,12 @@ from application.catalogue import (
     SPECIAL_CATEGORY_FIELDS,
 )
 from application.feed_codec import FeedRow, PlainStateDecoder
-from application.projections.years import rates_standards, rating_summary, with_ratings
+from application.projections.years import YearRow, rating_summary, year_figures
 from domain.base import Actor, may_read
 from domain.errors import InvalidValue, PermissionDenied
 from domain.frameworks import framework_by_code
 from domain.inspection import Inspection
-from domain.scoring import Tally, pool_year
+from domain.scoring import Tally
 
 PUBLISHED = "inspection.report_published.v1"
 MAX_PAGE = 1000
@@ -121,7 +121,9 @@ def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) ->
     if kind == "reinspection.triggered.v1":
         return f"Reinspection triggered by findings of concern, due on {data.get('due_on')}"
     if kind == "reinspection.became_due.v1":
-        return f"Reinspection became due on {data.get('on')}"
+        if data.get("due_on"):
+            return f"Reinspection became due on {data.get('due_on')}"
+        return f"Reinspection became due (recorded by the deadline process on {data.get('marked_on')})"
     if kind == "reinspection.scheduled.v1":
         return f"{who} scheduled the reinspection as inspection {data.get('inspection_id')}"
     if kind == "reinspection.completed.v1":
@@ -268,8 +270,10 @@ def programme_year_as_of(app: InspectorateApp, programme: str, year: str, as_of:
 
     Published inspections of the programme whose fieldwork year is ``year``
     and whose report was recorded at or before ``as_of``, in publication
-    order, pooled with ``domain.scoring.pool_year`` exactly as the live view
-    pools them: the same shape as ``GET /v1/views/programmes/{p}/years/{y}``.
+    order, given to ``application.projections.years.year_figures`` as the
+    live view gives its rows: the same figures and shape as
+    ``GET /v1/views/programmes/{p}/years/{y}`` (reinspections marked and
+    left out of the pooled figures, ties named).
     """
     published: list[Inspection] = []
     for notification in _all_with_topic(app, PUBLISHED):
@@ -282,31 +286,12 @@ def programme_year_as_of(app: InspectorateApp, programme: str, year: str, as_of:
     areas: list[str] = []
     for inspection in published:
         areas.extend(a for a in framework_by_code(inspection.framework).areas if a not in areas)
-    aggregate, lowest, highest = pool_year(
-        ((str(i.id), i.inspected_body.get("name", ""), _tallies(i.headline_scores)) for i in published), areas
-    )
-    answer = {
-        "programme": programme,
-        "year": year,
-        "as_of": as_of.isoformat(),
-        "inspections": len(published),
-        "cases": sum(len(i.case_refs) for i in published),
-        "aggregate": {area: tally.as_dict() for area, tally in aggregate.items()},
-        "lowest": {area: vars(extreme) for area, extreme in lowest.items()},
-        "highest": {area: vars(extreme) for area, extreme in highest.items()},
-        "rows": [
-            {
-                "inspection_id": str(i.id),
-                "inspected_body": i.inspected_body.get("name"),
-                "cases": len(i.case_refs),
-                "headline": {area: tally.score for area, tally in _tallies(i.headline_scores).items()},
-            }
-            for i in published
-        ],
-    }
-    if rates_standards(programme):
-        with_ratings(answer, [rating_summary(i.ratings) if i.ratings else None for i in published])
-    return answer
+    rows = [
+        YearRow(str(i.id), i.inspected_body.get("name", ""), len(i.case_refs), _tallies(i.headline_scores),
+                i.reinspection_of is not None, rating_summary(i.ratings) if i.ratings else None)
+        for i in published
+    ]
+    return {**year_figures(programme, year, areas, rows), "as_of": as_of.isoformat()}
 
 
 def _tallies(scores: dict[str, Any] | None) -> dict[str, Tally]:

@@ -91,6 +91,13 @@ def explicit_topics(cls: A) -> A:
     breaks the record or a consumer.
     """
     for obj in vars(cls).values():
-        if isinstance(obj, type) and issubclass(obj, CanMutateAggregate) and "TOPIC" in vars(obj):
+        if not (isinstance(obj, type) and issubclass(obj, CanMutateAggregate)):
+            continue
+        topic = getattr(obj, "TOPIC", None)
+        if topic and "TOPIC" not in vars(obj):
+            # An event class written out in the aggregate (to carry a class_version and its
+            # upcasters) is subclassed by the library, and the subclass must keep its topic.
+            obj.TOPIC = topic
+        if "TOPIC" in vars(obj):
             register_topic(obj.TOPIC, obj)
     return cls

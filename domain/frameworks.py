@@ -33,6 +33,8 @@ class Framework:
     sector: str
     valid_from: date
     areas: tuple[str, ...]
+    # The last day fieldwork may start under this version; None while it is still in force.
+    valid_to: date | None = None
     criteria: tuple[str, ...] = GENERAL_CRITERIA
     # A headline score strictly below this exact ratio makes a report "of concern".
     concern_threshold: Fraction = Fraction(1, 2)
@@ -60,6 +62,13 @@ class Framework:
     def standard(self, code: str) -> Standard | None:
         return next((s for s in self.standards if s.code == code), None)
 
+    def in_force_on(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+    @property
+    def period(self) -> str:
+        return f"{self.valid_from.isoformat()} to {self.valid_to.isoformat() if self.valid_to else 'now'}"
+
     def check_item(self, area: str, criterion: str) -> None:
         if area not in self.areas:
             raise InvalidValue("area", f"'{area}' is not an area of {self.code}: {', '.join(self.areas)}")
@@ -85,6 +94,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         title="Core Case Inspection of youth offending work",
         sector="youth",
         valid_from=date(2009, 4, 1),
+        valid_to=date(2012, 3, 31),
         areas=("safeguarding", "risk_of_harm", "likelihood_of_reoffending"),
     ),
     Framework(
@@ -93,6 +103,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         title="Offender Management Inspection 2",
         sector="adult",
         valid_from=date(2009, 9, 1),
+        valid_to=date(2013, 3, 31),
         areas=("risk_of_harm", "likelihood_of_reoffending", "compliance_and_enforcement"),
         area_labels={
             "risk_of_harm": "Control",
@@ -175,17 +186,21 @@ PROGRAMMES: tuple[str, ...] = tuple(sorted({f.programme for f in FRAMEWORKS}))
 def framework_for(programme: str, fieldwork_start: date) -> Framework:
     """The framework version in force for a programme on a date.
 
-    Before the first version's start the first version applies: the
-    programme's rules are the only ones it ever had.
+    A date outside every version's period is refused: an inspection is only
+    ever carried out under rules that were in force (a 2018 fieldwork never
+    silently takes a 2009 framework, nor a year-1 date any framework).
     """
     versions = sorted((f for f in FRAMEWORKS if f.programme == programme), key=lambda f: f.valid_from)
     if not versions:
         raise InvalidValue("programme", f"unknown programme '{programme}'; known: {', '.join(PROGRAMMES)}")
-    chosen = versions[0]
-    for version in versions:
-        if version.valid_from <= fieldwork_start:
-            chosen = version
-    return chosen
+    for version in reversed(versions):
+        if version.in_force_on(fieldwork_start):
+            return version
+    periods = "; ".join(f"{v.code} {v.period}" for v in versions)
+    raise InvalidValue(
+        "fieldwork_start",
+        f"{fieldwork_start.isoformat()} is outside every period of the {programme} programme ({periods})",
+    )
 
 
 def framework_by_code(code: str) -> Framework:

@@ -58,6 +58,8 @@ class Inspection(InspectorateAggregate):
         lead_inspector: str | None = None,
     ) -> Inspection:
         framework = framework_for(programme, fieldwork_start)
+        if not str(inspected_body.get("name") or "").strip():
+            raise InvalidValue("inspected_body.name", "the inspected body needs a name, not only spaces")
         if inspected_body.get("type") not in BODY_TYPES:
             raise InvalidValue("inspected_body.type", f"must be one of {', '.join(BODY_TYPES)}")
         if framework.body_types and inspected_body.get("type") not in framework.body_types:
@@ -199,19 +201,31 @@ class Inspection(InspectorateAggregate):
             raise UnratedStandards(f"organisational standard(s) not rated yet: {', '.join(unrated)}")
         self._publish_ratings(ratings=ratings)
 
+    def check_publication(self, published_on: date, today: date) -> None:
+        """May the report be published, dated ``published_on``, today? (Before anything is derived from the date.)"""
+        if self.status == PUBLISHED:
+            raise RecordFrozen("the report is already published; published figures never change")
+        self._require(FIELDWORK_COMPLETE, "publish")
+        if published_on < self.fieldwork_start:
+            raise InvalidValue(
+                "published_on",
+                f"a report cannot be published before its fieldwork started ({self.fieldwork_start.isoformat()})",
+            )
+        if published_on > today:
+            raise InvalidValue(
+                "published_on", f"a report cannot be published in the future (today is {today.isoformat()})"
+            )
+
     def publish(
         self,
         published_on: date,
+        today: date,
         headline_scores: dict[str, Any],
         criteria_scores: dict[str, Any],
         of_concern: bool,
         reinspection_id: UUID | None,
     ) -> None:
-        if self.status == PUBLISHED:
-            raise RecordFrozen("the report is already published; published figures never change")
-        self._require(FIELDWORK_COMPLETE, "publish")
-        if published_on < self.fieldwork_start:
-            raise InvalidValue("published_on", "a report cannot be published before its fieldwork started")
+        self.check_publication(published_on, today)
         self._publish(
             published_on=published_on,
             headline_scores=headline_scores,
@@ -223,8 +237,10 @@ class Inspection(InspectorateAggregate):
     def designate_as_reinspection(self, reinspection_id: UUID) -> None:
         if self.reinspection_of is not None:
             raise IllegalTransition("this inspection is already the follow-up of a reinspection")
-        if self.status == PUBLISHED:
-            raise IllegalTransition("a published inspection cannot become a reinspection")
+        if self.status != SCHEDULED:
+            raise IllegalTransition(
+                f"only a scheduled inspection can become a reinspection; this one is '{self.status}'"
+            )
         self._designate_as_reinspection(reinspection_id=reinspection_id)
 
     def link_complaint(self, complaint_id: UUID) -> None:

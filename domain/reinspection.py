@@ -43,21 +43,41 @@ class Reinspection(InspectorateAggregate):
         self.comparison: dict[str, Any] | None = None
 
     def become_due(self, today: date) -> bool:
-        """Mark due once the clock reaches the due date; idempotent. True if it changed."""
+        """Mark due once the clock reaches the due date; idempotent. True if it changed.
+
+        The event carries the day it fell due, not ``today``: the deadline process
+        may run late (after downtime, or the first time in years) and the record
+        must still say when the reinspection became due."""
         if self.status != PENDING or today < self.due_on:
             return False
-        self._become_due(on=today)
+        self._become_due(due_on=self.due_on, marked_on=today)
         return True
 
-    def schedule(self, inspection_id: UUID, programme: str, inspected_body: dict[str, Any]) -> None:
+    def schedule(
+        self,
+        inspection_id: UUID,
+        programme: str,
+        inspected_body: dict[str, Any],
+        status: str,
+        fieldwork_start: date,
+    ) -> None:
+        """Link the follow-up: a still-scheduled inspection of the same body and programme whose
+        fieldwork starts after the origin was published (it cannot follow up a report not yet out)."""
         if self.status not in (PENDING, DUE):
             raise IllegalTransition(f"cannot schedule a reinspection that is '{self.status}'")
+        if inspection_id == self.origin_inspection_id:
+            raise IllegalTransition("an inspection cannot be its own reinspection")
         if programme != self.programme or not same_organisation(
             inspected_body.get("name"), self.inspected_body.get("name")
         ):
             raise IllegalTransition("the follow-up must inspect the same body under the same programme")
-        if inspection_id == self.origin_inspection_id:
-            raise IllegalTransition("an inspection cannot be its own reinspection")
+        if status != "scheduled":
+            raise IllegalTransition(f"the follow-up must be a scheduled inspection; it is '{status}'")
+        if fieldwork_start <= self.published_on:
+            raise IllegalTransition(
+                f"the follow-up's fieldwork ({fieldwork_start.isoformat()}) must start after the origin "
+                f"was published ({self.published_on.isoformat()})"
+            )
         self._schedule(inspection_id=inspection_id)
 
     def complete(self, reinspection_scores: dict[str, Any]) -> None:
@@ -68,8 +88,24 @@ class Reinspection(InspectorateAggregate):
             comparison=compare(self.original_scores, reinspection_scores),
         )
 
-    @event("BecameDue", topic="reinspection.became_due.v1")
-    def _become_due(self, on: date) -> None:
+    class BecameDue(InspectorateAggregate.Event):
+        """The due day came: ``due_on`` is that day; ``marked_on`` the day the deadline process recorded it."""
+
+        TOPIC = "reinspection.became_due.v1"
+        class_version = 2
+        due_on: date | None  # null only in events recorded before class version 2 (see upcast_v1_v2)
+        marked_on: date
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 recorded one date, ``on``: the day the deadline process ran, which was the due
+            day only if it ran on time. It is kept, under its true name; the due day, which version 1
+            did not record, is the reinspection's ``due_on`` (readers take it from there)."""
+            state["marked_on"] = state.pop("on")
+            state["due_on"] = None
+
+    @event(BecameDue)
+    def _become_due(self, due_on: date, marked_on: date) -> None:
         self.status = DUE
 
     @event("Scheduled", topic="reinspection.scheduled.v1")

@@ -87,9 +87,20 @@ def is_of_concern(headline: Mapping[str, Tally], threshold: Fraction) -> bool:
 
 @dataclass(frozen=True)
 class Extreme:
+    """The lowest (or highest) score of an area in a year: the first inspection with it, and every one tied."""
+
     score: int
     inspection_id: str
     inspected_body: str
+    tied: tuple[tuple[str, str], ...] = ()  # (inspection_id, inspected_body) of every inspection with this score
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "score": self.score,
+            "inspection_id": self.inspection_id,
+            "inspected_body": self.inspected_body,
+            "tied": [{"inspection_id": iid, "inspected_body": body} for iid, body in self.tied],
+        }
 
 
 def pool_year(
@@ -97,24 +108,27 @@ def pool_year(
 ) -> tuple[dict[str, Tally], dict[str, Extreme], dict[str, Extreme]]:
     """Pool published headlines of a programme year; find the lowest and highest inspection per area.
 
-    ``inspections`` yields (inspection_id, inspected_body, headline tallies).
-    Ties go to the inspection that comes first.
+    ``inspections`` yields (inspection_id, inspected_body, headline tallies):
+    the year's inspections, reinspections left out by the caller (a follow-up
+    is not one more inspection of the year). The extreme names the first
+    inspection with the score, and ``tied`` every inspection with it, in order:
+    two bodies sharing the lowest score are both the lowest.
     """
     aggregate = {area: Tally() for area in areas}
-    lowest: dict[str, Extreme] = {}
-    highest: dict[str, Extreme] = {}
+    scored: dict[str, list[tuple[int, str, str]]] = {}
     for inspection_id, body, headline in inspections:
         for area, tally in headline.items():
             if area not in aggregate:
                 continue
             aggregate[area] = aggregate[area] + tally
-            score = tally.score
-            if score is None:
-                continue
-            if area not in lowest or score < lowest[area].score:
-                lowest[area] = Extreme(score, inspection_id, body)
-            if area not in highest or score > highest[area].score:
-                highest[area] = Extreme(score, inspection_id, body)
+            if tally.score is not None:
+                scored.setdefault(area, []).append((tally.score, inspection_id, body))
+    lowest: dict[str, Extreme] = {}
+    highest: dict[str, Extreme] = {}
+    for area, scores in scored.items():
+        for extremes, score in ((lowest, min(s for s, _, _ in scores)), (highest, max(s for s, _, _ in scores))):
+            tied = tuple((iid, body) for s, iid, body in scores if s == score)
+            extremes[area] = Extreme(score, tied[0][0], tied[0][1], tied)
     return aggregate, lowest, highest
 
 

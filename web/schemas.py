@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, TypeVar
@@ -69,7 +70,13 @@ def _printable(multiline: bool) -> Callable[[str], None]:
     return check
 
 
-NAME = validate.And(validate.Length(min=1, max=200), _printable(multiline=False))
+def _not_blank(value: str) -> None:
+    """A name of spaces alone names nothing (and two such 'names' would be one body)."""
+    if not value.strip():
+        raise ValidationError("must not be blank")
+
+
+NAME = validate.And(validate.Length(min=1, max=200), _printable(multiline=False), _not_blank)
 TEXT = validate.And(validate.Length(min=1, max=10_000), _printable(multiline=True))
 
 
@@ -80,6 +87,37 @@ class StrictBoolean(fields.Boolean):
         if not isinstance(value, bool):
             raise self.make_error("invalid", input=value)
         return value
+
+
+MAX_QUERY_INTEGER = 2**63 - 1  # a signed 64-bit column: the largest position or id a database holds
+_ASCII_INTEGER = re.compile(r"-?[0-9]{1,19}", re.ASCII)
+
+
+class BoundedInteger(fields.Integer):
+    """An integer query parameter: ASCII digits only, within ``minimum``..``maximum`` (at most 2**63-1).
+
+    marshmallow's Integer takes any size (and Unicode digits), and a value past
+    a 64-bit column reached the database and came back as a 500. Out of range
+    is a 422 here, before anything runs.
+    """
+
+    def __init__(self, *, minimum: int = 0, maximum: int = MAX_QUERY_INTEGER, **kwargs: Any) -> None:
+        maximum = min(maximum, MAX_QUERY_INTEGER)
+        bound = validate.Range(min=minimum, max=maximum)
+        extra = kwargs.pop("validate", None)
+        super().__init__(strict=False, validate=validate.And(bound, extra) if extra else bound, **kwargs)
+        self.bounds = (minimum, maximum)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        if isinstance(value, str):
+            if _ASCII_INTEGER.fullmatch(value) is None:
+                raise ValidationError(
+                    "must be a whole number from {} to {}".format(*self.bounds)
+                )
+            value = int(value)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class StrictString(fields.String):

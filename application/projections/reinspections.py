@@ -34,7 +34,12 @@ class ReinspectionsView(View):
 
     @handles("reinspection.became_due.v1")
     def became_due(self, fact: Fact, t: Tables) -> None:
-        self._change(fact, t, status="due", became_due_on=fact.state["on"])
+        """The day it fell due: the event's ``due_on``, or (an event of class version 1, which recorded only
+        the day the deadline process ran) the reinspection's own due date."""
+        row = t[REINSPECTIONS].get(fact.key)
+        if row is not None:
+            row.update(status="due", became_due_on=fact.state.get("due_on") or row["due_on"])
+            t[REINSPECTIONS].put(row)
 
     @handles("reinspection.scheduled.v1")
     def scheduled(self, fact: Fact, t: Tables) -> None:

@@ -1,6 +1,7 @@
 """Programme years: the published inspections of one programme and business year, pooled."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from application.projections.store import Fact, Row, Tables, View, handles
@@ -16,6 +17,7 @@ def year_key(programme: str, year: str) -> str:
 
 class ProgrammeYearsView(View):
     name = "programme_years"
+    version = 3  # 2: reinspections marked and left out of the pooled figures; ties named; 3: 2018 ratings
     cost = 0.5
     tables = (INSPECTIONS, YEARS)
     keys_only = frozenset({"inspection.case_sampled.v1"})
@@ -31,7 +33,15 @@ class ProgrammeYearsView(View):
             "body": s["inspected_body"]["name"],
             "case_count": 0,
             "ratings": None,
+            "reinspection": False,
         })
+
+    @handles("inspection.designated_as_reinspection.v1")  # (always before publication)
+    def designated_as_reinspection(self, fact: Fact, t: Tables) -> None:
+        row = t[INSPECTIONS].get(fact.key)
+        if row is not None:
+            row["reinspection"] = True
+            t[INSPECTIONS].put(row)
 
     @handles("inspection.case_sampled.v1")  # the inspection's own event: its key is all it takes
     def case_sampled(self, fact: Fact, t: Tables) -> None:
@@ -61,10 +71,10 @@ class ProgrammeYearsView(View):
             if area not in year["areas"]:
                 year["areas"].append(area)
         headline = {k: [v["sufficient"], v["applicable"]] for k, v in fact.state["headline_scores"].items()}
-        item = [inspection["id"], inspection["body"], inspection["case_count"], headline]
-        if inspection.get("ratings") is not None:
-            item.append(inspection["ratings"])
-        year["items"].append(item)
+        year["items"].append([
+            inspection["id"], inspection["body"], inspection["case_count"], headline, bool(inspection["reinspection"]),
+            inspection.get("ratings"),
+        ])
         t[YEARS].put(year)
 
 
@@ -92,32 +102,59 @@ def rating_distribution(summaries: list[dict[str, Any]]) -> dict[str, Any]:
 
 def year_body(row: Row | None, programme: str, year: str) -> dict[str, Any]:
     """The programme-year view as the API answers it (empty when nothing is published yet)."""
-    items = row["items"] if row else []
-    areas = row["areas"] if row else []
-    aggregate, lowest, highest = pool_year(
-        ((iid, body, {a: Tally(s, n) for a, (s, n) in headline.items()}) for iid, body, _, headline, *_ in items),
-        areas,
-    )
+    rows = [
+        YearRow(item[0], item[1], item[2], {a: Tally(s, n) for a, (s, n) in item[3].items()},
+                bool(item[4]) if len(item) > 4 else False, item[5] if len(item) > 5 else None)
+        for item in (row["items"] if row else [])
+    ]
+    return year_figures(programme, year, row["areas"] if row else [], rows)
+
+
+@dataclass(frozen=True)
+class YearRow:
+    """One published inspection of a programme year, as the live view and the as-of path both see it."""
+
+    inspection_id: str
+    inspected_body: str
+    cases: int
+    headline: dict[str, Tally]
+    reinspection: bool
+    ratings: dict[str, Any] | None = None  # a 2018 report's rating summary (``rating_summary``)
+
+
+def year_figures(programme: str, year: str, areas: list[str], rows: list[YearRow]) -> dict[str, Any]:
+    """A programme year's figures from its published rows, in publication order.
+
+    A reinspection (the follow-up of a report of concern) is listed, marked, and
+    counted in ``reinspections``; it is not one more inspection of the year, so it
+    is left out of ``inspections``, the pooled ``aggregate``, ``lowest`` and
+    ``highest`` (a body reinspected would otherwise weigh twice, and its
+    follow-up could become the year's "highest").
+    """
+    pooled = [r for r in rows if not r.reinspection]
+    aggregate, lowest, highest = pool_year(((r.inspection_id, r.inspected_body, r.headline) for r in pooled), areas)
     answer = {
         "programme": programme,
         "year": year,
-        "inspections": len(items),
-        "cases": sum(item[2] for item in items),
+        "inspections": len(pooled),
+        "reinspections": len(rows) - len(pooled),
+        "cases": sum(r.cases for r in rows),
         "aggregate": {area: tally.as_dict() for area, tally in aggregate.items()},
-        "lowest": {area: _extreme(e) for area, e in lowest.items()},
-        "highest": {area: _extreme(e) for area, e in highest.items()},
+        "lowest": {area: e.as_dict() for area, e in lowest.items()},
+        "highest": {area: e.as_dict() for area, e in highest.items()},
         "rows": [
             {
-                "inspection_id": iid,
-                "inspected_body": body,
-                "cases": count,
-                "headline": {area: Tally(s, n).score for area, (s, n) in headline.items()},
+                "inspection_id": r.inspection_id,
+                "inspected_body": r.inspected_body,
+                "cases": r.cases,
+                "reinspection": r.reinspection,
+                "headline": {area: tally.score for area, tally in r.headline.items()},
             }
-            for iid, body, count, headline, *_ in items
+            for r in rows
         ],
     }
     if rates_standards(programme):
-        with_ratings(answer, [item[4] if len(item) > 4 else None for item in items])
+        with_ratings(answer, [r.ratings for r in rows], [r.ratings for r in pooled])
     return answer
 
 
@@ -125,13 +162,12 @@ def rates_standards(programme: str) -> bool:
     return any(f.programme == programme and f.rates_standards for f in FRAMEWORKS)
 
 
-def with_ratings(answer: dict[str, Any], summaries: list[dict[str, Any] | None]) -> dict[str, Any]:
-    """A 2018 programme year: the distribution of ratings, and each row's overall and standards' ratings."""
-    answer["ratings"] = rating_distribution([s for s in summaries if s is not None])
-    for row, summary in zip(answer["rows"], summaries):
+def with_ratings(
+    answer: dict[str, Any], summaries: list[dict[str, Any] | None], pooled: list[dict[str, Any] | None]
+) -> dict[str, Any]:
+    """A 2018 programme year: the distribution of the pooled inspections' ratings (a reinspection is
+    not one more inspection of the year), and each row's overall and standards' ratings."""
+    answer["ratings"] = rating_distribution([s for s in pooled if s is not None])
+    for row, summary in zip(answer["rows"], summaries, strict=True):
         row.update(summary or {"overall": None, "standards": {}})
     return answer
-
-
-def _extreme(extreme: Any) -> dict[str, Any]:
-    return {"score": extreme.score, "inspection_id": extreme.inspection_id, "inspected_body": extreme.inspected_body}

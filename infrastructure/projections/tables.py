@@ -89,6 +89,7 @@ VIEW_TABLES: dict[str, sa.Table] = {
             "vw_year_inspections", metadata, _id(),
             _name("programme"), _name("year"), _name("framework"), _name("body"), sa.Column("case_count", sa.Integer),
             sa.Column("ratings", Doc),
+            sa.Column("reinspection", sa.Boolean),
         ),
         sa.Table(
             "vw_years", metadata, _id(),

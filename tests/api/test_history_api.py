@@ -117,7 +117,7 @@ def test_programme_year_as_of_counts_only_reports_recorded_by_then(api: Api) -> 
         cumbria = _publish(app, "Cumbria", [True, True, False], date(2012, 1, 10))
     with freeze_time("2012-02-20 09:00:00+00:00"):
         cheshire = _publish(app, "Cheshire", [True, True, True, True], date(2012, 2, 20))
-    with freeze_time("2012-03-01 09:00:00+00:00"):
+    with freeze_time("2013-01-10 09:00:00+00:00"):  # (not published in the future)
         _publish(app, "Lancashire", [True], date(2013, 1, 10), start=date(2012, 5, 1))  # year 2012-13
 
     before = programme_year_as_of(app, "OMI2", "2011-12", first_at - timedelta(microseconds=1))
@@ -127,16 +127,18 @@ def test_programme_year_as_of_counts_only_reports_recorded_by_then(api: Api) -> 
     assert at_first["inspections"] == 1 and at_first["cases"] == 3
     assert at_first["aggregate"]["risk_of_harm"] == {"score": 67, "sufficient": 6, "applicable": 9}
     assert at_first["rows"] == [{
-        "inspection_id": str(cumbria), "inspected_body": "Cumbria", "cases": 3,
+        "inspection_id": str(cumbria), "inspected_body": "Cumbria", "cases": 3, "reinspection": False,
         "headline": {"risk_of_harm": 67, "likelihood_of_reoffending": 67, "compliance_and_enforcement": 67},
     }]
 
     later = programme_year_as_of(app, "OMI2", "2011-12", datetime(2013, 1, 1, tzinfo=timezone.utc))
     assert later["inspections"] == 2 and later["cases"] == 7
     assert later["aggregate"]["risk_of_harm"] == {"score": 86, "sufficient": 18, "applicable": 21}
-    assert later["lowest"]["risk_of_harm"] == {"score": 67, "inspection_id": str(cumbria), "inspected_body": "Cumbria"}
+    assert later["lowest"]["risk_of_harm"] == {"score": 67, "inspection_id": str(cumbria), "inspected_body": "Cumbria",
+                                               "tied": [{"inspection_id": str(cumbria), "inspected_body": "Cumbria"}]}
     assert later["highest"]["risk_of_harm"] == {"score": 100, "inspection_id": str(cheshire),
-                                                "inspected_body": "Cheshire"}
+                                                "inspected_body": "Cheshire",
+                                                "tied": [{"inspection_id": str(cheshire), "inspected_body": "Cheshire"}]}
     assert [r["inspected_body"] for r in later["rows"]] == ["Cumbria", "Cheshire"]
     assert programme_year_as_of(app, "CCI", "2011-12", datetime(2013, 1, 1, tzinfo=timezone.utc))["inspections"] == 0
 

@@ -78,7 +78,8 @@ def test_programme_year_pools_published_inspections_with_lowest_and_highest(api:
     year = api.ok(api.get("/v1/views/programmes/OMI2/years/2011-12"))
     assert year["inspections"] == 2 and year["cases"] == 7
     assert year["aggregate"]["risk_of_harm"] == {"score": 43, "sufficient": 9, "applicable": 21}
-    assert year["lowest"]["risk_of_harm"] == {"score": 25, "inspection_id": second["id"], "inspected_body": "Lancashire"}
+    assert year["lowest"]["risk_of_harm"] == {"score": 25, "inspection_id": second["id"], "inspected_body": "Lancashire",
+                                              "tied": [{"inspection_id": second["id"], "inspected_body": "Lancashire"}]}
     assert year["highest"]["risk_of_harm"]["inspection_id"] == first["id"]
     assert [row["headline"]["risk_of_harm"] for row in year["rows"]] == [67, 25]
     empty = api.ok(api.get("/v1/views/programmes/CCI/years/2011-12"))

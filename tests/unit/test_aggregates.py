@@ -73,9 +73,9 @@ def test_lifecycle_events_and_illegal_steps() -> None:
     inspection.complete_fieldwork([])
     with pytest.raises(IllegalTransition):
         inspection.sample_case(uuid4(), "C2")
-    inspection.publish(date(2012, 1, 5), {}, {}, False, None)
+    inspection.publish(date(2012, 1, 5), date(2012, 1, 5), {}, {}, False, None)
     with pytest.raises(RecordFrozen):
-        inspection.publish(date(2012, 1, 6), {}, {}, False, None)
+        inspection.publish(date(2012, 1, 6), date(2012, 1, 6), {}, {}, False, None)
     assert topics(inspection) == [
         "inspection.scheduled.v1",
         "inspection.fieldwork_started.v1",
@@ -134,7 +134,7 @@ def test_reinspection_becomes_due_once_on_its_date() -> None:
     assert not reinspection.become_due(date(2013, 1, 11))
     assert topics(reinspection) == ["reinspection.triggered.v1", "reinspection.became_due.v1"]
     with pytest.raises(IllegalTransition):
-        reinspection.schedule(uuid4(), "CCI", body())
+        reinspection.schedule(uuid4(), "CCI", body(), "scheduled", date(2013, 2, 1))
     with pytest.raises(IllegalTransition):
         reinspection.complete({})
 

@@ -63,7 +63,7 @@ def test_caseload_standard_ratings_and_ratings_are_events() -> None:
     for code in ("1.2", "1.3", "1.4", "3.4"):
         inspection.rate_standard(code, "good", "seen", ANN.as_dict())
     inspection.publish_ratings({"overall": {"rating": "good", "score": 10, "max": 15}, "standards": {}})
-    inspection.publish(date(2019, 6, 1), {}, {}, False, None)
+    inspection.publish(date(2019, 6, 1), date(2019, 6, 1), {}, {}, False, None)
     assert topics(inspection)[-2:] == ["inspection.ratings_published.v1", "inspection.report_published.v1"]
     with pytest.raises(RecordFrozen):
         inspection.rate_standard("1.1", "good", "again", ANN.as_dict())

@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from web.inspections.schemas import Instant
-from web.schemas import NAME, OutputSchema, StrictSchema, StrictString
+from web.schemas import NAME, BoundedInteger, OutputSchema, StrictSchema, StrictString
 from web.views.schemas import ViewQuery
 
 ANCHOR = validate.Regexp(r"^[1-9][0-9]{0,18}:[0-9a-f]{64}$", error="must be POSITION:HASH (64 lowercase hex digits)")
@@ -23,8 +23,8 @@ class VerifyQuery(StrictSchema):
 
 
 class ReadsQuery(StrictSchema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    after = BoundedInteger(load_default=0)
+    limit = BoundedInteger(load_default=100, minimum=1, maximum=1000)
     subject_id = StrictString(load_default=None, validate=validate.Length(max=64))
     actor = StrictString(load_default=None, validate=NAME)
 

@@ -6,7 +6,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate
 
 from application.catalogue import event_classes
-from web.schemas import OutputSchema, StrictSchema
+from web.schemas import BoundedInteger, OutputSchema, StrictSchema
 
 
 class TypeList(fields.String):
@@ -22,18 +22,18 @@ class TypeList(fields.String):
 
 
 class FeedQuery(StrictSchema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0),
+    after = BoundedInteger(load_default=0,
                            metadata={"description": "The last position you processed (0 for the beginning)."})
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    limit = BoundedInteger(load_default=100, minimum=1, maximum=1000)
     types = TypeList(load_default=list, validate=validate.Length(max=2000))
     inspection_id = fields.UUID(load_default=None, metadata={"description": "Only this inspection's streams."})
 
 
 class StreamQuery(StrictSchema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0),
+    after = BoundedInteger(load_default=0,
                            metadata={"description": "Start after this position (Last-Event-ID wins if sent)."})
     types = TypeList(load_default=list, validate=validate.Length(max=2000))
-    max_events = fields.Integer(load_default=None, validate=validate.Range(min=1, max=100_000),
+    max_events = BoundedInteger(load_default=None, minimum=1, maximum=100_000,
                                 metadata={"description": "Close the stream after this many events."})
     timeout = fields.Float(load_default=None, validate=validate.Range(min=0, max=25),
                            metadata={"description": "Close the stream after this many seconds (at most 25)."})

@@ -6,16 +6,15 @@ import re
 from marshmallow import fields, validate
 
 from domain.frameworks import PROGRAMMES
-from web.schemas import OutputSchema, StrictSchema
+from web.schemas import BoundedInteger, OutputSchema, StrictSchema
 
-YEAR_PATTERN = re.compile(r"\d{4}-\d{2}\Z")
+YEAR_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}\Z", re.ASCII)  # ASCII digits: "٢٠١١-١٢" is no year
 YEAR = validate.Regexp(YEAR_PATTERN, error="a business year like 2011-12")
 REINSPECTION_STATUSES = ("pending", "due", "scheduled", "completed")
 
 
 class ViewQuery(StrictSchema):
-    min_position = fields.Integer(
-        validate=validate.Range(min=0),
+    min_position = BoundedInteger(
         metadata={"description": "Answer only once the view has processed this position (503 if it does not soon)."},
     )
 
@@ -50,20 +49,36 @@ class ScoresOut(OutputSchema):
     )
 
 
+class TiedOut(OutputSchema):
+    inspection_id = fields.UUID(required=True)
+    inspected_body = fields.String(required=True)
+
+
 class ExtremeOut(OutputSchema):
-    score = fields.Integer()
-    inspection_id = fields.UUID()
-    inspected_body = fields.String()
+    score = fields.Integer(required=True)
+    inspection_id = fields.UUID(required=True, metadata={"description": "The first inspection with this score."})
+    inspected_body = fields.String(required=True)
+    tied = fields.List(fields.Nested(TiedOut), required=True,
+                       metadata={"description": "Every inspection with this score (the one above included), "
+                                                "in publication order."})
 
 
 class YearRowOut(OutputSchema):
     inspection_id = fields.UUID()
     inspected_body = fields.String()
+    cases = fields.Integer()
+    reinspection = fields.Boolean(
+        required=True,
+        metadata={"description": "The follow-up of a report of concern: listed, but not pooled into the year."},
+    )
     headline = fields.Dict(keys=fields.String(), values=fields.Integer(allow_none=True))
 
 
 class ProgrammeYearOut(OutputSchema):
-    inspections = fields.Integer(required=True)
+    inspections = fields.Integer(
+        required=True, metadata={"description": "Published inspections pooled into the year (reinspections not)."}
+    )
+    reinspections = fields.Integer(required=True, metadata={"description": "Published reinspections listed in rows."})
     cases = fields.Integer(required=True)
     aggregate = fields.Dict(keys=fields.String(), values=fields.Nested(TallyOut), required=True)
     lowest = fields.Dict(keys=fields.String(), values=fields.Nested(ExtremeOut), required=True)
