@@ -16,7 +16,6 @@ from pathlib import Path
 DIR_MODE, FILE_MODE = 0o700, 0o600
 # What the service keeps in its data folder: the two databases (with their -wal, -shm and
 # -journal files) and the writers' lock file beside the event store.
-_OWN_FILES = ("events.sqlite", "views.sqlite")
 
 
 def private_dir(path: Path) -> Path:
@@ -42,11 +41,13 @@ def private_file(path: Path) -> Path:
 
 
 def secure_data_dir(data_dir: Path) -> Path:
-    """The data folder 0700, and every file of the service's found in it at most 0600."""
+    """The data folder 0700, and what is found in it at most 0600 (files) or 0700 (folders).
+
+    Everything in it is the service's: its databases, the pages' session key, the metrics folder.
+    """
     private_dir(data_dir)
     for entry in data_dir.iterdir():
-        if entry.name.startswith(_OWN_FILES) and entry.is_file():
-            tighten(entry, FILE_MODE)
+        tighten(entry, DIR_MODE if entry.is_dir() else FILE_MODE)
     return data_dir
 
 

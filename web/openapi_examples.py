@@ -30,6 +30,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "complaint_id": {"description": "The complaint's id (a UUID).", "example": UUID_EXAMPLE},
     "webhook_id": {"description": "The webhook's id (a UUID).", "example": UUID_EXAMPLE},
     "programme": {"description": "A programme code.", "example": "OMI2"},
+    "code": {"description": "A standard's code in the inspection's 2018 framework, e.g. `1.1`.", "example": "1.1"},
     "year": {
         "description": "The business year (April to March) of the inspections' fieldwork_start, written "
                        "first year, a hyphen, the last two digits of the next: `2011-12`.",
@@ -125,6 +126,7 @@ def _short(value: Any) -> Any:
 def capture() -> dict[str, Any]:
     """Drive a whole story through the app on a scratch store; each operation's first exchange per status."""
     from flask import g, request
+    from freezegun import freeze_time
 
     from infrastructure.config import Settings
     from infrastructure.projections.engine import create_projection_engine
@@ -195,6 +197,28 @@ def capture() -> dict[str, Any]:
     call("POST", f"/v1/complaints/{complaint}/respond", {"response": "The sample followed the published method."})
     call("POST", f"/v1/complaints/{complaint}/escalate", {"reason": "The organisation asked for a review."})
     call("POST", f"/v1/complaints/{complaint}/close", {"outcome": "not_upheld"})
+    # A 2018 inspection: caseload and sample, key-question judgements, standards rated, published.
+    yot = {"name": "Cumbria", "type": "yot", "region": "North West"}
+    youth = call("POST", "/v1/inspections", {"programme": "YOS", "inspected_body": yot,
+                                             "fieldwork_start": "2019-03-04"}, status=201)["id"]
+    call("POST", f"/v1/inspections/{youth}/start-fieldwork", {})
+    call("PUT", f"/v1/inspections/{youth}/caseload", {
+        "population": 20, "by": {"gender": {"male": 15, "female": 5}, "disposal": {"community": 16, "pre_court": 4},
+                                 "risk_level": {"medium": 12, "high": 8}}})
+    young = call("POST", f"/v1/inspections/{youth}/cases", {"case_ref": "CUM-2019-001", "characteristics": {
+        **traits, "age_band": "15-17", "looked_after": False}}, status=201)["id"]
+    call("POST", f"/v1/cases/{young}/ratings", {"judgements": [
+        {"standard": standard, "question": question, "sufficient": True}
+        for standard in ("2.1", "2.2", "2.3", "2.4") for question in ("desistance", "safety_and_wellbeing",
+                                                                     "risk_of_harm")]})
+    call("GET", f"/v1/inspections/{youth}/sample")
+    for code in ("1.1", "1.2", "1.3", "1.4", "3.4"):
+        call("POST", f"/v1/inspections/{youth}/standards/{code}/rating",
+             {"rating": "good", "rationale": "Evidence from the meetings with the board."})
+    call("POST", f"/v1/inspections/{youth}/complete-fieldwork", {"short_sample_reason": "An example of one case."})
+    with freeze_time("2019-07-01"):
+        call("POST", f"/v1/inspections/{youth}/publish", {"published_on": "2019-06-01"})
+    call("GET", f"/v1/views/inspections/{youth}/ratings")
     engine = create_projection_engine(settings)
     projector = build_projector(services.app, engine, settings)
     projector.ensure_tracking()
