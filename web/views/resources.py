@@ -12,7 +12,7 @@ from application.audit import programme_year_as_of
 from domain import clock
 from domain.errors import NotFound
 from domain.frameworks import PROGRAMMES
-from infrastructure.projections.reader import ViewReader
+from infrastructure.projections.reader import ViewReader, no_scores
 from web.audit.schemas import ProgrammeYearQuery
 from web.auth import READERS, ensure_may_see, is_organisation, roles
 from web.context import actor, application, services
@@ -64,7 +64,7 @@ class InspectionScores(MethodView):
         if waited is not None:
             return waited
         body = reader().scores(inspection_id)
-        ensure_may_see({"name": body["inspected_body"]})
+        ensure_may_see({"name": body["inspected_body"]}, no_scores(inspection_id))
         return read(body)
 
 
