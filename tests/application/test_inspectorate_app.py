@@ -128,6 +128,36 @@ def test_a_missing_id_never_matches(app: InspectorateApp) -> None:
     app.rate_case(ANN, case_id, judgements(True))
 
 
+def test_events_recorded_before_actors_had_ids_stay_readable_and_match_nobody(app: InspectorateApp) -> None:
+    """An old event's cause has no actor id or organisation, its assessor no id: read as null, never a match."""
+    from application.audit import cloud_event
+    from domain.base import _cause
+
+    inspection_id = in_fieldwork(app)
+    old_cause = {"actor_name": "Lee Assessor", "actor_role": "local_assessor", "correlation_id": None}
+    token = _cause.set(old_cause)  # as events were stamped before actors had ids
+    try:
+        inspection = app.get_inspection(inspection_id)
+        case = CaseAssessment(inspection_id=inspection_id, framework=inspection.framework, case_ref="OLD-1",
+                              characteristics=characteristics(),
+                              assessor={"name": "Lee Assessor", "role": "local_assessor", "organisation": "Lancashire"})
+        inspection.sample_case(case.id, "OLD-1")
+        app.save(inspection, case)
+    finally:
+        _cause.reset(token)
+    for caller in (LEE, Actor("Lee Assessor", "local_assessor", organisation="Lancashire")):
+        with pytest.raises(NotTheAssessor):  # neither the namesake with an id nor one without
+            app.rate_case(caller, case.id, judgements(True))
+    app.rate_case(ANN, case.id, judgements(True))
+    events = {e["type"]: e for e in app.history(inspection_id)}
+    assert events["case.sampled.v1"]["actor"] == {
+        "id": None, "name": "Lee Assessor", "role": "local_assessor", "organisation": None
+    }
+    assert events["case.rated.v1"]["actor"]["id"] == "token-ann"
+    notification = app.recorder.select_notifications(events["case.sampled.v1"]["position"], 1)[0]
+    assert cloud_event(app, notification, special_category=False)["data"]["actor"]["id"] is None
+
+
 def test_expected_version_mismatch_is_reported(app: InspectorateApp) -> None:
     inspection_id = UUID(app.schedule_inspection(ANN, "OMI2", body(), FIELDWORK_START).body["id"])
     with pytest.raises(VersionMismatch):
