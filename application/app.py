@@ -18,16 +18,14 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notificati
 from application.representations import case_dict, complaint_dict, inspection_dict, reinspection_dict
 from application.transcodings import DateAsISO, Transcoder
 from domain import clock
-from domain.base import SYSTEM, Actor, InspectorateAggregate, caused_by, same_organisation
+from domain.access import ensure_may_add_case, ensure_may_rate, ensure_may_read
+from domain.base import SYSTEM, Actor, InspectorateAggregate, actor_of, caused_by
 from domain.calendar import add_months, add_working_days
 from domain.case_assessment import CaseAssessment
 from domain.complaint import Complaint
 from domain.errors import (
     DuplicateInspection,
     NotFound,
-    NotTheAssessor,
-    OwnOrganisation,
-    PermissionDenied,
     RuleViolation,
     VersionMismatch,
 )
@@ -217,9 +215,9 @@ class InspectorateApp(Application[UUID]):
             else:
                 aggregate = self.repository.get(aggregate_id, projector_func=_project, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
-            raise NotFound(f"no {cls.__name__} with id {aggregate_id}") from None
+            raise NotFound.record(cls.__name__, aggregate_id) from None
         if not isinstance(aggregate, cls):
-            raise NotFound(f"no {cls.__name__} with id {aggregate_id}")
+            raise NotFound.record(cls.__name__, aggregate_id)
         if expected_version is not None and aggregate.version != expected_version:
             raise VersionMismatch(
                 f"version is {aggregate.version}, not {expected_version}; reload and retry"
@@ -273,10 +271,7 @@ class InspectorateApp(Application[UUID]):
     ) -> Result:
         def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
             inspection = self._get(Inspection, inspection_id, expected_version)
-            if actor.role == "local_assessor" and same_organisation(
-                actor.organisation, inspection.inspected_body.get("name")
-            ):
-                raise OwnOrganisation("a local assessor never inspects the work of their own organisation")
+            ensure_may_add_case(actor, inspection.inspected_body)
             case = CaseAssessment.sample(inspection.id, inspection.rules, case_ref, characteristics, actor)
             inspection.sample_case(case.id, case_ref)
             return [inspection, case], lambda: Result(case_dict(case, with_characteristics=False), case.version, None)
@@ -293,8 +288,7 @@ class InspectorateApp(Application[UUID]):
     ) -> Result:
         def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
             case = self._get(CaseAssessment, case_id, expected_version)
-            if actor.role != "inspector" and actor.name != case.assessor.get("name"):
-                raise NotTheAssessor("only the case's assessor or an inspector may rate this case")
+            ensure_may_rate(actor, case.assessor)
             case.rate(framework_by_code(case.framework), judgements, actor)
             return [case], lambda: Result(case_dict(case), case.version, None)
 
@@ -428,10 +422,7 @@ class InspectorateApp(Application[UUID]):
     ) -> Result:
         def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
             inspection = self._get(Inspection, inspection_id, expected_version)
-            if actor.role == "organisation" and not same_organisation(
-                actor.organisation, inspection.inspected_body.get("name")
-            ):
-                raise NotFound(f"no Inspection with id {inspection_id}")
+            ensure_may_read(actor, inspection.inspected_body, NotFound.record(Inspection.__name__, inspection_id))
             inspection.record_caseload(population, by)
             return [inspection], lambda: Result(self._sample_of(inspection), inspection.version, None)
 
@@ -533,10 +524,8 @@ class InspectorateApp(Application[UUID]):
     ) -> Result:
         def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
             inspection = self._get(Inspection, inspection_id)
-            if actor.role == "organisation" and not same_organisation(
-                actor.organisation, inspection.inspected_body.get("name")
-            ):
-                raise PermissionDenied("an organisation may complain only about its own inspections")
+            # Another body's inspection does not exist for an organisation: the same 404 as an unknown id.
+            ensure_may_read(actor, inspection.inspected_body, NotFound.record(Inspection.__name__, inspection_id))
             received_on = clock.today()
             policy = complaints_policy_for(received_on)
             complaint = Complaint.receive(
@@ -631,7 +620,7 @@ class InspectorateApp(Application[UUID]):
         recorded = takewhile(lambda e: e.timestamp <= as_of, self.events.get(aggregate_id))
         aggregate = _project(None, recorded)
         if aggregate is None or not isinstance(aggregate, cls):
-            raise NotFound(f"no {cls.__name__} with id {aggregate_id} at {as_of.isoformat()}")
+            raise NotFound.record(cls.__name__, aggregate_id, as_of)
         return aggregate
 
     def stream_ids_of(self, inspection: Inspection) -> list[UUID]:
@@ -663,7 +652,7 @@ class InspectorateApp(Application[UUID]):
             "version": notification.originator_version,
             "type": notification.topic,
             "recorded_at": domain_event.timestamp.isoformat(),
-            "actor": {"name": cause.get("actor_name"), "role": cause.get("actor_role")},
+            "actor": actor_of(cause),
             "correlation_id": cause.get("correlation_id"),
             "data": to_plain(fields),
         }

@@ -16,15 +16,15 @@ from eventsourcing.persistence import Notification
 from application.app import InspectorateApp
 from application.catalogue import (
     DEFAULT_PUBLIC_URL,
-    ROLES_RECEIVING_SPECIAL_CATEGORY,
     SOURCE,
-    schema_url,
     SPECIAL_CATEGORY_FIELDS,
+    schema_url,
 )
 from application.feed_codec import FeedRow, PlainStateDecoder
 from application.projections.years import YearRow, rating_summary, year_figures
-from domain.base import Actor, may_read
-from domain.errors import InvalidValue, PermissionDenied
+from domain.access import ensure_may_read, may_see_characteristics
+from domain.base import Actor, actor_of
+from domain.errors import InvalidValue, NotFound
 from domain.frameworks import framework_by_code
 from domain.inspection import Inspection
 from domain.scoring import Tally
@@ -39,12 +39,24 @@ MAX_PAGE = 1000
 def inspection_history(app: InspectorateApp, inspection_id: UUID, reader: Actor) -> list[dict[str, Any]]:
     """The inspection's whole history, each event with a plain-language summary.
 
-    An organisation reads only its own body's history.
+    An organisation reads only its own body's history (another body's is not
+    found, as an unknown id). Case characteristics are left out of the events'
+    data unless the reader may see them (``domain.access``).
     """
     inspection = app.get_inspection(inspection_id)
-    if not may_read(reader, inspection.inspected_body):
-        raise PermissionDenied("an organisation may read only its own inspections' history")
-    return with_summaries(app.history(inspection_id))
+    ensure_may_read(reader, inspection.inspected_body, NotFound.record(Inspection.__name__, inspection_id))
+    events = app.history(inspection_id)
+    if not may_see_characteristics(reader):
+        events = [without_special_category(event) for event in events]
+    return with_summaries(events)
+
+
+def without_special_category(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with its special category fields (``SPECIAL_CATEGORY_FIELDS``) left out of ``data``."""
+    hidden = SPECIAL_CATEGORY_FIELDS.get(event["type"], ())
+    if not hidden:
+        return event
+    return {**event, "data": {k: v for k, v in event["data"].items() if k not in hidden}}
 
 
 def with_summaries(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -148,10 +160,6 @@ def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) ->
 # -- the event feed ----------------------------------------------------------
 
 
-def may_receive_special_category(role: str) -> bool:
-    return role in ROLES_RECEIVING_SPECIAL_CATEGORY
-
-
 _decoders: WeakKeyDictionary[InspectorateApp, PlainStateDecoder] = WeakKeyDictionary()
 
 
@@ -181,7 +189,7 @@ def _cloud_event(decoder: PlainStateDecoder, row: FeedRow, special_category: boo
     if not special_category:
         for name in SPECIAL_CATEGORY_FIELDS.get(row.topic, ()):
             data.pop(name, None)
-    data["actor"] = {"name": cause.get("actor_name"), "role": cause.get("actor_role")}
+    data["actor"] = actor_of(cause)
     data["correlation_id"] = cause.get("correlation_id")
     return {
         "specversion": "1.0",
@@ -237,7 +245,7 @@ def feed_page(
         raise InvalidValue("after", "must be 0 or more")
     head = app.recorder.max_notification_id() or 0
     rows = select_page(app, after, limit, types, inspection_id)
-    special = may_receive_special_category(reader.role)
+    special = may_see_characteristics(reader)
     events = cloud_events(app, rows, special)
     return {
         "events": events,
@@ -254,7 +262,7 @@ def follow(
     page: int = 200,
 ) -> Iterator[list[dict[str, Any]]]:
     """Pages of events after a position, forever: an empty page means nothing new yet."""
-    special = may_receive_special_category(reader.role)
+    special = may_see_characteristics(reader)
     while True:
         rows = select_page(app, after, page, types)
         if rows:

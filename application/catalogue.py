@@ -15,6 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import CanMutateAggregate
 
+from domain.access import SPECIAL_CATEGORY_ROLES
 from domain.base import InspectorateAggregate
 from domain.case_assessment import CHARACTERISTICS
 from domain.case_assessment import CaseAssessment
@@ -39,7 +40,7 @@ ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originat
 
 # Special category personal data (UK GDPR art. 9/10): who may receive it in the feed.
 SPECIAL_CATEGORY_FIELDS: dict[str, tuple[str, ...]] = {"case.sampled.v1": ("characteristics",)}
-ROLES_RECEIVING_SPECIAL_CATEGORY = ("auditor", "admin")
+ROLES_RECEIVING_SPECIAL_CATEGORY = SPECIAL_CATEGORY_ROLES
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _SCORE = {
@@ -54,7 +55,13 @@ _SCORE = {
 _SCORES = {"type": "object", "additionalProperties": _SCORE}
 _PERSON = {
     "type": "object",
-    "properties": {"name": {"type": "string"}, "role": {"type": "string"}, "organisation": _NULLABLE_STRING},
+    "properties": {
+        "id": {**_NULLABLE_STRING, "description": "the actor's stable id (its token's); null in events recorded "
+                                                  "before actors had ids"},
+        "name": {"type": "string"},
+        "role": {"type": "string"},
+        "organisation": _NULLABLE_STRING,
+    },
     "required": ["name", "role"],
 }
 _JUDGEMENT = {
@@ -114,7 +121,7 @@ REFINEMENTS: dict[str, dict[str, Any]] = {
     "judgements": {"type": "array", "minItems": 1, "items": _JUDGEMENT},
     "characteristics": {
         "type": "object",
-        "description": "Special category personal data. Omitted from the event feed for the integration role.",
+        "description": "Special category personal data: in history, CSV and the feed only for auditor and admin.",
         "properties": {name: _enum_of(values) for name, values in CHARACTERISTICS.items()},
         "required": list(CHARACTERISTICS),
         "additionalProperties": False,
@@ -154,9 +161,15 @@ REFINEMENTS: dict[str, dict[str, Any]] = {
 
 _ACTOR = {
     "type": "object",
-    "description": "Who caused the event.",
-    "properties": {"name": {"type": ["string", "null"]}, "role": {"type": ["string", "null"]}},
-    "required": ["name", "role"],
+    "description": "Who caused the event. Two actors who share a name are two people: tell them apart by id "
+                   "(null for the system and in events recorded before actors had ids).",
+    "properties": {
+        "id": _NULLABLE_STRING,
+        "name": _NULLABLE_STRING,
+        "role": _NULLABLE_STRING,
+        "organisation": _NULLABLE_STRING,
+    },
+    "required": ["id", "name", "role", "organisation"],
 }
 
 

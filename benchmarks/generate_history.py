@@ -59,8 +59,10 @@ PLACES = (
     "West Yorkshire", "Wiltshire", "Dyfed-Powys", "Gwent", "North Wales", "South Wales",
 )
 REGIONS = ("North West", "North East", "London", "Midlands", "South West", "South East", "Wales", "East")
-INSPECTORS = tuple(Actor(f"Inspector {n}", "inspector") for n in ("Ahmed", "Brown", "Clarke", "Davies", "Evans"))
-QA = tuple(Actor(f"QA {n}", "qa_reviewer") for n in ("Fisher", "Green"))
+# Each actor has a stable id, as a token gives one (a case's assessor is recognised by it, not by name).
+INSPECTORS = tuple(Actor(f"Inspector {n}", "inspector", id=f"inspector-{n.lower()}")
+                   for n in ("Ahmed", "Brown", "Clarke", "Davies", "Evans"))
+QA = tuple(Actor(f"QA {n}", "qa_reviewer", id=f"qa-{n.lower()}") for n in ("Fisher", "Green"))
 CATEGORIES = ("methodology", "report_wording", "conduct", "process", "other")
 OUTCOMES = ("upheld", "partly_upheld", "not_upheld", "withdrawn")
 # Drivers and pools keep real time: connection timeouts must not expire when the calendar jumps.
@@ -207,8 +209,10 @@ class Scenario:
         profiles: dict[UUID, dict[str, Any]] = {}
         for n in range(count):
             yield self._now() + timedelta(minutes=rng.randint(5, 40))
-            assessor = lead if rng.random() > plan.local_assessor else Actor(
-                f"Local assessor {rng.randint(1, 40)}", "local_assessor", organisation=f"Elsewhere {n % 7}"
+            k = 0 if rng.random() > plan.local_assessor else rng.randint(1, 40)
+            assessor = lead if not k else Actor(
+                f"Local assessor {k}", "local_assessor", organisation=f"Elsewhere {n % 7}",
+                id=f"local-assessor-{k}-{n % 7}",
             )
             profile = characteristics(rng, programme)
             case_id = UUID(app.add_case(assessor, inspection_id, f"{programme}-{n:04d}", profile).body["id"])
@@ -259,7 +263,8 @@ class Scenario:
     def complaint(self, inspection_id: UUID, body: dict[str, str]) -> Iterator[datetime]:
         app, rng = self.app, self.rng
         handler = rng.choice(INSPECTORS)
-        complainant = Actor(f"{body['name']} representative", "organisation", organisation=body["name"])
+        complainant = Actor(f"{body['name']} representative", "organisation", organisation=body["name"],
+                            id=f"organisation-{body['name'].lower()}")
         complaint_id = UUID(app.receive_complaint(complainant, inspection_id, rng.choice(CATEGORIES),
                                                   "Summary of the complaint.").body["id"])
         if rng.random() < 0.1:

@@ -16,22 +16,47 @@ from domain import clock
 
 @dataclass(frozen=True)
 class Actor:
-    """Whoever asks for a command: a person or system with a role."""
+    """Whoever asks for a command: a person or system with a role.
+
+    ``id`` is the stable identity (the API token's id): two people may share a
+    name, never an id. It is None only for the system and in events recorded
+    before actors had ids; a missing id never identifies anybody
+    (``domain.access.is_the_assessor``).
+    """
 
     name: str
     role: str
     organisation: str | None = None
+    id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "role": self.role, "organisation": self.organisation}
+        return {"id": self.id, "name": self.name, "role": self.role, "organisation": self.organisation}
+
+    def as_cause(self, correlation_id: str | None) -> dict[str, Any]:
+        """The ``cause`` every event carries (events recorded before ids lack the id and organisation)."""
+        return {
+            "actor_id": self.id,
+            "actor_name": self.name,
+            "actor_role": self.role,
+            "actor_organisation": self.organisation,
+            "correlation_id": correlation_id,
+        }
 
 
 SYSTEM = Actor(name="system", role="system")
 
-_cause: ContextVar[dict[str, Any]] = ContextVar(
-    "cause",
-    default={"actor_name": SYSTEM.name, "actor_role": SYSTEM.role, "correlation_id": None},
-)
+_cause: ContextVar[dict[str, Any]] = ContextVar("cause", default=SYSTEM.as_cause(None))
+
+
+def actor_of(cause: dict[str, Any] | None) -> dict[str, Any]:
+    """An event's ``actor`` as every reader shows it, ``{id, name, role, organisation}``, from its cause."""
+    cause = cause or {}
+    return {
+        "id": cause.get("actor_id"),
+        "name": cause.get("actor_name"),
+        "role": cause.get("actor_role"),
+        "organisation": cause.get("actor_organisation"),
+    }
 
 
 @contextmanager
@@ -40,9 +65,7 @@ def caused_by(actor: Actor, correlation_id: str | None) -> Iterator[None]:
 
     Set by the application from the request, never by callers of domain methods.
     """
-    token = _cause.set(
-        {"actor_name": actor.name, "actor_role": actor.role, "correlation_id": correlation_id}
-    )
+    token = _cause.set(actor.as_cause(correlation_id))
     try:
         yield
     finally:
@@ -54,11 +77,6 @@ def same_organisation(a: str | None, b: str | None) -> bool:
     if a is None or b is None:
         return False
     return a.strip().casefold() == b.strip().casefold()
-
-
-def may_read(actor: Actor, inspected_body: dict[str, Any]) -> bool:
-    """An organisation reads only its own body's records; every other reader reads everything."""
-    return actor.role != "organisation" or same_organisation(actor.organisation, inspected_body.get("name"))
 
 
 class InspectorateAggregate(Aggregate):

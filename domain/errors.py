@@ -1,6 +1,8 @@
 """Named domain errors. The web layer maps each family to one HTTP status."""
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class DomainError(Exception):
     """Base of every rule the domain enforces."""
@@ -38,6 +40,12 @@ class NotFound(DomainError):
     """No such object (404)."""
 
     title = "Not found"
+
+    @classmethod
+    def record(cls, kind: str, record_id: object, as_of: datetime | None = None) -> NotFound:
+        """The one wording for a missing record: a record hidden from the caller gets exactly the same."""
+        at = f" at {as_of.isoformat()}" if as_of is not None else ""
+        return cls(f"no {kind} with id {record_id}{at}")
 
 
 class VersionMismatch(DomainError):

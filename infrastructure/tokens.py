@@ -12,6 +12,7 @@ from uuid import uuid4
 import sqlalchemy as sa
 
 from domain import clock
+from domain.access import ORGANISATION_ROLES
 from domain.base import Actor
 from infrastructure.readdb import metadata
 
@@ -30,6 +31,14 @@ tokens_table = sa.Table(
 )
 
 
+class OrganisationRequired(ValueError):
+    """A local assessor's or an organisation's token must name the organisation it speaks for.
+
+    Without one the organisation rules (a local assessor never inspects their
+    own body; an organisation reads only its own) could not be applied.
+    """
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -45,7 +54,8 @@ class TokenInfo:
 
     @property
     def actor(self) -> Actor:
-        return Actor(name=self.name, role=self.role, organisation=self.organisation)
+        """The caller as events record it: identified by the token's id, never by its name."""
+        return Actor(name=self.name, role=self.role, organisation=self.organisation, id=self.id)
 
 
 class TokenStore:
@@ -64,6 +74,10 @@ class TokenStore:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
         if not name.strip():
             raise ValueError("name must not be empty")
+        if organisation is not None and not organisation.strip():
+            organisation = None
+        if role in ORGANISATION_ROLES and organisation is None:
+            raise OrganisationRequired(f"a {role} token needs an organisation (--organisation)")
         secret = secrets.token_urlsafe(32)
         info = TokenInfo(str(uuid4()), name.strip(), role, organisation, clock.now(), None)
         with self.engine.begin() as conn:

@@ -3,12 +3,13 @@
 Who may do what (the contract's tables; admin only where the contract names it):
 
 - inspections create / start / complete / publish, reinspection schedule: inspector
-- cases POST: inspector, local_assessor (own-organisation 403 is the application's rule)
-- ratings: inspector, local_assessor (the application allows only the case's assessor)
+- cases POST: inspector, local_assessor (own-organisation 403 is the rule of ``domain.access``)
+- ratings: inspector, local_assessor (``domain.access`` allows only the case's assessor, by id)
 - moderations: qa_reviewer
 - complaints POST: organisation (own body only, checked by the application), inspector
 - complaint steps: inspector, admin
-- reads: every role but integration; an organisation only its own body's records
+- reads: every role but integration; for an organisation another body's records do not exist (404,
+  as for an unknown id: ``domain.access``)
 """
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from typing import Any, TypeVar
 
 from flask import Response, g, request
 
-from domain.base import may_read
-from domain.errors import PermissionDenied
+from domain.access import ensure_may_read, may_read
+from domain.errors import NotFound
 from web.context import services
 from web.errors import problem
 
@@ -77,9 +78,9 @@ def may_see(inspected_body: dict[str, Any]) -> bool:
     return may_read(g.actor, inspected_body)
 
 
-def ensure_may_see(inspected_body: dict[str, Any]) -> None:
-    if not may_see(inspected_body):
-        raise PermissionDenied("an organisation may read only its own records")
+def ensure_may_see(inspected_body: dict[str, Any], absent: NotFound) -> None:
+    """Raise ``absent``, the error an unknown id gets, unless the caller may see the record."""
+    ensure_may_read(g.actor, inspected_body, absent)
 
 
 def is_organisation() -> bool:

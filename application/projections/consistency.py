@@ -5,6 +5,10 @@ stood when the moderation was recorded (as the case aggregate does): the
 case's own earlier events, read from the record at that moment, say what it
 was. So a later re-rating does not rewrite an earlier comparison, and the
 view keeps no per-case state of its own: only the moderations are written.
+
+Assessors are told apart by id (the token's), never by name: two people may
+share one. Judgements recorded before actors had ids have none; those are
+grouped by name and role, as nothing else tells them apart.
 """
 from __future__ import annotations
 
@@ -32,15 +36,15 @@ def first_judgements(facts: list[Fact]) -> dict[str, Any] | None:
                     "framework": s["framework"], "firsts": {}}
         elif case is not None and fact.topic == "case.rated.v1":
             by = s["by"]
-            name, role = by.get("name"), by.get("role")
+            who = (by.get("id"), by.get("name"), by.get("role"))
             for j in s["judgements"]:
-                case["firsts"][judgement_key(j)] = (j["sufficient"], name, role)
+                case["firsts"][judgement_key(j)] = (j["sufficient"], *who)
     return case
 
 
 class ConsistencyView(View):
     name = "consistency"
-    version = 2  # 2: first judgements read from the case's own events, no per-case table
+    version = 4  # 2: first judgements read from the case's own events, no per-case table; 3: assessor ids; 4: 2018 key questions
     cost = 1.0
     tables = (INSPECTIONS, MODERATIONS)
     reads_history = {"case.moderated.v1": CASE_TOPICS}
@@ -76,9 +80,11 @@ class ConsistencyView(View):
                 "question": j.get("question"),
                 "first": first[0],
                 "moderated": j["sufficient"],
-                "first_name": first[1],
-                "first_role": first[2],
+                "first_id": first[1],
+                "first_name": first[2],
+                "first_role": first[3],
                 "moderator": s["by"].get("name"),
+                "moderator_id": s["by"].get("id"),
                 "after_publication": bool(s.get("after_publication")),
                 "position": fact.position,
             })
@@ -106,7 +112,7 @@ def _grouped(rows: list[Row], key: Callable[[Row], Any]) -> dict[Any, dict[str, 
 def consistency_body(rows: Iterable[Row]) -> dict[str, Any]:
     """Agreement overall and by area, criterion, programme, year, first assessor and role; the disagreements."""
     rows = sorted(rows, key=lambda r: (r["position"], r["id"]))
-    by_assessor = _grouped(rows, lambda r: (r["first_name"], r["first_role"]))
+    by_assessor = _grouped(rows, lambda r: (r.get("first_id"), r["first_name"], r["first_role"]))
     items = [r for r in rows if r.get("standard") is None]
     key_questions = [r for r in rows if r.get("standard") is not None]
     body = {
@@ -116,7 +122,9 @@ def consistency_body(rows: Iterable[Row]) -> dict[str, Any]:
         "by_programme": _grouped(rows, lambda r: r["programme"]),
         "by_year": _grouped(rows, lambda r: r["year"]),
         "by_role": _grouped(rows, lambda r: r["first_role"]),
-        "by_assessor": [{"name": name, "role": role, **stats} for (name, role), stats in by_assessor.items()],
+        "by_assessor": [
+            {"id": id_, "name": name, "role": role, **stats} for (id_, name, role), stats in by_assessor.items()
+        ],
         "disagreements": [
             {
                 "case_id": r["case_id"],
@@ -128,8 +136,9 @@ def consistency_body(rows: Iterable[Row]) -> dict[str, Any]:
                    else {"area": r["area"], "criterion": r["criterion"]}),
                 "first": r["first"],
                 "moderated": r["moderated"],
-                "first_assessor": {"name": r["first_name"], "role": r["first_role"]},
+                "first_assessor": {"id": r.get("first_id"), "name": r["first_name"], "role": r["first_role"]},
                 "moderator": r["moderator"],
+                "moderator_id": r.get("moderator_id"),
                 "after_publication": r["after_publication"],
                 "position": r["position"],
             }

@@ -22,6 +22,11 @@ from infrastructure.projections.tables import VIEW_TABLES, Sealer, tracking
 T = VIEW_TABLES
 
 
+def no_scores(inspection_id: UUID) -> NotFound:
+    """The answer for an inspection without scores, and for another body's, which an organisation may not know of."""
+    return NotFound(f"no scores for inspection {inspection_id} (yet)")
+
+
 class ViewReader:
     def __init__(self, engine: sa.Engine, cipher: Any | None = None) -> None:
         self.engine = engine
@@ -52,7 +57,7 @@ class ViewReader:
     def scores(self, inspection_id: UUID) -> dict[str, Any]:
         row = self._row("vw_score_inspections", str(inspection_id))
         if row is None:
-            raise NotFound(f"no scores for inspection {inspection_id} (yet)")
+            raise no_scores(inspection_id)
         return scores_body(row)
 
     def inspections(

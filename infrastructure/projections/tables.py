@@ -114,8 +114,9 @@ VIEW_TABLES: dict[str, sa.Table] = {
         sa.Table(
             "vw_moderations", metadata, _id(),
             _name("case_id"), _sealed("case_ref"), _name("inspection_id"), _name("programme"), _name("year"),
-            _name("area"), _name("criterion"), _name("standard"), _name("question"), sa.Column("first", Doc), sa.Column("moderated", Doc),
-            _name("first_name"), _name("first_role"), _name("moderator"),
+            _name("area"), _name("criterion"), _name("standard"), _name("question"), sa.Column("first", Doc),
+            sa.Column("moderated", Doc),
+            _name("first_id"), _name("first_name"), _name("first_role"), _name("moderator"), _name("moderator_id"),
             sa.Column("after_publication", sa.Boolean), sa.Column("position", sa.BigInteger),
             sa.Index("ix_vw_moderations_programme_year", "programme", "year"),
         ),

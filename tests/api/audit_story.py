@@ -9,8 +9,8 @@ from application.app import InspectorateApp
 from domain.base import Actor
 from tests.factories import body, characteristics, judgements
 
-ANN = Actor("Ann Inspector", "inspector")
-QUINN = Actor("Quinn Reviewer", "qa_reviewer")
+ANN = Actor("Ann Inspector", "inspector", id="token-ann")
+QUINN = Actor("Quinn Reviewer", "qa_reviewer", id="token-quinn")
 
 
 @dataclass
@@ -45,7 +45,7 @@ def record_every_type(app: InspectorateApp, name: str = "Cumbria") -> Story:
     app.publish(ANN, follow_up_id, date(2013, 6, 1))
 
     complaint_id = UUID(
-        app.receive_complaint(Actor(f"{name} rep", "organisation", organisation=name), inspection_id, "report_wording", "The wording of page 3").body["id"]
+        app.receive_complaint(Actor(f"{name} rep", "organisation", organisation=name, id=f"token-{name.lower()}-rep"), inspection_id, "report_wording", "The wording of page 3").body["id"]
     )
     app.acknowledge_complaint(ANN, complaint_id)
     app.respond_to_complaint(ANN, complaint_id, "We have reviewed it")

@@ -8,6 +8,8 @@ from freezegun import freeze_time
 from tests.api.api_client import Api, assert_problem
 from tests.factories import CCI_AREAS, characteristics, judgements
 
+UNKNOWN = "00000000-0000-0000-0000-000000000000"
+
 
 def test_add_case_answers_201_with_the_caller_as_assessor_and_no_characteristics(api: Api) -> None:
     inspection_id = api.in_fieldwork()
@@ -121,12 +123,20 @@ def test_a_case_as_of_a_past_moment(api: Api) -> None:
 
 
 def test_an_organisation_reads_only_its_own_cases(api: Api) -> None:
+    """Another body's case does not exist for an organisation: the same 404 as an unknown id."""
     own_case = api.add_case(api.in_fieldwork("Cumbria"))
     other_inspection = api.in_fieldwork("Lancashire")
     other_case = api.add_case(other_inspection)
     assert api.ok(api.get(f"/v1/cases/{own_case}", "organisation"))["id"] == own_case
-    assert_problem(api.get(f"/v1/cases/{other_case}", "organisation"), 403)
-    assert_problem(api.get(f"/v1/inspections/{other_inspection}/cases", "organisation"), 403)
+    hidden = assert_problem(api.get(f"/v1/cases/{other_case}", "organisation"), 404)
+    unknown = assert_problem(api.get(f"/v1/cases/{UNKNOWN}", "organisation"), 404)
+    assert hidden == {**unknown, "detail": unknown["detail"].replace(UNKNOWN, other_case)}
+    as_of = {"as_of": "2999-01-01T00:00:00Z"}
+    hidden = assert_problem(api.get(f"/v1/cases/{other_case}", "organisation", query_string=as_of), 404)
+    assert hidden["detail"] == f"no CaseAssessment with id {other_case} at 2999-01-01T00:00:00+00:00"
+    hidden = assert_problem(api.get(f"/v1/inspections/{other_inspection}/cases", "organisation"), 404)
+    unknown = assert_problem(api.get(f"/v1/inspections/{UNKNOWN}/cases", "organisation"), 404)
+    assert hidden == {**unknown, "detail": unknown["detail"].replace(UNKNOWN, other_inspection)}
 
 
 def test_unknown_cases_are_404(api: Api) -> None:

@@ -24,8 +24,12 @@ def test_an_organisation_complains_about_its_own_inspection_with_a_deadline_in_w
 
 
 def test_an_organisation_may_not_complain_about_another_bodys_inspection(api: Api) -> None:
+    """Another body's inspection does not exist for an organisation: 404, as for an unknown id."""
     other = api.schedule("Lancashire")
-    assert_problem(complain(api, other), 403)
+    unknown = "00000000-0000-0000-0000-000000000000"
+    hidden = assert_problem(complain(api, other), 404)
+    absent = assert_problem(complain(api, unknown), 404)
+    assert hidden == {**absent, "detail": absent["detail"].replace(unknown, other)}
     assert api.ok(complain(api, other, "inspector"), 201)["status"] == "received"
 
 
@@ -66,5 +70,8 @@ def test_an_organisation_reads_only_its_own_complaints(api: Api) -> None:
     other = api.ok(complain(api, api.schedule("Lancashire"), "inspector"), 201)["id"]
     response = api.get(f"/v1/complaints/{own}", "organisation")
     assert api.ok(response)["id"] == own and response.headers["ETag"] == '"1"'
-    assert_problem(api.get(f"/v1/complaints/{other}", "organisation"), 403)
-    assert_problem(api.get("/v1/complaints/00000000-0000-0000-0000-000000000000"), 404)
+    unknown = "00000000-0000-0000-0000-000000000000"
+    hidden = assert_problem(api.get(f"/v1/complaints/{other}", "organisation"), 404)
+    absent = assert_problem(api.get(f"/v1/complaints/{unknown}", "organisation"), 404)
+    assert hidden == {**absent, "detail": absent["detail"].replace(unknown, other)}
+    assert_problem(api.get(f"/v1/complaints/{unknown}"), 404)

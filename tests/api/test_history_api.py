@@ -46,7 +46,10 @@ def test_history_holds_every_stream_in_recorded_order_with_summaries(api: Api) -
         if isinstance(value, str):
             assert not any(value in s for s in summaries), value
     rated = next(e for e in events if e["type"] == "case.rated.v1")
-    assert rated["actor"] == {"name": "Ann Inspector", "role": "inspector"}
+    assert rated["actor"] == {"id": "token-ann", "name": "Ann Inspector", "role": "inspector", "organisation": None}
+    complained = next(e for e in events if e["type"] == "complaint.received.v1")
+    assert complained["actor"] == {"id": "token-cumbria-rep", "name": "Cumbria rep", "role": "organisation",
+                                   "organisation": "Cumbria"}
     assert len(rated["data"]["judgements"]) == 9
 
 
@@ -62,6 +65,10 @@ def test_history_as_csv_has_one_row_per_event_and_data_as_json(api: Api) -> None
     assert [json.loads(r["data"]) for r in rows] == [e["data"] for e in events]
     assert [r["summary"] for r in rows] == [e["summary"] for e in events]
     assert rows[0]["actor_name"] == "Ann Inspector" and rows[0]["type"] == "inspection.scheduled.v1"
+    assert [(r["actor_id"], r["actor_organisation"]) for r in rows] == [
+        (e["actor"]["id"] or "", e["actor"]["organisation"] or "") for e in events
+    ]
+    assert rows[0]["actor_id"] == "token-ann"
     assert_problem(api.get(f"/v1/inspections/{story.inspection_id}/history?format=xml", "auditor"), 422)
 
 
@@ -79,7 +86,10 @@ def test_who_may_read_a_history(api: Api) -> None:
     cheshire = record_every_type(app, name="Cheshire")
     for role in ("admin", "inspector", "local_assessor", "qa_reviewer", "auditor", "organisation"):
         assert api.get(f"/v1/inspections/{story.inspection_id}/history", role).status_code == 200
-    assert_problem(api.get(f"/v1/inspections/{cheshire.inspection_id}/history", "organisation"), 403)
+    unknown = "00000000-0000-4000-8000-000000000000"
+    hidden = assert_problem(api.get(f"/v1/inspections/{cheshire.inspection_id}/history", "organisation"), 404)
+    absent = assert_problem(api.get(f"/v1/inspections/{unknown}/history", "organisation"), 404)
+    assert hidden == {**absent, "detail": absent["detail"].replace(unknown, str(cheshire.inspection_id))}
     assert_problem(api.get(f"/v1/inspections/{story.inspection_id}/history", "integration"), 403)
     assert_problem(api.get(f"/v1/inspections/{story.inspection_id}/history", None), 401)
     assert_problem(api.get("/v1/inspections/00000000-0000-4000-8000-000000000000/history", "auditor"), 404)

@@ -143,9 +143,16 @@ def test_unknown_inspection_is_404(api: Api) -> None:
 
 
 def test_an_organisation_reads_only_its_own_inspections(api: Api) -> None:
+    """Another body's inspection does not exist for an organisation (ids are predictable: a 403 would
+    tell it that the body is inspected): the very answer an unknown id gets, now and as of a moment."""
     own, other = api.schedule("Cumbria"), api.schedule("Lancashire")
+    unknown = "00000000-0000-0000-0000-000000000000"
     assert api.ok(api.get(f"/v1/inspections/{own}", "organisation"))["id"] == own
-    assert_problem(api.get(f"/v1/inspections/{other}", "organisation"), 403)
+    for query in ({}, {"as_of": "2999-01-01T00:00:00Z"}):
+        hidden = assert_problem(api.get(f"/v1/inspections/{other}", "organisation", query_string=query), 404)
+        absent = assert_problem(api.get(f"/v1/inspections/{unknown}", "organisation", query_string=query), 404)
+        assert hidden == {**absent, "detail": absent["detail"].replace(unknown, other)}
+        assert api.ok(api.get(f"/v1/inspections/{other}", "inspector", query_string=query))["id"] == other
 
 
 def test_every_response_carries_the_security_headers(api: Api) -> None:

@@ -77,5 +77,8 @@ def test_an_organisation_sees_only_its_own_reinspections(api: Api) -> None:
         other = api.published(CONCERN, "Lancashire")["reinspection"]["id"]
     assert [i["id"] for i in items(api, "organisation")] == [own]
     assert api.ok(api.get(f"/v1/reinspections/{own}", "organisation"))["id"] == own
-    assert_problem(api.get(f"/v1/reinspections/{other}", "organisation"), 403)
-    assert_problem(api.get("/v1/reinspections/00000000-0000-0000-0000-000000000000"), 404)
+    unknown = "00000000-0000-0000-0000-000000000000"
+    hidden = assert_problem(api.get(f"/v1/reinspections/{other}", "organisation"), 404)
+    absent = assert_problem(api.get(f"/v1/reinspections/{unknown}", "organisation"), 404)
+    assert hidden == {**absent, "detail": absent["detail"].replace(unknown, other)}
+    assert_problem(api.get(f"/v1/reinspections/{unknown}"), 404)

@@ -2,9 +2,10 @@
 
 The fixtures make each request valid for an allowed caller, so "allowed" means
 "not 403" (2xx, or a lifecycle 409 once an earlier role has done the step).
-Exact 403s that depend on the record rather than the role (a local assessor
-and their own organisation, an organisation and another body) have their own
-tests in the resource test modules.
+Answers that depend on the record rather than the role (403 for a local
+assessor and their own organisation or another assessor's case; 404 for an
+organisation and another body's records, as for an unknown id) have their own
+tests in the resource test modules and tests/api/test_access_rules.py.
 """
 from __future__ import annotations
 

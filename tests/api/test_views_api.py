@@ -116,7 +116,10 @@ def test_organisations_see_only_their_own_inspection_views(api: Api) -> None:
     other = api.in_fieldwork("Lancashire")
     mine = api.in_fieldwork(" CUMBRIA ", "2011-06-01")
     project(api)
-    assert_problem(api.get(f"/v1/views/inspections/{other}/scores", "organisation"), 403)
+    unknown = "00000000-0000-0000-0000-000000000000"
+    hidden = assert_problem(api.get(f"/v1/views/inspections/{other}/scores", "organisation"), 404)
+    absent = assert_problem(api.get(f"/v1/views/inspections/{unknown}/scores", "organisation"), 404)
+    assert hidden == {**absent, "detail": absent["detail"].replace(unknown, other)}
     assert api.ok(api.get(f"/v1/views/inspections/{mine}/scores", "organisation"))["inspection_id"] == mine
     assert_problem(api.get(f"/v1/views/inspections/{mine}/scores", "integration"), 403)
     assert_problem(api.get("/v1/views/inspections/00000000-0000-0000-0000-000000000000/scores"), 404)

@@ -18,7 +18,6 @@ from domain.errors import (
     NotFound,
     NotTheAssessor,
     OwnOrganisation,
-    PermissionDenied,
     RecordFrozen,
     UnjudgedCases,
     VersionMismatch,
@@ -27,9 +26,9 @@ from infrastructure.bootstrap import build_app
 from infrastructure.config import Settings
 from tests.factories import CRITERIA, FIELDWORK_START, OMI2_AREAS, body, characteristics, judgements
 
-ANN = Actor("Ann Inspector", "inspector")
-LEE = Actor("Lee Assessor", "local_assessor", organisation="Lancashire")
-ORG = Actor("Cumbria rep", "organisation", organisation=" cumbria")
+ANN = Actor("Ann Inspector", "inspector", id="token-ann")
+LEE = Actor("Lee Assessor", "local_assessor", organisation="Lancashire", id="token-lee")
+ORG = Actor("Cumbria rep", "organisation", organisation=" cumbria", id="token-org")
 
 
 @pytest.fixture
@@ -102,6 +101,61 @@ def test_local_assessor_never_on_own_organisation_and_only_rates_own_cases(app: 
     ann_case = app.add_case(ANN, other, "C2", characteristics()).body
     with pytest.raises(NotTheAssessor):
         app.rate_case(LEE, UUID(ann_case["id"]), judgements(True))
+
+
+def test_the_cases_assessor_is_recognised_by_id_never_by_name(app: InspectorateApp) -> None:
+    inspection_id = in_fieldwork(app, "Cumbria")
+    case_id = UUID(app.add_case(LEE, inspection_id, "C1", characteristics()).body["id"])
+    assert app.get_case(case_id).assessor == {
+        "id": "token-lee", "name": "Lee Assessor", "role": "local_assessor", "organisation": "Lancashire"
+    }
+    namesake = Actor("Lee Assessor", "local_assessor", organisation="Lancashire", id="token-other-lee")
+    with pytest.raises(NotTheAssessor):
+        app.rate_case(namesake, case_id, judgements(True))
+    renamed = Actor("Lee Assessor-Smith", "local_assessor", organisation="Lancashire", id="token-lee")
+    app.rate_case(renamed, case_id, judgements(True))  # the same person (token), whatever the name now
+
+
+def test_a_missing_id_never_matches(app: InspectorateApp) -> None:
+    """A case sampled before actors had ids has an assessor without one: only an inspector may rate it."""
+    inspection_id = in_fieldwork(app, "Cumbria")
+    anonymous = Actor("Lee Assessor", "local_assessor", organisation="Lancashire")  # no id, as old events
+    case_id = UUID(app.add_case(anonymous, inspection_id, "C1", characteristics()).body["id"])
+    assert app.get_case(case_id).assessor["id"] is None
+    for caller in (anonymous, LEE):
+        with pytest.raises(NotTheAssessor):
+            app.rate_case(caller, case_id, judgements(True))
+    app.rate_case(ANN, case_id, judgements(True))
+
+
+def test_events_recorded_before_actors_had_ids_stay_readable_and_match_nobody(app: InspectorateApp) -> None:
+    """An old event's cause has no actor id or organisation, its assessor no id: read as null, never a match."""
+    from application.audit import cloud_event
+    from domain.base import _cause
+
+    inspection_id = in_fieldwork(app)
+    old_cause = {"actor_name": "Lee Assessor", "actor_role": "local_assessor", "correlation_id": None}
+    token = _cause.set(old_cause)  # as events were stamped before actors had ids
+    try:
+        inspection = app.get_inspection(inspection_id)
+        case = CaseAssessment(inspection_id=inspection_id, framework=inspection.framework, case_ref="OLD-1",
+                              characteristics=characteristics(),
+                              assessor={"name": "Lee Assessor", "role": "local_assessor", "organisation": "Lancashire"})
+        inspection.sample_case(case.id, "OLD-1")
+        app.save(inspection, case)
+    finally:
+        _cause.reset(token)
+    for caller in (LEE, Actor("Lee Assessor", "local_assessor", organisation="Lancashire")):
+        with pytest.raises(NotTheAssessor):  # neither the namesake with an id nor one without
+            app.rate_case(caller, case.id, judgements(True))
+    app.rate_case(ANN, case.id, judgements(True))
+    events = {e["type"]: e for e in app.history(inspection_id)}
+    assert events["case.sampled.v1"]["actor"] == {
+        "id": None, "name": "Lee Assessor", "role": "local_assessor", "organisation": None
+    }
+    assert events["case.rated.v1"]["actor"]["id"] == "token-ann"
+    notification = app.recorder.select_notifications(events["case.sampled.v1"]["position"], 1)[0]
+    assert cloud_event(app, notification, special_category=False)["data"]["actor"]["id"] is None
 
 
 def test_expected_version_mismatch_is_reported(app: InspectorateApp) -> None:
@@ -246,8 +300,11 @@ def test_reinspection_completes_with_comparison(app: InspectorateApp) -> None:
 
 def test_complaint_deadline_skips_bank_holidays_and_organisation_only_own_body(app: InspectorateApp) -> None:
     inspection_id = published(app, [True])
-    with pytest.raises(PermissionDenied):
-        app.receive_complaint(Actor("x", "organisation", organisation="Durham"), inspection_id, "conduct", "x")
+    with pytest.raises(NotFound) as hidden:  # another body's inspection does not exist for an organisation
+        app.receive_complaint(Actor("x", "organisation", organisation="Durham", id="t"), inspection_id, "conduct", "x")
+    with pytest.raises(NotFound) as unknown:
+        app.receive_complaint(ORG, UUID(int=7), "conduct", "x")
+    assert str(hidden.value) == str(unknown.value).replace(str(UUID(int=7)), str(inspection_id))
     with freeze_time("2011-12-15 10:00:00+00:00"):
         complaint = app.receive_complaint(ORG, inspection_id, "methodology", "sample too small").body
     assert complaint["status"] == "received"
@@ -268,7 +325,8 @@ def test_history_is_in_recorded_order_with_actor_and_as_of_time_travel(app: Insp
         app.start_fieldwork(ANN, inspection_id)
     history = app.history(inspection_id)
     assert [e["position"] for e in history] == sorted(e["position"] for e in history)
-    assert history[0]["actor"] == {"name": "Ann Inspector", "role": "inspector"}
+    assert history[0]["actor"] == {"id": "token-ann", "name": "Ann Inspector", "role": "inspector",
+                                   "organisation": None}
     moment = datetime(2011, 5, 3, 9, 0, 0, tzinfo=timezone.utc)
     assert app.get_inspection(inspection_id, as_of=moment).status == "scheduled"
     assert app.get_inspection(inspection_id, as_of=moment + timedelta(microseconds=1)).status == "fieldwork"

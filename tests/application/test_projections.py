@@ -32,7 +32,7 @@ from infrastructure.projections.tables import VIEW_TABLES, tracking
 from infrastructure.projections.worker import Listener, Poller, build_projector, follow
 from tests.factories import CCI_AREAS, FIELDWORK_START, body, characteristics, judgements
 
-ANN, QA = Actor("Ann Inspector", "inspector"), Actor("Quinn QA", "qa_reviewer")
+ANN, QA = Actor("Ann Inspector", "inspector", id="token-ann"), Actor("Quinn QA", "qa_reviewer", id="token-quinn")
 SMALL = Plan(cases=(18, 28), overlap=3, complaint=0.6, moderate=0.25, seed=7)
 
 

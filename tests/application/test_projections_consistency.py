@@ -51,6 +51,16 @@ def test_kappa_overall_and_by_group_matches_scikit_learn() -> None:
     assert len(body["disagreements"]) == sum(r["first"] != r["moderated"] for r in rows)
 
 
+def test_assessors_are_grouped_by_id_not_by_name() -> None:
+    rows = [{**row(n, True, n % 2 == 0, "safeguarding", "LA Lee"), "first_id": f"token-{n % 2}"} for n in range(4)]
+    rows.append(row(9, True, True, "safeguarding", "LA Lee"))  # recorded before ids: no id, its own group
+    body = consistency_body(rows)
+    assert sorted((a["id"] or "", a["name"], a["pairs"], a["agreements"]) for a in body["by_assessor"]) == [
+        ("", "LA Lee", 1, 1), ("token-0", "LA Lee", 2, 2), ("token-1", "LA Lee", 2, 0)
+    ]
+    assert {d["first_assessor"]["id"] for d in body["disagreements"]} == {"token-1"}
+
+
 def test_kappa_is_none_when_undefined() -> None:
     body = consistency_body([row(1, True, True, "safeguarding", "Ann")])
     assert body["overall"] == {"pairs": 1, "agreements": 1, "agreement_rate": 1.0, "kappa": None}

@@ -59,7 +59,7 @@ def app(settings: Settings) -> Iterator[InspectorateApp]:
 
 def store_as_version_1(app: InspectorateApp) -> UUID:
     """Record a visit, then store its event again exactly as version 1 of the class wrote it."""
-    with caused_by(Actor("Ann Inspector", "inspector"), "c-1"):
+    with caused_by(Actor("Ann Inspector", "inspector", id="token-ann"), "c-1"):
         visit = SiteVisit(place="Kendal", judgements=[{"sufficient": True}, {"sufficient": False}], judgement_count=2)
     stored = app.mapper.to_stored_event(visit.collect_events()[0])
     state = app.mapper.transcoder.decode(stored.state)
@@ -93,7 +93,8 @@ def test_feed_shows_the_upcast_event_and_the_chain_still_holds(app: Inspectorate
     as_cloud_event = cloud_event(app, notification, special_category=False)
     assert as_cloud_event["type"] == "testsitevisit.recorded.v1"
     assert as_cloud_event["data"]["judgement_count"] == 2
-    assert as_cloud_event["data"]["actor"] == {"name": "Ann Inspector", "role": "inspector"}
+    assert as_cloud_event["data"]["actor"] == {"id": "token-ann", "name": "Ann Inspector", "role": "inspector",
+                                               "organisation": None}
     # The chain covers the bytes as stored; reading them upcast changes nothing there.
     assert app.recorder.verify_chain().ok  # type: ignore[attr-defined]
 

@@ -1,4 +1,5 @@
-"""Access control on the real server: hashed tokens, instant revocation, 401/403, optional rate limits."""
+"""Access control on the real server: hashed tokens, instant revocation, 401/403, another body's
+records as 404 for an organisation, optional rate limits."""
 from __future__ import annotations
 
 import hashlib
@@ -73,6 +74,21 @@ def test_roles_are_enforced_with_403(module_server: Server) -> None:
     inspection_id = schedule(module_server.port, inspector, "Role checks")
     assert module_server.request("GET", f"/v1/inspections/{inspection_id}", token=auditor).status == 200
     assert module_server.request("GET", f"/v1/inspections/{inspection_id}", token=integration).status == 403
+
+
+def test_an_organisation_cannot_tell_another_bodys_inspection_from_none(module_server: Server) -> None:
+    """Inspection ids are predictable (uuid5 of programme, body and start): a 403 would tell an
+    organisation that another body is inspected. It gets the unknown id's 404, word for word."""
+    inspector = create_token(module_server.env, "Leak Inspector", "inspector").secret
+    other = schedule(module_server.port, inspector, "Leak Other Body")
+    own = schedule(module_server.port, inspector, "Leak Own Body")
+    organisation = create_token(module_server.env, "Own Body rep", "organisation", "Leak Own Body").secret
+    assert module_server.request("GET", f"/v1/inspections/{own}", token=organisation).status == 200
+    for suffix in ("", "/history", "/cases", "?as_of=2999-01-01T00:00:00Z"):
+        hidden = module_server.request("GET", f"/v1/inspections/{other}{suffix}", token=organisation)
+        absent = module_server.request("GET", f"/v1/inspections/{MISSING_ID}{suffix}", token=organisation)
+        assert (hidden.status, absent.status) == (404, 404) and hidden.is_problem, suffix
+        assert hidden.json() == {**absent.json(), "detail": absent.json()["detail"].replace(MISSING_ID, other)}
 
 
 def test_rate_limiting_is_off_by_default(module_server: Server) -> None:

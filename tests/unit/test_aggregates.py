@@ -20,7 +20,7 @@ from domain.inspection import Inspection
 from domain.reinspection import Reinspection
 from tests.factories import FIELDWORK_START, body, characteristics
 
-ANN = Actor("Ann Inspector", "inspector")
+ANN = Actor("Ann Inspector", "inspector", id="token-ann")
 OMI2 = framework_by_code("OMI2-2009")
 
 
@@ -38,7 +38,8 @@ def test_scheduling_records_framework_year_and_cause() -> None:
     (event,) = inspection.collect_events()
     assert type(event).TOPIC == "inspection.scheduled.v1"
     assert event.framework == "OMI2-2009" and event.year == "2011-12"
-    assert event.cause == {"actor_name": "Ann Inspector", "actor_role": "inspector", "correlation_id": "corr-1"}
+    assert event.cause == {"actor_id": "token-ann", "actor_name": "Ann Inspector", "actor_role": "inspector",
+                           "actor_organisation": None, "correlation_id": "corr-1"}
 
 
 def test_same_natural_key_gives_same_id_whatever_the_case_of_the_name() -> None:

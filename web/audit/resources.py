@@ -22,7 +22,7 @@ from web.schemas import COMMON, Blueprint, problems
 blp = Blueprint("audit", __name__, url_prefix="/v1", description="History, tamper evidence and the read log")
 AUDITORS = ("admin", "auditor")
 CSV_COLUMNS = ("position", "stream", "version", "type", "recorded_at", "actor_name", "actor_role",
-               "correlation_id", "summary", "data")
+               "correlation_id", "summary", "data", "actor_id", "actor_organisation")
 
 
 @blp.route("/inspections/<uuid:inspection_id>/history")
@@ -33,7 +33,10 @@ class History(MethodView):
     @blp.alt_response(200, description="The same events as CSV (`?format=csv`)", content_type="text/csv")
     @problems(blp, *COMMON)
     def get(self, inspection_id: UUID, format: str = "json") -> Response:  # noqa: A002 - the query name
-        """Every event of the inspection, its cases, reinspection and complaints, in recorded order."""
+        """Every event of the inspection, its cases, reinspection and complaints, in recorded order.
+
+        Case characteristics only for auditor and admin; another body's inspection is 404 for an organisation.
+        """
         events = inspection_history(application(), inspection_id, actor())
         record_read(actor(), "inspection.history", inspection_id)
         if format == "csv":
@@ -55,6 +58,7 @@ def as_csv(events: list[dict[str, Any]]) -> str:
             e["position"], e["stream"], e["version"], e["type"], e["recorded_at"],
             _cell(e["actor"].get("name")), _cell(e["actor"].get("role")), _cell(e.get("correlation_id")),
             _cell(e["summary"]), json.dumps(e["data"], ensure_ascii=False, sort_keys=True),
+            _cell(e["actor"].get("id")), _cell(e["actor"].get("organisation")),
         ])
     return out.getvalue()
 

@@ -30,8 +30,11 @@ class ReadsQuery(StrictSchema):
 
 
 class HistoryActorOut(OutputSchema):
+    id = fields.String(allow_none=True, metadata={"description": "the token's id; null for the system "
+                                                                 "and in events recorded before ids"})
     name = fields.String(allow_none=True)
     role = fields.String(allow_none=True)
+    organisation = fields.String(allow_none=True)
 
 
 class HistoryEventOut(OutputSchema):

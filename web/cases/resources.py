@@ -9,6 +9,9 @@ from flask.views import MethodView
 from marshmallow import RAISE
 
 from application.representations import case_dict
+from domain.case_assessment import CaseAssessment
+from domain.errors import NotFound
+from domain.inspection import Inspection
 from web.audit.reads import record_read
 from web.auth import ASSESSORS, READERS, ensure_may_see, is_organisation, roles
 from web.cases.schemas import AddCaseIn, CaseDetailOut, CaseListOut, CaseOut, ModerateIn, RateIn
@@ -46,7 +49,7 @@ class InspectionCases(MethodView):
         """The inspection's sampled cases, without their characteristics."""
         app = application()
         inspection = app.get_inspection(inspection_id)
-        ensure_may_see(inspection.inspected_body)
+        ensure_may_see(inspection.inspected_body, NotFound.record(Inspection.__name__, inspection_id))
         items = [_summary(case_dict(app.get_case(case_id), with_characteristics=False))
                  for case_id in inspection.case_ids]
         record_read(actor(), "case.list", inspection_id)
@@ -64,7 +67,8 @@ class CaseById(MethodView):
         app = application()
         case = app.get_case(case_id, as_of)
         if is_organisation():
-            ensure_may_see(app.get_inspection(case.inspection_id).inspected_body)
+            ensure_may_see(app.get_inspection(case.inspection_id).inspected_body,
+                           NotFound.record(CaseAssessment.__name__, case_id, as_of))
         record_read(actor(), "case", case_id)
         return read(case_dict(case), case.version)
 

@@ -126,6 +126,7 @@ class ModerateIn(StrictSchema):
 
 
 class ActorOut(OutputSchema):
+    id = fields.String(allow_none=True, metadata={"description": "the token's id (null if recorded before ids)"})
     name = fields.String()
     role = fields.String()
     organisation = fields.String(allow_none=True)

@@ -10,6 +10,8 @@ from flask.views import MethodView
 
 from application.app import Result
 from application.representations import complaint_dict
+from domain.complaint import Complaint
+from domain.errors import NotFound
 from web.auth import COMPLAINANTS, COMPLAINT_HANDLERS, READERS, ensure_may_see, is_organisation, roles
 from web.complaints.schemas import CloseIn, ComplaintOut, EscalateIn, ReceiveComplaintIn, RespondIn
 from web.context import actor, application, correlation_id
@@ -49,7 +51,8 @@ class ComplaintById(MethodView):
         app = application()
         complaint = app.get_complaint(complaint_id)
         if is_organisation():
-            ensure_may_see(app.get_inspection(complaint.inspection_id).inspected_body)
+            ensure_may_see(app.get_inspection(complaint.inspection_id).inspected_body,
+                           NotFound.record(Complaint.__name__, complaint_id))
         return read(complaint_dict(complaint), complaint.version)
 
 

@@ -9,6 +9,8 @@ from flask.views import MethodView
 from marshmallow import RAISE
 
 from application.representations import inspection_dict
+from domain.errors import NotFound
+from domain.inspection import Inspection
 from web.auth import READERS, ensure_may_see, roles
 from web.context import actor, application, correlation_id
 from web.inspections.schemas import (
@@ -50,7 +52,7 @@ class InspectionById(MethodView):
     def get(self, inspection_id: UUID, as_of: Any = None) -> Response:
         """The inspection now, or as recorded at `as_of` (404 if it did not exist yet)."""
         inspection = application().get_inspection(inspection_id, as_of)
-        ensure_may_see(inspection.inspected_body)
+        ensure_may_see(inspection.inspected_body, NotFound.record(Inspection.__name__, inspection_id, as_of))
         return read(inspection_dict(inspection), inspection.version)
 
 
@@ -137,5 +139,6 @@ class Sample(MethodView):
     def get(self, inspection_id: UUID) -> Response:
         """Sample size, quotas by gender, disposal and risk level, what is sampled, and the warnings."""
         app = application()
-        ensure_may_see(app.get_inspection(inspection_id).inspected_body)
+        ensure_may_see(app.get_inspection(inspection_id).inspected_body,
+                       NotFound.record(Inspection.__name__, inspection_id))
         return read(app.sample(inspection_id))

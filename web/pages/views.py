@@ -17,7 +17,8 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from application.audit import inspection_history, may_receive_special_category, record_head, verify_record
+from application.audit import inspection_history, record_head, verify_record
+from domain.access import may_see_characteristics
 from application.representations import case_dict, inspection_dict
 from domain import clock
 from domain.errors import DomainError, InvalidValue, NotFound, PermissionDenied
@@ -254,7 +255,7 @@ def inspection(inspection_id: UUID) -> Any:
     app = application()
     as_of = _as_of()
     state = app.get_inspection(inspection_id, as_of)
-    ensure_may_see(state.inspected_body)
+    ensure_may_see(state.inspected_body, NotFound.record("Inspection", inspection_id, as_of))
     history = inspection_history(app, inspection_id, actor())
     record_read(actor(), "inspection.history", inspection_id)
     if as_of is not None:
@@ -274,7 +275,7 @@ def inspection(inspection_id: UUID) -> Any:
             headline, criteria = {}, {}
     else:  # as it stood: the published figures if it was published by then
         headline, criteria = _with_intervals(body["headline_scores"]), _with_intervals(body["criteria_scores"])
-    with_characteristics = may_receive_special_category(actor().role)
+    with_characteristics = may_see_characteristics(actor())
     cases = [case_dict(app.get_case(case_id, as_of), with_characteristics=with_characteristics)
              for case_id in state.case_ids]
     record_read(actor(), "case.list", inspection_id)

@@ -8,6 +8,8 @@ from flask import Response
 from flask.views import MethodView
 from marshmallow import RAISE
 
+from domain.errors import NotFound
+from domain.reinspection import Reinspection
 from web.auth import READERS, ensure_may_see, may_see, roles
 from web.context import actor, application, correlation_id
 from web.reinspections.schemas import ReinspectionListOut, ReinspectionOut, ReinspectionQuery, ScheduleReinspectionIn
@@ -37,7 +39,7 @@ class ReinspectionById(MethodView):
     def get(self, reinspection_id: UUID) -> Response:
         """One reinspection; `comparison` once its follow-up is published."""
         body = application().reinspection_state(reinspection_id)
-        ensure_may_see(body["inspected_body"])
+        ensure_may_see(body["inspected_body"], NotFound.record(Reinspection.__name__, reinspection_id))
         return read(body, body["version"])
 
 

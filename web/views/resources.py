@@ -12,7 +12,7 @@ from application.audit import programme_year_as_of
 from domain import clock
 from domain.errors import NotFound
 from domain.frameworks import PROGRAMMES
-from infrastructure.projections.reader import ViewReader
+from infrastructure.projections.reader import ViewReader, no_scores
 from web.audit.schemas import ProgrammeYearQuery
 from web.inspections.schemas import AsOfQuery
 from web.auth import READERS, ensure_may_see, is_organisation, roles
@@ -65,7 +65,7 @@ class InspectionScores(MethodView):
         if waited is not None:
             return waited
         body = reader().scores(inspection_id)
-        ensure_may_see({"name": body["inspected_body"]})
+        ensure_may_see({"name": body["inspected_body"]}, no_scores(inspection_id))
         return read(body)
 
 
@@ -80,7 +80,7 @@ class InspectionRatings(MethodView):
         overall one; live before publication, frozen after; as recorded at `as_of` if given. Computed
         from the inspection and its cases with the same rules as publication, so always current."""
         inspection, body = application().ratings(inspection_id, as_of)
-        ensure_may_see(inspection.inspected_body)
+        ensure_may_see(inspection.inspected_body, NotFound.record("Inspection", inspection_id, as_of))
         if as_of is not None:
             body["as_of"] = as_of.isoformat()
         return read(body)
