@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -323,9 +324,15 @@ def test_an_organisation_sees_only_its_own_and_not_the_qa_or_audit_pages(
     page = context.new_page()
     for path in ("/consistency", "/audit"):
         assert page.goto(path).status == 403
-    other = page.goto(f"/inspections/{record.published['Lancashire']}")
-    assert other.status in (403, 404)  # 404 once other bodies' records "do not exist" (api-2.md A)
-    assert record.published["Lancashire"] not in page.content() or other.status == 403
+    # Another body's inspection does not exist for an organisation: the same page as an unknown id.
+    hidden_id = record.published["Lancashire"]
+    other = page.goto(f"/inspections/{hidden_id}")
+    assert other.status == 404
+    hidden = page.inner_text("main").replace(hidden_id, "ID")
+    unknown_id = str(uuid.uuid4())
+    assert page.goto(f"/inspections/{unknown_id}").status == 404
+    assert page.inner_text("main").replace(unknown_id, "ID") == hidden
+    assert "Lancashire" not in hidden
     context.close()
 
 
