@@ -15,7 +15,7 @@ from web.metrics import init_metrics
 from web.public import init_public
 from web.ratelimit import init_rate_limit
 from web.responses import BadIfMatch, bad_if_match
-from web.schemas import Problem, reject_malformed_json
+from web.schemas import Problem, refuse_an_oversized_stream, reject_malformed_json
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -42,6 +42,7 @@ def init_api(app: Flask) -> None:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]  # every documented operation is under /v1
     init_logging(app)  # first, so that even a 401 is timed and logged
+    app.before_request(refuse_an_oversized_stream)  # before anything reads a body
     app.before_request(authenticate)
     init_rate_limit(app)  # off unless INSPECTORATE_RATE_LIMIT is set; counts once the token is known
     app.before_request(reject_malformed_json)
