@@ -7,8 +7,10 @@ from flask import Flask, jsonify
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
+from infrastructure.availability import RETRY_AFTER_SECONDS
 from web.auth import authenticate
-from web.errors import init_errors
+from web.context import services
+from web.errors import init_errors, problem
 from web.idempotency import init_idempotency
 from web.logging import init_logging
 from web.metrics import init_metrics
@@ -37,6 +39,16 @@ class InspectorateApi(Api):
             self.spec.components.response(name, response, lazy=True)
 
 
+def database_answers() -> bool:
+    """One trivial statement on the read database (a pooled connection; libpq gives up connecting in 2 s)."""
+    try:
+        with services().read_engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except Exception:  # noqa: BLE001 - whatever the failure, the answer is "not ready"
+        return False
+    return True
+
+
 def init_api(app: Flask) -> None:
     api = InspectorateApi(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
@@ -54,9 +66,16 @@ def init_api(app: Flask) -> None:
 
     @app.get("/health")
     def health():  # type: ignore[no-untyped-def]
-        from web.views.resources import views_health
+        """Readiness: 200 only while the database answers, so that an outage shows (503). No counts."""
+        if not database_answers():
+            return problem(503, "Service unavailable", "The database does not answer.",
+                           headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return jsonify({"status": "ok"})
 
-        return jsonify({"status": "ok", **views_health()})
+    @app.get("/health/live")
+    def live():  # type: ignore[no-untyped-def]
+        """Liveness: the process runs and answers; says nothing about the database."""
+        return jsonify({"status": "ok"})
 
     from web.cases.resources import blp as cases
     from web.complaints.resources import blp as complaints

@@ -168,7 +168,7 @@ def test_a_reinspection_reads_due_from_its_due_date_in_both_reads_before_the_dea
         assert api.ok(api.get("/v1/views/reinspections?status=pending"))["items"] == []
 
 
-def test_status_and_health_show_each_views_position_and_lag(api: Api) -> None:
+def test_status_shows_each_views_position_and_lag_and_health_no_counts(api: Api) -> None:
     api.schedule()
     assert_problem(api.get("/v1/views/status", "inspector"), 403)
     before = api.ok(api.get("/v1/views/status", "auditor"))
@@ -176,5 +176,26 @@ def test_status_and_health_show_each_views_position_and_lag(api: Api) -> None:
     project(api)
     after = api.ok(api.get("/v1/views/status", "admin"))
     assert {v["lag"] for v in after["views"].values()} == {0}
-    health = api.ok(api.get("/health", None))
-    assert health["status"] == "ok" and health["views"]["complaints"]["position"] == health["head"]
+    assert after["views"]["complaints"]["position"] == after["head"]
+    assert api.ok(api.get("/health", None)) == {"status": "ok"}  # readiness, unauthenticated: no counts
+    assert api.ok(api.get("/health/live", None)) == {"status": "ok"}
+
+
+def test_health_is_503_while_the_database_does_not_answer_and_live_stays_200(api: Api, monkeypatch) -> None:
+    import sqlalchemy.exc
+
+    from web import services_of
+
+    engine = services_of(api.app).read_engine
+
+    def refused(*_: object, **__: object) -> None:
+        raise sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(engine, "connect", refused)
+    response = api.get("/health", None)
+    problem = assert_problem(response, 503)
+    assert response.headers["Retry-After"] and "database" in problem["detail"]
+    assert set(problem) == {"type", "title", "status", "detail"}
+    assert api.ok(api.get("/health/live", None)) == {"status": "ok"}
+    monkeypatch.undo()
+    assert api.ok(api.get("/health", None)) == {"status": "ok"}

@@ -135,11 +135,3 @@ def views_status() -> dict[str, Any]:
     head = application().recorder.max_notification_id() or 0
     positions = reader().positions()
     return {"head": head, "views": {name: {"position": p, "lag": max(0, head - p)} for name, p in positions.items()}}
-
-
-def views_health() -> dict[str, Any]:
-    """For /health: the views' positions and lag, or why they could not be read (never an error)."""
-    try:
-        return views_status()
-    except Exception as error:  # noqa: BLE001 - health must answer even when the views cannot
-        return {"views": None, "views_error": type(error).__name__}
