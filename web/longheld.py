@@ -89,3 +89,4 @@ def held_while(body: Iterator[bytes], release: Callable[[], None]) -> Iterator[b
         yield from body
     finally:
         release()
+

@@ -85,3 +85,31 @@ def test_fuzzing_finds_no_server_error_and_no_undocumented_response(api: Api, se
     # Every operation was reached, and the run got past authentication and validation into the application.
     assert {(method, path) for method, path, _ in seen} == {(op.method.upper(), op.path) for op in operations}
     assert {status for *_, status in seen} >= {200, 201, 400, 403, 404, 409, 422}
+
+
+MIB = 1024 * 1024
+
+
+def test_a_chunked_body_gets_what_the_same_body_with_a_length_gets(api: Api) -> None:
+    """Bodies of every size up to 2 MiB, to every kind of write, sent with Content-Length and then chunked
+    (no length; the server marks the stream's end, as granian does): the same answer, 413 exactly over 1 MiB."""
+    import io
+
+    inspection = api.in_fieldwork("Durham", start="2011-06-06")
+    paths = ["/v1/inspections", "/v1/complaints", f"/v1/inspections/{inspection}/cases",
+             f"/v1/inspections/{inspection}/start-fieldwork"]
+    headers = {**api.headers("inspector"), "Content-Type": "application/json"}
+
+    @hypothesis_settings(max_examples=30, deadline=None, derandomize=True, database=None,
+                         suppress_health_check=list(HealthCheck))
+    @given(size=st.one_of(st.integers(min_value=2, max_value=2 * MIB), st.sampled_from([MIB - 1, MIB, MIB + 1])),
+           path=st.sampled_from(paths))
+    def run(size: int, path: str) -> None:
+        raw = b"{" + b" " * (size - 2) + b"}"
+        with_length = api.client.post(path, data=raw, headers=headers)
+        chunked = api.client.post(path, input_stream=io.BytesIO(raw), headers={**headers, "Transfer-Encoding": "chunked"},
+                                  environ_overrides={"wsgi.input_terminated": True})
+        assert chunked.status_code == with_length.status_code, (size, path, chunked.get_json())
+        assert (chunked.status_code == 413) == (size > MIB), (size, path, chunked.status_code)
+
+    run()
