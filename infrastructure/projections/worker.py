@@ -8,6 +8,7 @@ second as a fallback in case a notification is lost over a reconnection.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from application.app import InspectorateApp
 from application.projections import views_named
 from infrastructure.config import Settings
+from infrastructure.files import private_file
 from infrastructure.parent import watch_parent
 from infrastructure.projections.decoding import FactDecoder
 from infrastructure.projections.engine import create_projection_engine
@@ -128,9 +130,11 @@ class Heartbeat:
         now = time.monotonic()
         if now - self._last < self.every:
             return
-        self._last = now
+        first, self._last = not self._last, now
         try:
-            self.path.touch()
+            if first:  # created (or tightened) to 0600 like every file in the data directory
+                private_file(self.path)
+            os.utime(self.path)
         except OSError as error:  # a full or read-only disk must not stop the views; --check will say so
             log.warning("projection worker: heartbeat not written (%s)", type(error).__name__)
 
