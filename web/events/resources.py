@@ -22,8 +22,8 @@ from application.catalogue import (
 from domain.base import Actor
 from web.auth import roles
 from web.context import actor, application
-from web.longheld import admit, held_while, refused
 from web.events.schemas import CatalogueOut, FeedOut, FeedQuery, StreamQuery
+from web.longheld import admit, held_while, refused
 from web.schemas import COMMON, Blueprint, problems
 
 blp = Blueprint("events", __name__, url_prefix="/v1/events", description="The event feed (CloudEvents 1.0)")
