@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.http_commands [--clients 8] [--seconds 20] [--read-seconds 10]
         [--workers 2] [--cases-per-client 20] [--database-url URL] [--python-opt] [--no-projection-worker]
-        [--no-pin] [--rate N]
+        [--rate N] [--held N]
 
 Starts the server on the embedded default (SQLite in a temporary data
 folder) unless --database-url is given (a scratch database: it is used as
@@ -23,6 +23,13 @@ latency a client sees at that load (as wrk2 measures it), arrivals at
 random (Poisson). Each line also gives the time spent in the app, from
 the server's access log: the rest is queueing, HTTP and the machine's
 scheduler, on a 2-core machine that also runs the 8 client processes.
+
+``--held N`` holds N long-held requests open on the server through both phases, from 4 auditor
+tokens (a separate process, threads): half event streams (``/v1/events/stream``, 25 s each, for a
+type the benchmark does not write, so they hold rather than send), half reads waiting for a view
+position (``/v1/views/complaints?min_position=<head>``), each asked again as soon as it ends. The
+waits are long only while the views lag the head, so use it with --no-projection-worker. What the
+held requests got back (200, 503 refused, ...) is printed at the end.
 
 Two figures per phase say how the machine itself stood, since every
 other figure moves with it:
@@ -165,7 +172,7 @@ def start_server(args: argparse.Namespace, workdir: Path) -> tuple[subprocess.Po
         env["INSPECTORATE_DATABASE_URL"] = args.database_url
     port = free_port()
     command = inspectorate_command(args.python_opt)
-    extra = (["--no-worker"] if args.no_projection_worker else []) + (["--no-pin"] if args.no_pin else [])
+    extra = ["--no-worker"] if args.no_projection_worker else []
     log = (workdir / "server.log").open("wb")  # the access log: one JSON line a request, with its duration
     server = subprocess.Popen([*command, "serve", "--port", str(port), "--workers", str(args.workers), *extra],
                               env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=log)
@@ -182,10 +189,52 @@ def start_server(args: argparse.Namespace, workdir: Path) -> tuple[subprocess.Po
     raise SystemExit("server did not start")
 
 
-def create_token(env: dict[str, str], python_opt: bool) -> str:
-    done = subprocess.run([*inspectorate_command(python_opt), "token", "create", "--name", "Bench Inspector",
-                           "--role", "inspector"], env=env, cwd=REPO, capture_output=True, text=True, check=True)
+def create_token(env: dict[str, str], python_opt: bool, role: str = "inspector", name: str = "Bench Inspector") -> str:
+    done = subprocess.run([*inspectorate_command(python_opt), "token", "create", "--name", name,
+                           "--role", role], env=env, cwd=REPO, capture_output=True, text=True, check=True)
     return done.stdout.strip().splitlines()[-1]
+
+
+def hold(port: int, tokens: list[str], count: int, stop: Any, outcomes: Any) -> None:
+    """``count`` long-held requests kept open (threads), each asked again when it ends, until ``stop``."""
+    import collections
+    import threading
+
+    seen: collections.Counter[str] = collections.Counter()
+    lock = threading.Lock()
+
+    def head(token: str) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/v1/views/status", headers={"Authorization": f"Bearer {token}"})
+        return int(json.loads(conn.getresponse().read())["head"])
+
+    def one(n: int) -> None:
+        token = tokens[n % len(tokens)]
+        position = head(token)
+        path = (f"/v1/events/stream?after={position}&types=complaint.received.v1&timeout=25" if n % 2 == 0
+                else f"/v1/views/complaints?min_position={position}")
+        while not stop.is_set():
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=40)
+                conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+                response = conn.getresponse()
+                response.read()
+                outcome = str(response.status)
+                conn.close()
+            except OSError as error:
+                outcome = type(error).__name__
+            with lock:
+                seen[f"{'stream' if n % 2 == 0 else 'wait'} {outcome}"] += 1
+            if outcome != "200" and not outcome.startswith("5"):
+                stop.wait(0.5)
+            elif outcome.startswith("5"):
+                stop.wait(0.2)
+
+    threads = [threading.Thread(target=one, args=(n,), daemon=True) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    stop.wait()
+    outcomes.update(dict(seen))
 
 
 def set_up(port: int, token: str, clients: int, cases_per_client: int) -> tuple[str, list[list[str]]]:
@@ -374,7 +423,8 @@ def main() -> None:
     parser.add_argument("--python-opt", action="store_true", help="run the server under python -O")
     parser.add_argument("--no-projection-worker", action="store_true",
                         help="serve --no-worker: without the in-process projection worker")
-    parser.add_argument("--no-pin", action="store_true", help="serve --no-pin: workers left to the OS scheduler")
+    parser.add_argument("--held", type=int, default=0,
+                        help="hold this many long-held requests (streams, min_position waits) open throughout")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="inspectorate-bench-"))
@@ -386,9 +436,18 @@ def main() -> None:
         backend = "postgres" if args.database_url else "sqlite (embedded)"
         print(f"server: {args.workers} granian workers, {backend}"
               f"{', no projection worker' if args.no_projection_worker else ', projection worker'}"
-              f"{', workers not pinned' if args.no_pin else ''}; "
+              f"{f', {args.held} long-held requests open' if args.held else ''}; "
               f"{args.clients} client processes; {os.cpu_count()} CPUs{'; python -O' if args.python_opt else ''}")
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        holding = None
+        if args.held:
+            tokens = [create_token(env, args.python_opt, "auditor", f"Bench Auditor {n}") for n in range(4)]
+            manager = multiprocessing.get_context("fork").Manager()
+            stop, outcomes = manager.Event(), manager.dict()
+            holding = multiprocessing.get_context("fork").Process(target=hold, args=(port, tokens, args.held, stop,
+                                                                                      outcomes))
+            holding.start()
+            time.sleep(2.0)  # all of them open before the clients start
         with multiprocessing.get_context("fork").Pool(args.clients) as pool:
             path = f"/v1/inspections/{inspection_id}"
             each = args.rate / args.clients if args.rate else None  # open loop: the offered rate, shared out
@@ -398,6 +457,10 @@ def main() -> None:
             jobs = [(port, token, None, path, args.read_seconds, each)] * args.clients
             report(f"GET {'inspection' + at if at else 'one inspection'}", run_phase(pool, drive, jobs, server.pid, log))
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        if holding is not None:
+            stop.set()
+            holding.join(timeout=60)
+            print(f"long-held requests, what they got: {dict(sorted(outcomes.items()))}")
     finally:
         server.send_signal(signal.SIGTERM)
         try:

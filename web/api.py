@@ -7,15 +7,17 @@ from flask import Flask, jsonify
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
+from infrastructure.availability import RETRY_AFTER_SECONDS
 from web.auth import authenticate
-from web.errors import init_errors
+from web.context import services
+from web.errors import init_errors, problem
 from web.idempotency import init_idempotency
 from web.logging import init_logging
 from web.metrics import init_metrics
 from web.public import init_public
 from web.ratelimit import init_rate_limit
 from web.responses import BadIfMatch, bad_if_match
-from web.schemas import Problem, reject_malformed_json
+from web.schemas import Problem, refuse_an_oversized_stream, reject_malformed_json
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -37,11 +39,22 @@ class InspectorateApi(Api):
             self.spec.components.response(name, response, lazy=True)
 
 
+def database_answers() -> bool:
+    """One trivial statement on the read database (a pooled connection; libpq gives up connecting in 2 s)."""
+    try:
+        with services().read_engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except Exception:  # noqa: BLE001 - whatever the failure, the answer is "not ready"
+        return False
+    return True
+
+
 def init_api(app: Flask) -> None:
     api = InspectorateApi(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]  # every documented operation is under /v1
     init_logging(app)  # first, so that even a 401 is timed and logged
+    app.before_request(refuse_an_oversized_stream)  # before anything reads a body
     app.before_request(authenticate)
     init_rate_limit(app)  # off unless INSPECTORATE_RATE_LIMIT is set; counts once the token is known
     app.before_request(reject_malformed_json)
@@ -53,9 +66,16 @@ def init_api(app: Flask) -> None:
 
     @app.get("/health")
     def health():  # type: ignore[no-untyped-def]
-        from web.views.resources import views_health
+        """Readiness: 200 only while the database answers, so that an outage shows (503). No counts."""
+        if not database_answers():
+            return problem(503, "Service unavailable", "The database does not answer.",
+                           headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return jsonify({"status": "ok"})
 
-        return jsonify({"status": "ok", **views_health()})
+    @app.get("/health/live")
+    def live():  # type: ignore[no-untyped-def]
+        """Liveness: the process runs and answers; says nothing about the database."""
+        return jsonify({"status": "ok"})
 
     from web.cases.resources import blp as cases
     from web.complaints.resources import blp as complaints

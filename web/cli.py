@@ -144,12 +144,22 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
 @cli.command()
 @click.option("--exit-with-parent", is_flag=True, hidden=True,
               help="Stop when the process that started this one exits (used by `serve`).")
-def project(exit_with_parent: bool) -> None:
+@click.option("--check", is_flag=True,
+              help="Do not run: exit 0 if a worker's loop turned within the last 30 s (its heartbeat file), else 1.")
+def project(exit_with_parent: bool, check: bool) -> None:
     """Run the projection worker (read views, deadline process) until SIGTERM or SIGINT."""
     from infrastructure.bootstrap import migrate
-    from infrastructure.projections.worker import run_worker
+    from infrastructure.projections.worker import HEARTBEAT_MAX_AGE, heartbeat_age, run_worker
 
     settings = _settings()
+    if check:  # a container health check: cheap, no database
+        age = heartbeat_age(settings)
+        if age is None or age > HEARTBEAT_MAX_AGE:
+            click.echo("projection worker: no heartbeat" if age is None
+                       else f"projection worker: no heartbeat for {age:.0f} s", err=True)
+            raise click.exceptions.Exit(1)
+        click.echo(f"projection worker: alive ({age:.0f} s since its last heartbeat)")
+        return
     migrate(settings)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -1,24 +1,16 @@
 """Production serving: granian (a Rust HTTP server) running the WSGI app in worker processes,
 schema created before they start.
 
-Measured with ``benchmarks.http_commands`` on this 2-core machine (README,
-issue notes): against gunicorn's sync workers, granian's 2 workers served
-ratings at 820/s instead of 725/s and reads at 1,840/s instead of 1,340/s,
-with less server CPU a request (1.71 instead of 1.99 ms for a rating).
-Its HTTP parsing and connection handling are native code, and it keeps
-connections alive, which sync workers cannot (each request was a new TCP
-connection). Each worker runs the app in one Python thread: on 2 cores
-more threads only contend for the GIL. Connections are shared out evenly
-across the workers by ``web.balance``.
+Measured with ``benchmarks.http_commands`` on a 2-core machine: against gunicorn's sync
+workers, granian's 2 workers served ratings at 820/s instead of 725/s and reads at 1,840/s
+instead of 1,340/s. Its HTTP parsing and connection handling are native code, and it keeps
+connections alive.
 
-Where there are as many workers as cores (2 and 2 here), each worker is
-pinned to a core of its own, all its threads with it: the Rust thread that
-reads a request and the Python thread that answers it hand it to each other
-on one core, rather than waking each other across cores. In 9 back-to-back
-pairs on this machine, the server's threads waited for a core 29-41% of the
-time they ran instead of 39-54%, closed-loop ratings were faster in 7 pairs
-(median 836/s against 744/s) and the p99 at 600 ratings/s lower in 7
-(README). ``--no-pin`` leaves the workers to the OS scheduler.
+Each worker answers on up to ``web.longheld.THREADS`` Python threads, started as requests need
+them. Long-held requests (event streams, reads waiting for ``min_position``) may take at most
+``web.longheld.PLACES`` of them, so the rest are always there for short requests: a stream can
+no longer hold up a plain read (docs/serving.md, with the figures). Spreading connections
+across machines or workers is a load balancer's job, not this process's.
 """
 from __future__ import annotations
 
@@ -37,45 +29,10 @@ from infrastructure.bootstrap import migrate
 from infrastructure.config import Settings
 from infrastructure.metrics import MULTIPROC_ENV, prepare_multiprocess
 from infrastructure.parent import watch_parent
-from web.balance import BOARD_ENV, Balanced, Board, create_board
 from web.logging import log_event
+from web.longheld import THREADS
 
 WORKER_TARGET = "web.server:worker_app"
-CORES_ENV = "INSPECTORATE_WORKER_CORES"  # the cores workers are pinned to, in turn (set by serve)
-
-
-def worker_cores(workers: int, pin: bool | None = None) -> list[int] | None:
-    """The cores to pin the workers to, one each in turn, or None: left to the OS scheduler.
-
-    By default (``pin`` None), workers are pinned when there are as many of them as cores
-    this process may run on (its affinity, so a container's cpuset counts), at least two:
-    each then has a core of its own. With fewer workers than cores, pinning would only keep
-    a worker off an idle core; with more, two would share one for good.
-    """
-    if pin is False or not hasattr(os, "sched_getaffinity"):
-        return None
-    cores = sorted(os.sched_getaffinity(0))
-    if pin is None and (len(cores) < 2 or workers != len(cores)):
-        return None
-    return cores
-
-
-def pin_to_core(core: int) -> bool:
-    """Keep every thread of this process on one core; threads they start later inherit it.
-
-    Should the OS refuse (a core taken out of the container's set meanwhile, say), one line on
-    stderr says so and the worker serves on where the scheduler puts it: False.
-    """
-    try:
-        for thread in os.listdir("/proc/self/task"):
-            try:
-                os.sched_setaffinity(int(thread), {core})
-            except ProcessLookupError:  # a thread that ended meanwhile
-                continue
-    except OSError as error:
-        log_event("worker not pinned to a core", core=core, error=type(error).__name__)
-        return False
-    return True
 
 
 def worker_app() -> Any:
@@ -93,17 +50,6 @@ def worker_app() -> Any:
     # a quarter. Reference counting still frees whatever of it is dropped without a cycle.
     gc.collect()
     gc.freeze()
-    board = os.environ.get(BOARD_ENV)
-    if board:  # under serve(): connections shared out across the workers (web.balance)
-        seat = Board(board)
-        multiprocessing.util.Finalize(None, seat.release, exitpriority=10)
-        cores = os.environ.get(CORES_ENV)
-        if cores:  # a core each: the seat is this worker's own among the live ones (a dead one's is reused)
-            listed = [int(core) for core in cores.split(",")]
-            pin_to_core(listed[seat.slot % len(listed)])
-        balanced = Balanced(app.wsgi_app, seat)
-        balanced.run()
-        app.wsgi_app = balanced  # type: ignore[method-assign]
     return app
 
 
@@ -125,7 +71,7 @@ def _exit_with_server(server: int, every: float = 0.5, grace: float = 15.0) -> N
                      name="exit-with-server", daemon=True).start()
 
 
-def serve(host: str, port: int, *, workers: int = 2, run_worker: bool = True, pin: bool | None = None) -> int:
+def serve(host: str, port: int, *, workers: int = 2, run_worker: bool = True) -> int:
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces
     from granian.log import LogLevels
@@ -142,7 +88,7 @@ def serve(host: str, port: int, *, workers: int = 2, run_worker: bool = True, pi
         interface=Interfaces.WSGI,
         http=HTTPModes.http1,
         workers=workers,
-        blocking_threads=1,
+        blocking_threads=THREADS,  # started as needed; long-held requests may take only some (web.longheld)
         # SIGTERM: stop accepting, let in-flight requests finish, then exit; a worker that
         # takes longer than this to stop is killed.
         workers_kill_timeout=10,
@@ -154,18 +100,10 @@ def serve(host: str, port: int, *, workers: int = 2, run_worker: bool = True, pi
     )
     worker = _Supervised(_start_projection_worker) if run_worker else None
     main = os.getpid()
-    board = create_board()
-    os.environ[BOARD_ENV] = str(board)  # the workers, forked or spawned, find it there
-    cores = worker_cores(workers, pin)
-    if cores:
-        os.environ[CORES_ENV] = ",".join(map(str, cores))
-    else:
-        os.environ.pop(CORES_ENV, None)
     try:
         server.serve()
     finally:
         if os.getpid() == main:  # (never in a forked server worker)
-            board.unlink(missing_ok=True)
             if worker is not None:
                 worker.stop()
     return 0

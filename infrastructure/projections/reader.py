@@ -39,18 +39,28 @@ class ViewReader:
             found = dict(conn.execute(sa.select(tracking.c.name, tracking.c.position)).all())
         return {name: found.get(name, 0) for name in VIEW_NAMES}
 
-    def wait_for(self, names: tuple[str, ...], position: int, timeout: float, interval: float = 0.02) -> bool:
+    def reached(self, names: tuple[str, ...], position: int) -> bool:
+        positions = self.positions()
+        return all(positions[name] >= position for name in names)
+
+    def wait_for(self, names: tuple[str, ...], position: int, timeout: float, interval: float = 0.01,
+                 longest: float = 0.1) -> bool:
         """True once every named view has processed ``position``; False after about ``timeout`` seconds.
 
+        Polls at once, then after ``interval``, growing by half each time to ``longest``: a write is
+        usually projected within tens of milliseconds, and many waiting reads must not keep the
+        database (and the worker's CPU) busy polling. No connection is held between polls.
         Counts sleeps rather than reading a clock, so that a frozen test clock cannot stall it.
         """
-        for attempt in range(max(1, int(timeout / interval)) + 1):
-            if attempt:
-                time.sleep(interval)
-            positions = self.positions()
-            if all(positions[name] >= position for name in names):
+        slept, pause = 0.0, interval
+        while True:
+            if self.reached(names, position):
                 return True
-        return False
+            if slept >= timeout:
+                return False
+            time.sleep(pause)
+            slept += pause
+            pause = min(pause * 1.5, longest)
 
     # -- views -------------------------------------------------------------------
 

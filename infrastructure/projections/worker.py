@@ -8,9 +8,11 @@ second as a fallback in case a notification is lost over a reconnection.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import psycopg
 import sqlalchemy as sa
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 from application.app import InspectorateApp
 from application.projections import views_named
 from infrastructure.config import Settings
+from infrastructure.files import private_file
 from infrastructure.parent import watch_parent
 from infrastructure.projections.decoding import FactDecoder
 from infrastructure.projections.engine import create_projection_engine
@@ -31,6 +34,8 @@ POLL_SECONDS = 0.05
 FALLBACK_POLL_SECONDS = 1.0
 GATHER_SECONDS = 0.025  # PostgreSQL: after a notification, wait this long for more before a page
 DEADLINE_SECONDS = 60.0
+HEARTBEAT_FILE = "projection-worker.heartbeat"  # in the data directory
+HEARTBEAT_MAX_AGE = 30.0  # `project --check`: a worker whose loop has not turned for this long is unhealthy
 
 
 def build_projector(
@@ -53,7 +58,9 @@ class Poller:
         return None
 
     def wait(self, stop: threading.Event, position: int) -> None:
-        while not stop.is_set():
+        """Until the head passes ``position``, or a second at most: the loop turns (and beats) while idle."""
+        until = time.monotonic() + FALLBACK_POLL_SECONDS
+        while not stop.is_set() and time.monotonic() < until:
             if (self.app.recorder.max_notification_id() or 0) > position:
                 return
             stop.wait(self.interval)
@@ -111,10 +118,46 @@ class Listener:
                 self._stop.wait(1.0)
 
 
-def follow(projector: Projector, waiter: Poller | Listener, stop: threading.Event) -> None:
+class Heartbeat:
+    """A file the worker touches as its loop turns (at most once a second), so that something outside
+    (compose's health check: `inspectorate project --check`) can tell a live worker from a stuck one."""
+
+    def __init__(self, path: Path, every: float = 1.0) -> None:
+        self.path, self.every = path, every
+        self._last = 0.0
+
+    def beat(self) -> None:
+        now = time.monotonic()
+        if now - self._last < self.every:
+            return
+        first, self._last = not self._last, now
+        try:
+            if first:  # created (or tightened) to 0600 like every file in the data directory
+                private_file(self.path)
+            os.utime(self.path)
+        except OSError as error:  # a full or read-only disk must not stop the views; --check will say so
+            log.warning("projection worker: heartbeat not written (%s)", type(error).__name__)
+
+
+def heartbeat_path(settings: Settings) -> Path:
+    return settings.data_dir / HEARTBEAT_FILE
+
+
+def heartbeat_age(settings: Settings) -> float | None:
+    """Seconds since the worker's loop last turned, or None: no heartbeat at all."""
+    try:
+        return max(0.0, time.time() - heartbeat_path(settings).stat().st_mtime)
+    except OSError:
+        return None
+
+
+def follow(projector: Projector, waiter: Poller | Listener, stop: threading.Event,
+           heartbeat: Heartbeat | None = None) -> None:
     """Keep the views current until ``stop`` is set; survives database outages."""
     backoff = 0.1
     while not stop.is_set():
+        if heartbeat is not None:  # also while the database is down: the worker is alive, retrying
+            heartbeat.beat()
         try:
             waiter.arm()
             projector.catch_up()
@@ -188,7 +231,7 @@ def run_worker(settings: Settings, stop: threading.Event, *, parent_pid: int | N
     for thread in threads:
         thread.start()
     try:
-        follow(projector, waiter, stop)
+        follow(projector, waiter, stop, Heartbeat(heartbeat_path(settings)))
     finally:
         stop.set()
         waiter.close()

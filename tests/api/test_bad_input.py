@@ -44,6 +44,26 @@ def test_a_body_over_one_mebibyte_is_413(api: Api) -> None:
     assert "1 MiB" in problem["detail"]
 
 
+def _chunked(api: Api, raw: bytes) -> Any:
+    """As a server that ends chunked bodies itself (granian) hands one on: no Content-Length, the stream terminated."""
+    import io
+
+    return api.client.post("/v1/inspections", input_stream=io.BytesIO(raw), content_type="application/json",
+                           headers={**api.headers("inspector"), "Transfer-Encoding": "chunked"},
+                           environ_overrides={"wsgi.input_terminated": True})
+
+
+def test_a_chunked_body_over_one_mebibyte_is_413_not_cut_short(api: Api) -> None:
+    import json
+
+    padded = json.dumps(schedule_body(lead_inspector="x" * (1024 * 1024))).encode()
+    problem = assert_problem(_chunked(api, padded), 413)
+    assert "1 MiB" in problem["detail"]
+    exactly = b"{" + b" " * (1024 * 1024 - 2) + b"}"  # a chunked body of exactly 1 MiB is within the limit
+    assert _chunked(api, exactly).status_code == 422
+    assert _chunked(api, json.dumps(schedule_body()).encode()).status_code == 201
+
+
 # -- 422: fields and values ------------------------------------------------------------------
 
 @pytest.mark.parametrize(("data", "field"), [

@@ -83,7 +83,7 @@ def test_every_option_has_a_help_line() -> None:
 def test_the_options_the_readme_lists_are_accepted_and_no_pin_is_gone() -> None:
     serve = cli.commands["serve"]
     assert {o for p in serve.params for o in p.opts} >= {"--host", "--port", "--workers", "--no-worker"}
-    assert [o for p in cli.commands["project"].params for o in p.opts] == ["--exit-with-parent"]
+    assert [o for p in cli.commands["project"].params for o in p.opts] == ["--exit-with-parent", "--check"]
     result = invoke("serve", "--no-pin")
     assert result.exit_code == 2 and "--no-pin" in one_line_error(result)
 

@@ -150,3 +150,31 @@ def test_fuzzing_query_integers_of_any_size_finds_no_server_error(api: Api, sett
         fuzz(operation)
     assert {path for path, _, _ in seen} == {op.path for op in operations}
     assert {(status, boosted) for _, status, boosted in seen} >= {(200, False), (422, True)}
+
+
+MIB = 1024 * 1024
+
+
+def test_a_chunked_body_gets_what_the_same_body_with_a_length_gets(api: Api) -> None:
+    """Bodies of every size up to 2 MiB, to every kind of write, sent with Content-Length and then chunked
+    (no length; the server marks the stream's end, as granian does): the same answer, 413 exactly over 1 MiB."""
+    import io
+
+    inspection = api.in_fieldwork("Durham", start="2011-06-06")
+    paths = ["/v1/inspections", "/v1/complaints", f"/v1/inspections/{inspection}/cases",
+             f"/v1/inspections/{inspection}/start-fieldwork"]
+    headers = {**api.headers("inspector"), "Content-Type": "application/json"}
+
+    @hypothesis_settings(max_examples=30, deadline=None, derandomize=True, database=None,
+                         suppress_health_check=list(HealthCheck))
+    @given(size=st.one_of(st.integers(min_value=2, max_value=2 * MIB), st.sampled_from([MIB - 1, MIB, MIB + 1])),
+           path=st.sampled_from(paths))
+    def run(size: int, path: str) -> None:
+        raw = b"{" + b" " * (size - 2) + b"}"
+        with_length = api.client.post(path, data=raw, headers=headers)
+        chunked = api.client.post(path, input_stream=io.BytesIO(raw), headers={**headers, "Transfer-Encoding": "chunked"},
+                                  environ_overrides={"wsgi.input_terminated": True})
+        assert chunked.status_code == with_length.status_code, (size, path, chunked.get_json())
+        assert (chunked.status_code == 413) == (size > MIB), (size, path, chunked.status_code)
+
+    run()

@@ -257,108 +257,89 @@ def _held(pid: int, port: int) -> int:
     return held
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
-def test_keep_alive_connections_are_shared_out_evenly_across_the_workers(server: Server) -> None:
-    """8 clients all on one worker: it closes connections (one response at a time says `Connection:
-    close`) until each worker holds 4. Each worker has its own listening socket (SO_REUSEPORT) and
-    the kernel picks one for a new connection, so the test connects until 8 have landed on one."""
-    first, second = _server_workers(server.process.pid)
-    port = server.port
-
-    def held() -> tuple[int, int]:
-        return _held(first, port), _held(second, port)
-
-    clients: list[http.client.HTTPConnection] = []
-    while len(clients) < 8:
-        before = held()
-        client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        client.connect()
-        deadline = time.monotonic() + 10
-        while sum(now := held()) == sum(before) and time.monotonic() < deadline:
-            time.sleep(0.01)  # until a worker has accepted it
-        assert sum(now) == sum(before) + 1, (before, now)
-        if now[0] > before[0]:
-            clients.append(client)
-        else:
-            client.close()
-            while held()[1] != before[1] and time.monotonic() < deadline:
-                time.sleep(0.01)
-    assert held() == (8, 0)
-
-    closed = 0
-    deadline = time.monotonic() + 20
-    while held() != (4, 4) and time.monotonic() < deadline:
-        for client in clients:
-            client.request("GET", "/health")
-            response = client.getresponse()
-            assert response.status == 200 and json.loads(response.read()) is not None
-            if response.getheader("Connection", "").lower() == "close":
-                closed += 1  # http.client opens a new connection for the next request
-                assert client.sock is None
-    assert held() == (4, 4)
-    assert closed >= 4  # at least 4 connections left the first worker
-    for client in clients:
-        client.close()
-
-
-def _cores(pid: int) -> set[tuple[int, ...]]:
-    """The distinct core sets the threads of a process may run on."""
-    found = set()
-    for thread in Path(f"/proc/{pid}/task").iterdir():
+def _read_p99(port: int, token: str, path: str, count: int) -> tuple[float, list[int]]:
+    """``count`` plain reads one after another, each on a fresh connection (so the kernel picks a worker)."""
+    took, statuses = [], []
+    for _ in range(count):
+        started = time.monotonic()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)  # a stalled read fails, soon
         try:
-            found.add(tuple(sorted(os.sched_getaffinity(int(thread.name)))))
-        except (ProcessLookupError, ValueError):
-            continue
-    return found
-
-
-def _two_cores() -> set[int] | None:
-    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
-        return None
-    return set(sorted(os.sched_getaffinity(0))[:2])
-
-
-def _answering(server: Server) -> list[int]:
-    """The two workers, once each has answered a request (so each has built its app: pinned, if it is to be)."""
-    workers = _server_workers(server.process.pid)
-    assert len(workers) == 2, workers
-    connections = []
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not all(_held(worker, server.port) for worker in workers):
-            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-            connection.request("GET", "/health")
-            connection.getresponse().read()
-            connections.append(connection)  # kept open: _held sees which worker holds it
-        assert all(_held(worker, server.port) for worker in workers), "a worker never answered"
-    finally:
-        for connection in connections:
+            connection.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+            response = connection.getresponse()
+            response.read()
+            statuses.append(response.status)
+        finally:
             connection.close()
-    return workers
+        took.append(time.monotonic() - started)
+    took.sort()
+    return took[min(len(took) - 1, int(len(took) * 0.99))], statuses
 
 
-@pytest.mark.skipif(_two_cores() is None, reason="needs Linux and two cores")
-def test_on_two_cores_each_of_the_two_workers_has_one_and_a_replacement_takes_the_one_freed(
-    settings: Settings,
-) -> None:
-    two = _two_cores()
-    assert two is not None
-    with serving(settings, cores=two) as server:
-        workers = _answering(server)
-        pinned = {worker: _cores(worker) for worker in workers}
-        assert all(len(cores) == 1 and len(next(iter(cores))) == 1 for cores in pinned.values()), pinned
-        by_worker = {worker: next(iter(cores))[0] for worker, cores in pinned.items()}
-        assert set(by_worker.values()) == two  # one each, every thread of a worker on its own core
+def test_sixteen_long_held_requests_do_not_hold_up_a_plain_read(settings: Settings) -> None:
+    """8 event streams and 8 reads waiting for a view position (the views lag: no projection worker),
+    from 4 tokens, all open: a plain read's p99 stays within its unloaded figure plus 50 ms."""
+    import collections
+    import threading
 
-        replacement = _replace(server, workers[0])
-        assert replacement in _answering(server)
-        assert _cores(replacement) == {(by_worker[workers[0]],)}
+    with serving(settings, "--no-worker") as server:
+        env = environment(settings)
+        auditors = [subprocess.run([INSPECTORATE, "token", "create", "--name", f"Auditor {n}", "--role", "auditor"],
+                                   env=env, cwd=REPO, capture_output=True, text=True, timeout=60,
+                                   check=True).stdout.strip().splitlines()[-1] for n in range(4)]
+        created = server.call("POST", "/v1/inspections", {
+            "programme": "OMI2", "fieldwork_start": "2011-05-03",
+            "inspected_body": {"name": "Cumbria", "type": "probation_trust", "region": "North West"}})
+        assert created.status == 201
+        head = int(created.headers["Inspectorate-Position"])
+        read = f"/v1/inspections/{created.body['id']}"
+        beyond = server.call("GET", f"/v1/views/complaints?min_position={head + 1}")
+        assert beyond.status == 422  # at once: waiting could never reach it
 
+        unloaded, statuses = _read_p99(server.port, server.token, read, 400)
+        assert set(statuses) == {200}
 
-@pytest.mark.skipif(_two_cores() is None, reason="needs Linux and two cores")
-def test_with_no_pin_the_workers_are_left_to_the_os_scheduler(settings: Settings) -> None:
-    two = _two_cores()
-    assert two is not None
-    with serving(settings, "--no-pin", cores=two) as server:
-        workers = _answering(server)
-        assert all(_cores(worker) == {tuple(sorted(two))} for worker in workers)
+        stop = threading.Event()
+        seen: collections.Counter[str] = collections.Counter()
+        opened = threading.Semaphore(0)
+
+        def hold(n: int) -> None:
+            stream = n % 2 == 0
+            path = (f"/v1/events/stream?after={head}&types=complaint.received.v1&timeout=5" if stream
+                    else f"/v1/views/complaints?min_position={head}")
+            first = True
+            while not stop.is_set():
+                connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=40)
+                try:
+                    connection.request("GET", path, headers={"Authorization": f"Bearer {auditors[n % 4]}"})
+                    if first:
+                        opened.release()
+                        first = False
+                    response = connection.getresponse()
+                    body = response.read()
+                    title = json.loads(body).get("title", "") if response.status != 200 else ""
+                    seen[f"{'stream' if stream else 'wait'} {response.status} {title}".strip()] += 1
+                except OSError as error:
+                    seen[type(error).__name__] += 1
+                    stop.wait(0.2)
+                finally:
+                    connection.close()
+
+        holders = [threading.Thread(target=hold, args=(n,), daemon=True) for n in range(16)]
+        for holder in holders:
+            holder.start()
+        for _ in holders:
+            assert opened.acquire(timeout=10)
+        time.sleep(1.0)  # all in the server's hands
+        started = time.monotonic()
+        loaded, statuses = _read_p99(server.port, server.token, read, 400)
+        took = time.monotonic() - started
+        stop.set()
+        for holder in holders:
+            holder.join(timeout=30)
+        assert set(statuses) == {200}
+        print(f"\nplain read p99: unloaded {unloaded * 1000:.1f} ms, with 16 long-held open {loaded * 1000:.1f} ms "
+              f"(400 reads in {took:.1f} s); the held requests got {dict(seen)}")
+        # Each was held to its end (a 5 s stream, a 3 s wait then 503) and none was refused: all 16 were open.
+        assert seen["stream 200"] >= 8 and seen["wait 503 View not current yet"] >= 8, seen
+        assert set(seen) == {"stream 200", "wait 503 View not current yet"}, seen
+        assert loaded <= unloaded + 0.050, (unloaded, loaded)

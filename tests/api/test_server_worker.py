@@ -1,14 +1,11 @@
 """A server worker's app, as granian builds it in each worker process (``web.server.worker_app``)."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
-
-import pytest
 
 from tests.api.api_client import Api, api  # noqa: F401 - the fixture
 
@@ -81,64 +78,3 @@ def _state(proc: Path) -> str:
         return (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "Z"
-
-
-PINNED = """
-import json, os, threading
-from web.server import pin_to_core
-before = threading.Event(); done = threading.Event()
-threading.Thread(target=lambda: (before.set(), done.wait()), daemon=True).start()
-before.wait()
-pin_to_core(int(os.environ["CORE"]))
-later = []
-started = threading.Thread(target=lambda: later.append(os.sched_getaffinity(0)))
-started.start(); started.join()
-each = [sorted(os.sched_getaffinity(int(t))) for t in os.listdir("/proc/self/task")]
-print(json.dumps({"threads": each, "later": sorted(later[0])}))
-done.set()
-"""
-
-
-@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
-                    reason="needs Linux and two cores to choose from")
-def test_a_worker_pinned_to_a_core_keeps_all_its_threads_there_and_the_ones_it_starts_later() -> None:
-    core = sorted(os.sched_getaffinity(0))[-1]
-    done = subprocess.run([sys.executable, "-c", PINNED], env={**os.environ, "CORE": str(core)}, cwd=REPO,
-                          capture_output=True, text=True, timeout=60, check=True)
-    seen = json.loads(done.stdout)
-    assert len(seen["threads"]) >= 2  # the main thread and the one already running
-    assert all(cores == [core] for cores in seen["threads"])
-    assert seen["later"] == [core]
-
-
-@pytest.mark.parametrize(("available", "workers", "pin", "expected"), [
-    ({0, 1}, 2, None, [0, 1]),  # as many workers as cores: one each
-    ({2, 5, 7}, 3, None, [2, 5, 7]),  # the cores this process may use, not the machine's
-    ({0, 1, 2, 3}, 2, None, None),  # fewer workers than cores: left free to move to an idle one
-    ({0, 1}, 3, None, None),  # more: two would share one core for good
-    ({0}, 1, None, None),  # one core: nothing to choose
-    ({0, 1, 2, 3}, 2, True, [0, 1, 2, 3]),  # asked for: pinned whatever the count
-    ({0, 1}, 2, False, None),  # --no-pin
-])
-def test_workers_are_pinned_by_default_only_when_each_can_have_a_core_of_its_own(
-    monkeypatch: pytest.MonkeyPatch, available: set[int], workers: int, pin: bool | None, expected: list[int] | None,
-) -> None:
-    from web.server import worker_cores
-
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(available), raising=False)
-    assert worker_cores(workers, pin) == expected
-
-
-def test_a_worker_the_os_will_not_pin_says_so_once_and_serves_on(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-) -> None:
-    from web import server
-
-    def refuse(thread: int, cores: set[int]) -> None:
-        raise OSError(22, "Invalid argument")
-
-    monkeypatch.setattr(os, "sched_setaffinity", refuse, raising=False)
-    assert server.pin_to_core(3) is False
-    lines = capsys.readouterr().err.splitlines()
-    assert [json.loads(line) for line in lines] == [
-        {"event": "worker not pinned to a core", "core": 3, "error": "OSError"}]

@@ -71,6 +71,52 @@ def test_min_position_waits_for_the_view_else_503_with_retry_after(api: Api) -> 
     assert_problem(api.get("/v1/views/complaints?since=3"), 422)
 
 
+def test_a_min_position_beyond_the_head_is_422_at_once(api: Api) -> None:
+    import time
+
+    position = int(api.post("/v1/inspections", {"programme": "OMI2", "fieldwork_start": "2011-05-03",
+                                                "inspected_body": {"name": "Cumbria", "type": "probation_trust",
+                                                                   "region": "North West"}}
+                            ).headers["Inspectorate-Position"])
+    started = time.monotonic()
+    problem = assert_problem(api.get("/v1/views/complaints?min_position=999999999", "organisation"), 422)
+    assert time.monotonic() - started < 0.5  # not a 3 s wait that can never succeed
+    assert problem["errors"]["min_position"] == [f"Must be at most {position}, the head of the record."]
+    assert_problem(api.get(f"/v1/views/complaints?min_position={position + 1}"), 422)
+    assert_problem(api.get(f"/v1/views/complaints?min_position={position}"), 503)  # reachable: waited for
+
+
+def test_a_long_held_request_beyond_the_workers_or_the_tokens_places_is_refused_at_once(api: Api, monkeypatch) -> None:
+    import time
+
+    from web import longheld
+
+    position = int(api.post("/v1/inspections", {"programme": "OMI2", "fieldwork_start": "2011-05-03",
+                                                "inspected_body": {"name": "Cumbria", "type": "probation_trust",
+                                                                   "region": "North West"}}
+                            ).headers["Inspectorate-Position"])
+    gate = longheld.Gate(places=3, per_token=2)
+    monkeypatch.setattr(longheld, "GATE", gate)
+    mine = longheld.hash_token(api.token("inspector"))
+    held = [gate.admit(mine), gate.admit(mine)]  # this token's two places, taken
+    started = time.monotonic()
+    for path in (f"/v1/views/complaints?min_position={position}", "/v1/events/stream?timeout=5"):
+        role = "inspector" if "views" in path else "auditor"
+        if role == "auditor":
+            held.append(gate.admit("someone else"))  # the worker's last place
+        response = api.get(path, role)
+        problem = assert_problem(response, 503)
+        assert response.headers["Retry-After"] == "1" and "long-held" in problem["title"]
+    assert time.monotonic() - started < 0.5
+    assert api.ok(api.get(f"/v1/views/complaints", "inspector"))  # a plain read is never gated
+    for release in held:
+        release()
+    assert gate.open == 0
+    streamed = api.get("/v1/events/stream?timeout=0.2", "auditor")
+    assert streamed.status_code == 200 and streamed.data.startswith(b"retry:")
+    assert gate.open == 0  # the stream gave its place back when it ended
+
+
 def test_programme_year_pools_published_inspections_with_lowest_and_highest(api: Api) -> None:
     first = api.published([True, True, False], "Cumbria", "2011-05-03")
     second = api.published([True, False, False, False], "Lancashire", "2011-06-07")
@@ -172,7 +218,7 @@ def test_a_reinspection_reads_due_from_its_due_date_in_both_reads_before_the_dea
         assert api.ok(api.get("/v1/views/reinspections?status=pending"))["items"] == []
 
 
-def test_status_and_health_show_each_views_position_and_lag(api: Api) -> None:
+def test_status_shows_each_views_position_and_lag_and_health_no_counts(api: Api) -> None:
     api.schedule()
     assert_problem(api.get("/v1/views/status", "inspector"), 403)
     before = api.ok(api.get("/v1/views/status", "auditor"))
@@ -180,5 +226,26 @@ def test_status_and_health_show_each_views_position_and_lag(api: Api) -> None:
     project(api)
     after = api.ok(api.get("/v1/views/status", "admin"))
     assert {v["lag"] for v in after["views"].values()} == {0}
-    health = api.ok(api.get("/health", None))
-    assert health["status"] == "ok" and health["views"]["complaints"]["position"] == health["head"]
+    assert after["views"]["complaints"]["position"] == after["head"]
+    assert api.ok(api.get("/health", None)) == {"status": "ok"}  # readiness, unauthenticated: no counts
+    assert api.ok(api.get("/health/live", None)) == {"status": "ok"}
+
+
+def test_health_is_503_while_the_database_does_not_answer_and_live_stays_200(api: Api, monkeypatch) -> None:
+    import sqlalchemy.exc
+
+    from web import services_of
+
+    engine = services_of(api.app).read_engine
+
+    def refused(*_: object, **__: object) -> None:
+        raise sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(engine, "connect", refused)
+    response = api.get("/health", None)
+    problem = assert_problem(response, 503)
+    assert response.headers["Retry-After"] and "database" in problem["detail"]
+    assert set(problem) == {"type", "title", "status", "detail"}
+    assert api.ok(api.get("/health/live", None)) == {"status": "ok"}
+    monkeypatch.undo()
+    assert api.ok(api.get("/health", None)) == {"status": "ok"}

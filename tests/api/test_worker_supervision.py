@@ -27,3 +27,43 @@ def test_a_worker_that_exits_is_restarted_and_stop_ends_it() -> None:
     assert started[1].wait(timeout=10) is not None
     time.sleep(0.2)
     assert len(started) == 2  # stopping is not mistaken for a crash
+
+
+def test_the_worker_beats_while_idle_and_project_check_tells_a_live_one_from_a_stuck_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`inspectorate project --check` (compose's health check for the worker): 0 while its loop turns, else 1."""
+    import os
+    import signal
+
+    from tests.api.test_real_server import INSPECTORATE, REPO
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INSPECTORATE_")}
+    env["INSPECTORATE_DATA_DIR"] = str(tmp_path / "var")
+    heartbeat = tmp_path / "var" / "projection-worker.heartbeat"
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([INSPECTORATE, "project", "--check"], env=env, cwd=REPO, capture_output=True,
+                              text=True, timeout=60)
+
+    assert check().returncode == 1  # never started: no heartbeat
+    with open(tmp_path / "worker.log", "wb") as log:
+        worker = subprocess.Popen([INSPECTORATE, "project"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while not heartbeat.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        first = heartbeat.stat().st_mtime
+        time.sleep(2.5)  # nothing recorded meanwhile: the idle loop still turns, and beats
+        assert heartbeat.stat().st_mtime > first
+        assert check().returncode == 0
+        worker.send_signal(signal.SIGSTOP)  # a stuck worker: its heartbeat ages
+        os.utime(heartbeat, (time.time() - 31, time.time() - 31))
+        stuck = check()
+        assert stuck.returncode == 1 and "no heartbeat for 31 s" in stuck.stderr
+        worker.send_signal(signal.SIGCONT)
+        deadline = time.monotonic() + 10
+        while check().returncode != 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert check().returncode == 0
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)

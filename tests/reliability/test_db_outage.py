@@ -153,9 +153,13 @@ def test_http_under_load_503_fast_during_outage_then_recovers(cluster: Cluster, 
         for thread in threads:
             thread.start()
         time.sleep(1.0)
+        assert request(server.port, "GET", "/health").status == 200
         cluster.stop()
         down_at = time.monotonic()
-        time.sleep(2.5)
+        time.sleep(0.3)
+        ready = request(server.port, "GET", "/health", timeout=5)  # readiness: the database does not answer
+        live = request(server.port, "GET", "/health/live", timeout=5)  # liveness: the process does
+        time.sleep(max(0.0, down_at + 2.5 - time.monotonic()))
         restarting_at = time.monotonic()  # the database may accept connections before pg_ctl returns
         cluster.start()
         up_at = time.monotonic()
@@ -164,6 +168,10 @@ def test_http_under_load_503_fast_during_outage_then_recovers(cluster: Cluster, 
         for thread in threads:
             thread.join(timeout=30)
 
+        assert (ready.status, ready.is_problem, bool(ready.headers.get("retry-after"))) == (503, True, True)
+        assert ready.elapsed < FAST, ready.elapsed
+        assert live.status == 200 and live.json() == {"status": "ok"}
+        assert request(server.port, "GET", "/health").status == 200  # ready again
         assert {o.status for o in outcomes} <= {201, 503}, sorted({o.status for o in outcomes})
         during = [o for o in outcomes if o.started >= down_at + 0.2 and o.ended <= restarting_at]
         assert len(during) >= 8, len(during)

@@ -23,12 +23,13 @@ from domain.base import Actor
 from web.auth import roles
 from web.context import actor, application
 from web.events.schemas import CatalogueOut, FeedOut, FeedQuery, StreamQuery
+from web.longheld import admit, held_while, refused
 from web.schemas import COMMON, Blueprint, problems
 
 blp = Blueprint("events", __name__, url_prefix="/v1/events", description="The event feed (CloudEvents 1.0)")
 FEED_ROLES = ("integration", "auditor", "admin")
 ALL_ROLES = ("admin", "inspector", "local_assessor", "qa_reviewer", "auditor", "organisation", "integration")
-# A server worker runs one request at a time (one Python thread each): never hold one longer than this.
+# A stream holds one of its worker's few places for long-held requests (web.longheld): at most this long.
 MAX_STREAM_SECONDS = 25.0
 POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 10.0
@@ -58,14 +59,22 @@ class Stream(MethodView):
     @roles(*FEED_ROLES)
     @blp.arguments(StreamQuery, location="query", unknown=RAISE)
     @blp.response(200, description="text/event-stream: `id: <position>`, `event: <type>`, `data: <CloudEvent>`")
-    @problems(blp, *COMMON, 422)
+    @problems(blp, *COMMON, 422, 503)
     def get(self, query: dict[str, Any]) -> Response:
-        """Server-sent events from a position (Last-Event-ID or `after`); closes after at most 25 s."""
+        """Server-sent events from a position (Last-Event-ID or `after`); closes after at most 25 s.
+
+        503 with Retry-After at once when the server worker, or this token, has as many streams
+        and waiting reads open as it may."""
         after = _last_event_id() if request.headers.get("Last-Event-ID") else query["after"]
         seconds = min(query["timeout"] if query["timeout"] is not None else MAX_STREAM_SECONDS, MAX_STREAM_SECONDS)
+        release = admit()
+        if release is None:
+            return refused()
         body = sse(application(), actor(), after, query["types"], query["max_events"], seconds)
-        return Response(body, mimetype="text/event-stream",
-                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        response = Response(held_while(body, release), mimetype="text/event-stream",
+                            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        response.call_on_close(release)  # also if the body is never iterated
+        return response
 
 
 def _last_event_id() -> int:

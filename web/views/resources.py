@@ -18,6 +18,7 @@ from web.inspections.schemas import AsOfQuery
 from web.auth import READERS, ensure_may_see, is_organisation, roles
 from web.context import actor, application, services
 from web.errors import problem
+from web.longheld import admit, refused
 from web.responses import read
 from web.schemas import COMMON, Blueprint, problems
 from web.views import schemas as s
@@ -35,12 +36,29 @@ def reader() -> ViewReader:
 
 
 def not_current(views: tuple[str, ...], min_position: int | None) -> Response | None:
-    """503 with Retry-After when the views have not processed ``min_position`` after a short wait."""
+    """None once the views have processed ``min_position``; else the answer to give.
+
+    A position beyond the head of the record can never be reached by waiting: 422 at once.
+    Waiting takes one of the worker's few places for long-held requests (web.longheld):
+    none free is a 503 at once; a wait that runs out is a 503 with Retry-After too.
+    """
     if min_position is None:
         return None
-    timeout = float(current_app.config.get("INSPECTORATE_VIEW_WAIT_SECONDS", WAIT_SECONDS))
-    if reader().wait_for(views, min_position, timeout):
+    if reader().reached(views, min_position):
         return None
+    head = application().recorder.max_notification_id() or 0
+    if min_position > head:
+        return problem(422, "Invalid input", "min_position is beyond the head of the record.",
+                       errors={"min_position": [f"Must be at most {head}, the head of the record."]})
+    release = admit()
+    if release is None:
+        return refused()
+    try:
+        timeout = float(current_app.config.get("INSPECTORATE_VIEW_WAIT_SECONDS", WAIT_SECONDS))
+        if reader().wait_for(views, min_position, timeout):
+            return None
+    finally:
+        release()
     return problem(
         503, "View not current yet",
         f"The view has not processed position {min_position} yet; retry shortly.",
@@ -153,11 +171,3 @@ def views_status() -> dict[str, Any]:
     head = application().recorder.max_notification_id() or 0
     positions = reader().positions()
     return {"head": head, "views": {name: {"position": p, "lag": max(0, head - p)} for name, p in positions.items()}}
-
-
-def views_health() -> dict[str, Any]:
-    """For /health: the views' positions and lag, or why they could not be read (never an error)."""
-    try:
-        return views_status()
-    except Exception as error:  # noqa: BLE001 - health must answer even when the views cannot
-        return {"views": None, "views_error": type(error).__name__}

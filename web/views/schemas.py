@@ -15,7 +15,8 @@ REINSPECTION_STATUSES = ("pending", "due", "scheduled", "completed")
 
 class ViewQuery(StrictSchema):
     min_position = BoundedInteger(
-        metadata={"description": "Answer only once the view has processed this position (503 if it does not soon)."},
+        metadata={"description": "Answer only once the view has processed this position (503 if it does not "
+                                 "soon; 422 if beyond the head of the record)."},
     )
 
 
