@@ -11,15 +11,38 @@ from marshmallow import RAISE
 from application.representations import inspection_dict
 from web.auth import READERS, ensure_may_see, roles
 from web.context import actor, application, correlation_id
-from web.inspections.schemas import AsOfQuery, InspectionOut, PublishedOut, PublishIn, ScheduleInspectionIn
+from web.inspections.schemas import (
+    AsOfQuery,
+    InspectionListOut,
+    InspectionOut,
+    InspectionsQuery,
+    PublishedOut,
+    PublishIn,
+    ScheduleInspectionIn,
+    cursor_text,
+)
 from web.responses import expected_version, read, written
 from web.schemas import COMMON, Blueprint, EmptySchema, problems
+from web.views.resources import not_current, organisation, reader
 
 blp = Blueprint("inspections", __name__, url_prefix="/v1/inspections", description="Inspections")
 
 
 @blp.route("")
 class Inspections(MethodView):
+    @roles(*READERS)
+    @blp.arguments(InspectionsQuery, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, InspectionListOut)
+    @problems(blp, *COMMON, 503)
+    def get(self, limit: int, cursor: tuple[str, str] | None = None, min_position: int | None = None,
+            **filters: Any) -> Response:
+        """Inspections, newest fieldwork first, a page at a time (an organisation sees its own)."""
+        waited = not_current(("scores",), min_position)
+        if waited is not None:
+            return waited
+        items, after = reader().inspection_list(**filters, organisation=organisation(), limit=limit, after=cursor)
+        return read({"items": [listing_item(row) for row in items], "next_cursor": cursor_text(after)})
+
     @roles("inspector")
     @blp.arguments(ScheduleInspectionIn())
     @blp.response(201, InspectionOut)
@@ -84,3 +107,9 @@ class Publish(MethodView):
             expected_version=expected_version(), correlation_id=correlation_id(),
         )
         return written(result)
+
+
+def listing_item(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of the listing as the contract shapes it (api-2 C)."""
+    return {key: row[key] for key in ("id", "programme", "framework", "year", "inspected_body", "status",
+                                      "fieldwork_start", "published_on")}
