@@ -79,7 +79,7 @@ def test_fuzzing_finds_no_server_error_and_no_undocumented_response(api: Api, se
         run()
 
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 19  # the contract's lifecycle commands and aggregate reads
+    assert len(operations) == 20  # the contract's lifecycle commands and aggregate reads, and the inspections listing
     for operation in operations:
         fuzz(operation)
     # Every operation was reached, and the run got past authentication and validation into the application.
