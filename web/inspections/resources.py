@@ -23,7 +23,7 @@ from web.inspections.schemas import (
 )
 from web.responses import expected_version, read, written
 from web.schemas import COMMON, Blueprint, EmptySchema, problems
-from web.views.resources import not_current, organisation, reader
+from web.views.resources import organisation, reader
 
 blp = Blueprint("inspections", __name__, url_prefix="/v1/inspections", description="Inspections")
 
@@ -33,13 +33,11 @@ class Inspections(MethodView):
     @roles(*READERS)
     @blp.arguments(InspectionsQuery, location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, InspectionListOut)
-    @problems(blp, *COMMON, 503)
-    def get(self, limit: int, cursor: tuple[str, str] | None = None, min_position: int | None = None,
-            **filters: Any) -> Response:
-        """Inspections, newest fieldwork first, a page at a time (an organisation sees its own)."""
-        waited = not_current(("scores",), min_position)
-        if waited is not None:
-            return waited
+    @problems(blp, *COMMON)
+    def get(self, limit: int, cursor: tuple[str, str] | None = None, **filters: Any) -> Response:
+        """Inspections, newest fieldwork first, a page at a time (an organisation sees its own).
+
+        Read from the scores view, so an inspection appears once the projection worker has seen it."""
         items, after = reader().inspection_list(**filters, organisation=organisation(), limit=limit, after=cursor)
         return read({"items": [listing_item(row) for row in items], "next_cursor": cursor_text(after)})
 

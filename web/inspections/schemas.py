@@ -135,10 +135,6 @@ class InspectionsQuery(StrictSchema):
                       metadata={"description": "Part of the body's name, ignoring case."})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = Cursor(metadata={"description": "`next_cursor` of the previous page."})
-    min_position = fields.Integer(
-        validate=validate.Range(min=0),
-        metadata={"description": "Answer only once the listing has processed this position (503 if it does not soon)."},
-    )
 
 
 class InspectionItemOut(OutputSchema):
