@@ -32,7 +32,10 @@ def test_filters_by_programme_year_status_body_and_q(api: Api) -> None:
     b = api.schedule("Cumbria", "2010-05-03")
     c = api.published([True], name="Lancashire", start="2011-05-03")["id"]
     project(api)
-    ids = lambda query: [i["id"] for i in listing(api, query)["items"]]  # noqa: E731
+
+    def ids(query: str) -> list[str]:
+        return [i["id"] for i in listing(api, query)["items"]]
+
     assert ids("?year=2010-11") == [b]
     assert ids("?status=published") == [c]
     assert ids("?body=north%20lincolnshire") == [a]
