@@ -224,7 +224,8 @@ def capture() -> dict[str, Any]:
     projector.ensure_tracking()
     projector.catch_up()
     engine.dispose()
-    for path in (f"/v1/inspections/{inspection}", f"/v1/inspections/{inspection}/cases", f"/v1/cases/{cases[0]}",
+    for path in ("/v1/inspections?programme=OMI2&limit=2",
+                 f"/v1/inspections/{inspection}", f"/v1/inspections/{inspection}/cases", f"/v1/cases/{cases[0]}",
                  "/v1/reinspections", f"/v1/complaints/{complaint}", f"/v1/inspections/{inspection}/history",
                  f"/v1/views/inspections/{inspection}/scores", "/v1/views/programmes/OMI2/years/2011-12",
                  "/v1/views/complaints", "/v1/views/reinspections"):

@@ -102,7 +102,7 @@ def case_state(facts: list[Fact]) -> dict[str, Any] | None:
 
 class ScoresView(View):
     name = "scores"
-    version = 2  # 2: cases kept as a memo derived from the record, not in a table
+    version = 3  # 2: cases kept as a memo derived from the record, not in a table; 3: listing columns
     cost = 3.0
     tables = (INSPECTIONS,)
 
@@ -119,6 +119,9 @@ class ScoresView(View):
             "status": "scheduled",
             "published_on": None,
             "case_count": 0,
+            "framework": s["framework"],
+            "fieldwork_start": text(s["fieldwork_start"]),
+            "inspected_body": s["inspected_body"],
             "headline": {area: [0, 0] for area in framework.areas},
             "criteria": {criterion: [0, 0] for criterion in framework.criteria},
             "profiles": {},

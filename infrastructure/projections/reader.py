@@ -99,6 +99,50 @@ class ViewReader:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
+    def inspection_list(
+        self,
+        programme: str | None = None,
+        year: str | None = None,
+        status: str | None = None,
+        body: str | None = None,
+        q: str | None = None,
+        organisation: str | None = None,
+        limit: int = 50,
+        after: tuple[str, str] | None = None,
+    ) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+        """A page of inspections, newest ``fieldwork_start`` first (ties: id, descending), and the
+        key after which the next page starts (None on the last page). Keyset paging, so a page costs
+        the same however deep it is. ``body`` is a name (case and spaces ignored);
+        ``q`` matches part of the name ignoring case; ``organisation`` keeps that body's own."""
+        table = T["vw_score_inspections"]
+        query = sa.select(
+            table.c.id, table.c.programme, table.c.framework, table.c.year, table.c.inspected_body,
+            table.c.status, table.c.fieldwork_start, table.c.published_on,
+        ).order_by(table.c.fieldwork_start.desc(), table.c.id.desc()).limit(limit + 1)
+        if programme:
+            query = query.where(table.c.programme == programme)
+        if year:
+            query = query.where(table.c.year == year)
+        if status:
+            query = query.where(table.c.status == status)
+        if body and body.strip():
+            query = query.where(table.c.body_key == body_key(body))
+        if q and q.strip():
+            query = query.where(table.c.body_key.contains(body_key(q), autoescape=True))
+        if organisation is not None:
+            query = query.where(table.c.body_key == body_key(organisation))
+        if after is not None:
+            start, key = after
+            query = query.where(sa.or_(
+                table.c.fieldwork_start < start,
+                sa.and_(table.c.fieldwork_start == start, table.c.id < key),
+            ))
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, ((rows[-1]["fieldwork_start"], rows[-1]["id"]) if more and rows else None)
+
     def programme_year(self, programme: str, year: str) -> dict[str, Any]:
         return year_body(self._row("vw_years", year_key(programme, year)), programme, year)
 

@@ -81,8 +81,10 @@ VIEW_TABLES: dict[str, sa.Table] = {
     for t in (
         sa.Table(
             "vw_score_inspections", metadata, _id(),
-            _name("programme"), _name("year"), _name("body"), _name("body_key"), _name("status"),
+            _name("programme"), _name("year"), _name("body"), _name("body_key", index=True), _name("status"),
             _name("published_on"), sa.Column("case_count", sa.Integer),
+            # for the listing (GET /v1/inspections): newest first by fieldwork_start, then id
+            _name("framework"), _name("fieldwork_start", index=True), sa.Column("inspected_body", Doc),
             sa.Column("headline", Doc), sa.Column("criteria", Doc), _sealed("profiles"),
         ),
         sa.Table(

@@ -31,6 +31,8 @@ MATRIX = [
     Row("POST", "/v1/inspections", INSPECTOR,
         {"programme": "OMI2", "inspected_body": {"name": "Cumbria", "type": "probation_trust", "region": "NW"},
          "fieldwork_start": "2011-09-01"}),
+    Row("GET", "/v1/inspections", READERS),
+    Row("GET", "/v1/inspections?programme=OMI2&year=2011-12&status=published&q=cumb&limit=5", READERS),
     Row("GET", "/v1/inspections/{inspection}", READERS),
     Row("GET", "/v1/inspections/{inspection}?as_of=2999-01-01T00:00:00Z", READERS),
     Row("POST", "/v1/inspections/{scheduled}/start-fieldwork", INSPECTOR, {}),

@@ -48,6 +48,7 @@ def fold(view: View, *facts: Fact, memos: bool = True) -> Tables:
 
 INSPECTION, CASE = uuid4(), uuid4()
 SCHEDULED = fact("inspection.scheduled.v1", INSPECTION, programme="OMI2", framework="OMI2-2009", year="2011-12",
+                 fieldwork_start="2011-05-03",
                  inspected_body={"name": "Cumbria", "type": "probation_trust", "region": "North West"})
 SAMPLED = fact("case.sampled.v1", CASE, inspection_id=INSPECTION, framework="OMI2-2009", case_ref="C1",
                characteristics=characteristics(gender="male", disability=True))

@@ -17,22 +17,37 @@ from web.inspections.schemas import (
     AsOfQuery,
     CaseloadIn,
     CompleteFieldworkIn,
+    InspectionListOut,
     InspectionOut,
-    PublishedOut,
+    InspectionsQuery,
     PublishIn,
+    PublishedOut,
     RateStandardIn,
     SampleOut,
     ScheduleInspectionIn,
     StandardRatedOut,
+    cursor_text,
 )
 from web.responses import expected_version, read, written
 from web.schemas import COMMON, Blueprint, EmptySchema, problems
+from web.views.resources import organisation, reader
 
 blp = Blueprint("inspections", __name__, url_prefix="/v1/inspections", description="Inspections")
 
 
 @blp.route("")
 class Inspections(MethodView):
+    @roles(*READERS)
+    @blp.arguments(InspectionsQuery, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, InspectionListOut)
+    @problems(blp, *COMMON)
+    def get(self, limit: int, cursor: tuple[str, str] | None = None, **filters: Any) -> Response:
+        """Inspections, newest fieldwork first, a page at a time (an organisation sees its own).
+
+        Read from the scores view, so an inspection appears once the projection worker has seen it."""
+        items, after = reader().inspection_list(**filters, organisation=organisation(), limit=limit, after=cursor)
+        return read({"items": [listing_item(row) for row in items], "next_cursor": cursor_text(after)})
+
     @roles("inspector")
     @blp.arguments(ScheduleInspectionIn())
     @blp.response(201, InspectionOut)
@@ -142,3 +157,9 @@ class Sample(MethodView):
         ensure_may_see(app.get_inspection(inspection_id).inspected_body,
                        NotFound.record(Inspection.__name__, inspection_id))
         return read(app.sample(inspection_id))
+
+
+def listing_item(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of the listing as the contract shapes it (api-2 C)."""
+    return {key: row[key] for key in ("id", "programme", "framework", "year", "inspected_body", "status",
+                                      "fieldwork_start", "published_on")}

@@ -1,6 +1,9 @@
 """Inspections: input, query and output schemas."""
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from typing import Any
 
@@ -9,6 +12,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from domain.frameworks import PROGRAMMES
 from domain.inspection import BODY_TYPES
 from web.schemas import NAME, TEXT, OutputSchema, StrictSchema, StrictString
+from web.views.schemas import YEAR
 
 STATUSES = ("scheduled", "fieldwork", "fieldwork_complete", "published")
 
@@ -167,3 +171,51 @@ class StandardRatedOut(InspectionOut):
     rating = fields.String(required=True)
     rationale = fields.String(required=True)
     kind = fields.String(metadata={"description": "organisational, or override (of a case standard's rule)"})
+
+
+class Cursor(fields.String):
+    """An opaque page key: base64url JSON of the last item's (fieldwork_start, id)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            start, key = json.loads(base64.urlsafe_b64decode(text.encode("ascii") + b"=" * (-len(text) % 4)))
+        except (ValueError, TypeError, UnicodeError, binascii.Error):
+            raise ValidationError("not a cursor this service gave") from None
+        if not (isinstance(start, str) and isinstance(key, str)):
+            raise ValidationError("not a cursor this service gave")
+        return start, key
+
+
+def cursor_text(after: tuple[str, str] | None) -> str | None:
+    if after is None:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(list(after)).encode()).decode().rstrip("=")
+
+
+class InspectionsQuery(StrictSchema):
+    programme = fields.String(validate=validate.OneOf(PROGRAMMES))
+    year = fields.String(validate=YEAR)
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    body = fields.String(validate=validate.Length(min=1, max=200),
+                         metadata={"description": "The body's name, ignoring case and surrounding spaces."})
+    q = fields.String(validate=validate.Length(min=1, max=200),
+                      metadata={"description": "Part of the body's name, ignoring case."})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = Cursor(metadata={"description": "`next_cursor` of the previous page."})
+
+
+class InspectionItemOut(OutputSchema):
+    id = fields.UUID(required=True)
+    programme = fields.String(required=True)
+    framework = fields.String(required=True)
+    year = fields.String(required=True)
+    inspected_body = fields.Nested(InspectedBodyOut, required=True)
+    status = fields.String(required=True)
+    fieldwork_start = fields.String(required=True)
+    published_on = fields.String(allow_none=True)
+
+
+class InspectionListOut(OutputSchema):
+    items = fields.List(fields.Nested(InspectionItemOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
