@@ -17,8 +17,7 @@ from eventsourcing.domain import CanMutateAggregate
 
 from domain.access import SPECIAL_CATEGORY_ROLES
 from domain.base import InspectorateAggregate
-from domain.case_assessment import CHARACTERISTICS
-from domain.case_assessment import CaseAssessment
+from domain.case_assessment import CHARACTERISTICS, CaseAssessment
 from domain.complaint import Complaint
 from domain.inspection import Inspection
 from domain.reinspection import Reinspection

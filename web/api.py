@@ -25,7 +25,7 @@ class InspectorateApi(Api):
 
     ERROR_SCHEMA = Problem
 
-    def _register_error_handlers(self) -> None:  # noqa: D401 - we register our own
+    def _register_error_handlers(self) -> None:
         return None
 
     def _register_responses(self) -> None:

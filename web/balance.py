@@ -199,7 +199,7 @@ class Balanced:
                 time.sleep(period)
                 try:
                     self.measure()
-                except Exception as error:  # noqa: BLE001 - whatever it is, serving goes on
+                except Exception as error:
                     log_event("connection balancing stopped", error=type(error).__name__)
                     return
 

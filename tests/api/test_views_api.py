@@ -6,7 +6,6 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
-from infrastructure.bootstrap import build_app
 from infrastructure.projections.engine import create_projection_engine
 from infrastructure.projections.worker import build_projector
 from tests.api.api_client import Api, api, assert_problem  # noqa: F401 - fixture
