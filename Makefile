@@ -15,7 +15,7 @@ TEST_STAMP := $(VENV)/.installed-test
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all install run test bench clean
+.PHONY: all install run test lint bench clean
 
 all: test
 
@@ -38,6 +38,10 @@ run: $(RUN_STAMP)
 # pytest's exit status is propagated as-is (including 5 = "no tests collected").
 test: $(TEST_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff (lint) and mypy (types), both configured in pyproject.toml.
+lint: $(TEST_STAMP)
+	$(VENV)/bin/ruff check . && $(VENV)/bin/mypy
 
 bench: $(TEST_STAMP)
 	$(PY) -m benchmarks.run

@@ -97,7 +97,10 @@ def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) ->
     kind = event["type"]
     if kind == "inspection.scheduled.v1":
         body = data.get("inspected_body", {}).get("name", "?")
-        return f"{who} scheduled the {data.get('programme')} inspection of {body}, fieldwork from {data.get('fieldwork_start')}"
+        return (
+            f"{who} scheduled the {data.get('programme')} inspection of {body}, "
+            f"fieldwork from {data.get('fieldwork_start')}"
+        )
     if kind == "inspection.fieldwork_started.v1":
         return f"{who} started fieldwork"
     if kind == "inspection.case_sampled.v1":
@@ -115,7 +118,8 @@ def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) ->
         return f"{who} completed fieldwork"
     if kind == PUBLISHED:
         concern = "; findings of concern" if data.get("of_concern") else ""
-        return f"{who} published the report on {data.get('published_on')}: {_scores(data.get('headline_scores'))}{concern}"
+        scores = _scores(data.get("headline_scores"))
+        return f"{who} published the report on {data.get('published_on')}: {scores}{concern}"
     if kind == "inspection.caseload_recorded.v1":
         return f"{who} recorded a caseload of {data.get('population')}"
     if kind == "inspection.standard_rated.v1":
@@ -145,7 +149,8 @@ def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) ->
         )
         return f"Reinspection completed: {changes or 'no comparable scores'}"
     if kind == "complaint.received.v1":
-        return f"{who} made a complaint ({data.get('category', '?').replace('_', ' ')}); response due {data.get('response_due_on')}"
+        category = data.get("category", "?").replace("_", " ")
+        return f"{who} made a complaint ({category}); response due {data.get('response_due_on')}"
     if kind == "complaint.acknowledged.v1":
         return f"{who} acknowledged the complaint"
     if kind == "complaint.responded.v1":

@@ -17,8 +17,7 @@ from eventsourcing.domain import CanMutateAggregate
 
 from domain.access import SPECIAL_CATEGORY_ROLES
 from domain.base import InspectorateAggregate
-from domain.case_assessment import CHARACTERISTICS
-from domain.case_assessment import CaseAssessment
+from domain.case_assessment import CHARACTERISTICS, CaseAssessment
 from domain.complaint import Complaint
 from domain.inspection import Inspection
 from domain.reinspection import Reinspection
@@ -36,7 +35,9 @@ def schema_url(topic: str, public_url: str = DEFAULT_PUBLIC_URL) -> str:
 TOPIC_PATTERN = re.compile(r"^(inspection|case|reinspection|complaint)\.[a-z_]+\.v[0-9]+$")
 AGGREGATES: tuple[type[InspectorateAggregate], ...] = (Inspection, CaseAssessment, Reinspection, Complaint)
 # Fields every stored event has; the feed carries them as CloudEvents attributes instead.
-ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_id_type", "originator_topic", "cause"}
+ENVELOPE_FIELDS = {
+    "originator_id", "originator_version", "timestamp", "originator_id_type", "originator_topic", "cause",
+}
 
 # Special category personal data (UK GDPR art. 9/10): who may receive it in the feed.
 SPECIAL_CATEGORY_FIELDS: dict[str, tuple[str, ...]] = {"case.sampled.v1": ("characteristics",)}
@@ -151,7 +152,9 @@ REFINEMENTS: dict[str, dict[str, Any]] = {
     "kind": {"enum": ["organisational", "override"], "description": "override: of a case standard's rule"},
     "counts": {
         "type": "object",
-        "description": "inspection.caseload_recorded.v1: the caseload by dimension and value; each adds up to population.",
+        "description": (
+            "inspection.caseload_recorded.v1: the caseload by dimension and value; each adds up to population."
+        ),
         "additionalProperties": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
     },
     "by": _PERSON,

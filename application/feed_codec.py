@@ -11,7 +11,7 @@ library's.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -97,6 +97,6 @@ class PlainStateDecoder:
         return value
 
 
-@lru_cache(maxsize=None)
+@cache
 def _class_version(topic: str) -> int:
     return int(getattr(resolve_topic(topic), "class_version", 1))

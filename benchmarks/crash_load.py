@@ -43,7 +43,7 @@ def one_round(n: int, seconds: float, postgres: str | None, root: Path) -> tuple
             print(f"  round {n}: {error}")
             lost = 1
         verified = cli(server.env, "audit", "verify", check=False).returncode == 0
-        print(f"round {n}: {len(load.acks)} acknowledged, {lost and 'SOME' or 0} lost, {load.failures} refused "
+        print(f"round {n}: {len(load.acks)} acknowledged, {(lost and 'SOME') or 0} lost, {load.failures} refused "
               f"while down, restart {restart:.2f} s, chain {'verifies' if verified else 'BROKEN'}")
         return len(load.acks), lost, load.failures, restart
     finally:

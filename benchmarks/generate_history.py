@@ -30,7 +30,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -145,7 +145,7 @@ class Scenario:
         self.queue: list[_Task] = []
         self.seq = itertools.count()
         self.programmes = programmes
-        self.first_day = first_day or datetime(2009, 10, 1, 9, tzinfo=timezone.utc)
+        self.first_day = first_day or datetime(2009, 10, 1, 9, tzinfo=UTC)
         self.bodies = {programme: itertools.count() for programme in (*programmes, "CCI", "OMI2")}
         self.started = 0
 
@@ -196,7 +196,7 @@ class Scenario:
             return
         if reinspection_id is not None:
             app.schedule_reinspection(lead, reinspection_id, inspection_id)
-        yield datetime.combine(start, datetime.min.time(), timezone.utc) + timedelta(hours=9)
+        yield datetime.combine(start, datetime.min.time(), UTC) + timedelta(hours=9)
         app.start_fieldwork(lead, inspection_id)
         standards = programme in STANDARDS_PROGRAMMES
         if standards:
@@ -252,7 +252,7 @@ class Scenario:
 
     def follow_up(self, programme: str, body: dict[str, str], reinspection_id: UUID, due_on: date) -> Iterator[datetime]:
         """A report of concern: the reinspection becomes due, then is scheduled (mostly) and played."""
-        yield datetime.combine(due_on, datetime.min.time(), timezone.utc) + timedelta(hours=2)
+        yield datetime.combine(due_on, datetime.min.time(), UTC) + timedelta(hours=2)
         with caused_by(SYSTEM, "deadline-process"):
             reinspection = self.app.get_reinspection(reinspection_id)
             if reinspection.become_due(self._today()):
@@ -274,7 +274,7 @@ class Scenario:
         if rng.random() < 0.1:
             return
         due = add_working_days(self._today(), 18, is_bank_holiday)
-        yield datetime.combine(due, datetime.min.time(), timezone.utc) + timedelta(days=rng.randint(-10, 8), hours=10)
+        yield datetime.combine(due, datetime.min.time(), UTC) + timedelta(days=rng.randint(-10, 8), hours=10)
         app.respond_to_complaint(handler, complaint_id, "Our response.")
         if rng.random() < 0.3:
             yield self._now() + timedelta(days=rng.randint(5, 20))
@@ -316,7 +316,7 @@ class Scenario:
         self.app.moderate_case(self.rng.choice(QA), case_id, judgements, "Dip sample.")
 
     def _now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def _today(self) -> date:
         return self._now().date()
@@ -354,7 +354,7 @@ def generate(settings: Settings, events: int, plan: Plan | None = None, batch: i
         )
     if plan.standards:
         with freeze_time("2018-08-01 09:00:00", ignore=REAL_TIME) as frozen:
-            Scenario(memory, plan, frozen, STANDARDS_PROGRAMMES, datetime(2018, 8, 1, 9, tzinfo=timezone.utc)).play(
+            Scenario(memory, plan, frozen, STANDARDS_PROGRAMMES, datetime(2018, 8, 1, 9, tzinfo=UTC)).play(
                 10**9, until=lambda: (memory.recorder.max_notification_id() or 0) >= events
             )
     if (memory.recorder.max_notification_id() or 0) < events:

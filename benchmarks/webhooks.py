@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import multiprocessing
 import socket
@@ -34,7 +33,6 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from infrastructure.config import Settings
-
 
 # -- the receiver (its own process) ----------------------------------------------------------
 
@@ -133,12 +131,13 @@ def throughput(settings: Settings, events: int) -> dict[str, Any]:
 
 
 def lag(settings: Settings, rate: float, seconds: float) -> dict[str, Any]:
+    import random
+
     from benchmarks.generate_history import characteristics as random_characteristics
     from domain.base import Actor
     from infrastructure.bootstrap import build_services, migrate
     from infrastructure.projections.worker import run_webhooks
     from infrastructure.webhooks import WebhookStore
-    import random
 
     migrate(settings)
     services = build_services(settings)

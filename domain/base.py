@@ -1,11 +1,12 @@
 """What every aggregate shares: who caused an event, explicit topics, the clock."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, CanMutateAggregate
@@ -90,7 +91,7 @@ class InspectorateAggregate(Aggregate):
             return clock.now()
 
     @classmethod
-    def _create(cls, event_class: Any, *, id: UUID | None = None, **kwargs: Any) -> Any:  # noqa: A002
+    def _create(cls, event_class: Any, *, id: UUID | None = None, **kwargs: Any) -> Any:
         kwargs.setdefault("cause", _cause.get())
         return super()._create(event_class, id=id, **kwargs)
 

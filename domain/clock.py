@@ -16,8 +16,8 @@ _REAL = (_dt.datetime, _dt.date)
 
 def now() -> _dt.datetime:
     """The current instant, timezone-aware (UTC)."""
-    n = _dt.datetime.now(_dt.timezone.utc)
-    return _REAL[0](n.year, n.month, n.day, n.hour, n.minute, n.second, n.microsecond, tzinfo=_dt.timezone.utc)
+    n = _dt.datetime.now(_dt.UTC)
+    return _REAL[0](n.year, n.month, n.day, n.hour, n.minute, n.second, n.microsecond, tzinfo=_dt.UTC)
 
 
 def today() -> _dt.date:

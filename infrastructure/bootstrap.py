@@ -7,19 +7,19 @@ import sqlalchemy as sa
 
 # The aggregate modules register their events' explicit topics on import, so
 # that stored events resolve in a fresh process before anything is written.
-import domain.case_assessment  # noqa: F401
-import domain.complaint  # noqa: F401
-import domain.inspection  # noqa: F401
+import domain.case_assessment
+import domain.complaint
+import domain.inspection
 import domain.reinspection  # noqa: F401
 from application.app import InspectorateApp
+from infrastructure import idempotency as _idempotency_table  # noqa: F401 - registers its table
+from infrastructure import webhooks as _webhooks_table  # noqa: F401 - registers its table
 from infrastructure.config import Settings
 from infrastructure.holidays_calendar import is_bank_holiday
 from infrastructure.projections import tables as _view_tables  # noqa: F401 - registers the views' tables
-from infrastructure.readdb import create_read_engine, metadata
 from infrastructure.read_audit import read_audit as _read_audit_table  # noqa: F401 - registers its table
+from infrastructure.readdb import create_read_engine, metadata
 from infrastructure.tokens import TokenStore
-from infrastructure import idempotency as _idempotency_table  # noqa: F401 - registers its table
-from infrastructure import webhooks as _webhooks_table  # noqa: F401 - registers its table
 
 
 def build_app(settings: Settings | None = None, *, create_table: bool = True) -> InspectorateApp:

@@ -7,7 +7,7 @@ access, not a fact of the inspection, and must not appear in the feed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -86,7 +86,7 @@ class ReadAudit:
 def _record(row: Any) -> ReadRecord:
     at = row["at"]
     if at.tzinfo is None:  # SQLite hands back naive datetimes: they were stored in UTC
-        at = at.replace(tzinfo=timezone.utc)
+        at = at.replace(tzinfo=UTC)
     return ReadRecord(
         id=row["id"], at=at, actor_name=row["actor_name"], actor_role=row["actor_role"],
         actor_organisation=row["actor_organisation"], what=row["what"], subject_id=row["subject_id"],

@@ -137,7 +137,7 @@ class TokenStore:
             except Exception:
                 try:
                     conn.invalidate()
-                except Exception:  # noqa: BLE001 - a connection already broken is dropped all the same
+                except Exception:
                     pass
                 if attempt == 2:
                     raise

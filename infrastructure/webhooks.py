@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -167,7 +167,7 @@ def _iso(value: datetime | None) -> str | None:
 def _aware(value: datetime | None) -> datetime | None:
     """SQLite gives times back naive (they were stored as UTC)."""
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 
@@ -331,7 +331,7 @@ class SubscriptionDeliverer:
                 if not self.step():
                     break
                 backoff = 0.1
-            except Exception as error:  # noqa: BLE001 - a database outage: wait, try again
+            except Exception as error:
                 log.warning("webhook %s: %s; retrying", self.id, type(error).__name__)
                 self.generation = None  # re-read the subscription: the position we held may be stale
                 self.d.stop.wait(backoff)
@@ -521,7 +521,7 @@ class WebhookDispatcher:
         while not self.stop.is_set():
             try:
                 self.sync()
-            except Exception as error:  # noqa: BLE001 - outlive database outages
+            except Exception as error:
                 log.warning("webhook dispatcher: %s; retrying", type(error).__name__)
             self.stop.wait(SYNC_SECONDS)
         for deliverer in self.running.values():
@@ -536,7 +536,7 @@ class WebhookDispatcher:
         try:
             with self.engine.begin() as conn:
                 conn.execute(t.update().where(t.c.lease_owner == self.owner).values(lease_owner=None, lease_until=None))
-        except Exception:  # noqa: BLE001 - the leases run out anyway
+        except Exception:
             pass
 
 

@@ -8,7 +8,6 @@ from flask import Flask, Response, current_app, has_app_context, json
 from werkzeug.exceptions import HTTPException
 
 from application.app import ConcurrentUpdate
-from infrastructure.availability import RETRY_AFTER_SECONDS, is_database_unavailable
 from domain.errors import (
     DomainError,
     InvalidValue,
@@ -17,6 +16,7 @@ from domain.errors import (
     RuleViolation,
     VersionMismatch,
 )
+from infrastructure.availability import RETRY_AFTER_SECONDS, is_database_unavailable
 
 log = logging.getLogger("inspectorate.web")
 

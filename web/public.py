@@ -11,7 +11,7 @@ from http import HTTPStatus
 import orjson
 from flask import Flask, Response
 
-from application.catalogue import SCHEMA_PATH, event_classes, data_schema
+from application.catalogue import SCHEMA_PATH, data_schema, event_classes
 from web.context import application
 from web.errors import PROBLEMS_PATH, problem, problem_type
 

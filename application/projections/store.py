@@ -55,7 +55,7 @@ class Fact:
     convention.
     """
 
-    __slots__ = ("position", "topic", "key", "version", "_state", "_data", "_codec")
+    __slots__ = ("_codec", "_data", "_state", "key", "position", "topic", "version")
 
     def __init__(
         self,
@@ -98,7 +98,7 @@ _MISSING = object()
 class Rows:
     """One table's rows for a run: read-through cache, written back once per page."""
 
-    __slots__ = ("table", "loader", "cache", "dirty", "complete")
+    __slots__ = ("cache", "complete", "dirty", "loader", "table")
 
     def __init__(self, table: str, loader: Loader) -> None:
         self.table = table

@@ -12,7 +12,7 @@ text, the form the views store, so no ``UUID`` object is ever built.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache
 from typing import Any, TypeVar
 
 import msgspec
@@ -98,7 +98,7 @@ class FactDecoder:
         return value
 
 
-@lru_cache(maxsize=None)
+@cache
 def _class_version(topic: str) -> int:
     return getattr(resolve_topic(topic), "class_version", 1)
 

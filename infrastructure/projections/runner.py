@@ -20,7 +20,8 @@ import orjson
 import sqlalchemy as sa
 
 from application.projections.store import Fact, Row, Tables, View
-from infrastructure.projections.decoding import FactDecoder, Row as EventRow
+from infrastructure.projections.decoding import FactDecoder
+from infrastructure.projections.decoding import Row as EventRow
 from infrastructure.projections.gaps import GapGuard
 from infrastructure.projections.tables import VIEW_TABLES, Doc, Sealer, tracking
 

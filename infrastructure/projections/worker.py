@@ -112,7 +112,7 @@ class Listener:
                     while not self._stop.is_set():
                         for _ in conn.notifies(timeout=0.25, stop_after=1):
                             self.notified.set()
-            except Exception as error:  # noqa: BLE001 - keep listening through outages
+            except Exception as error:
                 log.warning("projection listener: %s; reconnecting", type(error).__name__)
                 self.notified.set()
                 self._stop.wait(1.0)
@@ -162,7 +162,7 @@ def follow(projector: Projector, waiter: Poller | Listener, stop: threading.Even
             waiter.arm()
             projector.catch_up()
             backoff = 0.1
-        except Exception as error:  # noqa: BLE001 - a worker must outlive outages
+        except Exception as error:
             log.warning("projection step failed (%s: %s); retrying", type(error).__name__, error)
             stop.wait(backoff)
             backoff = min(backoff * 2, 5.0)
@@ -177,7 +177,7 @@ def run_deadlines(app: InspectorateApp, stop: threading.Event, interval: float =
             marked = app.mark_due_reinspections()
             if marked:
                 log.info("deadline process: %d reinspection(s) became due", marked)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             log.warning("deadline process failed (%s); will retry", type(error).__name__)
         stop.wait(interval)
 

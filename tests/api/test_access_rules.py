@@ -93,7 +93,7 @@ def test_events_carry_the_actors_id_in_history_csv_and_feed(api: Api) -> None:
 
     feed = api.ok(api.get(f"/v1/events?inspection_id={inspection_id}&types=case.rated.v1", "integration"))
     assert [e["data"]["actor"]["id"] for e in feed["events"]] == [first.id, second.id]
-    stream = api.get(f"/v1/events/stream?types=case.rated.v1&max_events=2&timeout=5", "integration")
+    stream = api.get("/v1/events/stream?types=case.rated.v1&max_events=2&timeout=5", "integration")
     sent = [orjson.loads(line[len("data: "):]) for line in stream.get_data(as_text=True).splitlines()
             if line.startswith("data: ")]
     assert [e["data"]["actor"]["id"] for e in sent] == [first.id, second.id]

@@ -1,7 +1,7 @@
 """Cases over HTTP: sampling, ratings by the assessor, moderations, reads."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from freezegun import freeze_time
 
@@ -111,7 +111,7 @@ def test_the_case_list_and_one_case(api: Api) -> None:
 
 
 def test_a_case_as_of_a_past_moment(api: Api) -> None:
-    with freeze_time(datetime(2011, 5, 4, 9, tzinfo=timezone.utc)) as frozen:
+    with freeze_time(datetime(2011, 5, 4, 9, tzinfo=UTC)) as frozen:
         case_id = api.add_case(api.in_fieldwork())
         frozen.tick(timedelta(minutes=5))
         api.rate(case_id, True)

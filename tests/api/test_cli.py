@@ -47,7 +47,7 @@ def one_line_error(result: Result) -> str:
     """The error, asserting it is exactly one line on stderr and no traceback."""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    assert ("Traceback" not in result.output and result.exception is None) or isinstance(result.exception, SystemExit)
     return lines[0]
 
 

@@ -133,7 +133,7 @@ def test_a_consumer_with_a_kept_cursor_sees_every_event_once_in_order_while_writ
             for c in range(6):
                 case_id = app.add_case(ANN, UUID(inspection_id), f"C{c}", characteristics()).body["id"]
                 app.rate_case(ANN, UUID(case_id), judgements(c % 2 == 0))
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
 
     writers = [threading.Thread(target=writer, args=(n,)) for n in range(4)]

@@ -4,13 +4,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 from freezegun import freeze_time
 
-from application.audit import programme_year_as_of
 from application.app import InspectorateApp
+from application.audit import programme_year_as_of
 from domain.base import Actor
 from tests.api.api_client import Api, api, assert_problem  # noqa: F401 - fixture
 from tests.api.audit_story import ANN, record_every_type
@@ -122,7 +122,7 @@ def _publish(app: InspectorateApp, name: str, verdicts: list[bool], on: date, st
 
 def test_programme_year_as_of_counts_only_reports_recorded_by_then(api: Api) -> None:
     app = services_of(api.app).app
-    first_at = datetime(2012, 1, 10, 9, 0, 0, 123456, tzinfo=timezone.utc)
+    first_at = datetime(2012, 1, 10, 9, 0, 0, 123456, tzinfo=UTC)
     with freeze_time(first_at):
         cumbria = _publish(app, "Cumbria", [True, True, False], date(2012, 1, 10))
     with freeze_time("2012-02-20 09:00:00+00:00"):
@@ -141,7 +141,7 @@ def test_programme_year_as_of_counts_only_reports_recorded_by_then(api: Api) -> 
         "headline": {"risk_of_harm": 67, "likelihood_of_reoffending": 67, "compliance_and_enforcement": 67},
     }]
 
-    later = programme_year_as_of(app, "OMI2", "2011-12", datetime(2013, 1, 1, tzinfo=timezone.utc))
+    later = programme_year_as_of(app, "OMI2", "2011-12", datetime(2013, 1, 1, tzinfo=UTC))
     assert later["inspections"] == 2 and later["cases"] == 7
     assert later["aggregate"]["risk_of_harm"] == {"score": 86, "sufficient": 18, "applicable": 21}
     assert later["lowest"]["risk_of_harm"] == {"score": 67, "inspection_id": str(cumbria), "inspected_body": "Cumbria",
@@ -150,7 +150,7 @@ def test_programme_year_as_of_counts_only_reports_recorded_by_then(api: Api) -> 
                                                 "inspected_body": "Cheshire",
                                                 "tied": [{"inspection_id": str(cheshire), "inspected_body": "Cheshire"}]}
     assert [r["inspected_body"] for r in later["rows"]] == ["Cumbria", "Cheshire"]
-    assert programme_year_as_of(app, "CCI", "2011-12", datetime(2013, 1, 1, tzinfo=timezone.utc))["inspections"] == 0
+    assert programme_year_as_of(app, "CCI", "2011-12", datetime(2013, 1, 1, tzinfo=UTC))["inspections"] == 0
 
 
 def _project_views(api: Api) -> None:

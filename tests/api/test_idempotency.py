@@ -112,12 +112,11 @@ def test_errors_are_kept_too_but_a_bad_key_is_422(api: Api) -> None:
 
 
 def test_while_the_first_is_in_flight_the_same_key_is_409(api: Api) -> None:
+    import json
+
     from infrastructure.idempotency import IdempotencyStore
     from infrastructure.tokens import hash_token
     from web import services_of
-
-    import json
-
     from web.idempotency import request_hash
 
     inspection_id = api.schedule()

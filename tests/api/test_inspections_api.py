@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
@@ -105,7 +105,7 @@ def test_if_match_with_the_current_version_succeeds_and_a_stale_one_is_412(api: 
 
 
 def test_as_of_answers_the_state_recorded_at_that_moment_inclusive_to_the_microsecond(api: Api) -> None:
-    scheduled_at = datetime(2011, 4, 20, 9, 0, 0, 123456, tzinfo=timezone.utc)
+    scheduled_at = datetime(2011, 4, 20, 9, 0, 0, 123456, tzinfo=UTC)
     with freeze_time(scheduled_at) as frozen:
         inspection_id = api.schedule()
         frozen.tick(timedelta(hours=1))

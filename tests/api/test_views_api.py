@@ -6,7 +6,6 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
-from infrastructure.bootstrap import build_app
 from infrastructure.projections.engine import create_projection_engine
 from infrastructure.projections.worker import build_projector
 from tests.api.api_client import Api, api, assert_problem  # noqa: F401 - fixture
@@ -108,7 +107,7 @@ def test_a_long_held_request_beyond_the_workers_or_the_tokens_places_is_refused_
         problem = assert_problem(response, 503)
         assert response.headers["Retry-After"] == "1" and "long-held" in problem["title"]
     assert time.monotonic() - started < 0.5
-    assert api.ok(api.get(f"/v1/views/complaints", "inspector"))  # a plain read is never gated
+    assert api.ok(api.get("/v1/views/complaints", "inspector"))  # a plain read is never gated
     for release in held:
         release()
     assert gate.open == 0

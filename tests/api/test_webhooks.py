@@ -21,7 +21,7 @@ from infrastructure.projections.worker import run_webhooks
 from infrastructure.webhooks import backoff_seconds, webhooks_table
 from tests.api.api_client import Api, assert_problem
 from tests.api.test_real_server import INSPECTORATE, REPO, environment
-from tests.api.webhook_receiver import Receiver, receiving
+from tests.api.webhook_receiver import receiving
 from web import create_app, services_of
 
 LOOPBACK = frozenset({"127.0.0.1"})

@@ -60,7 +60,7 @@ def receiving(answer: Callable[[int], int] | None = None, delay: float = 0.0) ->
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a production receiver would
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             if receiver.delay:
                 time.sleep(receiver.delay)

@@ -157,7 +157,7 @@ def test_two_independent_writers_interleave_without_breaking_the_chain(settings:
     def write(app: InspectorateApp, n: int) -> None:
         try:
             record_some(app, name=f"Trust {n}", cases=4)
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=write, args=(apps[n % 2], n)) for n in range(6)]

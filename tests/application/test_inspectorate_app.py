@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -180,7 +180,7 @@ def test_concurrent_writers_are_retried_and_none_is_lost(app: InspectorateApp) -
     def add(n: int) -> None:
         try:
             app.add_case(ANN, inspection_id, f"R{n}", characteristics())
-        except Exception as error:  # noqa: BLE001 - collected for the assertion
+        except Exception as error:
             errors.append(error)
 
     threads = [threading.Thread(target=add, args=(n,)) for n in range(12)]
@@ -327,11 +327,11 @@ def test_history_is_in_recorded_order_with_actor_and_as_of_time_travel(app: Insp
     assert [e["position"] for e in history] == sorted(e["position"] for e in history)
     assert history[0]["actor"] == {"id": "token-ann", "name": "Ann Inspector", "role": "inspector",
                                    "organisation": None}
-    moment = datetime(2011, 5, 3, 9, 0, 0, tzinfo=timezone.utc)
+    moment = datetime(2011, 5, 3, 9, 0, 0, tzinfo=UTC)
     assert app.get_inspection(inspection_id, as_of=moment).status == "scheduled"
     assert app.get_inspection(inspection_id, as_of=moment + timedelta(microseconds=1)).status == "fieldwork"
     with pytest.raises(NotFound):
-        app.get_inspection(inspection_id, as_of=datetime(2011, 4, 1, tzinfo=timezone.utc))
+        app.get_inspection(inspection_id, as_of=datetime(2011, 4, 1, tzinfo=UTC))
 
 
 def test_moderation_after_publication_leaves_published_scores(app: InspectorateApp) -> None:

@@ -238,7 +238,7 @@ def view_rows(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
 
     with sqlite3.connect(data_dir / "views.sqlite") as db:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'vw_%'")]
-        return {t: sorted(tuple(plain(v) for v in row) for row in db.execute(f"SELECT * FROM {t}"))  # noqa: S608
+        return {t: sorted(tuple(plain(v) for v in row) for row in db.execute(f"SELECT * FROM {t}"))
                 for t in sorted(tables)}
 
 

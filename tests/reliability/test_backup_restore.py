@@ -15,7 +15,7 @@ import pytest
 
 from domain.base import Actor
 from infrastructure.backup import BackupError, Manifest, backup, restore
-from infrastructure.bootstrap import build_app, build_services
+from infrastructure.bootstrap import build_services
 from infrastructure.config import Settings
 from tests.conftest import reset_postgres
 from tests.reliability.helpers import (

@@ -14,7 +14,6 @@ from datetime import date
 from pathlib import Path
 
 import psycopg
-import pytest
 from eventsourcing.cryptography import AESCipher
 
 from domain.base import Actor
@@ -119,8 +118,8 @@ def raw_rows(settings: Settings, table: str) -> list[bytes]:
     if settings.is_postgres:
         url = settings.database_url.replace("postgresql+psycopg://", "postgresql://")  # type: ignore[union-attr]
         with psycopg.connect(url) as conn:
-            rows = conn.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608
+            rows = conn.execute(f"SELECT * FROM {table}").fetchall()
     else:
         with sqlite3.connect(settings.events_path) as db:
-            rows = db.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608
+            rows = db.execute(f"SELECT * FROM {table}").fetchall()
     return [b"|".join(v if isinstance(v, bytes) else str(v).encode() for v in row) for row in rows]

@@ -4,11 +4,10 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import POSTGRES_URL, _postgres_or_skip, reset_postgres
+from tests.conftest import _postgres_or_skip, reset_postgres
 from tests.reliability.helpers import (
     CHARACTERISTICS,
     Reply,

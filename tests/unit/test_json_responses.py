@@ -5,7 +5,7 @@ import dataclasses
 import decimal
 import json
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -29,7 +29,7 @@ def responses(obj: Any) -> tuple[bytes, bytes]:
 
 @pytest.mark.parametrize("obj", [
     {"b": 1, "a": [1.5, None, True, "x"], "nested": {"z": [], "y": {}}},  # keys sorted at every level
-    {"on": date(2024, 1, 2), "at": datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)},  # HTTP dates, as Flask
+    {"on": date(2024, 1, 2), "at": datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)},  # HTTP dates, as Flask
     {"id": uuid.UUID(int=5), "pair": Pair(1, date(2020, 1, 1)), "amount": decimal.Decimal("1.50")},
     {"huge": 10**30},  # beyond orjson's 64 bits: written the standard way
     [1, "two", None],

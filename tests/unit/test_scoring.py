@@ -2,7 +2,16 @@ from fractions import Fraction
 
 import pytest
 
-from domain.scoring import Tally, cohens_kappa, compare, is_of_concern, percentage, pool_year, tally_cases, wilson_interval
+from domain.scoring import (
+    Tally,
+    cohens_kappa,
+    compare,
+    is_of_concern,
+    percentage,
+    pool_year,
+    tally_cases,
+    wilson_interval,
+)
 
 
 @pytest.mark.parametrize(

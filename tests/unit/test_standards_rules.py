@@ -10,6 +10,7 @@ from domain.frameworks import framework_by_code, framework_for
 from domain.scoring import Tally
 from domain.standards import (
     RatingRules,
+    SamplingRules,
     band,
     lowest_key_question,
     overall,
@@ -17,7 +18,6 @@ from domain.standards import (
     rate_standards,
     sample_report,
     sample_size,
-    SamplingRules,
     tolerance,
     z_two_sided,
 )

@@ -32,7 +32,7 @@ class History(MethodView):
     @blp.response(200, HistoryOut)
     @blp.alt_response(200, description="The same events as CSV (`?format=csv`)", content_type="text/csv")
     @problems(blp, *COMMON)
-    def get(self, inspection_id: UUID, format: str = "json") -> Response:  # noqa: A002 - the query name
+    def get(self, inspection_id: UUID, format: str = "json") -> Response:
         """Every event of the inspection, its cases, reinspection and complaints, in recorded order.
 
         Case characteristics only for auditor and admin; another body's inspection is 404 for an organisation.

@@ -18,9 +18,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from application.audit import inspection_history, record_head, verify_record
-from domain.access import may_see_characteristics
 from application.representations import case_dict, inspection_dict
 from domain import clock
+from domain.access import may_see_characteristics
 from domain.errors import DomainError, InvalidValue, NotFound, PermissionDenied
 from domain.frameworks import FRAMEWORKS, PROGRAMMES, framework_by_code
 from domain.scoring import Tally

@@ -14,10 +14,10 @@ from domain.errors import NotFound
 from domain.frameworks import PROGRAMMES
 from infrastructure.projections.reader import ViewReader, no_scores
 from web.audit.schemas import ProgrammeYearQuery
-from web.inspections.schemas import AsOfQuery
 from web.auth import READERS, ensure_may_see, is_organisation, roles
 from web.context import actor, application, services
 from web.errors import problem
+from web.inspections.schemas import AsOfQuery
 from web.longheld import admit, refused
 from web.responses import read
 from web.schemas import COMMON, Blueprint, problems
