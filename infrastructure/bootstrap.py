@@ -21,6 +21,7 @@ from infrastructure.read_audit import read_audit as _read_audit_table  # noqa: F
 from infrastructure.tokens import TokenStore
 from infrastructure import idempotency as _idempotency_table  # noqa: F401 - registers its table
 from infrastructure import webhooks as _webhooks_table  # noqa: F401 - registers its table
+from infrastructure import shared_secrets as _shared_secrets_table  # noqa: F401 - registers its table
 
 
 def build_app(settings: Settings | None = None, *, create_table: bool = True) -> InspectorateApp:
