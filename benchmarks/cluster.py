@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,7 @@ class Sampler:
         self.dsn = url.replace("postgresql+psycopg", "postgresql", 1)
         self.active: list[int] = []
         self.locked: list[int] = []
+        self.holder: Counter[str] = Counter()  # the events table lock's holder: in PostgreSQL, or waiting on its client
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -85,12 +87,30 @@ class Sampler:
                 ).fetchone()
                 self.active.append(active)
                 self.locked.append(locked)
+                holder = conn.execute(
+                    "SELECT a.state, a.wait_event_type FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "JOIN pg_class c ON c.oid = l.relation WHERE l.granted AND l.mode = 'ExclusiveLock' "
+                    "AND l.locktype = 'relation' AND c.relname = 'inspectorate_events' LIMIT 1"
+                ).fetchone()
+                if holder is None:
+                    self.holder["nobody"] += 1
+                elif holder[0] == "active":
+                    self.holder[f"in PostgreSQL ({holder[1] or 'CPU'})"] += 1
+                else:
+                    self.holder["waiting on its client (idle in transaction)"] += 1
 
 
 def phase(args: argparse.Namespace, nodes: int, root: Path) -> dict[str, Any]:
     reset(args.database_url)
-    cluster = Cluster(root / f"{nodes}-nodes", args.database_url, nodes=nodes, workers=1,
-                      node_workers=args.node_workers)
+    extra: dict[str, str] = {}
+    if args.switch_interval:  # an experiment: the API nodes' threads hand the GIL over sooner (sitecustomize)
+        site = root / "site"
+        site.mkdir(exist_ok=True)
+        (site / "sitecustomize.py").write_text(f"import sys\nsys.setswitchinterval({args.switch_interval})\n")
+        extra["PYTHONPATH"] = f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}".rstrip(os.pathsep)
+    cluster = Cluster(root / f"{nodes}-nodes-{time.time_ns()}", args.database_url, nodes=nodes, workers=1,
+                      node_workers=args.node_workers, extra_env=extra,
+                      balance=args.balance.replace(";", "\n    "))
     cluster.root.mkdir(parents=True)
     try:
         cluster.start()
@@ -121,7 +141,8 @@ def phase(args: argparse.Namespace, nodes: int, root: Path) -> dict[str, Any]:
         return {"nodes": nodes, "commands": len(latencies), "seconds": elapsed,
                 "errors": sum(e for _, e, *_ in results), "p50": _p(latencies, .5) * 1000,
                 "p99": _p(latencies, .99) * 1000, "cpu": used, "load": (load_before, os.getloadavg()[0]),
-                "active": statistics.mean(sampler.active or [0]), "locked": statistics.mean(sampler.locked or [0])}
+                "active": statistics.mean(sampler.active or [0]), "locked": statistics.mean(sampler.locked or [0]),
+                "holder": sampler.holder}
     finally:
         cluster.stop()
 
@@ -137,6 +158,9 @@ def report(r: dict[str, Any]) -> None:
           + f"; in all {total * 1000 / n:.2f} ms = {total / r['seconds']:.2f} of {os.cpu_count()} cores")
     print(f"    PostgreSQL sessions running a statement: {r['active']:.2f} on average, "
           f"{r['locked']:.2f} of them waiting for a lock")
+    samples = sum(r["holder"].values()) or 1
+    print("    the events table's lock, sampled: " + ", ".join(
+        f"{where} {n * 100 / samples:.0f}%" for where, n in r["holder"].most_common()))
 
 
 def ceiling(url: str, seconds: float) -> None:
@@ -181,12 +205,18 @@ def main() -> None:
     parser.add_argument("--node-workers", type=int, default=2, help="granian workers per API node")
     parser.add_argument("--cases-per-client", type=int, default=20)
     parser.add_argument("--ceiling-seconds", type=float, default=0)
+    parser.add_argument("--balance", default="roundrobin",
+                        help="HAProxy's balance line; ';' starts another line (e.g. 'uri;hash-type consistent')")
+    parser.add_argument("--switch-interval", type=float, default=0,
+                        help="experiment: sys.setswitchinterval in the API nodes (default: Python's 0.005 s)")
     args = parser.parse_args()
     with psycopg.connect(args.database_url.replace("postgresql+psycopg", "postgresql", 1)) as conn:
         durable = conn.execute("SELECT current_setting('fsync'), current_setting('synchronous_commit')").fetchone()
         version = conn.execute("SHOW server_version").fetchone()[0]
     print(f"PostgreSQL {version} (fsync {durable[0]}, synchronous_commit {durable[1]}); {args.clients} client "
-          f"processes; {args.node_workers} granian workers a node; {os.cpu_count()} CPUs")
+          f"processes; {args.node_workers} granian workers a node; {os.cpu_count()} CPUs"
+          + f"; HAProxy balance {args.balance!r}"
+          + (f"; switch interval {args.switch_interval} s in the nodes" if args.switch_interval else ""))
     root = Path(tempfile.mkdtemp(prefix="inspectorate-cluster-bench-"))
     results = [phase(args, int(n), root) for n in args.nodes.split(",")]
     for r in results:

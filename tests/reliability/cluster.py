@@ -29,8 +29,9 @@ def haproxy_binary() -> str | None:
     )
 
 
-def haproxy_config(port: int, nodes: Mapping[str, int]) -> str:
-    """Round robin over the nodes; a node is taken out after two failed `GET /health` (500 ms apart).
+def haproxy_config(port: int, nodes: Mapping[str, int], balance: str = "roundrobin") -> str:
+    """Round robin (or ``balance``) over the nodes; a node is taken out after two failed `GET /health`
+    (500 ms apart).
 
     A connection refused is retried on another node (`option redispatch`); a request already sent to
     a node that dies is not (the balancer cannot know whether it was carried out): the client gets
@@ -54,7 +55,7 @@ frontend api
     default_backend nodes
 
 backend nodes
-    balance roundrobin
+    balance {balance}
     option httpchk GET /health
     http-check expect status 200
     default-server inter 500ms fall 2 rise 2
@@ -127,6 +128,7 @@ class Cluster:
     nodes: int = 2
     workers: int = 2
     node_workers: int = 1  # HTTP worker processes per node
+    balance: str = "roundrobin"  # HAProxy's algorithm (and options), e.g. "uri\n    hash-type consistent"
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     api: list[Process] = field(default_factory=list)
@@ -165,7 +167,8 @@ class Cluster:
         binary = haproxy_binary()
         assert binary is not None, "haproxy is not installed"
         config = self.root / "haproxy.cfg"
-        config.write_text(haproxy_config(self.port, {f"node{n + 1}": p for n, p in enumerate(self.node_ports)}))
+        config.write_text(haproxy_config(self.port, {f"node{n + 1}": p for n, p in enumerate(self.node_ports)},
+                                         self.balance))
         check = subprocess.run([binary, "-c", "-f", str(config)], capture_output=True, text=True, timeout=30)
         assert check.returncode == 0, check.stdout + check.stderr
         self.balancer = Process([binary, "-db", "-f", str(config)], dict(os.environ), self.root / "haproxy.log").start()
