@@ -165,8 +165,6 @@ def report(r: dict[str, Any]) -> None:
 
 def ceiling(url: str, seconds: float) -> None:
     """One-event appends straight through the recorder: the record's own rate, one writer then four."""
-    from eventsourcing.persistence import StoredEvent
-
     from infrastructure.bootstrap import build_app
     from infrastructure.config import Settings
 
@@ -175,25 +173,33 @@ def ceiling(url: str, seconds: float) -> None:
     app = build_app(settings)
     try:
         for threads in (1, 4):
-            counts = [0] * threads
-            stop = threading.Event()
-
-            def append(slot: int) -> None:
-                while not stop.is_set():
-                    app.recorder.insert_events([StoredEvent(uuid.uuid4(), 1, "bench.appended.v1", b"{}" * 80)])
-                    counts[slot] += 1
-
-            workers = [threading.Thread(target=append, args=(s,)) for s in range(threads)]
-            for w in workers:
-                w.start()
-            time.sleep(seconds)
-            stop.set()
-            for w in workers:
-                w.join()
-            print(f"record alone, {threads} writer thread(s): {sum(counts) / seconds:6.0f} appends/s "
+            appended = _append_for(app, threads, seconds)
+            print(f"record alone, {threads} writer thread(s): {appended / seconds:6.0f} appends/s "
                   f"(one event, one transaction each)")
     finally:
         app.close()
+
+
+def _append_for(app: Any, threads: int, seconds: float) -> int:
+    """Appends made by ``threads`` threads in ``seconds``, one event in each transaction."""
+    from eventsourcing.persistence import StoredEvent
+
+    counts = [0] * threads
+    stop = threading.Event()
+
+    def append(slot: int) -> None:
+        while not stop.is_set():
+            app.recorder.insert_events([StoredEvent(uuid.uuid4(), 1, "bench.appended.v1", b"{}" * 80)])
+            counts[slot] += 1
+
+    workers = [threading.Thread(target=append, args=(s,)) for s in range(threads)]
+    for w in workers:
+        w.start()
+    time.sleep(seconds)
+    stop.set()
+    for w in workers:
+        w.join()
+    return sum(counts)
 
 
 def main() -> None:

@@ -20,8 +20,8 @@ from infrastructure.readdb import create_read_engine, metadata
 from infrastructure.read_audit import read_audit as _read_audit_table  # noqa: F401 - registers its table
 from infrastructure.tokens import TokenStore
 from infrastructure import idempotency as _idempotency_table  # noqa: F401 - registers its table
-from infrastructure import webhooks as _webhooks_table  # noqa: F401 - registers its table
 from infrastructure import shared_secrets as _shared_secrets_table  # noqa: F401 - registers its table
+from infrastructure import webhooks as _webhooks_table  # noqa: F401 - registers its table
 
 
 def build_app(settings: Settings | None = None, *, create_table: bool = True) -> InspectorateApp:

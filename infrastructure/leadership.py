@@ -19,6 +19,7 @@ releases when its holder dies. (One machine: the data folder is that machine's.)
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -28,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import psycopg
 
@@ -47,7 +48,7 @@ LOCK_FILE = "projection-worker.lock"  # SQLite: in the data folder
 APPLICATION_NAME = "inspectorate-worker"  # the lock session's name in pg_stat_activity: `views status` shows it
 
 # libpq's and the server's TCP settings for the lock session: a peer gone without a word is noticed in seconds.
-_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 1, "keepalives_interval": 1, "keepalives_count": 2,
+_KEEPALIVES: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 1, "keepalives_interval": 1, "keepalives_count": 2,
                "tcp_user_timeout": 3000, "connect_timeout": 3}
 _SERVER_KEEPALIVES = "-c tcp_keepalives_idle=2 -c tcp_keepalives_interval=1 -c tcp_keepalives_count=2"
 
@@ -170,10 +171,8 @@ class PostgresLeadership:
 
     def _close(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(Exception):  # already gone
                 self._conn.close()
-            except Exception:  # noqa: BLE001 - already gone
-                pass
             self._conn = None
 
 
@@ -205,17 +204,20 @@ class FileLeadership:
                 continue
             self._fd = fd
             log.info("worker %s leads", identity())
-            term = self._term = Term()
-
-            def watch() -> None:  # a file lock is not lost while held: the term ends only with the worker
-                while not term.lost.wait(0.1):
-                    if stop.is_set():
-                        term.lost.set()
-
-            self._watch = threading.Thread(target=watch, name="leadership-watch", daemon=True)
-            self._watch.start()
-            return term
+            return self._lead(stop)
         return None
+
+    def _lead(self, stop: threading.Event) -> Term:
+        term = self._term = Term()
+
+        def watch() -> None:  # a file lock is not lost while held: the term ends only with the worker
+            while not term.lost.wait(0.1):
+                if stop.is_set():
+                    term.lost.set()
+
+        self._watch = threading.Thread(target=watch, name="leadership-watch", daemon=True)
+        self._watch.start()
+        return term
 
     def release(self) -> None:
         if self._term is not None:

@@ -7,6 +7,7 @@ on separate machines: nothing may rely on a shared disk.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -104,10 +105,8 @@ class Process:
     def _signal(self, signum: int, wait: bool = True) -> None:
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signum)
-        except ProcessLookupError:
-            pass
         if wait:
             self.process.wait(timeout=10)
             self.process = None
