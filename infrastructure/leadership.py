@@ -11,8 +11,11 @@ a standby takes over within its next try (a second). A leader whose machine or
 network vanishes without closing the socket is dropped by the server's TCP
 keepalives (set on the session: about 4 s). The leader confirms its connection
 every half second; once that fails, or has not answered for 2 s, it has lost the
-lead and stops working at once (``Term.lost``), before anyone else can have taken over
-a lock it might still appear to hold.
+lead (``Term.lost``) and its work stops within a second: the page or delivery in hand
+finishes. Overlapping a successor that briefly is safe (a projection page commits only if
+the views' positions are unchanged; a deadline event only on the aggregate's next version;
+a webhook event is at worst sent twice); leadership is there so that the work is done once,
+not so that it is correct.
 
 SQLite: an exclusive ``flock`` on a file in the data folder, which the kernel
 releases when its holder dies. (One machine: the data folder is that machine's.)
