@@ -13,9 +13,11 @@ import domain.inspection
 import domain.reinspection  # noqa: F401
 from application.app import InspectorateApp
 from infrastructure import idempotency as _idempotency_table  # noqa: F401 - registers its table
+from infrastructure import shared_secrets as _shared_secrets_table  # noqa: F401 - registers its table
 from infrastructure import webhooks as _webhooks_table  # noqa: F401 - registers its table
 from infrastructure.config import Settings
 from infrastructure.holidays_calendar import is_bank_holiday
+from infrastructure.leadership import migration_lock
 from infrastructure.projections import tables as _view_tables  # noqa: F401 - registers the views' tables
 from infrastructure.read_audit import read_audit as _read_audit_table  # noqa: F401 - registers its table
 from infrastructure.readdb import create_read_engine, metadata
@@ -45,11 +47,13 @@ class Services:
 
 
 def migrate(settings: Settings) -> None:
-    """Create every table once, before any worker process starts."""
-    build_app(settings, create_table=True).close()
-    engine = create_read_engine(settings)
-    metadata.create_all(engine)
-    engine.dispose()
+    """Create every table once, before any worker process starts (on PostgreSQL one process at a
+    time: API nodes and workers on several machines may start together)."""
+    with migration_lock(settings):
+        build_app(settings, create_table=True).close()
+        engine = create_read_engine(settings)
+        metadata.create_all(engine)
+        engine.dispose()
 
 
 def build_services(settings: Settings | None = None, *, create_tables: bool = False) -> Services:

@@ -530,6 +530,19 @@ class WebhookDispatcher:
             deliverer.thread.join(timeout=TIMEOUT_SECONDS + 1)
         self._release()
 
+    def take_over(self) -> None:
+        """Clear every other process's lease: called by the worker that has just become the leader.
+
+        The one before it has stopped working (its leadership ended with its database session), so
+        its leases need not be waited out (up to LEASE_SECONDS). Should it still finish a request in
+        flight, the receiver gets that event twice at worst; positions only ever record events that
+        some receiver acknowledged, so nothing is skipped.
+        """
+        t = webhooks_table
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.lease_owner.is_not(None), t.c.lease_owner != self.owner)
+                         .values(lease_owner=None, lease_until=None))
+
     def _release(self) -> None:
         """Give up this process's leases, so a successor need not wait for them to run out."""
         t = webhooks_table

@@ -330,8 +330,9 @@ def views_rebuild(names: tuple[str, ...], processes: int | None) -> None:
 
 @views.command("status")
 def views_status() -> None:
-    """Each view's position and lag behind the head of the record."""
+    """Each view's position and lag behind the head of the record (and, on PostgreSQL, the leading worker)."""
     from infrastructure.bootstrap import build_app, migrate
+    from infrastructure.leadership import current_leader
     from infrastructure.projections.engine import create_projection_engine
     from infrastructure.projections.reader import ViewReader
 
@@ -342,6 +343,8 @@ def views_status() -> None:
     try:
         head = app.recorder.max_notification_id() or 0
         click.echo(f"head\t{head}")
+        if settings.is_postgres:  # several workers may run: which one leads (works) now
+            click.echo(f"leader\t{current_leader(settings) or 'none'}")
         for name, position in ViewReader(engine).positions().items():
             click.echo(f"{name}\tposition {position}\tlag {max(0, head - position)}")
     finally:

@@ -1,4 +1,8 @@
-"""The projection worker: follows the record live and runs the deadline process.
+"""The projection worker: follows the record live, runs the deadline process and delivers webhooks.
+
+Several may run (on several machines, against one PostgreSQL): exactly one of them
+works at a time, the leader (``infrastructure.leadership``); the others stand by and
+take over within seconds of its death.
 
 SQLite is polled (a cheap MAX(rowid) every 50 ms). PostgreSQL wakes on the
 recorder's NOTIFY (channel = the events table's name), at most once per
@@ -21,6 +25,7 @@ from application.app import InspectorateApp
 from application.projections import views_named
 from infrastructure.config import Settings
 from infrastructure.files import private_file
+from infrastructure.leadership import Leadership, leadership_for
 from infrastructure.parent import watch_parent
 from infrastructure.projections.decoding import FactDecoder
 from infrastructure.projections.engine import create_projection_engine
@@ -200,7 +205,12 @@ def run_webhooks(app: InspectorateApp, settings: Settings, stop: threading.Event
 
     engine = create_read_engine(settings)
     try:
-        WebhookDispatcher(engine, app, settings.webhook_allowed_hosts, stop, observe=observe).run()
+        dispatcher = WebhookDispatcher(engine, app, settings.webhook_allowed_hosts, stop, observe=observe)
+        try:
+            dispatcher.take_over()  # this worker leads: whoever held a lease before has stopped (or died)
+        except Exception as error:  # noqa: BLE001 - then the leases run out (LEASE_SECONDS)
+            log.warning("webhooks: leases not taken over (%s)", type(error).__name__)
+        dispatcher.run()
     finally:
         engine.dispose()
 
@@ -211,30 +221,57 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-def run_worker(settings: Settings, stop: threading.Event, *, parent_pid: int | None = None) -> None:
-    """Follow the record and run the deadline process until ``stop`` is set (or the parent dies)."""
+def run_worker(settings: Settings, stop: threading.Event, *, parent_pid: int | None = None,
+               leadership: Leadership | None = None) -> None:
+    """Stand by until this worker leads (``infrastructure.leadership``), then keep the views current,
+    run the deadline process and deliver webhooks while it leads; stand by again if it loses the lead.
+    Until ``stop`` is set (or the parent dies). Of several workers, exactly one works at a time."""
+    leadership = leadership or leadership_for(settings)
+    heartbeat = Heartbeat(heartbeat_path(settings))  # standing by, too: a standby is alive
+    watcher = None
+    if parent_pid is not None:
+        watcher = threading.Thread(target=watch_parent, args=(parent_pid, lambda: _parent_gone(stop), stop, 1.0),
+                                   name="parent-watch", daemon=True)
+        watcher.start()
+    try:
+        while not stop.is_set():
+            term = leadership.acquire(stop, heartbeat.beat)
+            if term is None:
+                break
+            try:
+                lead(settings, term.lost, heartbeat)
+            finally:
+                leadership.release()
+            if not stop.is_set():
+                log.warning("projection worker: no longer leads; standing by")
+    finally:
+        stop.set()
+        if watcher is not None:
+            watcher.join(timeout=2)
+
+
+def lead(settings: Settings, lost: threading.Event, heartbeat: Heartbeat | None = None) -> None:
+    """The leader's work (views, deadline process, webhook delivery) until ``lost`` is set."""
     from infrastructure.bootstrap import build_app
 
     app = build_app(settings, create_table=False)
     engine = create_projection_engine(settings)
-    projector = build_projector(app, engine, settings)
-    projector.yield_on_conflict = True  # a `views rebuild` running meanwhile goes first
-    projector.ensure_tracking()
-    waiter: Poller | Listener = (
-        Listener(settings, app.recorder.channel_name) if settings.is_postgres else Poller(app)  # type: ignore[attr-defined]
-    )
-    threads = [threading.Thread(target=run_deadlines, args=(app, stop), name="deadlines", daemon=True),
-               threading.Thread(target=run_webhooks, args=(app, settings, stop), name="webhooks", daemon=True)]
-    if parent_pid is not None:
-        threads.append(threading.Thread(target=watch_parent, args=(parent_pid, lambda: _parent_gone(stop), stop, 1.0),
-                                        name="parent-watch", daemon=True))
-    for thread in threads:
-        thread.start()
+    waiter: Poller | Listener | None = None
+    threads: list[threading.Thread] = []
     try:
-        follow(projector, waiter, stop, Heartbeat(heartbeat_path(settings)))
+        projector = build_projector(app, engine, settings)
+        projector.yield_on_conflict = True  # a `views rebuild` running meanwhile goes first
+        projector.ensure_tracking()
+        waiter = Listener(settings, app.recorder.channel_name) if settings.is_postgres else Poller(app)  # type: ignore[attr-defined]
+        threads = [threading.Thread(target=run_deadlines, args=(app, lost), name="deadlines", daemon=True),
+                   threading.Thread(target=run_webhooks, args=(app, settings, lost), name="webhooks", daemon=True)]
+        for thread in threads:
+            thread.start()
+        follow(projector, waiter, lost, heartbeat)
     finally:
-        stop.set()
-        waiter.close()
+        lost.set()
+        if waiter is not None:
+            waiter.close()
         for thread in threads:
             thread.join(timeout=5)
         app.close()

@@ -3,6 +3,7 @@ headers and bad input. (tests/browser drives the same pages in Chromium.)"""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 import stat
@@ -86,11 +87,19 @@ def test_the_cookie_is_secure_behind_https(api: Api) -> None:
 
 
 def test_the_signing_key_is_made_once_kept_0600_in_the_data_dir_and_shared(settings: Settings) -> None:
+    """SQLite: in the data folder, for every worker on it. PostgreSQL: in the database, for every API node
+    behind a load balancer, each with a data folder of its own (api-2.md G)."""
     first = create_app(settings)
     key_file = Path(settings.data_dir) / KEY_FILE
-    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    second = create_app(settings)  # another worker on the same data dir signs and reads the same cookies
-    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] == key_file.read_text().strip()
+    if settings.is_postgres:
+        elsewhere = dataclasses.replace(settings, data_dir=Path(settings.data_dir).parent / "another-node")
+        second = create_app(elsewhere)  # another machine: a cookie signed by one node is good at the other
+        assert not key_file.exists() and not (elsewhere.data_dir / KEY_FILE).exists()
+        assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] and len(first.config["SECRET_KEY"]) == 64
+    else:
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        second = create_app(settings)  # another worker on the same data dir signs and reads the same cookies
+        assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] == key_file.read_text().strip()
     configured = create_app(settings, services=services_of(first), test_config={"SECRET_KEY": "k" * 64})
     assert configured.config["SECRET_KEY"] == "k" * 64
     for app in (first, second):

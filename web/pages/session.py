@@ -3,7 +3,8 @@
 The cookie is Flask's signed session holding the token's id (never the token), checked against the
 token store on every page request, so revoking the token ends its sessions at once. The signing key
 comes from configuration (``SECRET_KEY`` or ``INSPECTORATE_SECRET_KEY``) or is generated once and kept
-in the data folder, readable by its owner only.
+in the data folder, readable by its owner only (on PostgreSQL: in the database, so that every API node
+behind a load balancer has the same one).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from flask import Flask, Request, abort, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 
+from infrastructure.shared_secrets import shared_secret
 from infrastructure.tokens import TokenInfo
 from web.context import services
 
@@ -48,6 +50,16 @@ def secret_key(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _kept_key(app: Flask) -> str:
+    """PostgreSQL: one key in the database for every API node (each has its own data folder), so a
+    cookie from one node is good at the next one behind the load balancer. SQLite: the data folder's."""
+    services = app.extensions["inspectorate"]
+    if services.settings.is_postgres:
+        return shared_secret(services.read_engine, "session_key", lambda: secrets.token_hex(32),
+                             services.app.mapper.cipher)
+    return secret_key(services.settings.data_dir)
+
+
 class PageSessions(SecureCookieSessionInterface):
     """Flask's signed cookie, marked ``Secure`` whenever the page was reached over HTTPS."""
 
@@ -62,9 +74,7 @@ def _over_https(req: Request) -> bool:
 
 def init_sessions(app: Flask) -> None:
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = os.environ.get("INSPECTORATE_SECRET_KEY") or secret_key(
-            app.extensions["inspectorate"].settings.data_dir
-        )
+        app.config["SECRET_KEY"] = os.environ.get("INSPECTORATE_SECRET_KEY") or _kept_key(app)
     app.config.update(
         SESSION_COOKIE_NAME="inspectorate_session",
         SESSION_COOKIE_HTTPONLY=True,
