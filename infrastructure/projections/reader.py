@@ -86,16 +86,7 @@ class ViewReader:
             table.c.id, table.c.programme, table.c.year, table.c.body, table.c.status,
             table.c.published_on, table.c.case_count,
         ).order_by(table.c.year.desc(), table.c.body_key, table.c.id).limit(limit)
-        if programme:
-            query = query.where(table.c.programme == programme)
-        if year:
-            query = query.where(table.c.year == year)
-        if status:
-            query = query.where(table.c.status == status)
-        if q and q.strip():
-            query = query.where(table.c.body_key.contains(body_key(q), autoescape=True))
-        if organisation is not None:
-            query = query.where(table.c.body_key == body_key(organisation))
+        query = _inspections_where(query, table, programme, year, status, None, q, organisation)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
@@ -119,18 +110,7 @@ class ViewReader:
             table.c.id, table.c.programme, table.c.framework, table.c.year, table.c.inspected_body,
             table.c.status, table.c.fieldwork_start, table.c.published_on,
         ).order_by(table.c.fieldwork_start.desc(), table.c.id.desc()).limit(limit + 1)
-        if programme:
-            query = query.where(table.c.programme == programme)
-        if year:
-            query = query.where(table.c.year == year)
-        if status:
-            query = query.where(table.c.status == status)
-        if body and body.strip():
-            query = query.where(table.c.body_key == body_key(body))
-        if q and q.strip():
-            query = query.where(table.c.body_key.contains(body_key(q), autoescape=True))
-        if organisation is not None:
-            query = query.where(table.c.body_key == body_key(organisation))
+        query = _inspections_where(query, table, programme, year, status, body, q, organisation)
         if after is not None:
             start, key = after
             query = query.where(sa.or_(
@@ -198,3 +178,24 @@ class ViewReader:
         table = query.get_final_froms()[0].name
         with self.engine.connect() as conn:
             return [self.sealer.open(table, dict(r)) for r in conn.execute(query).mappings()]
+
+
+def _inspections_where(
+    query: Any, table: sa.Table, programme: str | None, year: str | None, status: str | None,
+    body: str | None, q: str | None, organisation: str | None,
+) -> Any:
+    """The filters both inspection lists take: ``body`` a whole name and ``q`` part of one (case and
+    spaces ignored); ``organisation`` keeps that body's own."""
+    if programme:
+        query = query.where(table.c.programme == programme)
+    if year:
+        query = query.where(table.c.year == year)
+    if status:
+        query = query.where(table.c.status == status)
+    if body and body.strip():
+        query = query.where(table.c.body_key == body_key(body))
+    if q and q.strip():
+        query = query.where(table.c.body_key.contains(body_key(q), autoescape=True))
+    if organisation is not None:
+        query = query.where(table.c.body_key == body_key(organisation))
+    return query
