@@ -376,7 +376,7 @@ class SubscriptionDeliverer:
                 break
             reason = allowed_url(row.url, self.d.allowed_hosts)
             if reason is not None:
-                self._failed(row, delivered, f"not delivered: {reason}")
+                self._failed(delivered, f"not delivered: {reason}")
                 return True
             body = orjson.dumps(event)
             now = int(time.time())
@@ -391,7 +391,7 @@ class SubscriptionDeliverer:
             answer = self.sender.post(body, headers)  # type: ignore[union-attr]
             self.d.observe(self.id, answer, time.perf_counter() - started, event)
             if not answer.ok:
-                self._failed(row, delivered, answer.error or f"the receiver answered {answer.status}")
+                self._failed(delivered, answer.error or f"the receiver answered {answer.status}")
                 return True
             self.position = event["position"]
             delivered += 1
@@ -416,15 +416,22 @@ class SubscriptionDeliverer:
         if done.rowcount != 1:  # deleted, or an admin replayed meanwhile: start from what the row says
             self.generation = None
 
-    def _failed(self, row: Any, delivered: int, error: str) -> None:
-        """Keep what was acknowledged; retry the same event later; disable after three days of failures."""
+    def _failed(self, delivered: int, error: str) -> None:
+        """Keep what was acknowledged; retry the same event later; disable after three days of failures.
+
+        The failure state is read again inside the writing transaction (locked on PostgreSQL): an
+        admin's or another writer's change made while the attempt was in flight is not overwritten.
+        """
         t = webhooks_table
         now = clock.now()
-        since = _aware(row.failing_since) if row.generation == self.generation and row.failing_since else None
-        since = since or now
-        attempts = (row.attempts if row.generation == self.generation else 0) + 1
-        disabled = now - since >= DISABLE_AFTER
         with self.d.engine.begin() as conn:
+            current = conn.execute(
+                sa.select(t.c.failing_since, t.c.attempts).where(t.c.id == self.id, t.c.generation == self.generation)
+                .with_for_update()
+            ).first()
+            since = (_aware(current.failing_since) if current and current.failing_since else None) or now
+            attempts = (current.attempts if current else 0) + 1
+            disabled = now - since >= DISABLE_AFTER
             done = conn.execute(
                 t.update().where(t.c.id == self.id, t.c.generation == self.generation).values(
                     position=self.position, attempts=attempts, failing_since=since, last_error=error[:500],
