@@ -1,6 +1,7 @@
 """The inspectorate application: one event store, one global order, four aggregates."""
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -9,7 +10,7 @@ from copy import deepcopy
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import takewhile
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -35,7 +36,7 @@ from domain.reinspection import Reinspection, status_on
 from domain.scoring import Tally, is_of_concern, tally_cases
 from domain.standards import rate_standards, sample_report
 
-T = TypeVar("T")
+T = TypeVar("T", bound=InspectorateAggregate)
 AGGREGATE_TYPES: dict[str, type[InspectorateAggregate]] = {
     "inspection": Inspection,
     "case": CaseAssessment,
@@ -68,7 +69,7 @@ class InspectorateApp(Application[UUID]):
     # whole streams on every command; `get` hands out deep copies, so a command
     # that fails or loses a race never touches the cached state. The environment
     # may override the size ("0" or "" turns the cache off).
-    env = {"AGGREGATE_CACHE_MAXSIZE": "5000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "5000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
 
     def __init__(
         self,
@@ -204,10 +205,8 @@ class InspectorateApp(Application[UUID]):
         taken = _TAKEN_AS_CACHED.get() if copy else None
         cached = None
         if taken is not None:  # a command's first attempt (see _run)
-            try:
+            with contextlib.suppress(KeyError):
                 cached = self.repository.cache.get(aggregate_id)  # type: ignore[union-attr]
-            except KeyError:
-                pass
         try:
             if cached is not None:
                 aggregate = deepcopy(cached)
@@ -438,15 +437,16 @@ class InspectorateApp(Application[UUID]):
             raise NotFound(f"{rules.code} has no caseload-linked sample")
         if inspection.caseload is None:
             raise NotFound("no caseload has been recorded for this inspection yet")
+        caseload: dict[str, Any] = inspection.caseload
         cases = [self._get(CaseAssessment, cid, copy=False) for cid in inspection.case_ids]
         sampled: dict[str, dict[str, int]] = {}
-        for dimension in inspection.caseload["by"]:
+        for dimension in caseload["by"]:
             counts = sampled[dimension] = {}
             for case in cases:
                 value = str(case.characteristics.get(dimension))
                 counts[value] = counts.get(value, 0) + 1
         return sample_report(
-            inspection.caseload["population"], inspection.caseload["by"], sampled, len(cases), rules.sampling
+            caseload["population"], caseload["by"], sampled, len(cases), rules.sampling
         )
 
     def ratings(self, inspection_id: UUID, as_of: datetime | None = None) -> tuple[Inspection, dict[str, Any]]:
@@ -507,7 +507,7 @@ class InspectorateApp(Application[UUID]):
                 start, page, topics=[topic], inclusive_of_start=False
             )
             for n in notifications:
-                yield n.originator_id
+                yield cast(UUID, n.originator_id)
             if len(notifications) < page:
                 return
             start = notifications[-1].id
@@ -617,7 +617,7 @@ class InspectorateApp(Application[UUID]):
         """Current state, or the state as recorded at ``as_of`` (inclusive)."""
         if as_of is None:
             return self._get(cls, aggregate_id, copy=False)
-        recorded = takewhile(lambda e: e.timestamp <= as_of, self.events.get(aggregate_id))
+        recorded = takewhile(lambda e: e.timestamp <= as_of, self.events.get(aggregate_id))  # type: ignore[attr-defined]
         aggregate = _project(None, recorded)
         if aggregate is None or not isinstance(aggregate, cls):
             raise NotFound.record(cls.__name__, aggregate_id, as_of)
@@ -651,7 +651,7 @@ class InspectorateApp(Application[UUID]):
             "stream": str(notification.originator_id),
             "version": notification.originator_version,
             "type": notification.topic,
-            "recorded_at": domain_event.timestamp.isoformat(),
+            "recorded_at": domain_event.timestamp.isoformat(),  # type: ignore[attr-defined]
             "actor": actor_of(cause),
             "correlation_id": cause.get("correlation_id"),
             "data": to_plain(fields),

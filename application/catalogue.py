@@ -182,7 +182,7 @@ def event_classes() -> dict[str, type[CanMutateAggregate]]:
     for aggregate in AGGREGATES:
         for obj in vars(aggregate).values():
             if isinstance(obj, type) and issubclass(obj, CanMutateAggregate) and "TOPIC" in vars(obj):
-                classes[obj.TOPIC] = obj
+                classes[vars(obj)["TOPIC"]] = obj
     return dict(sorted(classes.items()))
 
 

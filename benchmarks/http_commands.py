@@ -373,7 +373,7 @@ def run_phase(pool: Any, loop: Any, jobs: list[tuple[Any, ...]], server_pid: int
     return {"latencies": latencies, "errors": sum(errors for _, errors, *_ in results), "seconds": elapsed,
             "per_client_p50_ms": [statistics.median(lats) * 1000 if lats else float("nan") for lats, *_ in results],
             "server_cpu": server_cpu_seconds(server_pid) - cpu_before, "served_ms": served,
-            "server_sched": tuple(after - before for after, before in zip(server_scheduling(server_pid), sched_before)),
+            "server_sched": tuple(after - before for after, before in zip(server_scheduling(server_pid), sched_before, strict=False)),
             "client_cpu": sum(cpu for _, _, cpu, *_ in results),
             "woke_late_ms": [late * 1000 for *_, lates, _ in results for late in lates],
             "connects": sum(connects for *_, connects in results)}

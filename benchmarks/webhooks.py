@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import socket
 import statistics
 import sys
@@ -74,7 +75,8 @@ class Receiver:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        self.out = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
+        fd, self.out = tempfile.mkstemp(suffix=".json")
+        os.close(fd)
         ctx = multiprocessing.get_context("spawn")
         self.ready, self.stop = ctx.Event(), ctx.Event()
         self.process = ctx.Process(target=_receiver, args=(self.port, self.out, self.ready, self.stop), daemon=True)

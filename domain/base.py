@@ -46,7 +46,8 @@ class Actor:
 
 SYSTEM = Actor(name="system", role="system")
 
-_cause: ContextVar[dict[str, Any]] = ContextVar("cause", default=SYSTEM.as_cause(None))
+# The default cause is shared by every event recorded outside `caused_by`; nothing mutates a cause.
+_cause: ContextVar[dict[str, Any]] = ContextVar("cause", default=SYSTEM.as_cause(None))  # noqa: B039
 
 
 def actor_of(cause: dict[str, Any] | None) -> dict[str, Any]:
@@ -116,7 +117,7 @@ def explicit_topics(cls: A) -> A:
         if topic and "TOPIC" not in vars(obj):
             # An event class written out in the aggregate (to carry a class_version and its
             # upcasters) is subclassed by the library, and the subclass must keep its topic.
-            obj.TOPIC = topic
+            obj.TOPIC = topic  # type: ignore[attr-defined]
         if "TOPIC" in vars(obj):
-            register_topic(obj.TOPIC, obj)
+            register_topic(vars(obj)["TOPIC"], obj)
     return cls

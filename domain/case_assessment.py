@@ -78,7 +78,8 @@ def _check_key_question(framework: Framework, judgement: dict[str, Any], charact
     if code not in {s.code for s in applicable}:
         standard = framework.standard(code)
         why = "is not a standard of" if standard is None else (
-            "is rated by inspectors, not from cases, in" if standard.kind != "case" else "does not apply to this case in"
+            "is rated by inspectors, not from cases, in" if standard.kind != "case"
+            else "does not apply to this case in"
         )
         raise InvalidValue(
             "standard", f"'{code}' {why} {framework.code}; this case answers {', '.join(s.code for s in applicable)}"

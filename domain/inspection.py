@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import event
@@ -40,7 +40,7 @@ class Inspection(InspectorateAggregate):
     # The 2018 framework's state; class defaults, so inspections recorded before it existed read the same.
     # (unannotated: annotated class attributes would become fields of the aggregate's dataclass)
     caseload = None  # {population, by}
-    standard_ratings = MappingProxyType({})  # code -> {rating, rationale, kind, by}; replaced, never changed in place
+    standard_ratings = MappingProxyType({})  # type: ignore[var-annotated]  # code -> {rating, rationale, kind, by}; replaced, never changed in place
     ratings = None  # frozen at publication
     short_sample_reason = None
 
@@ -135,7 +135,7 @@ class Inspection(InspectorateAggregate):
                         f"{sampled} case(s) sampled of a sample size of {size}; "
                         "sample more, or give short_sample_reason"
                     )
-                self._accept_short_sample(reason=short_sample_reason, sample_size=size, sampled=sampled)
+                self._accept_short_sample(reason=str(short_sample_reason), sample_size=size, sampled=sampled)
         self._complete_fieldwork()
 
     def record_caseload(self, population: int, by: dict[str, dict[str, int]]) -> None:
@@ -262,7 +262,8 @@ class Inspection(InspectorateAggregate):
         rules = self.rules
         if self.caseload is None or rules.sampling is None:
             return 0
-        return sample_size(self.caseload["population"], rules.sampling.confidence, rules.sampling.margin)
+        population = cast(int, self.caseload["population"])
+        return sample_size(population, rules.sampling.confidence, rules.sampling.margin)
 
     # -- events -----------------------------------------------------------
 
@@ -314,7 +315,7 @@ class Inspection(InspectorateAggregate):
 
     @event("StandardRated", topic="inspection.standard_rated.v1")
     def _rate_standard(self, standard: str, rating: str, rationale: str, kind: str, by: dict[str, Any]) -> None:
-        self.standard_ratings = {
+        self.standard_ratings = {  # type: ignore[assignment]
             **self.standard_ratings,
             standard: {"rating": rating, "rationale": rationale, "kind": kind, "by": by},
         }

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from time import monotonic
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import sqlalchemy.exc
@@ -110,7 +110,8 @@ class FailFastPostgresFactory(PostgresFactory):
         # The library builds its PostgresDatastore from about twenty settings; rather than
         # repeat that, keep the built object and change only how it hands out connections.
         self.datastore.__class__ = FailFastDatastore
-        self.datastore._losses = threading.local()
-        pool = self.datastore.pool
+        datastore = cast(FailFastDatastore, self.datastore)
+        datastore._losses = threading.local()
+        pool = datastore.pool
         pool.reconnect_timeout = RECONNECT_TIMEOUT
-        pool.kwargs = {**(pool.kwargs or {}), "connect_timeout": CONNECT_TIMEOUT}
+        pool.kwargs = {**cast("dict[str, Any]", pool.kwargs or {}), "connect_timeout": CONNECT_TIMEOUT}

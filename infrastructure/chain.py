@@ -89,7 +89,7 @@ Joined = tuple[int, "bytes | None", "int | None", "str | None", "bytes | None", 
 
 def with_orphan_links(rows: list[Joined], orphans: Iterable[tuple[int, int, bytes]]) -> list[Joined]:
     """Add links whose event is gone to a page of (event LEFT JOIN link) rows, in position order."""
-    extra = [(position, None, None, None, None, prev, hash_) for position, prev, hash_ in orphans]
+    extra: list[Joined] = [(position, None, None, None, None, prev, hash_) for position, prev, hash_ in orphans]
     return sorted(rows + extra, key=lambda row: row[0]) if extra else rows
 
 
@@ -163,7 +163,7 @@ def verify(rows: Iterable[Joined], anchors: Mapping[int, bytes] | None = None) -
                                     f"not the previous event at {prev_position}")
         frame = frames.get(topic)  # type: ignore[arg-type]
         if frame is None:
-            frame = frames[topic] = _topic_frame(topic)  # type: ignore[arg-type]
+            frame = frames[topic] = _topic_frame(topic)  # type: ignore[arg-type,index]
         recomputed = sha256(join((prev_hash, head(position, version, len(originator_id)), originator_id,
                                   frame, state))).digest()  # type: ignore[arg-type]
         if recomputed != link_hash:

@@ -73,7 +73,7 @@ class Settings:
 
     @property
     def is_postgres(self) -> bool:
-        return bool(self.database_url) and self.database_url.startswith("postgresql")
+        return (self.database_url or "").startswith("postgresql")
 
     @property
     def events_path(self) -> Path:

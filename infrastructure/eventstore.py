@@ -123,7 +123,7 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
             (head["position"], head["hash"]) if head else None,
             (
                 EventRow(p, id_bytes(s.originator_id), s.originator_version, s.topic, s.state)
-                for p, s in zip(positions, stored_events)
+                for p, s in zip(positions, stored_events, strict=True)
             ),
         )
         c.executemany(f"INSERT INTO {self.chain_table_name} VALUES (?,?,?)", rows)
@@ -210,13 +210,15 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
         statement += " ORDER BY rowid LIMIT ?"
         params.append(limit)
         with self.datastore.transaction(commit=False) as c:
-            c.row_factory = None
+            c.row_factory = None  # type: ignore[attr-defined]
             c.execute(statement, params)
             return [
                 (p, uuid_text(i), v, t, s) for p, i, v, t, s in c.fetchall()
             ]
 
-    def select_streams_rows(self, streams: Sequence[str], topics: Sequence[str]) -> list[tuple[int, str, int, str, bytes]]:
+    def select_streams_rows(
+        self, streams: Sequence[str], topics: Sequence[str]
+    ) -> list[tuple[int, str, int, str, bytes]]:
         """(position, stream, version, topic, state) of every event of the given streams, of the given
         topics, by stream and version: streams' histories (what a projection derives a stream's state from)."""
         found: list[tuple[int, str, int, str, bytes]] = []
@@ -228,7 +230,7 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
                 " ORDER BY originator_id, originator_version"
             )
             with self.datastore.transaction(commit=False) as c:
-                c.row_factory = None
+                c.row_factory = None  # type: ignore[attr-defined]
                 c.execute(statement, [*(UUID(s).hex for s in chunk), *topics])
                 found.extend((p, uuid_text(i), v, t, s) for p, i, v, t, s in c.fetchall())
         return found
@@ -255,7 +257,7 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
         after = 0
         while after < stop:
             with self.datastore.transaction(commit=False) as c:
-                c.row_factory = None  # plain tuples: the walk is the hot path
+                c.row_factory = None  # type: ignore[attr-defined]  # plain tuples: the walk is the hot path
                 c.execute(
                     f"SELECT e.rowid, e.originator_id, e.originator_version, e.topic, e.state, l.prev_position,"
                     f" l.hash FROM {events} e LEFT JOIN {chain} l ON l.position = e.rowid"
@@ -273,7 +275,7 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
                         f" AND NOT EXISTS (SELECT 1 FROM {events} WHERE rowid = l.position) ORDER BY position",
                         (after, upto),
                     )
-                    rows = with_orphan_links(rows, c.fetchall())
+                    rows = with_orphan_links(rows, c.fetchall())  # type: ignore[arg-type,assignment]
             yield from rows
             after = upto
 
@@ -319,7 +321,7 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
                 (head["position"], bytes(head["hash"])) if head else None,
                 (
                     EventRow(p, id_bytes(s.originator_id), s.originator_version, s.topic, s.state)
-                    for p, s in zip(positions, stored_events)
+                    for p, s in zip(positions, stored_events, strict=True)
                 ),
             )
             curs.executemany(self._sql("INSERT INTO {schema}.{chain} VALUES (%s, %s, %s)"), rows)
@@ -378,7 +380,9 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             curs.execute(statement, params, prepare=True, binary=True)
             return curs.fetchall()
 
-    def select_streams_rows(self, streams: Sequence[str], topics: Sequence[str]) -> list[tuple[int, str, int, str, bytes]]:
+    def select_streams_rows(
+        self, streams: Sequence[str], topics: Sequence[str]
+    ) -> list[tuple[int, str, int, str, bytes]]:
         """(position, stream, version, topic, state) of every event of the given streams, of the given
         topics, by stream and version: streams' histories (what a projection derives a stream's state from)."""
         statement = self._sql(

@@ -9,6 +9,7 @@ before SQLite opens it covers them too.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -32,10 +33,8 @@ def private_file(path: Path) -> Path:
     POSIX lock this process holds on it, so SQLite connections already open on it would lose their
     locks (SQLite's "how to corrupt a database", 2.2). O_EXCL creates only a file nobody has yet.
     """
-    try:
+    with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE))
-    except FileExistsError:
-        pass
     tighten(path, FILE_MODE)
     return path
 

@@ -142,7 +142,7 @@ class PostgresLeadership:
                 try:
                     conn.execute("SELECT 1")  # type: ignore[union-attr]
                     confirmed[0] = time.monotonic()
-                except Exception as error:  # noqa: BLE001 - whatever it is, the lock may be gone
+                except Exception as error:  # whatever it is, the lock may be gone
                     log.warning("leadership: lock connection lost (%s)", type(error).__name__)
                     term.lost.set()
                     return

@@ -1,6 +1,7 @@
 """API tokens: random secrets handed out once, stored only as SHA-256 hashes."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -135,10 +136,8 @@ class TokenStore:
                 cursor.close()
                 conn.rollback()
             except Exception:
-                try:
+                with contextlib.suppress(Exception):
                     conn.invalidate()
-                except Exception:
-                    pass
                 if attempt == 2:
                     raise
                 continue

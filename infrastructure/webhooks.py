@@ -192,7 +192,7 @@ class WebhookStore:
         }
         with self.engine.begin() as conn:
             conn.execute(webhooks_table.insert().values(**row))
-        return {**self.get(row["id"]), "secret": secret}
+        return {**self.get(str(row["id"])), "secret": secret}
 
     def list(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -236,7 +236,7 @@ class WebhookStore:
         if done.rowcount != 1:
             raise NotFound(f"no webhook {webhook_id}")
 
-    def stats(self) -> list[Any]:
+    def stats(self) -> Sequence[Any]:
         """Each subscription's id, status, position and counters (for the metrics)."""
         t = webhooks_table
         with self.engine.connect() as conn:
@@ -282,9 +282,8 @@ class Sender:
                 self.conn.request("POST", self.target, body, headers)
                 response = self.conn.getresponse()
                 response.read(65536)
-                if not response.isclosed():
-                    if response.read(1):  # a long answer: not worth reading, and not reusable
-                        self.close()
+                if not response.isclosed() and response.read(1):  # a long answer: not worth reading nor reusable
+                    self.close()
                 if response.will_close:
                     self.close()
                 return Delivery(response.status)
@@ -341,12 +340,12 @@ class SubscriptionDeliverer:
 
     def step(self) -> bool:
         """One round: a page of events delivered, or a wait. False when this thread should end."""
-        if time.monotonic() < self.idle_until and self._hold_lease():
-            # Caught up a moment ago: only the head of the record is looked at (the row, for an admin's
-            # change or a deletion, at least every IDLE_ROW_SECONDS).
-            if (self.d.app.recorder.max_notification_id() or 0) <= self.position:
-                self._wait(POLL_SECONDS)
-                return True
+        # Caught up a moment ago: only the head of the record is looked at (the row, for an admin's
+        # change or a deletion, at least every IDLE_ROW_SECONDS).
+        if (time.monotonic() < self.idle_until and self._hold_lease()
+                and (self.d.app.recorder.max_notification_id() or 0) <= self.position):
+            self._wait(POLL_SECONDS)
+            return True
         self.idle_until = 0.0
         row = self.d.load(self.id)
         if row is None or row.status != "active":
@@ -556,8 +555,8 @@ class WebhookDispatcher:
         try:
             with self.engine.begin() as conn:
                 conn.execute(t.update().where(t.c.lease_owner == self.owner).values(lease_owner=None, lease_until=None))
-        except Exception:
-            pass
+        except Exception as error:  # the leases then run out by themselves (LEASE_SECONDS)
+            log.info("webhooks: leases not released (%s)", type(error).__name__)
 
 
 def check_types(types: Sequence[str] | None, known: set[str]) -> None:

@@ -1,7 +1,7 @@
 """The Flask API: an app factory, one blueprint per resource."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from flask import Flask, Response
@@ -25,12 +25,12 @@ class _JSON(DefaultJSONProvider):
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
         if self.compact is False or (self.compact is None and self._app.debug):
-            return super().response(*args, **kwargs)
+            return cast(Response, super().response(*args, **kwargs))
         try:
             body = orjson.dumps(self._prepare_response_obj(args, kwargs), default=self.default, option=self.options)
         except TypeError:  # (orjson.JSONEncodeError is one)
-            return super().response(*args, **kwargs)
-        return self._app.response_class(body, mimetype=self.mimetype)
+            return cast(Response, super().response(*args, **kwargs))
+        return cast(Response, self._app.response_class(body, mimetype=self.mimetype))  # type: ignore[arg-type]
 
 
 class _Flask(Flask):

@@ -435,7 +435,8 @@ def backup_command(path: Path) -> None:
     except BackupError as error:
         _fail(str(error))
     click.echo(f"backed up {manifest.events:,} events (head {manifest.head}, chain head "
-               f"{manifest.chain_head or '-'}) from {manifest.source} to {path} in {time.perf_counter() - started:.1f} s")
+               f"{manifest.chain_head or '-'}) from {manifest.source} to {path} "
+               f"in {time.perf_counter() - started:.1f} s")
 
 
 @cli.command("restore")

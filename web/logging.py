@@ -28,10 +28,10 @@ DOCS_CSP = (
 DOCS_PATHS = ("/docs",)
 
 
-class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+class _CurrentStderr(logging.StreamHandler):
     """Writes to whatever sys.stderr is now (test runners swap it)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
@@ -79,7 +79,7 @@ def start_timer() -> None:
 
 
 def log_request(response: Response) -> Response:
-    ctx, req = g._get_current_object(), request._get_current_object()  # (each proxy lookup costs)
+    ctx, req = g._get_current_object(), request._get_current_object()  # type: ignore[attr-defined]  # (each proxy lookup costs)
     started = ctx.get("started")
     actor = ctx.get("actor")
     rule = req.url_rule

@@ -103,9 +103,8 @@ def serve(host: str, port: int, *, workers: int = 2, run_worker: bool = True) ->
     try:
         server.serve()
     finally:
-        if os.getpid() == main:  # (never in a forked server worker)
-            if worker is not None:
-                worker.stop()
+        if os.getpid() == main and worker is not None:  # (never in a forked server worker)
+            worker.stop()
     return 0
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from application.projections.store import Fact, Row, Tables, View, handles
 from domain.case_assessment import judgement_key
@@ -44,10 +44,11 @@ def first_judgements(facts: list[Fact]) -> dict[str, Any] | None:
 
 class ConsistencyView(View):
     name = "consistency"
-    version = 4  # 2: first judgements read from the case's own events, no per-case table; 3: assessor ids; 4: 2018 key questions
+    # 2: first judgements read from the case's own events, no per-case table; 3: assessor ids; 4: 2018 key questions
+    version = 4
     cost = 1.0
     tables = (INSPECTIONS, MODERATIONS)
-    reads_history = {"case.moderated.v1": CASE_TOPICS}
+    reads_history: ClassVar[dict[str, frozenset[str]]] = {"case.moderated.v1": CASE_TOPICS}
 
     @handles("inspection.scheduled.v1")
     def scheduled(self, fact: Fact, t: Tables) -> None:

@@ -218,7 +218,7 @@ def breakdown(profiles: dict[str, dict[str, list[int]]]) -> dict[str, dict[str, 
     """Headline tallies by characteristic and value, summed over the case profiles."""
     result: dict[str, dict[str, dict[str, list[int]]]] = {name: {} for name in CHARACTERISTICS}
     for key, areas in profiles.items():
-        for name, value in zip(CHARACTERISTICS, key.split("|")):
+        for name, value in zip(CHARACTERISTICS, key.split("|"), strict=False):
             tallies = result[name].setdefault(_VALUE_KEYS.get(value, value), {})
             for area, (s, a) in areas.items():
                 _bump(tallies, area, s, a)

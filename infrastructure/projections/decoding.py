@@ -11,7 +11,7 @@ text, the form the views store, so no ``UUID`` object is ever built.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any, TypeVar
 
@@ -35,7 +35,7 @@ class FactDecoder:
         self.compressor = mapper.compressor
         transcoder = mapper.transcoder
         assert isinstance(transcoder, JSONTranscoder), "the fast path knows only JSON transcoders"
-        self.decoders = {name: t.decode for name, t in transcoder.names.items()}
+        self.decoders: dict[str, Callable[[Any], Any]] = {name: t.decode for name, t in transcoder.names.items()}
         self.decoders["uuid_hex"] = uuid_text
         self.shapes: dict[type, msgspec.json.Decoder[Any]] = {}
 

@@ -175,7 +175,7 @@ class ViewReader:
         return self.sealer.open(table, dict(row)) if row is not None else None
 
     def _rows(self, query: sa.Select) -> list[dict[str, Any]]:
-        table = query.get_final_froms()[0].name
+        table = query.get_final_froms()[0].name  # type: ignore[attr-defined]  # (a Table: it has one)
         with self.engine.connect() as conn:
             return [self.sealer.open(table, dict(r)) for r in conn.execute(query).mappings()]
 

@@ -89,7 +89,7 @@ def rebuild(
     return Rebuilt(chosen, head, time.perf_counter() - started, len(groups))
 
 
-def _catch_up(settings: Settings, names: list[str], errors: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _catch_up(settings: Settings, names: list[str], errors: multiprocessing.Queue) -> None:
     """A rebuild process: project the record into its group of (reset) views."""
     from infrastructure.bootstrap import build_app
     from infrastructure.projections.worker import build_projector

@@ -343,10 +343,10 @@ def fingerprint(view: View, sealed: bool) -> str:
 
 def _insert_ignoring_duplicates(dialect: str) -> Any:
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects import postgresql as chosen
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(tracking).on_conflict_do_nothing(index_elements=[tracking.c.name])
+        from sqlalchemy.dialects import sqlite as chosen  # type: ignore[no-redef]
+    return chosen.insert(tracking).on_conflict_do_nothing(index_elements=[tracking.c.name])
 
 
 class Upsert:
@@ -359,7 +359,7 @@ class Upsert:
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         names = [c.name for c in table.c]
         quoted = [dialect.identifier_preparer.quote(n) for n in names]
-        updates = ", ".join(f"{q} = excluded.{q}" for n, q in zip(names, quoted) if n != "id")
+        updates = ", ".join(f"{q} = excluded.{q}" for n, q in zip(names, quoted, strict=True) if n != "id")
         self.sql = (
             f"INSERT INTO {table.name} ({', '.join(quoted)}) VALUES ({', '.join(mark for _ in names)}) "
             f"ON CONFLICT (id) DO UPDATE SET {updates}"

@@ -198,7 +198,7 @@ def run_webhooks(app: InspectorateApp, settings: Settings, stop: threading.Event
         m = Meters()
         app.on_recorded = m.recorded.inc
 
-        def observe(_: str, answer: Delivery, __: float, event: dict) -> None:  # type: ignore[misc]
+        def observe(_: str, answer: Delivery, __: float, event: dict) -> None:
             m.webhook_deliveries.labels("acknowledged" if answer.ok else "failed").inc()
             if answer.ok:
                 m.webhook_delay.observe(max(0.0, time.time() - _epoch(event["time"])))
@@ -208,7 +208,7 @@ def run_webhooks(app: InspectorateApp, settings: Settings, stop: threading.Event
         dispatcher = WebhookDispatcher(engine, app, settings.webhook_allowed_hosts, stop, observe=observe)
         try:
             dispatcher.take_over()  # this worker leads: whoever held a lease before has stopped (or died)
-        except Exception as error:  # noqa: BLE001 - then the leases run out (LEASE_SECONDS)
+        except Exception as error:  # then the leases run out (LEASE_SECONDS)
             log.warning("webhooks: leases not taken over (%s)", type(error).__name__)
         dispatcher.run()
     finally:

@@ -28,7 +28,7 @@ def record_every_type(app: InspectorateApp, name: str = "Cumbria") -> Story:
     case_ids = [
         UUID(app.add_case(ANN, inspection_id, f"C{n}", characteristics()).body["id"]) for n in range(3)
     ]
-    for case_id, verdict in zip(case_ids, (False, False, True)):  # 33%: of concern
+    for case_id, verdict in zip(case_ids, (False, False, True), strict=True):  # 33%: of concern
         app.rate_case(ANN, case_id, judgements(verdict))
     app.moderate_case(QUINN, case_ids[0], judgements(True)[:2], "second look")
     app.complete_fieldwork(ANN, inspection_id)

@@ -105,7 +105,7 @@ def serving(settings: Settings, *options: str, cores: set[int] | None = None) ->
     port = free_port()
     # Output to a file: a pipe nobody reads holds 64 KiB, and a server whose access lines fill it blocks
     # writing the next one, its request unanswered (a test that sends a few hundred requests hung so).
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - the server writes to it as long as it runs
     process = subprocess.Popen([INSPECTORATE, "serve", "--port", str(port), *options], env=env, cwd=REPO,
                                stdout=log, stderr=subprocess.STDOUT,
                                preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None)

@@ -1,6 +1,7 @@
 """Webhooks: real deliveries to a receiver on loopback, verified with the Standard Webhooks reference library."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -138,7 +139,7 @@ def test_three_days_of_failures_disable_it_and_an_admin_enables_it_again(hooked:
 def test_replay_from_a_position_and_filters_by_type_and_inspection(hooked: Api) -> None:
     with receiving() as everything, receiving() as published, receiving() as one:
         head = subscribe(hooked, everything.url)["position"]
-        only = subscribe(hooked, published.url, types=["inspection.fieldwork_started.v1"])
+        subscribe(hooked, published.url, types=["inspection.fieldwork_started.v1"])
         other = hooked.in_fieldwork("Lancashire")
         mine = some_events(hooked, cases=2)
         subscribe(hooked, one.url, inspection_id=mine)  # from now on, only this inspection's events
@@ -260,7 +261,7 @@ def test_serve_killed_outright_mid_delivery_resumes_after_a_restart(settings: Se
     port = free_port()
 
     def start() -> tuple[subprocess.Popen[bytes], object]:
-        log = open(tmp_path / "serve.log", "ab")
+        log = open(tmp_path / "serve.log", "ab")  # noqa: SIM115 - the server writes to it as long as it runs
         process = subprocess.Popen([INSPECTORATE, "serve", "--port", str(port)], env=env, cwd=REPO, stdout=log,
                                    stderr=subprocess.STDOUT)
         wait_until_healthy(port, process, log)
@@ -268,10 +269,8 @@ def test_serve_killed_outright_mid_delivery_resumes_after_a_restart(settings: Se
 
     def kill_all(process: subprocess.Popen[bytes]) -> None:
         for child in _children(process.pid):  # the projection worker first: no clean stop for anyone
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         process.kill()
         process.wait(timeout=10)
 
@@ -288,7 +287,7 @@ def test_serve_killed_outright_mid_delivery_resumes_after_a_restart(settings: Se
         with urllib.request.urlopen(request, timeout=15) as response:
             return json.loads(response.read() or b"null")
 
-    process, log = start()
+    process, _log = start()
     try:
         admin, inspector, integration = token("admin"), token("inspector"), token("integration")
         with receiving(delay=0.03) as receiver:
@@ -310,7 +309,7 @@ def test_serve_killed_outright_mid_delivery_resumes_after_a_restart(settings: Se
             time.sleep(0.3)
             cut = len(receiver.acknowledged())
             assert cut < len(expected)
-            process, log = start()
+            process, _log = start()
             receiver.wait_for(len(expected), timeout=90)
             got = [r.headers["webhook-id"] for r in receiver.acknowledged()]
     finally:

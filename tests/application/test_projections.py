@@ -127,7 +127,7 @@ def failing_rebuild_process(settings: Settings, names: list[str], errors: Any) -
 def test_a_rebuild_process_that_fails_fails_the_rebuild_and_a_new_rebuild_recovers(world: World) -> None:
     generate(world.settings, 1500, SMALL)
     expected = rebuilt(world)
-    with pytest.raises(RuntimeError, match="rebuild failed: .*Boom: injected"):
+    with pytest.raises(RuntimeError, match=r"rebuild failed: .*Boom: injected"):
         rebuild(world.settings, processes=2, child=failing_rebuild_process)
     assert min(world.projector().read_positions().values()) < world.head  # the failed group was not rebuilt
     rebuild(world.settings, processes=2)
@@ -297,7 +297,7 @@ def test_fast_decoding_gives_what_the_mapper_gives_with_encryption_on(tmp_path: 
     assert notifications[0].state[:1] != b"{"  # really encrypted
     facts = decoder.facts(app.recorder.select_feed_rows(0, 10_000))
     assert len(facts) == len(notifications)
-    for n, fact in zip(notifications, facts):
+    for n, fact in zip(notifications, facts, strict=True):
         event = dict(vars(app.mapper.to_domain_event(n)))
         assert (fact.position, fact.topic, fact.key) == (n.id, n.topic, str(event.pop("originator_id")))
         event.pop("originator_version")
@@ -348,7 +348,7 @@ def test_events_whose_state_no_view_reads_are_not_decoded(world: World) -> None:
     lean = years.decoder.facts(rows, years.topics, years.bare)
     assert [(f.position, f.topic, f.key, f.version) for f in lean] == [
         (f.position, f.topic, f.key, f.version) for f in full]
-    sampled = [(a, b) for a, b in zip(lean, full) if a.topic == "inspection.case_sampled.v1"]
+    sampled = [(a, b) for a, b in zip(lean, full, strict=True) if a.topic == "inspection.case_sampled.v1"]
     assert sampled and all(a.state == {} and b.state["case_ref"] for a, b in sampled)
     # Nor is their state read from the record.
     without = world.app.recorder.select_feed_rows(0, 10_000, bare=["inspection.case_sampled.v1"])

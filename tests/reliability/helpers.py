@@ -5,6 +5,7 @@ own process group so a test can SIGKILL the server's main process and workers at
 """
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -116,10 +117,9 @@ def request(
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     started = time.monotonic()
     try:
-        try:
+        # The server may answer (e.g. 413) and close before reading the whole body.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             conn.request(method, path, body=data, headers=sent)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server answered (e.g. 413) and closed before reading the whole body
         response = conn.getresponse()
         payload = response.read()
         return Reply(
@@ -180,10 +180,8 @@ class Server:
         """SIGKILL the whole process group: master, workers and any in-process threads die at once."""
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=10)
         self.process = None
 

@@ -116,7 +116,7 @@ def test_refuses_to_overwrite_and_refuses_a_damaged_backup(tmp_path: Path) -> No
     assert refused.returncode == 1 and "damaged" in refused.stderr, refused.stderr
     assert not (tmp_path / "new" / "events.sqlite").exists()
     (tmp_path / "b" / "manifest.json").unlink()
-    with pytest.raises(BackupError, match="manifest.json is missing"):
+    with pytest.raises(BackupError, match=r"manifest\.json is missing"):
         restore(Settings(data_dir=tmp_path / "new"), tmp_path / "b")
 
 

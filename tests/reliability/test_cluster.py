@@ -169,7 +169,7 @@ def _view_rows(url: str) -> dict[str, list[str]]:
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'vw\\_%' "
                 "ORDER BY tablename"))]
             return {t: sorted(json.dumps(dict(row._mapping), sort_keys=True, default=str)
-                              for row in conn.execute(sa.text(f'SELECT * FROM "{t}"')))  # noqa: S608
+                              for row in conn.execute(sa.text(f'SELECT * FROM "{t}"')))
                     for t in tables}
     finally:
         engine.dispose()

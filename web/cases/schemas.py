@@ -91,7 +91,7 @@ class _Judgements(fields.List):
             fields.Nested(JudgementIn), required=True, validate=validate.Length(min=1, max=MAX_JUDGEMENTS)
         )
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any]:
         plain = _plainly_valid(value)
         return plain if plain is not None else super()._deserialize(value, attr, data, **kwargs)
 

@@ -162,7 +162,9 @@ class SampleOut(OutputSchema):
     margin = fields.Float(required=True)
     sample_size = fields.Integer(required=True)
     sampled = fields.Integer(required=True)
-    by = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Nested(SampleValueOut)))
+    by = fields.Dict(
+        keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Nested(SampleValueOut))
+    )
     warnings = fields.List(fields.Dict())
 
 

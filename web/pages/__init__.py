@@ -17,7 +17,7 @@ def init_pages(app: Flask) -> None:
     app.register_blueprint(bp)
 
     @app.get(f"{DOCS_ASSETS}<path:filename>")
-    def docs_asset(filename: str):  # type: ignore[no-untyped-def]
+    def docs_asset(filename: str):
         """Swagger UI's own files, served from the installed package: /docs needs no other origin."""
         if filename not in _DOCS_FILES:
             from werkzeug.exceptions import NotFound

@@ -214,7 +214,7 @@ def _as_of() -> datetime | None:
     if len(value) <= 19 and "T" in value:  # 2011-05-03T10:00[:00], as the browser's picker sends it
         value += ":00Z" if len(value) == 16 else "Z"
     try:
-        return AsOfQuery().load({"as_of": value})["as_of"]  # type: ignore[no-any-return]
+        return AsOfQuery().load({"as_of": value})["as_of"]
     except ValidationError:
         raise InvalidValue("as_of", "as of must be a date and time, e.g. 2011-05-03T10:00") from None
 

@@ -45,7 +45,9 @@ class ScoresOut(OutputSchema):
     criteria = fields.Dict(keys=fields.String(), values=fields.Nested(TallyOut), required=True)
     breakdown = fields.Dict(
         keys=fields.String(),
-        values=fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Nested(TallyOut))),
+        values=fields.Dict(
+            keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Nested(TallyOut))
+        ),
         metadata={"description": "Headline tallies by each case characteristic and value (diversity analysis)."},
     )
 

@@ -46,7 +46,9 @@ class WebhookOut(OutputSchema):
     types = fields.List(fields.String(), allow_none=True)
     inspection_id = fields.UUID(allow_none=True)
     status = fields.String(required=True, validate=validate.OneOf(("active", "disabled")))
-    position = fields.Integer(required=True, metadata={"description": "The last event acknowledged (or replayed from)."})
+    position = fields.Integer(
+        required=True, metadata={"description": "The last event acknowledged (or replayed from)."}
+    )
     attempts = fields.Integer(metadata={"description": "Failed attempts in a row at the next event."})
     failing_since = fields.DateTime(allow_none=True)
     next_attempt_at = fields.DateTime(allow_none=True)
