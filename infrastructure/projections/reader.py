@@ -126,6 +126,27 @@ class ViewReader:
     def programme_year(self, programme: str, year: str) -> dict[str, Any]:
         return year_body(self._row("vw_years", year_key(programme, year)), programme, year)
 
+    def year_profiles(
+        self, programme: str, year: str, published_only: bool = True, ids: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The scores view's rows of a programme year (``id``, ``framework``, ``status``, ``profiles``,
+        ``profile_cases``) with the programme-years view's ``reinspection`` mark, oldest fieldwork first:
+        the published ones, or every one; with ``ids``, only those."""
+        scores, marks = T["vw_score_inspections"], T["vw_year_inspections"]
+        query = (
+            sa.select(scores.c.id, scores.c.framework, scores.c.status, scores.c.profiles, scores.c.profile_cases,
+                      marks.c.reinspection)
+            .select_from(scores.outerjoin(marks, marks.c.id == scores.c.id))
+            .where(scores.c.programme == programme, scores.c.year == year)
+            .order_by(scores.c.fieldwork_start, scores.c.id)
+        )
+        if published_only:
+            query = query.where(scores.c.status == "published")
+        if ids is not None:
+            query = query.where(scores.c.id.in_(ids))
+        with self.engine.connect() as conn:  # (sealed columns are the scores view's: open them as its rows)
+            return [self.sealer.open(scores.name, dict(r)) for r in conn.execute(query).mappings()]
+
     def complaints(self, today: date, organisation: str | None = None) -> dict[str, Any]:
         table = T["vw_complaints"]
         query = table.select().order_by(table.c.received_on, table.c.id)
