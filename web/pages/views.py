@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from application.audit import inspection_history, record_head, verify_record
+from application.projections.diversity import year_diversity
 from application.representations import case_dict, inspection_dict
 from domain import clock
 from domain.access import may_see_characteristics
@@ -301,6 +302,9 @@ def inspection(inspection_id: UUID) -> Any:
 def programme_year(programme: str, year: str) -> Any:
     if programme not in PROGRAMMES or YEAR_PATTERN.match(year) is None:
         raise NotFound(f"no programme year {programme} {year}")
+    if wants_csv() and _choice("table", ("inspections", "diversity")) == "diversity":
+        return csv_response(f"{programme}-{year}-diversity.csv", DIVERSITY_CSV,
+                            diversity_rows(_diversity(programme, year)))
     view = reader().programme_year(programme, year)
     areas = list(view["aggregate"]) or list(_areas_of(programme))
     if wants_csv():
@@ -310,7 +314,50 @@ def programme_year(programme: str, year: str) -> Any:
     strips = [charts.Strip(area, [r["headline"][area] for r in view["rows"] if r["headline"].get(area) is not None],
                            view["aggregate"].get(area, {}).get("score")) for area in areas]
     chart = charts.every_body(f"Every inspection's scores, {programme} {year}", strips) if view["rows"] else None
-    return render_template("pages/programme_year.html", view=view, areas=areas, chart=chart)
+    diversity = _diversity(programme, year)
+    return render_template("pages/programme_year.html", view=view, areas=areas, chart=chart, diversity=diversity,
+                           diversity_charts=_diversity_charts(diversity, programme, year),
+                           diversity_csv=url_for("pages.programme_year", programme=programme, year=year,
+                                                 table="diversity", format="csv"))
+
+
+# The characteristics the inspectorate's policy analyses findings by (domain.md, "Diversity"): charted.
+CHARTED = ("gender", "ethnicity", "age_band", "disability", "looked_after")
+DIVERSITY_CSV = ("characteristic", "value", "suppressed", "cases", "share", "area", "score", "sufficient",
+                 "applicable", "ci95_low", "ci95_high", "difference", "difference_ci95_low", "difference_ci95_high")
+
+
+def _diversity(programme: str, year: str) -> dict[str, Any]:
+    """The year's published figures by characteristic, as GET .../diversity answers them."""
+    return year_diversity(programme, year, reader().year_profiles(programme, year), published_only=True)
+
+
+def diversity_rows(diversity: dict[str, Any]) -> Iterable[Sequence[Any]]:
+    """The diversity figures as CSV rows: one per characteristic, value and area (one per value if hidden)."""
+    for name, values in diversity["characteristics"].items():
+        for value, cell in values.items():
+            if cell["suppressed"]:
+                yield (name, value, "true", *[None] * 11)
+                continue
+            for area in diversity["areas"]:
+                tally = cell["areas"][area]
+                ci, difference = tally["ci95"] or (None, None), tally["difference"] or {}
+                yield (name, value, "false", cell["cases"], cell["share"], area, tally["score"], tally["sufficient"],
+                       tally["applicable"], *ci, difference.get("points"), *(difference.get("ci95") or (None, None)))
+
+
+def _diversity_charts(diversity: dict[str, Any], programme: str, year: str) -> list[Any]:
+    """Per area, the score of each value shown of the charted characteristics, with its 95% interval."""
+    drawn = []
+    for area in diversity["areas"]:
+        items = [
+            charts.Interval(f"{name}: {value}", tally["score"], *(tally["ci95"] or (None, None)))
+            for name in CHARTED for value, cell in diversity["characteristics"][name].items()
+            if not cell["suppressed"] and cell["cases"] and (tally := cell["areas"][area])["applicable"]
+        ]
+        if items:
+            drawn.append(charts.scores_with_intervals(f"{area} by characteristic, {programme} {year}", items))
+    return drawn
 
 
 def _areas_of(programme: str) -> tuple[str, ...]:
