@@ -316,7 +316,7 @@ def programme_year(programme: str, year: str) -> Any:
     chart = charts.every_body(f"Every inspection's scores, {programme} {year}", strips) if view["rows"] else None
     diversity = _diversity(programme, year)
     return render_template("pages/programme_year.html", view=view, areas=areas, chart=chart, diversity=diversity,
-                           diversity_charts=_diversity_charts(diversity, programme, year),
+                           diversity_charts=_diversity_charts(diversity, programme, year), value_name=value_name,
                            diversity_csv=url_for("pages.programme_year", programme=programme, year=year,
                                                  table="diversity", format="csv"))
 
@@ -346,17 +346,26 @@ def diversity_rows(diversity: dict[str, Any]) -> Iterable[Sequence[Any]]:
                        tally["applicable"], *ci, difference.get("points"), *(difference.get("ci95") or (None, None)))
 
 
-def _diversity_charts(diversity: dict[str, Any], programme: str, year: str) -> list[Any]:
+VALUE_NAMES = {"true": "yes", "false": "no", "null": "not recorded"}  # yes/no characteristics' values, in words
+
+
+def value_name(value: str) -> str:
+    return VALUE_NAMES.get(value, value.replace("_", " "))
+
+
+def _diversity_charts(diversity: dict[str, Any], programme: str, year: str) -> list[tuple[str, Any]]:
     """Per area, the score of each value shown of the charted characteristics, with its 95% interval."""
     drawn = []
     for area in diversity["areas"]:
         items = [
-            charts.Interval(f"{name}: {value}", tally["score"], *(tally["ci95"] or (None, None)))
+            charts.Interval(f"{name.replace('_', ' ')}: {value_name(value)}", tally["score"],
+                            *(tally["ci95"] or (None, None)))
             for name in CHARTED for value, cell in diversity["characteristics"][name].items()
             if not cell["suppressed"] and cell["cases"] and (tally := cell["areas"][area])["applicable"]
         ]
         if items:
-            drawn.append(charts.scores_with_intervals(f"{area} by characteristic, {programme} {year}", items))
+            drawn.append((area, charts.scores_with_intervals(
+                f"{area.replace('_', ' ')} by characteristic, {programme} {year}", items)))
     return drawn
 
 
