@@ -70,26 +70,6 @@ class ViewReader:
             raise no_scores(inspection_id)
         return scores_body(row)
 
-    def inspections(
-        self,
-        programme: str | None = None,
-        year: str | None = None,
-        status: str | None = None,
-        q: str | None = None,
-        organisation: str | None = None,
-        limit: int = 500,
-    ) -> list[dict[str, Any]]:
-        """Inspections as the scores view knows them (every one, from scheduling), newest year first;
-        ``q`` matches the body's name ignoring case; ``organisation`` keeps that body's own."""
-        table = T["vw_score_inspections"]
-        query = sa.select(
-            table.c.id, table.c.programme, table.c.year, table.c.body, table.c.status,
-            table.c.published_on, table.c.case_count,
-        ).order_by(table.c.year.desc(), table.c.body_key, table.c.id).limit(limit)
-        query = _inspections_where(query, table, programme, year, status, None, q, organisation)
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
-
     def inspection_list(
         self,
         programme: str | None = None,
@@ -104,11 +84,12 @@ class ViewReader:
         """A page of inspections, newest ``fieldwork_start`` first (ties: id, descending), and the
         key after which the next page starts (None on the last page). Keyset paging, so a page costs
         the same however deep it is. ``body`` is a name (case and spaces ignored);
-        ``q`` matches part of the name ignoring case; ``organisation`` keeps that body's own."""
+        ``q`` matches part of the name ignoring case; ``organisation`` keeps that body's own.
+        The API's listing and the pages' list both read it (the pages show ``case_count`` too)."""
         table = T["vw_score_inspections"]
         query = sa.select(
             table.c.id, table.c.programme, table.c.framework, table.c.year, table.c.inspected_body,
-            table.c.status, table.c.fieldwork_start, table.c.published_on,
+            table.c.status, table.c.fieldwork_start, table.c.published_on, table.c.case_count,
         ).order_by(table.c.fieldwork_start.desc(), table.c.id.desc()).limit(limit + 1)
         query = _inspections_where(query, table, programme, year, status, body, q, organisation)
         if after is not None:
@@ -205,7 +186,7 @@ def _inspections_where(
     query: Any, table: sa.Table, programme: str | None, year: str | None, status: str | None,
     body: str | None, q: str | None, organisation: str | None,
 ) -> Any:
-    """The filters both inspection lists take: ``body`` a whole name and ``q`` part of one (case and
+    """The listing's filters: ``body`` a whole name and ``q`` part of one (case and
     spaces ignored); ``organisation`` keeps that body's own."""
     if programme:
         query = query.where(table.c.programme == programme)

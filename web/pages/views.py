@@ -30,7 +30,7 @@ from web.audit.resources import Verify, _cell
 from web.auth import READERS, ensure_may_see, is_organisation
 from web.context import actor, application, services
 from web.errors import STATUS_OF
-from web.inspections.schemas import STATUSES, AsOfQuery
+from web.inspections.schemas import STATUSES, AsOfQuery, Cursor, cursor_text
 from web.pages import charts
 from web.pages.session import CSRF_FIELD, check_csrf, csrf_token, sign_in, sign_out, signed_in
 from web.views.resources import Consistency, organisation, reader
@@ -232,14 +232,40 @@ def inspections() -> Any:
         "status": _choice("status", STATUSES),
         "q": (request.args.get("q") or "").strip()[:200] or None,
     }
-    items = reader().inspections(**filters, organisation=organisation())
-    if wants_csv():
+    if wants_csv():  # every inspection the filters match, read page by page
         return csv_response("inspections.csv", ("id", "programme", "year", "inspected_body", "status",
                                                 "published_on", "cases"),
-                            ((i["id"], i["programme"], i["year"], i["body"], i["status"], i["published_on"],
-                              i["case_count"]) for i in items))
+                            ((i["id"], i["programme"], i["year"], i["inspected_body"]["name"], i["status"],
+                              i["published_on"], i["case_count"]) for i in _every_inspection(filters)))
+    cursor = _cursor()
+    items, after = reader().inspection_list(**filters, organisation=organisation(), limit=PAGE_SIZE, after=cursor)
+    shown = {k: v for k, v in filters.items() if v}
+    next_page = url_for("pages.inspections", **shown, cursor=cursor_text(after)) if after else None
     return render_template("pages/inspections.html", items=items, filters=filters, programmes=PROGRAMMES,
-                           statuses=STATUSES)
+                           statuses=STATUSES, paged=cursor is not None,
+                           first_page=url_for("pages.inspections", **shown), next_page=next_page)
+
+
+PAGE_SIZE = 50  # inspections on a page of the list, newest fieldwork first, as GET /v1/inspections pages them
+
+
+def _cursor() -> tuple[str, str] | None:
+    value = request.args.get("cursor") or None
+    if value is None:
+        return None
+    try:
+        return Cursor().deserialize(value)  # type: ignore[no-any-return]
+    except ValidationError:
+        raise InvalidValue("cursor", "cursor must be the next page's link as this site gave it") from None
+
+
+def _every_inspection(filters: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    after = None
+    while True:
+        items, after = reader().inspection_list(**filters, organisation=organisation(), limit=200, after=after)
+        yield from items
+        if after is None:
+            return
 
 
 def _intervals(headline: dict[str, Any]) -> list[charts.Interval]:
