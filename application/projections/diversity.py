@@ -51,25 +51,35 @@ Groups = dict[str, dict[str, tuple[int, dict[str, Tally]]]]  # characteristic ->
 def _sums(inspections: Iterable[Pooled]) -> tuple[int, dict[str, Tally], Groups]:
     """Cases and tallies overall, and for each characteristic and value (as ``value_key`` names it)."""
     names = list(CHARACTERISTICS)
-    groups: Groups = {
-        name: {value_key(v): (0, {}) for v in allowed} for name, allowed in CHARACTERISTICS.items()
-    }
+    # (plain lists while summing: a page of 53 inspections sums thousands of pairs)
+    cases_of: dict[str, dict[str, int]] = {name: {value_key(v): 0 for v in allowed}
+                                           for name, allowed in CHARACTERISTICS.items()}
+    pairs_of: dict[str, dict[str, dict[str, list[int]]]] = {name: {} for name in CHARACTERISTICS}
+    overall: dict[str, list[int]] = {}
     total_cases = 0
-    overall: dict[str, Tally] = {}
     for inspection in inspections:
         for key in set(inspection.profiles) | set(inspection.profile_cases):
             cases = inspection.profile_cases.get(key, 0)
-            areas = {a: Tally(s, n) for a, (s, n) in inspection.profiles.get(key, {}).items()}
+            areas = inspection.profiles.get(key, {})
             total_cases += cases
-            for area, tally in areas.items():
-                overall[area] = overall.get(area, Tally()) + tally
+            for sums in [overall] + [pairs_of[name].setdefault(value_key(value), {})
+                                     for name, value in zip(names, key.split("|"), strict=False)]:
+                for area, (sufficient, applicable) in areas.items():
+                    pair = sums.get(area)
+                    if pair is None:
+                        sums[area] = [sufficient, applicable]
+                    else:
+                        pair[0] += sufficient
+                        pair[1] += applicable
             for name, value in zip(names, key.split("|"), strict=False):
-                values, value = groups[name], value_key(value)
-                had_cases, had = values.get(value, (0, {}))
-                for area, tally in areas.items():
-                    had[area] = had.get(area, Tally()) + tally
-                values[value] = (had_cases + cases, had)
-    return total_cases, overall, groups
+                counts = cases_of[name]
+                counts[value_key(value)] = counts.get(value_key(value), 0) + cases
+    groups: Groups = {
+        name: {value: (cases, {a: Tally(*p) for a, p in pairs_of[name].get(value, {}).items()})
+               for value, cases in counts.items()}
+        for name, counts in cases_of.items()
+    }
+    return total_cases, {a: Tally(*p) for a, p in overall.items()}, groups
 
 
 def diversity_figures(
