@@ -140,3 +140,25 @@ def test_as_of_a_publication_the_scores_view_has_not_reached_is_503_with_retry_a
     assert "scores view" in assert_problem(response, 503)["detail"] and response.headers["Retry-After"] == "1"
     project(api)
     assert api.ok(api.get(DIVERSITY, query_string={"as_of": "2030-01-01T00:00:00Z"}))["cases"] == 3
+
+
+def test_a_2018_programme_year_is_broken_down_by_standard_and_key_question(api: Api) -> None:
+    created = api.ok(api.post("/v1/inspections", {"programme": "YOS", "fieldwork_start": "2019-03-04",
+                                                  "inspected_body": body("Cumbria", "yot", "North West")}), 201)
+    inspection_id = created["id"]
+    api.ok(api.post(f"/v1/inspections/{inspection_id}/start-fieldwork", {}))
+    for n, gender in enumerate(["female"] * 10 + ["male"] * 10):
+        case = api.ok(api.post(f"/v1/inspections/{inspection_id}/cases", {
+            "case_ref": f"Y{n}", "characteristics": characteristics(gender=gender, age_band="15-17")}), 201)
+        api.ok(api.post(f"/v1/cases/{case['id']}/ratings", {"judgements": [
+            {"standard": s, "question": q, "sufficient": gender == "female"}
+            for s in ("2.1", "2.2", "2.3", "2.4") for q in ("desistance", "safety_and_wellbeing", "risk_of_harm")]}))
+    project(api)
+    path = "/v1/views/programmes/YOS/years/2018-19/diversity"
+    assert api.ok(api.get(path))["inspections"] == 0  # nothing published yet
+    live = api.ok(api.get(path, "admin", query_string={"published_only": "false"}))
+    assert live["areas"][:3] == ["2.1/desistance", "2.1/safety_and_wellbeing", "2.1/risk_of_harm"]
+    female = live["characteristics"]["gender"]["female"]["areas"]["2.1/desistance"]
+    assert (female["score"], female["sufficient"], female["applicable"]) == (100, 10, 10)
+    assert female["difference"]["points"] == 100.0 and female["difference"]["ci95"][0] > 50
+    assert live["characteristics"]["gender"]["male"]["areas"]["2.4/risk_of_harm"]["score"] == 0
