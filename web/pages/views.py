@@ -8,7 +8,7 @@ import io
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -254,7 +254,7 @@ def _cursor() -> tuple[str, str] | None:
     if value is None:
         return None
     try:
-        return Cursor().deserialize(value)  # type: ignore[no-any-return]
+        return cast("tuple[str, str]", Cursor().deserialize(value))
     except ValidationError:
         raise InvalidValue("cursor", "cursor must be the next page's link as this site gave it") from None
 
