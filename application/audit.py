@@ -21,13 +21,11 @@ from application.catalogue import (
     schema_url,
 )
 from application.feed_codec import FeedRow, PlainStateDecoder
-from application.projections.years import YearRow, rating_summary, year_figures
+from application.projections.years import rating_summary, with_published, year_body
 from domain.access import ensure_may_read, may_see_characteristics
 from domain.base import Actor, actor_of
 from domain.errors import InvalidValue, NotFound
-from domain.frameworks import framework_by_code
 from domain.inspection import Inspection
-from domain.scoring import Tally
 
 PUBLISHED = "inspection.report_published.v1"
 MAX_PAGE = 1000
@@ -281,13 +279,25 @@ def follow(
 def programme_year_as_of(app: InspectorateApp, programme: str, year: str, as_of: datetime) -> dict[str, Any]:
     """The programme-year figures as the record stood at ``as_of`` (inclusive), from the events.
 
-    Published inspections of the programme whose fieldwork year is ``year``
-    and whose report was recorded at or before ``as_of``, in publication
-    order, given to ``application.projections.years.year_figures`` as the
-    live view gives its rows: the same figures and shape as
-    ``GET /v1/views/programmes/{p}/years/{y}`` (reinspections marked and
-    left out of the pooled figures, ties named).
+    The inspections ``published_as_of`` finds, each as the view keeps it, are put into the year by the
+    view's own ``with_published`` and answered by its ``year_body``: the same figures and shape as
+    ``GET /v1/views/programmes/{p}/years/{y}`` (reinspections marked and left out of the pooled
+    figures, ties named), with no second copy of the shaping.
     """
+    row = None
+    for inspection in published_as_of(app, programme, year, as_of):
+        row = with_published(row, {
+            "id": str(inspection.id), "programme": inspection.programme, "year": inspection.year,
+            "framework": inspection.framework, "body": inspection.inspected_body.get("name", ""),
+            "case_count": len(inspection.case_refs), "reinspection": inspection.reinspection_of is not None,
+            "ratings": rating_summary(inspection.ratings) if inspection.ratings else None,
+        }, inspection.headline_scores or {})
+    return {**year_body(row, programme, year), "as_of": as_of.isoformat()}
+
+
+def published_as_of(app: InspectorateApp, programme: str, year: str, as_of: datetime) -> list[Inspection]:
+    """Published inspections of the programme whose fieldwork year is ``year`` and whose report was
+    recorded at or before ``as_of``, in publication order, each as it stood at its publication."""
     published: list[Inspection] = []
     for notification in _all_with_topic(app, PUBLISHED):
         event = app.mapper.to_domain_event(notification)
@@ -298,22 +308,7 @@ def programme_year_as_of(app: InspectorateApp, programme: str, year: str, as_of:
         )
         if inspection.programme == programme and inspection.year == year:
             published.append(inspection)
-    areas: list[str] = []
-    for inspection in published:
-        areas.extend(a for a in framework_by_code(inspection.framework).areas if a not in areas)
-    rows = [
-        YearRow(str(i.id), i.inspected_body.get("name", ""), len(i.case_refs), _tallies(i.headline_scores),
-                i.reinspection_of is not None, rating_summary(i.ratings) if i.ratings else None)
-        for i in published
-    ]
-    return {**year_figures(programme, year, areas, rows), "as_of": as_of.isoformat()}
-
-
-def _tallies(scores: dict[str, Any] | None) -> dict[str, Tally]:
-    return {
-        area: Tally(int(value.get("sufficient", 0)), int(value.get("applicable", 0)))
-        for area, value in (scores or {}).items()
-    }
+    return published
 
 
 def _all_with_topic(app: InspectorateApp, topic: str, page: int = MAX_PAGE) -> Iterator[Notification]:

@@ -16,10 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 from domain.base import Actor, same_organisation
-from domain.errors import NotFound, NotTheAssessor, OwnOrganisation
+from domain.errors import NotFound, NotTheAssessor, OwnOrganisation, PermissionDenied
 
 SPECIAL_CATEGORY_ROLES = ("auditor", "admin")
 ORGANISATION_ROLES = ("local_assessor", "organisation")  # roles that speak for an organisation: need one
+# Figures pooled over inspections not yet published (live, across bodies) are the inspectorate's own.
+UNPUBLISHED_AGGREGATE_ROLES = ("inspector", "qa_reviewer", "auditor", "admin")
 
 
 def may_read(actor: Actor, inspected_body: dict[str, Any]) -> bool:
@@ -36,6 +38,13 @@ def ensure_may_read(actor: Actor, inspected_body: dict[str, Any], absent: NotFou
 def may_see_characteristics(actor: Actor) -> bool:
     """Whether case characteristics may go to this reader in history, CSV and the feed."""
     return actor.role in SPECIAL_CATEGORY_ROLES
+
+
+def ensure_may_read_unpublished_aggregates(actor: Actor) -> None:
+    """Pooled figures of inspections not yet published are for the inspectorate's roles only: an
+    organisation or a local assessor would learn of other bodies' findings before their reports."""
+    if actor.role not in UNPUBLISHED_AGGREGATE_ROLES:
+        raise PermissionDenied(f"the role '{actor.role}' may read published figures only")
 
 
 def ensure_may_add_case(actor: Actor, inspected_body: dict[str, Any]) -> None:

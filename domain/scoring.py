@@ -53,13 +53,41 @@ def wilson_interval(sufficient: int, applicable: int, z: float = Z95) -> tuple[f
     """Wilson score 95% interval for the sufficient proportion, in percent to one decimal."""
     if applicable == 0:
         return None
-    n = applicable
+    low, high = _wilson(sufficient, applicable, z)
+    return round(100 * low, 1), round(100 * high, 1)
+
+
+def _wilson(sufficient: int, n: int, z: float) -> tuple[float, float]:
+    """The Wilson score interval (without continuity correction) as proportions; ``n`` > 0."""
     p = sufficient / n
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    low, high = max(0.0, centre - half), min(1.0, centre + half)
-    return round(100 * low, 1), round(100 * high, 1)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def newcombe_difference(
+    sufficient1: int, applicable1: int, sufficient2: int, applicable2: int, z: float = Z95
+) -> tuple[float, float, float] | None:
+    """The difference p1 - p2 of two independent proportions with its 95% interval, in percentage points
+    to one decimal: ``(difference, low, high)``; None if either side has nothing judged.
+
+    Newcombe's hybrid score interval ("method 10" of R. G. Newcombe, *Interval estimation for the
+    difference between independent proportions: comparison of eleven methods*, Statistics in Medicine
+    17 (1998) 873-890), built from each proportion's Wilson score interval (l, u):
+    ``d - sqrt((p1 - l1)^2 + (u2 - p2)^2)`` to ``d + sqrt((u1 - p1)^2 + (p2 - l2)^2)``. Unlike the
+    Wald interval it stays within [-1, 1] and behaves at 0% and 100% and with small groups, which a
+    sub-group of one year's sample often is.
+    """
+    if applicable1 == 0 or applicable2 == 0:
+        return None
+    p1, p2 = sufficient1 / applicable1, sufficient2 / applicable2
+    low1, high1 = _wilson(sufficient1, applicable1, z)
+    low2, high2 = _wilson(sufficient2, applicable2, z)
+    difference = p1 - p2
+    low = difference - math.sqrt((p1 - low1) ** 2 + (high2 - p2) ** 2)
+    high = difference + math.sqrt((high1 - p1) ** 2 + (p2 - low2) ** 2)
+    return round(100 * difference, 1), round(100 * max(-1.0, low), 1), round(100 * min(1.0, high), 1)
 
 
 Judgements = Mapping[tuple[str, str], bool | None]

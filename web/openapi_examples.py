@@ -228,6 +228,7 @@ def capture() -> dict[str, Any]:
                  f"/v1/inspections/{inspection}", f"/v1/inspections/{inspection}/cases", f"/v1/cases/{cases[0]}",
                  "/v1/reinspections", f"/v1/complaints/{complaint}", f"/v1/inspections/{inspection}/history",
                  f"/v1/views/inspections/{inspection}/scores", "/v1/views/programmes/OMI2/years/2011-12",
+                 "/v1/views/programmes/OMI2/years/2011-12/diversity",
                  "/v1/views/complaints", "/v1/views/reinspections"):
         call("GET", path)
     call("GET", "/v1/audit/reads", role="admin")

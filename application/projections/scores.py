@@ -5,7 +5,9 @@ the same area and criterion replaces the earlier one, so each case keeps its
 current verdicts and a new rating moves the tallies by the difference. For
 the diversity breakdown, headline tallies are kept per case profile (the
 combination of a case's characteristics) and summed by characteristic when
-read: a rating then moves one profile instead of every characteristic.
+read: a rating then moves one profile instead of every characteristic. The number of
+cases sampled with each profile is kept beside them (``profile_cases``), for the
+shares of a year's sample (``application.projections.diversity``).
 
 A case's own state (its inspection, profile and current verdicts) is a memo,
 never written: it is whatever the case's own earlier events say, derived
@@ -102,7 +104,8 @@ def case_state(facts: list[Fact]) -> dict[str, Any] | None:
 
 class ScoresView(View):
     name = "scores"
-    version = 3  # 2: cases kept as a memo derived from the record, not in a table; 3: listing columns
+    version = 4  # 2: cases kept as a memo derived from the record, not in a table; 3: listing columns;
+    # 4: cases per profile (profile_cases)
     cost = 3.0
     tables = (INSPECTIONS,)
 
@@ -125,6 +128,7 @@ class ScoresView(View):
             "headline": {area: [0, 0] for area in framework.areas},
             "criteria": {criterion: [0, 0] for criterion in framework.criteria},
             "profiles": {},
+            "profile_cases": {},
         })
 
     @handles("inspection.fieldwork_started.v1")
@@ -154,6 +158,8 @@ class ScoresView(View):
         inspection = t[INSPECTIONS].get(case["inspection_id"])
         if inspection is not None:
             inspection["case_count"] += 1
+            counts = inspection["profile_cases"]
+            counts[case["profile"]] = counts.get(case["profile"], 0) + 1
             t[INSPECTIONS].put(inspection)
 
     @handles("case.rated.v1")
@@ -212,6 +218,11 @@ class ScoresView(View):
 
 def _with_interval(pairs: dict[str, list[int]]) -> dict[str, Any]:
     return {key: Tally(s, a).as_dict_with_interval() for key, (s, a) in pairs.items()}
+
+
+def value_key(value: Any) -> str:
+    """A characteristic's value as the breakdown names it: ``true``, ``false``, ``null`` or the value itself."""
+    return _VALUE_KEYS.get(str(value), str(value))
 
 
 def breakdown(profiles: dict[str, dict[str, list[int]]]) -> dict[str, dict[str, dict[str, list[int]]]]:

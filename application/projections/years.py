@@ -64,18 +64,30 @@ class ProgrammeYearsView(View):
         if inspection is None:
             return
         key = year_key(inspection["programme"], inspection["year"])
-        year = t[YEARS].get(key) or {
-            "id": key, "programme": inspection["programme"], "year": inspection["year"], "areas": [], "items": [],
-        }
-        for area in framework_by_code(inspection["framework"]).areas:
-            if area not in year["areas"]:
-                year["areas"].append(area)
-        headline = {k: [v["sufficient"], v["applicable"]] for k, v in fact.state["headline_scores"].items()}
-        year["items"].append([
-            inspection["id"], inspection["body"], inspection["case_count"], headline, bool(inspection["reinspection"]),
-            inspection.get("ratings"),
-        ])
-        t[YEARS].put(year)
+        t[YEARS].put(with_published(t[YEARS].get(key), inspection, fact.state["headline_scores"]))
+
+
+def with_published(year: Row | None, inspection: Row, headline_scores: dict[str, Any]) -> Row:
+    """A programme year's row (None before its first publication) with one more published inspection.
+
+    ``inspection`` is the inspection as this view keeps it (``id``, ``programme``, ``year``,
+    ``framework``, ``body``, ``case_count``, ``reinspection``, ``ratings``); ``headline_scores`` the
+    published ``{area: {sufficient, applicable, ...}}``. The live view and the as-of path
+    (``application.audit.programme_year_as_of``) both build the year with it, and answer it with
+    ``year_body``.
+    """
+    key = year_key(inspection["programme"], inspection["year"])
+    year = year or {"id": key, "programme": inspection["programme"], "year": inspection["year"],
+                    "areas": [], "items": []}
+    for area in framework_by_code(inspection["framework"]).areas:
+        if area not in year["areas"]:
+            year["areas"].append(area)
+    headline = {k: [v["sufficient"], v["applicable"]] for k, v in headline_scores.items()}
+    year["items"].append([
+        inspection["id"], inspection["body"], inspection["case_count"], headline, bool(inspection["reinspection"]),
+        inspection.get("ratings"),
+    ])
+    return year
 
 
 def rating_summary(ratings: dict[str, Any]) -> dict[str, Any]:

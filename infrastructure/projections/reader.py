@@ -70,26 +70,6 @@ class ViewReader:
             raise no_scores(inspection_id)
         return scores_body(row)
 
-    def inspections(
-        self,
-        programme: str | None = None,
-        year: str | None = None,
-        status: str | None = None,
-        q: str | None = None,
-        organisation: str | None = None,
-        limit: int = 500,
-    ) -> list[dict[str, Any]]:
-        """Inspections as the scores view knows them (every one, from scheduling), newest year first;
-        ``q`` matches the body's name ignoring case; ``organisation`` keeps that body's own."""
-        table = T["vw_score_inspections"]
-        query = sa.select(
-            table.c.id, table.c.programme, table.c.year, table.c.body, table.c.status,
-            table.c.published_on, table.c.case_count,
-        ).order_by(table.c.year.desc(), table.c.body_key, table.c.id).limit(limit)
-        query = _inspections_where(query, table, programme, year, status, None, q, organisation)
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
-
     def inspection_list(
         self,
         programme: str | None = None,
@@ -104,11 +84,12 @@ class ViewReader:
         """A page of inspections, newest ``fieldwork_start`` first (ties: id, descending), and the
         key after which the next page starts (None on the last page). Keyset paging, so a page costs
         the same however deep it is. ``body`` is a name (case and spaces ignored);
-        ``q`` matches part of the name ignoring case; ``organisation`` keeps that body's own."""
+        ``q`` matches part of the name ignoring case; ``organisation`` keeps that body's own.
+        The API's listing and the pages' list both read it (the pages show ``case_count`` too)."""
         table = T["vw_score_inspections"]
         query = sa.select(
             table.c.id, table.c.programme, table.c.framework, table.c.year, table.c.inspected_body,
-            table.c.status, table.c.fieldwork_start, table.c.published_on,
+            table.c.status, table.c.fieldwork_start, table.c.published_on, table.c.case_count,
         ).order_by(table.c.fieldwork_start.desc(), table.c.id.desc()).limit(limit + 1)
         query = _inspections_where(query, table, programme, year, status, body, q, organisation)
         if after is not None:
@@ -125,6 +106,27 @@ class ViewReader:
 
     def programme_year(self, programme: str, year: str) -> dict[str, Any]:
         return year_body(self._row("vw_years", year_key(programme, year)), programme, year)
+
+    def year_profiles(
+        self, programme: str, year: str, published_only: bool = True, ids: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The scores view's rows of a programme year (``id``, ``framework``, ``status``, ``profiles``,
+        ``profile_cases``) with the programme-years view's ``reinspection`` mark, oldest fieldwork first:
+        the published ones, or every one; with ``ids``, only those."""
+        scores, marks = T["vw_score_inspections"], T["vw_year_inspections"]
+        query = (
+            sa.select(scores.c.id, scores.c.framework, scores.c.status, scores.c.profiles, scores.c.profile_cases,
+                      marks.c.reinspection)
+            .select_from(scores.outerjoin(marks, marks.c.id == scores.c.id))
+            .where(scores.c.programme == programme, scores.c.year == year)
+            .order_by(scores.c.fieldwork_start, scores.c.id)
+        )
+        if published_only:
+            query = query.where(scores.c.status == "published")
+        if ids is not None:
+            query = query.where(scores.c.id.in_(ids))
+        with self.engine.connect() as conn:  # (sealed columns are the scores view's: open them as its rows)
+            return [self.sealer.open(scores.name, dict(r)) for r in conn.execute(query).mappings()]
 
     def complaints(self, today: date, organisation: str | None = None) -> dict[str, Any]:
         table = T["vw_complaints"]
@@ -184,7 +186,7 @@ def _inspections_where(
     query: Any, table: sa.Table, programme: str | None, year: str | None, status: str | None,
     body: str | None, q: str | None, organisation: str | None,
 ) -> Any:
-    """The filters both inspection lists take: ``body`` a whole name and ``q`` part of one (case and
+    """The listing's filters: ``body`` a whole name and ``q`` part of one (case and
     spaces ignored); ``organisation`` keeps that body's own."""
     if programme:
         query = query.where(table.c.programme == programme)

@@ -60,6 +60,11 @@ MATRIX = [
         {"population": 10, "by": {"gender": {"male": 7, "female": 3}}}),
     Row("GET", "/v1/inspections/{yos}/sample", READERS),
     Row("POST", "/v1/inspections/{yos}/standards/1.1/rating", INSPECTOR, {"rating": "good", "rationale": "Seen."}),
+    Row("GET", "/v1/views/programmes/OMI2/years/2011-12/diversity", READERS),
+    Row("GET", "/v1/views/programmes/OMI2/years/2011-12/diversity?as_of=2000-01-01T00:00:00Z", READERS),
+    # live figures pooled across bodies before their reports: the inspectorate's roles only
+    Row("GET", "/v1/views/programmes/OMI2/years/2011-12/diversity?published_only=false",
+        {"inspector", "qa_reviewer", "auditor", "admin"}),
 ]
 
 

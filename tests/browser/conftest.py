@@ -86,15 +86,18 @@ ROLES = {"inspector": None, "auditor": None, "admin": None, "qa_reviewer": None,
 
 def _seed(record: Record) -> None:
     """Three published OMI2 inspections of 2011-12 and one in fieldwork; a moderation that disagrees;
-    a complaint from Cumbria."""
-    for name, verdicts in (("Cumbria", (True, False, True)), ("Lancashire", (True, True)),
+    a complaint from Cumbria. Lancashire's sample is larger, ten of its cases men's, so that the year's
+    figures by characteristic have two groups of ten (no smaller group is shown)."""
+    lancashire = (True, True, True, False, True, False, True, True, False, True, True, True, False)
+    for name, verdicts in (("Cumbria", (True, False, True)), ("Lancashire", lancashire),
                            ("Durham", (False, False, True, None))):
         iid = record.api("/v1/inspections", "inspector", "POST", {
             "programme": "OMI2", "inspected_body": body(name), "fieldwork_start": "2011-05-03"}, 201)["id"]
         record.api(f"/v1/inspections/{iid}/start-fieldwork", "inspector", "POST", {})
         for n, verdict in enumerate(verdicts):
             case = record.api(f"/v1/inspections/{iid}/cases", "inspector", "POST",
-                              {"case_ref": f"{name[:2].upper()}{n}", "characteristics": characteristics()}, 201)["id"]
+                              {"case_ref": f"{name[:2].upper()}{n}", "characteristics": characteristics(
+                                  gender="male" if name == "Lancashire" and n >= 3 else "female")}, 201)["id"]
             record.api(f"/v1/cases/{case}/ratings", "inspector", "POST", {"judgements": judgements(verdict)})
             if name == "Cumbria" and n == 0:
                 moderated = [{**j, "sufficient": j["criterion"] != "outcomes"}  # outcomes: they disagree

@@ -252,6 +252,40 @@ def test_the_programme_year_table_chart_aggregate_and_csv(auditor: Any, record: 
         r["headline"][a] for r in view["rows"] for a in view["aggregate"]]
 
 
+def test_the_programme_year_by_characteristic_table_charts_and_csv(
+    auditor: Any, record: Record, screenshots: Path
+) -> None:
+    figures = record.api("/v1/views/programmes/OMI2/years/2011-12/diversity")
+    gender = figures["characteristics"]["gender"]
+    assert (gender["female"]["cases"], gender["male"]["cases"]) == (10, 10)  # the seed: two groups of ten
+    w = watch(auditor, record.origin)
+    w.goto("/programmes/OMI2/years/2011-12")
+    rows = [r for r in cells(w.page, "Cases and scores by characteristic") if len(r) > 1]
+    shown = {r[0]: r[1:] for r in rows[:4]}  # gender comes first: female, male, other, unknown
+    for value in ("female", "male"):
+        cell = gender[value]
+        want = [str(cell["cases"]), f"{cell['share']}%"]
+        for area in figures["areas"]:
+            t = cell["areas"][area]
+            d = t["difference"]
+            want += [f"{pct(t['score'])} ({t['ci95'][0]}–{t['ci95'][1]})",
+                     f"{d['points']:+.1f} ({d['ci95'][0]} to {d['ci95'][1]})"]
+        assert shown[value] == want
+    assert shown["other"][:2] == ["0", "0.0%"]
+    for area in figures["areas"]:
+        chart = w.page.get_by_role("img", name=f"{area.replace('_', ' ')} by characteristic, OMI2 2011-12")
+        female = gender["female"]["areas"][area]
+        assert f"gender: female: {female['score']}% (95% interval {female['ci95'][0]}–{female['ci95'][1]}%)" \
+            in chart.locator("desc").text_content()
+    w.check("programme-year-diversity", screenshots)
+    with w.page.expect_download() as download:
+        w.page.get_by_role("link", name="Download the figures by characteristic as CSV").click()
+    table = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    first = figures["areas"][0]
+    row = next(r for r in table if (r["characteristic"], r["value"], r["area"]) == ("gender", "male", first))
+    assert float(row["difference"]) == gender["male"]["areas"][first]["difference"]["points"]
+
+
 def test_consistency_by_assessor_and_area_with_the_disagreements(
     auditor: Any, record: Record, screenshots: Path
 ) -> None:

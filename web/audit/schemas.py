@@ -97,3 +97,15 @@ class ProgrammeYearQuery(ViewQuery):
         metadata={"description": "Figures as recorded at this time (inclusive), ISO 8601 with Z or an offset; "
                                  "computed from the events, not the view."}
     )
+
+
+class DiversityQuery(ProgrammeYearQuery):
+    """The diversity view's query: the programme year's, plus whether to pool unpublished inspections too."""
+
+    published_only = fields.Boolean(
+        load_default=True, truthy={"true"}, falsy={"false"},
+        metadata={"description": "true (default): the year's published inspections, figures of record that never "
+                                 "change. false: every inspection of the year with cases, live ones (in fieldwork "
+                                 "or completed, not yet published) included, for the inspectorate's roles only "
+                                 "(inspector, qa_reviewer, auditor, admin); not with as_of."},
+    )

@@ -8,7 +8,7 @@ import io
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from application.audit import inspection_history, record_head, verify_record
+from application.projections.diversity import year_diversity
 from application.representations import case_dict, inspection_dict
 from domain import clock
 from domain.access import may_see_characteristics
@@ -29,7 +30,7 @@ from web.audit.resources import Verify, _cell
 from web.auth import READERS, ensure_may_see, is_organisation
 from web.context import actor, application, services
 from web.errors import STATUS_OF
-from web.inspections.schemas import STATUSES, AsOfQuery
+from web.inspections.schemas import STATUSES, AsOfQuery, Cursor, cursor_text
 from web.pages import charts
 from web.pages.session import CSRF_FIELD, check_csrf, csrf_token, sign_in, sign_out, signed_in
 from web.views.resources import Consistency, organisation, reader
@@ -231,14 +232,40 @@ def inspections() -> Any:
         "status": _choice("status", STATUSES),
         "q": (request.args.get("q") or "").strip()[:200] or None,
     }
-    items = reader().inspections(**filters, organisation=organisation())
-    if wants_csv():
+    if wants_csv():  # every inspection the filters match, read page by page
         return csv_response("inspections.csv", ("id", "programme", "year", "inspected_body", "status",
                                                 "published_on", "cases"),
-                            ((i["id"], i["programme"], i["year"], i["body"], i["status"], i["published_on"],
-                              i["case_count"]) for i in items))
+                            ((i["id"], i["programme"], i["year"], i["inspected_body"]["name"], i["status"],
+                              i["published_on"], i["case_count"]) for i in _every_inspection(filters)))
+    cursor = _cursor()
+    items, after = reader().inspection_list(**filters, organisation=organisation(), limit=PAGE_SIZE, after=cursor)
+    shown = {k: v for k, v in filters.items() if v}
+    next_page = url_for("pages.inspections", **shown, cursor=cursor_text(after)) if after else None
     return render_template("pages/inspections.html", items=items, filters=filters, programmes=PROGRAMMES,
-                           statuses=STATUSES)
+                           statuses=STATUSES, paged=cursor is not None,
+                           first_page=url_for("pages.inspections", **shown), next_page=next_page)
+
+
+PAGE_SIZE = 50  # inspections on a page of the list, newest fieldwork first, as GET /v1/inspections pages them
+
+
+def _cursor() -> tuple[str, str] | None:
+    value = request.args.get("cursor") or None
+    if value is None:
+        return None
+    try:
+        return cast("tuple[str, str]", Cursor().deserialize(value))
+    except ValidationError:
+        raise InvalidValue("cursor", "cursor must be the next page's link as this site gave it") from None
+
+
+def _every_inspection(filters: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    after = None
+    while True:
+        items, after = reader().inspection_list(**filters, organisation=organisation(), limit=200, after=after)
+        yield from items
+        if after is None:
+            return
 
 
 def _intervals(headline: dict[str, Any]) -> list[charts.Interval]:
@@ -301,6 +328,9 @@ def inspection(inspection_id: UUID) -> Any:
 def programme_year(programme: str, year: str) -> Any:
     if programme not in PROGRAMMES or YEAR_PATTERN.match(year) is None:
         raise NotFound(f"no programme year {programme} {year}")
+    if wants_csv() and _choice("table", ("inspections", "diversity")) == "diversity":
+        return csv_response(f"{programme}-{year}-diversity.csv", DIVERSITY_CSV,
+                            diversity_rows(_diversity(programme, year)))
     view = reader().programme_year(programme, year)
     areas = list(view["aggregate"]) or list(_areas_of(programme))
     if wants_csv():
@@ -310,7 +340,59 @@ def programme_year(programme: str, year: str) -> Any:
     strips = [charts.Strip(area, [r["headline"][area] for r in view["rows"] if r["headline"].get(area) is not None],
                            view["aggregate"].get(area, {}).get("score")) for area in areas]
     chart = charts.every_body(f"Every inspection's scores, {programme} {year}", strips) if view["rows"] else None
-    return render_template("pages/programme_year.html", view=view, areas=areas, chart=chart)
+    diversity = _diversity(programme, year)
+    return render_template("pages/programme_year.html", view=view, areas=areas, chart=chart, diversity=diversity,
+                           diversity_charts=_diversity_charts(diversity, programme, year), value_name=value_name,
+                           diversity_csv=url_for("pages.programme_year", programme=programme, year=year,
+                                                 table="diversity", format="csv"))
+
+
+# The characteristics the inspectorate's policy analyses findings by (domain.md, "Diversity"): charted.
+CHARTED = ("gender", "ethnicity", "age_band", "disability", "looked_after")
+DIVERSITY_CSV = ("characteristic", "value", "suppressed", "cases", "share", "area", "score", "sufficient",
+                 "applicable", "ci95_low", "ci95_high", "difference", "difference_ci95_low", "difference_ci95_high")
+
+
+def _diversity(programme: str, year: str) -> dict[str, Any]:
+    """The year's published figures by characteristic, as GET .../diversity answers them."""
+    return year_diversity(programme, year, reader().year_profiles(programme, year), published_only=True)
+
+
+def diversity_rows(diversity: dict[str, Any]) -> Iterable[Sequence[Any]]:
+    """The diversity figures as CSV rows: one per characteristic, value and area (one per value if hidden)."""
+    for name, values in diversity["characteristics"].items():
+        for value, cell in values.items():
+            if cell["suppressed"]:
+                yield (name, value, "true", *[None] * 11)
+                continue
+            for area in diversity["areas"]:
+                tally = cell["areas"][area]
+                ci, difference = tally["ci95"] or (None, None), tally["difference"] or {}
+                yield (name, value, "false", cell["cases"], cell["share"], area, tally["score"], tally["sufficient"],
+                       tally["applicable"], *ci, difference.get("points"), *(difference.get("ci95") or (None, None)))
+
+
+VALUE_NAMES = {"true": "yes", "false": "no", "null": "not recorded"}  # yes/no characteristics' values, in words
+
+
+def value_name(value: str) -> str:
+    return VALUE_NAMES.get(value, value.replace("_", " "))
+
+
+def _diversity_charts(diversity: dict[str, Any], programme: str, year: str) -> list[tuple[str, Any]]:
+    """Per area, the score of each value shown of the charted characteristics, with its 95% interval."""
+    drawn = []
+    for area in diversity["areas"]:
+        items = [
+            charts.Interval(f"{name.replace('_', ' ')}: {value_name(value)}", tally["score"],
+                            *(tally["ci95"] or (None, None)))
+            for name in CHARTED for value, cell in diversity["characteristics"][name].items()
+            if not cell["suppressed"] and cell["cases"] and (tally := cell["areas"][area])["applicable"]
+        ]
+        if items:
+            drawn.append((area, charts.scores_with_intervals(
+                f"{area.replace('_', ' ')} by characteristic, {programme} {year}", items)))
+    return drawn
 
 
 def _areas_of(programme: str) -> tuple[str, ...]:

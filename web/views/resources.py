@@ -8,12 +8,14 @@ from flask import Response, current_app
 from flask.views import MethodView
 from marshmallow import RAISE
 
-from application.audit import programme_year_as_of
+from application.audit import programme_year_as_of, published_as_of
+from application.projections.diversity import year_diversity
 from domain import clock
-from domain.errors import NotFound
+from domain.access import ensure_may_read_unpublished_aggregates
+from domain.errors import InvalidValue, NotFound
 from domain.frameworks import PROGRAMMES
 from infrastructure.projections.reader import ViewReader, no_scores
-from web.audit.schemas import ProgrammeYearQuery
+from web.audit.schemas import DiversityQuery, ProgrammeYearQuery
 from web.auth import READERS, ensure_may_see, is_organisation, roles
 from web.context import actor, application, services
 from web.errors import problem
@@ -117,6 +119,42 @@ class ProgrammeYear(MethodView):
         if as_of is not None:  # from the events as recorded then, not from the view (application/audit.py)
             return read(programme_year_as_of(application(), programme, year, as_of))
         return not_current(("programme_years",), min_position) or read(reader().programme_year(programme, year))
+
+
+@blp.route("/programmes/<programme>/years/<year>/diversity")
+class ProgrammeYearDiversity(MethodView):
+    @roles(*READERS)
+    @blp.arguments(DiversityQuery, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, s.DiversityOut)
+    @problems(blp, *COMMON, 503)
+    def get(self, programme: str, year: str, min_position: int | None = None, as_of: Any = None,
+            published_only: bool = True) -> Response:
+        """Diversity across inspections: for each case characteristic and value, its cases and share of the
+        year's sample, and for each area (or 2018 standard/key question) its pooled score with a 95% interval
+        and its difference from the year's other cases with a 95% interval; small cells suppressed.
+        From the scores view's per-inspection profile tallies (docs/year.md)."""
+        if programme not in PROGRAMMES or s.YEAR_PATTERN.match(year) is None:
+            raise NotFound(f"no programme year {programme} {year}")
+        if not published_only:
+            ensure_may_read_unpublished_aggregates(actor())
+            if as_of is not None:
+                raise InvalidValue("as_of", "as_of answers published figures only: leave out published_only=false")
+        waited = not_current(("scores", "programme_years"), min_position)
+        if waited is not None:
+            return waited
+        if as_of is None:
+            rows = reader().year_profiles(programme, year, published_only)
+            return read(year_diversity(programme, year, rows, published_only=published_only))
+        # As it stood: the inspections published by then (from the events); their tallies froze at publication.
+        published = published_as_of(application(), programme, year, as_of)
+        rows = reader().year_profiles(programme, year, True, [str(i.id) for i in published])
+        if len(rows) < len(published):
+            return problem(503, "View not current yet", "The scores view has not processed every publication "
+                           "up to as_of yet; retry shortly.", headers={"Retry-After": "1"})
+        marks = {str(i.id): i.reinspection_of is not None for i in published}
+        for row in rows:
+            row["reinspection"] = marks[row["id"]]
+        return read({**year_diversity(programme, year, rows, published_only=True), "as_of": as_of.isoformat()})
 
 
 @blp.route("/complaints")

@@ -148,3 +148,49 @@ class RatingsOut(OutputSchema):
     frozen = fields.Boolean()
     overall = fields.Nested(OverallOut, required=True)
     standards = fields.Dict(keys=fields.String(), values=fields.Nested(StandardRatingOut), required=True)
+
+
+class DifferenceOut(OutputSchema):
+    points = fields.Float(required=True, metadata={"description": "This value's score minus the other cases', "
+                                                                  "in percentage points."})
+    ci95 = fields.List(fields.Float(), required=True,
+                       metadata={"description": "Newcombe's hybrid score 95% interval, in percentage points."})
+
+
+class DiversityTallyOut(TallyOut):
+    difference = fields.Nested(DifferenceOut, allow_none=True, required=True,
+                               metadata={"description": "null when this value or the other cases have nothing "
+                                                        "judged in the area."})
+
+
+class DiversityCellOut(OutputSchema):
+    cases = fields.Integer(allow_none=True, required=True, metadata={"description": "null when suppressed."})
+    share = fields.Float(allow_none=True, required=True,
+                         metadata={"description": "Percent of the year's sample, one decimal; null when suppressed."})
+    suppressed = fields.Boolean(required=True, metadata={"description": "Hidden by the small-cell rule."})
+    areas = fields.Dict(keys=fields.String(), values=fields.Nested(DiversityTallyOut), allow_none=True, required=True)
+
+
+class SmallCellsOut(OutputSchema):
+    version = fields.String(required=True)
+    min_cases = fields.Integer(required=True)
+    rule = fields.String(required=True)
+
+
+class DiversityOut(OutputSchema):
+    programme = fields.String(required=True)
+    year = fields.String(required=True)
+    published_only = fields.Boolean(required=True)
+    inspections = fields.Integer(required=True, metadata={"description": "Inspections pooled (reinspections not)."})
+    reinspections = fields.Integer(required=True, metadata={"description": "Reinspections of the year left out."})
+    cases = fields.Integer(required=True, metadata={"description": "The pooled inspections' sample."})
+    areas = fields.List(fields.String(), required=True,
+                        metadata={"description": "Areas (2009 frameworks) or standard/key question items (2018)."})
+    overall = fields.Dict(keys=fields.String(), values=fields.Nested(TallyOut), required=True)
+    characteristics = fields.Dict(
+        keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Nested(DiversityCellOut)),
+        required=True, metadata={"description": "characteristic -> value (true, false, null for yes/no ones) -> cell."},
+    )
+    method = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    small_cells = fields.Nested(SmallCellsOut, required=True)
+    as_of = fields.String(metadata={"description": "Present when asked with as_of."})
