@@ -18,11 +18,11 @@ from domain import clock
 from domain.access import ensure_may_read
 from domain.base import SYSTEM, Actor, InspectorateAggregate
 from domain.calendar import add_working_days
-from domain.errors import IllegalTransition, NotFound, PermissionDenied
+from domain.errors import IllegalTransition, NotFound, PermissionDenied, RecordFrozen
 from domain.inspection import Inspection
 from domain.recommendation import INSPECTION, THEMATIC, Recommendation
 from domain.recommendation_policy import recommendations_policy_for
-from domain.reinspection import SCHEDULED, Reinspection
+from domain.reinspection import COMPLETED, SCHEDULED, Reinspection
 from domain.thematic import Thematic
 
 T = TypeVar("T")
@@ -169,6 +169,8 @@ class RecommendationCommands:
             if origin.reinspection_id is None:
                 raise IllegalTransition("the report of this recommendation triggered no reinspection")
             reinspection = self._get(Reinspection, origin.reinspection_id, copy=False)
+            if reinspection.status == COMPLETED:
+                raise RecordFrozen("the reinspection's report is published; its judgements never change")
             if reinspection.status != SCHEDULED or reinspection.reinspection_inspection_id is None:
                 raise IllegalTransition(
                     f"a reinspection judges recommendations while its follow-up is under way; "
