@@ -44,14 +44,18 @@ class UnjudgedRecommendations(RuleViolation):
     title = "Recommendations without a judgement"
 
 
-def _text(field: str, value: object, limit: int, required: bool = True) -> str | None:
-    if value is None and not required:
-        return None
+def _text(field: str, value: object, limit: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidValue(field, "must be a non-blank string")
     if len(value) > limit:
         raise InvalidValue(field, f"must be at most {limit} characters")
     return value
+
+
+def _note(value: object) -> None:
+    """A note is optional; given, it is text like any other."""
+    if value is not None:
+        _text("note", value, MAX_NOTE)
 
 
 @explicit_topics
@@ -135,7 +139,7 @@ class Recommendation(InspectorateAggregate):
     def respond(self, response: str, note: str | None, on: date) -> None:
         if response not in RESPONSES:
             raise InvalidValue("response", f"must be one of {', '.join(RESPONSES)}")
-        _text("note", note, MAX_NOTE, required=False)
+        _note(note)
         self._require_published("answer")
         if self.response is not None:
             raise AlreadyAnswered(f"the recommendation was answered '{self.response}' on {self.responded_on}")
@@ -145,7 +149,7 @@ class Recommendation(InspectorateAggregate):
     def report_progress(self, status: str, note: str | None, on: date) -> None:
         if status not in PROGRESS:
             raise InvalidValue("status", f"must be one of {', '.join(PROGRESS)}")
-        _text("note", note, MAX_NOTE, required=False)
+        _note(note)
         self._require_published("report progress on")
         self._report_progress(status=status, note=note, on=on)
 
@@ -162,7 +166,7 @@ class Recommendation(InspectorateAggregate):
         """A reinspection's judgement of what was achieved; it may be revised until the follow-up is published."""
         if judgement not in JUDGEMENTS:
             raise InvalidValue("judgement", f"must be one of {', '.join(JUDGEMENTS)}")
-        _text("note", note, MAX_NOTE, required=False)
+        _note(note)
         self._require_published("judge")
         if self.judgement_published_on is not None:
             raise RecordFrozen("the reinspection's report is published; its judgement never changes")
