@@ -229,3 +229,45 @@ def test_a_thematic_inspection_announced_then_published_with_its_recommendations
             app.judge_recommendation(ANN, rid, "achieved")
     assert [t.id for t in app.list_thematics(sector="adult", status="published")] == [tid]
     assert app.list_thematics(sector="youth") == []
+
+
+def test_answers_leave_the_inspection_alone_and_none_is_left_behind_by_a_racing_publication(
+    app: InspectorateApp,
+) -> None:
+    """An answer is written to the recommendation's stream only (the published inspection keeps its version), and
+    recommendations made while the report is being published are either published with it or refused."""
+    with freeze_time("2012-01-10 09:00:00+00:00"):
+        inspection_id = ready_to_publish(app)
+        app.make_recommendation(ANN, inspection_id, "Cumbria", "First.")
+        outcomes: list[str] = []
+        start = threading.Barrier(5)
+
+        def make(n: int) -> None:
+            start.wait()
+            for k in range(5):
+                try:
+                    app.make_recommendation(ANN, inspection_id, "Cumbria", f"Made {n}.{k}.")
+                    outcomes.append("made")
+                except RecordFrozen:
+                    outcomes.append("refused")
+
+        def publish() -> None:
+            start.wait()
+            app.publish(ANN, inspection_id, date(2012, 1, 10))
+
+        threads = [threading.Thread(target=make, args=(n,)) for n in range(4)] + [threading.Thread(target=publish)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    inspection = app.get_inspection(inspection_id)
+    items = app.recommendations_of(ANN, inspection_id)
+    assert len(items) == 1 + outcomes.count("made") and len(outcomes) == 20
+    assert {i["status"] for i in items} == {"published"}
+    made = [n for n in app.recorder.select_notifications(0, 10_000) if n.topic == "recommendation.made.v1"]
+    assert len(made) == len(items)  # nothing recorded without its link to the report
+    version = inspection.version
+    with freeze_time("2012-02-01"):
+        app.respond_to_recommendation(CUMBRIA, UUID(items[0]["id"]), "agreed")
+        app.report_recommendation_progress(CUMBRIA, UUID(items[0]["id"]), "achieved")
+    assert app.get_inspection(inspection_id).version == version
