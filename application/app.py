@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from copy import deepcopy
-from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import takewhile
 from typing import Any, ClassVar, TypeVar, cast
@@ -16,7 +15,9 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording
 
+from application.recommendations import RecommendationCommands
 from application.representations import case_dict, complaint_dict, inspection_dict, reinspection_dict
+from application.results import Result
 from application.transcodings import DateAsISO, Transcoder
 from domain import clock
 from domain.access import ensure_may_add_case, ensure_may_rate, ensure_may_read
@@ -32,9 +33,11 @@ from domain.errors import (
 )
 from domain.frameworks import complaints_policy_for, framework_by_code
 from domain.inspection import Inspection
+from domain.recommendation import Recommendation
 from domain.reinspection import Reinspection, status_on
 from domain.scoring import Tally, is_of_concern, tally_cases
 from domain.standards import rate_standards, sample_report
+from domain.thematic import Thematic
 
 T = TypeVar("T", bound=InspectorateAggregate)
 AGGREGATE_TYPES: dict[str, type[InspectorateAggregate]] = {
@@ -42,6 +45,8 @@ AGGREGATE_TYPES: dict[str, type[InspectorateAggregate]] = {
     "case": CaseAssessment,
     "reinspection": Reinspection,
     "complaint": Complaint,
+    "recommendation": Recommendation,
+    "thematic": Thematic,
 }
 MAX_ATTEMPTS = 30
 # Within a command's first attempt: the ids of the aggregates its decision took from this process's
@@ -53,16 +58,7 @@ class ConcurrentUpdate(RuleViolation):
     title = "Concurrent update"
 
 
-@dataclass(frozen=True)
-class Result:
-    """What a command returns: the representation, the aggregate version, the last position written."""
-
-    body: dict[str, Any]
-    version: int
-    position: int | None
-
-
-class InspectorateApp(Application[UUID]):
+class InspectorateApp(RecommendationCommands, Application[UUID]):
     name = "inspectorate"
     # Each process keeps recently used aggregates and fast-forwards them with only
     # the events recorded since (also by other processes), instead of replaying
@@ -369,6 +365,7 @@ class InspectorateApp(Application[UUID]):
             for case in cases:
                 case.lock_for_publication()
             changed.extend(cases)
+            changed.extend(self._recommendations_at_publication(inspection, published_on))
             if inspection.reinspection_of is not None:
                 followed_up = self._get(Reinspection, inspection.reinspection_of)
                 followed_up.complete(headline_scores)
@@ -586,9 +583,11 @@ class InspectorateApp(Application[UUID]):
     def get_complaint(self, complaint_id: UUID) -> Complaint:
         return self._get(Complaint, complaint_id, copy=False)
 
-    def reinspection_state(self, reinspection_id: UUID) -> dict[str, Any]:
-        """A reinspection as plain values, its status as of today (see ``_status_today``)."""
-        return _status_today(reinspection_dict(self._get(Reinspection, reinspection_id, copy=False)))
+    def reinspection_state(self, reinspection_id: UUID, drafts: bool = True) -> dict[str, Any]:
+        """A reinspection as plain values, its status as of today (see ``_status_today``), with the origin's
+        recommendations and their judgements (``drafts=False``: only judgements already published)."""
+        reinspection = self._get(Reinspection, reinspection_id, copy=False)
+        return self.with_judged_recommendations(_status_today(reinspection_dict(reinspection)), reinspection, drafts)
 
     def list_reinspections(
         self, origin_inspection_id: UUID | None = None, status: str | None = None
@@ -625,7 +624,7 @@ class InspectorateApp(Application[UUID]):
 
     def stream_ids_of(self, inspection: Inspection) -> list[UUID]:
         """The inspection and every aggregate whose events belong to its history."""
-        ids = [inspection.id, *inspection.case_ids, *inspection.complaint_ids]
+        ids = [inspection.id, *inspection.case_ids, *inspection.complaint_ids, *inspection.recommendation_ids]
         for linked in (inspection.reinspection_id, inspection.reinspection_of):
             if linked is not None:
                 ids.append(linked)

@@ -63,6 +63,8 @@ def with_summaries(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     for event in events:
         if event["type"] == "case.sampled.v1":
             case_refs[event["stream"]] = event["data"].get("case_ref", "?")
+        elif event["type"] == "recommendation.made.v1":  # later steps name the addressee, not the stream
+            case_refs[event["stream"]] = event["data"].get("to", "?")
         described.append({**event, "summary": summarise(event, case_refs)})
     return described
 
@@ -146,6 +148,8 @@ def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) ->
             for area, c in (data.get("comparison") or {}).items()
         )
         return f"Reinspection completed: {changes or 'no comparable scores'}"
+    if kind.startswith(("recommendation.", "thematic.")) or kind == "inspection.recommendation_made.v1":
+        return _summarise_recommendation(kind, who, data, ref)
     if kind == "complaint.received.v1":
         category = data.get("category", "?").replace("_", " ")
         return f"{who} made a complaint ({category}); response due {data.get('response_due_on')}"
@@ -157,6 +161,44 @@ def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) ->
         return f"{who} escalated the complaint"
     if kind == "complaint.closed.v1":
         return f"{who} closed the complaint: {str(data.get('outcome', '?')).replace('_', ' ')}"
+    return f"{who} recorded {kind}"
+
+
+def _words(value: Any) -> str:
+    return str(value if value is not None else "?").replace("_", " ")
+
+
+def _summarise_recommendation(kind: str, who: str, data: dict[str, Any], to: str) -> str:
+    """Recommendations and thematics: the step and the addressee, never the recommendation's text or a note."""
+    if kind in ("inspection.recommendation_made.v1", "thematic.recommendation_made.v1"):
+        return f"{who} added recommendation {data.get('recommendation_id')} to the report"
+    if kind == "recommendation.made.v1":
+        return f"{who} made a recommendation to {data.get('to', '?')}"
+    if kind == "recommendation.published.v1":
+        return (f"Recommendation to {to} published with the report on {data.get('published_on')}; "
+                f"response due {data.get('response_due_on')}")
+    if kind == "recommendation.responded.v1":
+        late = " (after the due day)" if data.get("late") else ""
+        return f"{who} answered the recommendation to {to}: {_words(data.get('response'))}{late}"
+    if kind == "recommendation.progress_reported.v1":
+        return f"{who} reported progress on the recommendation to {to}: {_words(data.get('status'))}"
+    if kind == "recommendation.response_overdue.v1":
+        return f"No response from {to} by {data.get('due_on')}: the response is overdue"
+    if kind == "recommendation.judged.v1":
+        return f"{who} judged the recommendation to {to} in the reinspection: {_words(data.get('judgement'))}"
+    if kind == "recommendation.judgement_published.v1":
+        return (f"The reinspection's judgement of the recommendation to {to} was published on "
+                f"{data.get('published_on')}: {_words(data.get('judgement'))}")
+    if kind == "thematic.announced.v1":
+        partners = data.get("partners") or []
+        joint = f", jointly with {', '.join(partners)}" if partners else ""
+        return f"{who} announced the thematic inspection '{data.get('title')}' on {data.get('announced_on')}{joint}"
+    if kind == "thematic.fieldwork_started.v1":
+        return f"{who} started the thematic inspection's fieldwork on {data.get('fieldwork_start')}"
+    if kind == "thematic.findings_recorded.v1":
+        return f"{who} recorded the thematic inspection's findings"
+    if kind == "thematic.report_published.v1":
+        return f"{who} published the thematic report on {data.get('published_on')}"
     return f"{who} recorded {kind}"
 
 

@@ -20,7 +20,10 @@ from domain.base import InspectorateAggregate
 from domain.case_assessment import CHARACTERISTICS, CaseAssessment
 from domain.complaint import Complaint
 from domain.inspection import Inspection
+from domain.recommendation import Recommendation
+from domain.recommendation_policy import JUDGEMENTS, PROGRESS
 from domain.reinspection import Reinspection
+from domain.thematic import SECTORS, Thematic
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SOURCE = "/inspectorate"
@@ -32,8 +35,10 @@ def schema_url(topic: str, public_url: str = DEFAULT_PUBLIC_URL) -> str:
     """Where an event type's data schema resolves: the event's ``dataschema`` and the schema's ``$id``."""
     return f"{public_url}{SCHEMA_PATH}{topic}"
 
-TOPIC_PATTERN = re.compile(r"^(inspection|case|reinspection|complaint)\.[a-z_]+\.v[0-9]+$")
-AGGREGATES: tuple[type[InspectorateAggregate], ...] = (Inspection, CaseAssessment, Reinspection, Complaint)
+TOPIC_PATTERN = re.compile(r"^(inspection|case|reinspection|complaint|recommendation|thematic)\.[a-z_]+\.v[0-9]+$")
+AGGREGATES: tuple[type[InspectorateAggregate], ...] = (
+    Inspection, CaseAssessment, Reinspection, Complaint, Recommendation, Thematic,
+)
 # Fields every stored event has; the feed carries them as CloudEvents attributes instead.
 ENVELOPE_FIELDS = {
     "originator_id", "originator_version", "timestamp", "originator_id_type", "originator_topic", "cause",
@@ -158,6 +163,11 @@ REFINEMENTS: dict[str, dict[str, Any]] = {
         "additionalProperties": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
     },
     "by": _PERSON,
+    "report_kind": {"enum": ["inspection", "thematic"],
+                    "description": "recommendation.made.v1: the kind of report it is made in (report_id)"},
+    "judgement": _enum_of(JUDGEMENTS),
+    "sector": _enum_of(SECTORS),
+    "status": {**_enum_of(PROGRESS), "description": "recommendation.progress_reported.v1"},
     "assessor": _PERSON,
     "complainant": _PERSON,
 }
@@ -305,7 +315,14 @@ def asyncapi(server_host: str = "localhost:8000", public_url: str = DEFAULT_PUBL
                 "The 2018 standards framework (YOS-2018, PROBATION-2018) judges key questions on case.rated.v1 "
                 "and case.moderated.v1 ({standard, question, sufficient}) and adds inspection.caseload_recorded.v1, "
                 "inspection.standard_rated.v1, inspection.short_sample_accepted.v1 and "
-                "inspection.ratings_published.v1 (recorded just before inspection.report_published.v1)."
+                "inspection.ratings_published.v1 (recorded just before inspection.report_published.v1). "
+                "Recommendations (recommendation.*) are made in a report (inspection.recommendation_made.v1, "
+                "thematic.recommendation_made.v1), published with it (recommendation.published.v1, with the "
+                "response due day), answered and their progress reported by the body they name; "
+                "recommendation.response_overdue.v1 is recorded by the deadline process, carrying the due day; "
+                "a reinspection judges them (recommendation.judged.v1) and the follow-up's publication fixes the "
+                "judgement (recommendation.judgement_published.v1). Thematic and joint inspections are "
+                "thematic.*: announced before fieldwork, findings recorded, report published."
             ),
         },
         "defaultContentType": "application/json",

@@ -43,6 +43,7 @@ class Inspection(InspectorateAggregate):
     standard_ratings = MappingProxyType({})  # type: ignore[var-annotated]  # code -> {rating, rationale, kind, by}; replaced, never changed in place
     ratings = None  # frozen at publication
     short_sample_reason = None
+    recommendation_ids = ()  # type: tuple[UUID, ...]  # replaced, never changed in place
 
     @staticmethod
     def create_id(programme: str, inspected_body: dict[str, Any], fieldwork_start: date, **_: Any) -> UUID:
@@ -247,6 +248,12 @@ class Inspection(InspectorateAggregate):
         """Complaints stay linked to their inspection, also after publication (not a change of findings)."""
         self._link_complaint(complaint_id=complaint_id)
 
+    def link_recommendation(self, recommendation_id: UUID) -> None:
+        """A recommendation is made in the report, so only before it is published (it is published with it)."""
+        if self.status == PUBLISHED:
+            raise RecordFrozen("cannot make a recommendation: the report is published")
+        self._link_recommendation(recommendation_id=recommendation_id)
+
     # -- queries ----------------------------------------------------------
 
     @property
@@ -308,6 +315,10 @@ class Inspection(InspectorateAggregate):
     @event("ComplaintLinked", topic="inspection.complaint_linked.v1")
     def _link_complaint(self, complaint_id: UUID) -> None:
         self.complaint_ids.append(complaint_id)
+
+    @event("RecommendationMade", topic="inspection.recommendation_made.v1")
+    def _link_recommendation(self, recommendation_id: UUID) -> None:
+        self.recommendation_ids = (*self.recommendation_ids, recommendation_id)
 
     @event("CaseloadRecorded", topic="inspection.caseload_recorded.v1")
     def _record_caseload(self, population: int, counts: dict[str, dict[str, int]]) -> None:

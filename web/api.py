@@ -95,6 +95,11 @@ def init_api(app: Flask) -> None:
     from web.webhooks.resources import blp as webhooks
 
     api.register_blueprint(webhooks)
+    from web.recommendations.resources import blp as recommendations
+    from web.thematics.resources import blp as thematics
+
+    api.register_blueprint(recommendations)
+    api.register_blueprint(thematics)
     from web.openapi_examples import apply as add_examples
 
     add_examples(api.spec, app.extensions["inspectorate"].settings.public_url)

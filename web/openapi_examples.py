@@ -29,6 +29,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "reinspection_id": {"description": "The reinspection's id (a UUID).", "example": UUID_EXAMPLE},
     "complaint_id": {"description": "The complaint's id (a UUID).", "example": UUID_EXAMPLE},
     "webhook_id": {"description": "The webhook's id (a UUID).", "example": UUID_EXAMPLE},
+    "recommendation_id": {"description": "The recommendation's id (a UUID).", "example": UUID_EXAMPLE},
+    "thematic_id": {"description": "The thematic inspection's id (a UUID).", "example": UUID_EXAMPLE},
     "programme": {"description": "A programme code.", "example": "OMI2"},
     "code": {"description": "A standard's code in the inspection's 2018 framework, e.g. `1.1`.", "example": "1.1"},
     "year": {
@@ -184,12 +186,38 @@ def capture() -> dict[str, Any]:
          {"judgements": [{"area": "risk_of_harm", "criterion": "assessment_and_planning", "sufficient": True}],
           "note": "The plan was reviewed in supervision; sufficient."}, "qa_reviewer")
     call("POST", f"/v1/inspections/{inspection}/complete-fieldwork", {})
+    recommendation = call("POST", f"/v1/inspections/{inspection}/recommendations", {
+        "to": "Cumbria", "text": "Review every risk of harm assessment when circumstances change."}, status=201)["id"]
     published = call("POST", f"/v1/inspections/{inspection}/publish", {"published_on": "2012-01-10"})
+    call("GET", f"/v1/inspections/{inspection}/recommendations", role="organisation")
+    call("POST", f"/v1/recommendations/{recommendation}/response",
+         {"response": "agreed", "note": "Managers will check reviews monthly."}, "organisation")
+    call("POST", f"/v1/recommendations/{recommendation}/progress",
+         {"status": "in_progress", "note": "Checks started in March."}, "organisation")
     follow_up = call("POST", "/v1/inspections", {"programme": "OMI2", "inspected_body": body,
                                                  "fieldwork_start": "2012-09-03"}, status=201)["id"]
     if published.get("reinspection"):
         call("POST", f"/v1/reinspections/{published['reinspection']['id']}/schedule", {"inspection_id": follow_up})
+        call("POST", f"/v1/recommendations/{recommendation}/judgement",
+             {"judgement": "partly_achieved", "note": "Reviews were done in most cases."})
         call("GET", f"/v1/reinspections/{published['reinspection']['id']}")
+    call("GET", f"/v1/recommendations/{recommendation}")
+    # A joint thematic inspection: announced before fieldwork, findings, a recommendation, published.
+    with freeze_time("2018-12-03"):
+        thematic = call("POST", "/v1/thematics", {
+            "title": "Domestic abuse: the work undertaken by CRCs", "topic": "domestic abuse", "sector": "adult",
+            "partners": ["HM Inspectorate of Prisons"], "announced_on": "2018-05-18",
+            "fieldwork_start": "2018-06-04"}, "admin", 201)["id"]
+        call("POST", f"/v1/thematics/{thematic}/start-fieldwork", {"fieldwork_start": "2018-06-04"})
+        call("POST", f"/v1/thematics/{thematic}/findings",
+             {"findings": "Too few victims were contacted; risk was rarely reviewed."})
+        call("POST", f"/v1/thematics/{thematic}/recommendations",
+             {"to": "HM Prison and Probation Service", "text": "Make contact with victims part of every plan."},
+             status=201)
+        call("POST", f"/v1/thematics/{thematic}/publish", {"published_on": "2018-12-03"})
+    call("GET", f"/v1/thematics/{thematic}")
+    call("GET", f"/v1/thematics/{thematic}/recommendations")
+    call("GET", "/v1/thematics?sector=adult")
     complaint = call("POST", "/v1/complaints", {"inspection_id": inspection, "category": "methodology",
                                                 "summary": "The sample left out our custody cases."},
                      "organisation", 201)["id"]

@@ -176,12 +176,16 @@ def follow(projector: Projector, waiter: Poller | Listener, stop: threading.Even
 
 
 def run_deadlines(app: InspectorateApp, stop: threading.Event, interval: float = DEADLINE_SECONDS) -> None:
-    """The deadline process: mark reinspections due, at start and then every ``interval`` seconds."""
+    """The deadline process: mark reinspections due and recommendations' responses overdue, at start and
+    then every ``interval`` seconds."""
     while not stop.is_set():
         try:
             marked = app.mark_due_reinspections()
             if marked:
                 log.info("deadline process: %d reinspection(s) became due", marked)
+            overdue = app.mark_overdue_responses()
+            if overdue:
+                log.info("deadline process: %d recommendation response(s) became overdue", overdue)
         except Exception as error:
             log.warning("deadline process failed (%s); will retry", type(error).__name__)
         stop.wait(interval)

@@ -72,3 +72,36 @@ def record_2018_types(app: InspectorateApp, name: str = "Durham Tees Valley CRC"
     app.rate_standard(ANN, inspection_id, "2.1", "good", "one case is too few to call it outstanding")
     app.publish(ANN, inspection_id, date(2019, 6, 1))
     return inspection_id
+
+
+def record_recommendation_types(app: InspectorateApp, name: str = "Lancashire") -> UUID:
+    """Recommendations and a joint thematic: made, published, answered, progress, overdue, judged by the
+    reinspection and fixed by its publication. Returns the origin inspection's id."""
+    rep = Actor(f"{name} rep", "organisation", organisation=name, id=f"token-{name.lower()}-rep")
+    inspection_id = UUID(app.schedule_inspection(ANN, "OMI2", body(name), date(2011, 5, 3)).body["id"])
+    answered = UUID(app.make_recommendation(ANN, inspection_id, name, "Review every risk plan.").body["id"])
+    ignored = UUID(app.make_recommendation(ANN, inspection_id, "HMPPS", "Fund the training.").body["id"])
+    app.start_fieldwork(ANN, inspection_id)
+    case_id = UUID(app.add_case(ANN, inspection_id, "C1", characteristics()).body["id"])
+    app.rate_case(ANN, case_id, judgements(False))
+    app.complete_fieldwork(ANN, inspection_id)
+    reinspection_id = UUID(app.publish(ANN, inspection_id, date(2012, 1, 10)).body["reinspection"]["id"])
+    app.respond_to_recommendation(rep, answered, "agreed", "By March.")
+    app.report_recommendation_progress(rep, answered, "in_progress")
+    app.mark_overdue_responses(date(2012, 3, 7))
+    follow_up = UUID(app.schedule_inspection(ANN, "OMI2", body(name), date(2013, 2, 4)).body["id"])
+    app.schedule_reinspection(ANN, reinspection_id, follow_up)
+    app.start_fieldwork(ANN, follow_up)
+    follow_up_case = UUID(app.add_case(ANN, follow_up, "R1", characteristics()).body["id"])
+    app.rate_case(ANN, follow_up_case, judgements(True))
+    app.complete_fieldwork(ANN, follow_up)
+    app.judge_recommendation(ANN, answered, "achieved", "Every plan reviewed.")
+    app.judge_recommendation(ANN, ignored, "not_achieved")
+    app.publish(ANN, follow_up, date(2013, 6, 1))
+    thematic = UUID(app.announce_thematic(ANN, "Domestic abuse", "domestic abuse", "adult",
+                                          ["HM Inspectorate of Prisons"], date(2018, 5, 18)).body["id"])
+    app.start_thematic_fieldwork(ANN, thematic, date(2018, 6, 4))
+    app.record_thematic_findings(ANN, thematic, "Victims were rarely contacted.")
+    app.make_recommendation(ANN, thematic, name, "Contact every victim.")
+    app.publish_thematic(ANN, thematic, date(2018, 12, 3))
+    return inspection_id

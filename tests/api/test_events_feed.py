@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from application.catalogue import TOPIC_PATTERN, data_schemas, event_classes
 from tests.api.api_client import Api, api, assert_problem  # noqa: F401 - fixture
-from tests.api.audit_story import ANN, record_2018_types, record_every_type
+from tests.api.audit_story import ANN, record_2018_types, record_every_type, record_recommendation_types
 from tests.factories import FIELDWORK_START, body, characteristics, judgements
 from web import services_of
 
@@ -38,6 +38,7 @@ def test_every_event_type_is_a_valid_cloudevent_and_matches_its_published_schema
     app = services_of(api.app).app
     record_every_type(app)
     record_2018_types(app)
+    record_recommendation_types(app)
     catalogue = api.ok(api.get("/v1/events/schemas", "integration"))
     events = everything(api, "auditor")
     assert {e["type"] for e in events} == set(event_classes()) == set(catalogue["types"])
@@ -210,6 +211,7 @@ def test_the_fast_decoder_gives_what_the_mapper_gives_also_encrypted(tmp_path) -
     for cipher_key in (None, AESCipher.create_key(16)):
         app = build_app(Settings(data_dir=tmp_path / str(bool(cipher_key)), cipher_key=cipher_key))
         record_every_type(app)
+        record_recommendation_types(app)
         decoder = PlainStateDecoder(app.mapper)
         notifications = app.recorder.select_notifications(1, 10_000)
         assert len(notifications) > 30

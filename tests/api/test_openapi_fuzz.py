@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 from infrastructure.config import Settings
 from tests.api.api_client import Api
 
-OURS = r"^/v1/(inspections|cases|reinspections|complaints)"
+OURS = r"^/v1/(inspections|cases|reinspections|complaints|recommendations|thematics)"
 NOT_OURS = r"/history$"  # the audit module's, tested there
 # Inspectors may do most things, so they get half the requests; the other roles mostly meet 403s.
 ROLE_MIX = ("inspector", "inspector", "inspector", "admin", "qa_reviewer", "local_assessor", "organisation")
@@ -37,7 +37,16 @@ EXAMPLES = {"sqlite": 40, "postgres": 20}  # per operation; each backend stays w
 
 def known_records(api: Api) -> dict[str, list[str]]:
     """Real ids for each path parameter: a published inspection of concern, one in fieldwork, their cases."""
-    published = api.published([False, False, True])
+    ready = api.in_fieldwork()
+    for n, verdict in enumerate((False, False, True)):
+        api.rate(api.add_case(ready, f"C{n}"), verdict)
+    api.ok(api.post(f"/v1/inspections/{ready}/complete-fieldwork"))
+    recommendation = api.ok(api.post(f"/v1/inspections/{ready}/recommendations", {"to": "Cumbria", "text": "Plan."}),
+                            201)["id"]
+    published = api.ok(api.post(f"/v1/inspections/{ready}/publish", {"published_on": "2012-01-10"}))
+    thematic = api.ok(api.post("/v1/thematics", {"title": "Post-sentence supervision", "topic": "supervision",
+                                                 "sector": "adult", "partners": [], "announced_on": "2018-05-18"}),
+                      201)["id"]
     open_one = api.in_fieldwork("Durham", start="2011-06-06")
     case = api.add_case(open_one, "D1")
     complaint = api.ok(api.post("/v1/complaints", {"inspection_id": open_one, "category": "other",
@@ -53,6 +62,8 @@ def known_records(api: Api) -> dict[str, list[str]]:
         "code": ["1.1", "2.1", "3.4"],
         "reinspection_id": [published["reinspection"]["id"]],
         "complaint_id": [complaint],
+        "recommendation_id": [recommendation],
+        "thematic_id": [thematic],
     }
 
 
@@ -92,7 +103,9 @@ def test_fuzzing_finds_no_server_error_and_no_undocumented_response(api: Api, se
         run()
 
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 23  # the contract's lifecycle commands and aggregate reads (3 of the 2018 framework), the listing
+    # The contract's lifecycle commands and aggregate reads (3 of the 2018 framework), the listing, and 14 of
+    # recommendations and thematic inspections.
+    assert len(operations) == 37
     for operation in operations:
         fuzz(operation)
     # Every operation was reached, and the run got past authentication and validation into the application.

@@ -65,12 +65,35 @@ MATRIX = [
     # live figures pooled across bodies before their reports: the inspectorate's roles only
     Row("GET", "/v1/views/programmes/OMI2/years/2011-12/diversity?published_only=false",
         {"inspector", "qa_reviewer", "auditor", "admin"}),
+    # Recommendations (made before publication by an inspector; answered after it by the organisation they
+    # name; judged by an inspector of the reinspection) and thematic inspections.
+    Row("POST", "/v1/inspections/{inspection}/recommendations", INSPECTOR, {"to": "Cumbria", "text": "Review."}),
+    Row("GET", "/v1/inspections/{inspection}/recommendations", READERS),
+    Row("GET", "/v1/recommendations/{recommendation}", READERS),
+    Row("POST", "/v1/recommendations/{recommendation}/response", {"organisation"}, {"response": "agreed"}),
+    Row("POST", "/v1/recommendations/{recommendation}/progress", {"organisation"}, {"status": "in_progress"}),
+    Row("POST", "/v1/recommendations/{recommendation}/judgement", INSPECTOR, {"judgement": "achieved"}),
+    Row("POST", "/v1/thematics", {"inspector", "admin"},
+        {"title": "Domestic abuse", "topic": "domestic abuse", "sector": "adult", "partners": [],
+         "announced_on": "2018-05-18"}),
+    Row("GET", "/v1/thematics", READERS),
+    Row("GET", "/v1/thematics/{thematic}", READERS),
+    Row("POST", "/v1/thematics/{thematic}/start-fieldwork", {"inspector", "admin"}, {"fieldwork_start": "2018-06-04"}),
+    Row("POST", "/v1/thematics/{thematic}/findings", {"inspector", "admin"}, {"findings": "Seen."}),
+    Row("POST", "/v1/thematics/{thematic}/recommendations", INSPECTOR, {"to": "Cumbria", "text": "Contact victims."}),
+    Row("GET", "/v1/thematics/{thematic}/recommendations", READERS),
+    Row("POST", "/v1/thematics/{thematic}/publish", {"inspector", "admin"}, {"published_on": "2018-12-03"}),
 ]
 
 
 def records(api: Api) -> dict[str, str]:
     """One of each record, all of Cumbria (the organisation token's body); the case is the local assessor's."""
-    concern = api.published([False], "Cumbria", start="2011-05-03")
+    ready = api.in_fieldwork("Cumbria", start="2011-05-03")
+    api.rate(api.add_case(ready, "C0"), False)
+    api.ok(api.post(f"/v1/inspections/{ready}/complete-fieldwork"))
+    recommendation = api.ok(api.post(f"/v1/inspections/{ready}/recommendations", {"to": "Cumbria", "text": "Plan."}),
+                            201)["id"]
+    concern = api.ok(api.post(f"/v1/inspections/{ready}/publish", {"published_on": "2012-01-10"}))
     inspection = api.in_fieldwork("Cumbria", start="2011-06-01")
     case = api.add_case(inspection, "L1", role="local_assessor")
     complaint = api.ok(api.post("/v1/complaints", {"inspection_id": inspection, "category": "conduct",
@@ -87,6 +110,10 @@ def records(api: Api) -> dict[str, str]:
         "follow_up": api.schedule("Cumbria", start="2012-12-03"),
         "complaint": complaint,
         "yos": yos,
+        "recommendation": recommendation,
+        "thematic": api.ok(api.post("/v1/thematics", {"title": "Sexual offending", "topic": "sexual offending",
+                                                      "sector": "adult", "partners": ["HM Inspectorate of Prisons"],
+                                                      "announced_on": "2018-05-18"}), 201)["id"],
     }
 
 
@@ -122,7 +149,8 @@ def test_the_matrix_covers_every_route_of_the_four_resources(api: Api) -> None:
     documented = {
         (method.upper(), path)
         for path, operations in api.ok(api.get("/openapi.json", None))["paths"].items()
-        if path.startswith(("/v1/inspections", "/v1/cases", "/v1/reinspections", "/v1/complaints"))
+        if path.startswith(("/v1/inspections", "/v1/cases", "/v1/reinspections", "/v1/complaints",
+                            "/v1/recommendations", "/v1/thematics"))
         for method in operations if method != "parameters"
     }
     ours = {(m, p) for m, p in documented if not p.endswith("/history")}  # history belongs to the audit module
@@ -133,7 +161,7 @@ def test_the_matrix_covers_every_route_of_the_four_resources(api: Api) -> None:
 def _template(path: str) -> str:
     names = {"inspection": "inspection_id", "scheduled": "inspection_id", "case": "case_id",
              "reinspection": "reinspection_id", "complaint": "complaint_id", "concern": "x",
-             "yos": "inspection_id"}
+             "yos": "inspection_id", "recommendation": "recommendation_id", "thematic": "thematic_id"}
     path = path.split("?")[0].replace("/standards/1.1/", "/standards/{code}/")
     for key, name in names.items():
         path = path.replace("{" + key + "}", "{" + name + "}")

@@ -10,7 +10,7 @@ from marshmallow import RAISE
 
 from domain.errors import NotFound
 from domain.reinspection import Reinspection
-from web.auth import READERS, ensure_may_see, may_see, roles
+from web.auth import READERS, ensure_may_see, is_organisation, may_see, roles
 from web.context import actor, application, correlation_id
 from web.reinspections.schemas import ReinspectionListOut, ReinspectionOut, ReinspectionQuery, ScheduleReinspectionIn
 from web.responses import expected_version, read, written
@@ -37,8 +37,9 @@ class ReinspectionById(MethodView):
     @blp.response(200, ReinspectionOut)
     @problems(blp, *COMMON)
     def get(self, reinspection_id: UUID) -> Response:
-        """One reinspection; `comparison` once its follow-up is published."""
-        body = application().reinspection_state(reinspection_id)
+        """One reinspection; `comparison` once its follow-up is published; `recommendations`: the origin's,
+        each with the reinspection's judgement (an organisation sees a judgement once the follow-up is published)."""
+        body = application().reinspection_state(reinspection_id, drafts=not is_organisation())
         ensure_may_see(body["inspected_body"], NotFound.record(Reinspection.__name__, reinspection_id))
         return read(body, body["version"])
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from domain.recommendation_policy import JUDGEMENTS
 from web.inspections.schemas import AreaScoreOut, InspectedBodyOut
 from web.schemas import OutputSchema, StrictSchema
 
@@ -26,6 +27,17 @@ class ChangeOut(OutputSchema):
     change = fields.Integer(allow_none=True)
 
 
+class JudgedRecommendationOut(OutputSchema):
+    id = fields.UUID(required=True)
+    to = fields.String()
+    text = fields.String()
+    response = fields.String(allow_none=True)
+    progress = fields.String(allow_none=True)
+    judgement = fields.String(allow_none=True, validate=validate.OneOf(JUDGEMENTS))
+    judgement_note = fields.String(allow_none=True)
+    judgement_published_on = fields.Date(allow_none=True)
+
+
 class ReinspectionOut(OutputSchema):
     id = fields.UUID(required=True)
     origin_inspection_id = fields.UUID(required=True)
@@ -38,6 +50,7 @@ class ReinspectionOut(OutputSchema):
     published_on = fields.Date()
     original_scores = fields.Dict(keys=fields.String(), values=fields.Nested(AreaScoreOut))
     version = fields.Integer()
+    recommendations = fields.List(fields.Nested(JudgedRecommendationOut))
 
 
 class ReinspectionListOut(OutputSchema):

@@ -1,0 +1,1 @@
+"""Recommendations and their answers (issue 19)."""

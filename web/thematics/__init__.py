@@ -1,0 +1,1 @@
+"""Thematic and joint inspections (issue 19)."""
