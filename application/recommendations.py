@@ -25,7 +25,7 @@ from domain.recommendation_policy import recommendations_policy_for
 from domain.reinspection import COMPLETED, SCHEDULED, Reinspection
 from domain.thematic import Thematic
 
-T = TypeVar("T")
+T = TypeVar("T", bound=InspectorateAggregate)
 Decision = tuple[list[InspectorateAggregate], Callable[[], Result]]
 PUBLISHED_TOPIC = "recommendation.published.v1"
 ANNOUNCED_TOPIC = "thematic.announced.v1"
