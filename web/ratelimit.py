@@ -5,11 +5,11 @@ authenticated /v1 requests count; /health and 401s do not.
 """
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, current_app, g, request
 
 from infrastructure.ratelimit import RateLimiter
 from infrastructure.tokens import hash_token
-from web.errors import problem
+from web.errors import RateLimited
 
 EXTENSION = "inspectorate.rate_limiter"
 
@@ -26,7 +26,7 @@ def init_rate_limit(app: Flask) -> None:
     app.before_request(limit)
 
 
-def limit() -> Response | None:
+def limit() -> None:
     if not request.path.startswith("/v1") or g.get("actor") is None:
         return None
     limiter: RateLimiter = current_app.extensions[EXTENSION]
@@ -34,8 +34,7 @@ def limit() -> Response | None:
     verdict = limiter.hit(hash_token(secret.strip()))
     if verdict.allowed:
         return None
-    return problem(
-        429, "Too many requests",
+    raise RateLimited(
         f"This token may make {limiter.per_minute} requests a minute; retry after {verdict.retry_after} s.",
-        headers={"Retry-After": str(verdict.retry_after)},
+        verdict.retry_after,
     )

@@ -16,9 +16,9 @@ from infrastructure.projections.reader import ViewReader, no_scores
 from web.audit.schemas import ProgrammeYearQuery
 from web.auth import READERS, ensure_may_see, is_organisation, roles
 from web.context import actor, application, services
-from web.errors import problem
+from web.errors import InvalidInput, ViewNotCurrent
 from web.inspections.schemas import AsOfQuery
-from web.longheld import admit, refused
+from web.longheld import admit
 from web.responses import read
 from web.schemas import COMMON, Blueprint, problems
 from web.views import schemas as s
@@ -35,35 +35,29 @@ def reader() -> ViewReader:
     return readers["reader"]
 
 
-def not_current(views: tuple[str, ...], min_position: int | None) -> Response | None:
-    """None once the views have processed ``min_position``; else the answer to give.
+def not_current(views: tuple[str, ...], min_position: int | None) -> None:
+    """Return once the views have processed ``min_position`` (at once without one); else raise.
 
-    A position beyond the head of the record can never be reached by waiting: 422 at once.
-    Waiting takes one of the worker's few places for long-held requests (web.longheld):
-    none free is a 503 at once; a wait that runs out is a 503 with Retry-After too.
+    A position beyond the head of the record can never be reached by waiting: ``InvalidInput``
+    at once. Waiting takes one of the worker's few places for long-held requests (web.longheld):
+    none free is ``LongHeldRefused`` at once; a wait that runs out is ``ViewNotCurrent``.
     """
     if min_position is None:
-        return None
+        return
     if reader().reached(views, min_position):
-        return None
+        return
     head = application().recorder.max_notification_id() or 0
     if min_position > head:
-        return problem(422, "Invalid input", "min_position is beyond the head of the record.",
-                       errors={"min_position": [f"Must be at most {head}, the head of the record."]})
+        raise InvalidInput("min_position is beyond the head of the record.",
+                           {"min_position": [f"Must be at most {head}, the head of the record."]})
     release = admit()
-    if release is None:
-        return refused()
     try:
         timeout = float(current_app.config.get("INSPECTORATE_VIEW_WAIT_SECONDS", WAIT_SECONDS))
         if reader().wait_for(views, min_position, timeout):
-            return None
+            return
     finally:
         release()
-    return problem(
-        503, "View not current yet",
-        f"The view has not processed position {min_position} yet; retry shortly.",
-        headers={"Retry-After": "1"},
-    )
+    raise ViewNotCurrent(f"The view has not processed position {min_position} yet; retry shortly.")
 
 
 def organisation() -> str | None:
@@ -79,9 +73,7 @@ class InspectionScores(MethodView):
     @problems(blp, *COMMON, 503)
     def get(self, inspection_id: UUID, min_position: int | None = None) -> Response:
         """Headline and criterion scores with 95% intervals: live in fieldwork, frozen once published."""
-        waited = not_current(("scores",), min_position)
-        if waited is not None:
-            return waited
+        not_current(("scores",), min_position)
         body = reader().scores(inspection_id)
         ensure_may_see({"name": body["inspected_body"]}, no_scores(inspection_id))
         return read(body)
@@ -116,7 +108,8 @@ class ProgrammeYear(MethodView):
             raise NotFound(f"no programme year {programme} {year}")
         if as_of is not None:  # from the events as recorded then, not from the view (application/audit.py)
             return read(programme_year_as_of(application(), programme, year, as_of))
-        return not_current(("programme_years",), min_position) or read(reader().programme_year(programme, year))
+        not_current(("programme_years",), min_position)
+        return read(reader().programme_year(programme, year))
 
 
 @blp.route("/complaints")
@@ -127,9 +120,8 @@ class Complaints(MethodView):
     @problems(blp, *COMMON, 503)
     def get(self, min_position: int | None = None) -> Response:
         """Open and overdue complaints (as of today), by category and outcome (an organisation sees its own)."""
-        return not_current(("complaints",), min_position) or read(
-            reader().complaints(clock.today(), organisation())
-        )
+        not_current(("complaints",), min_position)
+        return read(reader().complaints(clock.today(), organisation()))
 
 
 @blp.route("/reinspections")
@@ -140,9 +132,8 @@ class Reinspections(MethodView):
     @problems(blp, *COMMON, 503)
     def get(self, min_position: int | None = None, **filters: Any) -> Response:
         """Reinspections with due dates and comparisons (an organisation sees its own)."""
-        return not_current(("reinspections",), min_position) or read(
-            {"items": reader().reinspections(organisation=organisation(), today=clock.today(), **filters)}
-        )
+        not_current(("reinspections",), min_position)
+        return read({"items": reader().reinspections(organisation=organisation(), today=clock.today(), **filters)})
 
 
 @blp.route("/consistency")
@@ -153,7 +144,8 @@ class Consistency(MethodView):
     @problems(blp, *COMMON, 503)
     def get(self, min_position: int | None = None, **filters: Any) -> Response:
         """Agreement and Cohen's kappa between first and moderated judgements, with the disagreements."""
-        return not_current(("consistency",), min_position) or read(reader().consistency(**filters))
+        not_current(("consistency",), min_position)
+        return read(reader().consistency(**filters))
 
 
 @blp.route("/status")
