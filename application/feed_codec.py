@@ -20,7 +20,7 @@ from eventsourcing.persistence import JSONTranscoder, Mapper, Notification
 from eventsourcing.utils import resolve_topic
 
 from application.app import to_plain
-from application.ids import uuid_text
+from domain.ids import uuid_text
 
 _WRAPPED = b'"_type_":'  # the transcoder writes compact JSON; a user's text cannot contain this unescaped
 _AS_IS = ("date_iso", "datetime_iso")

@@ -103,9 +103,9 @@ def _position(engine: sa.Engine, webhook_id: str) -> int:
 
 def throughput(settings: Settings, events: int) -> dict[str, Any]:
     from benchmarks.generate_history import generate
-    from infrastructure.bootstrap import build_services, migrate
     from infrastructure.projections.worker import run_webhooks
     from infrastructure.webhooks import WebhookStore
+    from web.bootstrap import build_services, migrate
 
     generate(settings, events)
     migrate(settings)
@@ -135,9 +135,9 @@ def lag(settings: Settings, rate: float, seconds: float) -> dict[str, Any]:
 
     from benchmarks.generate_history import characteristics as random_characteristics
     from domain.base import Actor
-    from infrastructure.bootstrap import build_services, migrate
     from infrastructure.projections.worker import run_webhooks
     from infrastructure.webhooks import WebhookStore
+    from web.bootstrap import build_services, migrate
 
     migrate(settings)
     services = build_services(settings)

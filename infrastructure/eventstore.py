@@ -28,7 +28,7 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from application.ids import uuid_text
+from domain.ids import uuid_text
 from infrastructure.chain import EventRow, Joined, Report, chain_rows, id_bytes, verify, with_orphan_links
 
 VERIFY_PAGE = 5000

@@ -7,8 +7,8 @@ import orjson
 from flask import Flask, Response
 from flask.json.provider import DefaultJSONProvider
 
-from infrastructure.bootstrap import Services, build_services
 from infrastructure.config import Settings
+from web.bootstrap import Services, compose
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -81,7 +81,7 @@ def create_app(
     )
     if test_config:
         app.config.update(test_config)
-    app.extensions["inspectorate"] = services or build_services(settings, create_tables=create_tables)
+    app.extensions["inspectorate"] = services or compose(settings, create_tables=create_tables)
 
     from web.api import init_api
 

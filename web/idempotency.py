@@ -17,20 +17,17 @@ from infrastructure.tokens import hash_token
 from web.errors import IdempotencyKeyReused, InvalidInput, RequestInFlight
 
 HEADER = "Idempotency-Key"
-EXTENSION = "inspectorate.idempotency"
 
 
 def init_idempotency(app: Flask) -> None:
     """Register after authentication (the token is known) and the body checks."""
-    services = app.extensions["inspectorate"]
-    app.extensions[EXTENSION] = IdempotencyStore(services.read_engine, services.app.mapper.cipher)
     app.before_request(claim)
     app.after_request(keep)
     app.teardown_request(release)
 
 
 def _store() -> IdempotencyStore:
-    return current_app.extensions[EXTENSION]
+    return current_app.extensions["inspectorate"].idempotency
 
 
 def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:

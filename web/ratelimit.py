@@ -11,25 +11,20 @@ from infrastructure.ratelimit import RateLimiter
 from infrastructure.tokens import hash_token
 from web.errors import RateLimited
 
-EXTENSION = "inspectorate.rate_limiter"
-
 
 def init_rate_limit(app: Flask) -> None:
     """Register after authentication, so the caller's token is known."""
-    services = app.extensions["inspectorate"]
-    per_minute = services.settings.rate_limit
-    if not per_minute:
+    limiter: RateLimiter | None = app.extensions["inspectorate"].rate_limiter
+    if limiter is None:
         return
-    limiter = RateLimiter(services.read_engine, per_minute)
     limiter.create_table()
-    app.extensions[EXTENSION] = limiter
     app.before_request(limit)
 
 
 def limit() -> None:
     if not request.path.startswith("/v1") or g.get("actor") is None:
         return None
-    limiter: RateLimiter = current_app.extensions[EXTENSION]
+    limiter: RateLimiter = current_app.extensions["inspectorate"].rate_limiter
     _, _, secret = request.headers.get("Authorization", "").partition(" ")
     verdict = limiter.hit(hash_token(secret.strip()))
     if verdict.allowed:

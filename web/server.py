@@ -25,10 +25,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from infrastructure.bootstrap import migrate
 from infrastructure.config import Settings
 from infrastructure.metrics import MULTIPROC_ENV, prepare_multiprocess
 from infrastructure.parent import watch_parent
+from web.bootstrap import migrate
 from web.logging import log_event
 from web.longheld import THREADS
 

@@ -20,8 +20,8 @@ import orjson
 from eventsourcing.persistence import JSONTranscoder, Mapper
 from eventsourcing.utils import resolve_topic
 
-from application.ids import uuid_text
 from application.projections.store import Fact
+from domain.ids import uuid_text
 
 Row = tuple[int, str, int, str, "bytes | None"]
 S = TypeVar("S")

@@ -204,8 +204,8 @@ def test_the_fast_decoder_gives_what_the_mapper_gives_also_encrypted(tmp_path) -
     from eventsourcing.cryptography import AESCipher
 
     from application.feed_codec import PlainStateDecoder
-    from infrastructure.bootstrap import build_app
     from infrastructure.config import Settings
+    from web.bootstrap import build_app
 
     for cipher_key in (None, AESCipher.create_key(16)):
         app = build_app(Settings(data_dir=tmp_path / str(bool(cipher_key)), cipher_key=cipher_key))

@@ -22,9 +22,9 @@ from eventsourcing.persistence import StoredEvent
 from application.app import InspectorateApp
 from application.audit import cloud_event
 from domain.base import Actor, InspectorateAggregate, caused_by, explicit_topics
-from infrastructure.bootstrap import build_app
 from infrastructure.config import Settings
 from infrastructure.projections.decoding import FactDecoder
+from web.bootstrap import build_app
 
 
 @explicit_topics

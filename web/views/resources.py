@@ -29,10 +29,7 @@ WAIT_SECONDS = 3.0  # how long a read with ?min_position waits for the view (INS
 
 
 def reader() -> ViewReader:
-    readers = current_app.extensions.setdefault("inspectorate_views", {})
-    if "reader" not in readers:
-        readers["reader"] = ViewReader(services().read_engine, application().mapper.cipher)
-    return readers["reader"]
+    return services().views
 
 
 def not_current(views: tuple[str, ...], min_position: int | None) -> None:
