@@ -20,7 +20,7 @@ from application.catalogue import (
     SPECIAL_CATEGORY_FIELDS,
     schema_url,
 )
-from application.feed_codec import FeedRow, PlainStateDecoder
+from application.decoding import EventDecoder, FeedRow
 from application.projections.years import YearRow, rating_summary, year_figures
 from domain.access import ensure_may_read, may_see_characteristics
 from domain.base import Actor, actor_of
@@ -165,13 +165,13 @@ def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) ->
 # -- the event feed ----------------------------------------------------------
 
 
-_decoders: WeakKeyDictionary[InspectorateApp, PlainStateDecoder] = WeakKeyDictionary()
+_decoders: WeakKeyDictionary[InspectorateApp, EventDecoder] = WeakKeyDictionary()
 
 
-def _decoder(app: InspectorateApp) -> PlainStateDecoder:
+def _decoder(app: InspectorateApp) -> EventDecoder:
     decoder = _decoders.get(app)
     if decoder is None:
-        decoder = _decoders[app] = PlainStateDecoder(app.mapper)
+        decoder = _decoders[app] = EventDecoder(app.mapper)
     return decoder
 
 
@@ -186,8 +186,8 @@ def cloud_events(app: InspectorateApp, rows: Sequence[FeedRow], special_category
     return [_cloud_event(decoder, row, special_category, public_url) for row in rows]
 
 
-def _cloud_event(decoder: PlainStateDecoder, row: FeedRow, special_category: bool, public_url: str) -> dict[str, Any]:
-    data = decoder.state(row)
+def _cloud_event(decoder: EventDecoder, row: FeedRow, special_category: bool, public_url: str) -> dict[str, Any]:
+    data = decoder.plain(row)
     time = data.pop("timestamp")
     cause = data.pop("cause", None) or {}
     data.pop("originator_topic", None)

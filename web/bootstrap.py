@@ -20,6 +20,7 @@ import domain.complaint
 import domain.inspection
 import domain.reinspection  # noqa: F401
 from application.app import InspectorateApp
+from application.decoding import EventDecoder
 from application.projections import views_named
 from application.projections.store import View
 from infrastructure import idempotency as _idempotency_table  # noqa: F401 - registers its table
@@ -31,7 +32,6 @@ from infrastructure.holidays_calendar import is_bank_holiday
 from infrastructure.idempotency import IdempotencyStore
 from infrastructure.leadership import Leadership, leadership_for, migration_lock
 from infrastructure.projections import tables as _view_tables  # noqa: F401 - registers the views' tables
-from infrastructure.projections.decoding import FactDecoder
 from infrastructure.projections.gaps import GapGuard
 from infrastructure.projections.reader import ViewReader
 from infrastructure.projections.runner import Projector
@@ -56,7 +56,7 @@ def build_projector(
     """A projector of the named views (default: all) into ``engine``, reading ``app``'s record."""
     gaps = GapGuard(engine, app.recorder.events_table_name) if settings.is_postgres else None  # type: ignore[attr-defined]
     views = views_named(None if names is None else list(names))
-    return Projector(engine, app.recorder, FactDecoder(app.mapper), views, gaps=gaps, sealer=Sealer(app.mapper.cipher))
+    return Projector(engine, app.recorder, EventDecoder(app.mapper), views, gaps=gaps, sealer=Sealer(app.mapper.cipher))
 
 
 class Composer:

@@ -19,9 +19,9 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from application.decoding import EventDecoder
+from application.decoding import Row as EventRow
 from application.projections.store import Fact, Row, Tables, View
-from infrastructure.projections.decoding import FactDecoder
-from infrastructure.projections.decoding import Row as EventRow
 from infrastructure.projections.gaps import GapGuard
 from infrastructure.projections.tables import VIEW_TABLES, Doc, Sealer, tracking
 
@@ -38,7 +38,7 @@ class Projector:
         self,
         engine: sa.Engine,
         recorder: Any,
-        decoder: FactDecoder,
+        decoder: EventDecoder,
         views: Sequence[View],
         *,
         gaps: GapGuard | None = None,

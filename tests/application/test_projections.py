@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from eventsourcing.cryptography import AESCipher
 
 from application.app import InspectorateApp
+from application.decoding import EventDecoder
 from application.projections import VIEW_NAMES, views_named
 from application.projections.scores import Rating, Sampled, ScoresView
 from application.projections.store import Fact, Tables, View, handles, ref_text
@@ -22,7 +23,6 @@ from benchmarks.generate_history import Plan, generate, play
 from domain.base import Actor
 from domain.scoring import Tally, pool_year, tally_cases
 from infrastructure.config import Settings
-from infrastructure.projections.decoding import FactDecoder
 from infrastructure.projections.engine import create_projection_engine
 from infrastructure.projections.reader import ViewReader
 from infrastructure.projections.rebuild import plan, rebuild
@@ -292,7 +292,7 @@ def test_fast_decoding_gives_what_the_mapper_gives_with_encryption_on(tmp_path: 
     settings = Settings(data_dir=tmp_path / "var", cipher_key=AESCipher.create_key(16))
     app = build_app(settings)
     play(app, 2, Plan(cases=(8, 10), complaint=1.0, moderate=0.5, agree=0.5, seed=3))
-    decoder = FactDecoder(app.mapper)
+    decoder = EventDecoder(app.mapper)
     notifications = app.recorder.select_notifications(0, 10_000, inclusive_of_start=False)
     assert notifications[0].state[:1] != b"{"  # really encrypted
     facts = decoder.facts(app.recorder.select_feed_rows(0, 10_000))
