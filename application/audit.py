@@ -5,7 +5,7 @@ it is what the record says and nothing a projection could get wrong.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -89,77 +89,96 @@ def _count(items: Sequence[Any], noun: str) -> str:
     return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
 
 
+def _reinspection_became_due(who: str, data: dict[str, Any], ref: str) -> str:
+    if data.get("due_on"):
+        return f"Reinspection became due on {data.get('due_on')}"
+    return f"Reinspection became due (recorded by the deadline process on {data.get('marked_on')})"
+
+
+def _reinspection_completed(who: str, data: dict[str, Any], ref: str) -> str:
+    changes = ", ".join(
+        f"{area.replace('_', ' ')} {c.get('original')}% → {c.get('reinspection')}%"
+        for area, c in (data.get("comparison") or {}).items()
+    )
+    return f"Reinspection completed: {changes or 'no comparable scores'}"
+
+
+def _overall(data: dict[str, Any]) -> str:
+    return str(((data.get("ratings") or {}).get("overall") or {}).get("rating") or "?").replace("_", " ")
+
+
+Summary = Callable[[str, dict[str, Any], str], str]  # (who, the event's data, its case's ref) -> the line
+
+# One line per event type, for a person to read: a new event type adds one entry. Never mentions case
+# characteristics or free text that may identify.
+SUMMARIES: dict[str, Summary] = {
+    "inspection.scheduled.v1": lambda who, data, ref: (
+        f"{who} scheduled the {data.get('programme')} inspection of "
+        f"{data.get('inspected_body', {}).get('name', '?')}, fieldwork from {data.get('fieldwork_start')}"
+    ),
+    "inspection.fieldwork_started.v1": lambda who, data, ref: f"{who} started fieldwork",
+    "inspection.case_sampled.v1": lambda who, data, ref: f"{who} added case {data.get('case_ref')} to the sample",
+    "case.sampled.v1": lambda who, data, ref: (
+        f"Case {data.get('case_ref')} opened for assessment by {_who(data.get('assessor') or {})}"
+    ),
+    "case.rated.v1": lambda who, data, ref: (
+        f"{who} rated case {ref}: {_count(data.get('judgements', []), 'judgement')}"
+    ),
+    "case.moderated.v1": lambda who, data, ref: (
+        f"{who} moderated case {ref}: {_count(data.get('judgements', []), 'judgement')}"
+        + (" after publication (published scores unchanged)" if data.get("after_publication") else "")
+    ),
+    "case.locked_for_publication.v1": lambda who, data, ref: (
+        f"Case {ref} locked: its judgements are part of the published report"
+    ),
+    "inspection.fieldwork_completed.v1": lambda who, data, ref: f"{who} completed fieldwork",
+    PUBLISHED: lambda who, data, ref: (
+        f"{who} published the report on {data.get('published_on')}: {_scores(data.get('headline_scores'))}"
+        + ("; findings of concern" if data.get("of_concern") else "")
+    ),
+    "inspection.caseload_recorded.v1": lambda who, data, ref: f"{who} recorded a caseload of {data.get('population')}",
+    "inspection.standard_rated.v1": lambda who, data, ref: (
+        f"{who} {'overrode the rule for' if data.get('kind') == 'override' else 'rated'} standard "
+        f"{data.get('standard')}: {str(data.get('rating', '?')).replace('_', ' ')}"
+    ),
+    "inspection.short_sample_accepted.v1": lambda who, data, ref: (
+        f"{who} completed fieldwork with {data.get('sampled')} of {data.get('sample_size')} cases sampled"
+    ),
+    "inspection.ratings_published.v1": lambda who, data, ref: f"{who} published the ratings: overall {_overall(data)}",
+    "inspection.designated_as_reinspection.v1": lambda who, data, ref: (
+        f"{who} made this inspection the follow-up of reinspection {data.get('reinspection_id')}"
+    ),
+    "inspection.complaint_linked.v1": lambda who, data, ref: (
+        f"Complaint {data.get('complaint_id')} linked to the inspection"
+    ),
+    "reinspection.triggered.v1": lambda who, data, ref: (
+        f"Reinspection triggered by findings of concern, due on {data.get('due_on')}"
+    ),
+    "reinspection.became_due.v1": _reinspection_became_due,
+    "reinspection.scheduled.v1": lambda who, data, ref: (
+        f"{who} scheduled the reinspection as inspection {data.get('inspection_id')}"
+    ),
+    "reinspection.completed.v1": _reinspection_completed,
+    "complaint.received.v1": lambda who, data, ref: (
+        f"{who} made a complaint ({data.get('category', '?').replace('_', ' ')}); "
+        f"response due {data.get('response_due_on')}"
+    ),
+    "complaint.acknowledged.v1": lambda who, data, ref: f"{who} acknowledged the complaint",
+    "complaint.responded.v1": lambda who, data, ref: f"{who} responded to the complaint",
+    "complaint.escalated.v1": lambda who, data, ref: f"{who} escalated the complaint",
+    "complaint.closed.v1": lambda who, data, ref: (
+        f"{who} closed the complaint: {str(data.get('outcome', '?')).replace('_', ' ')}"
+    ),
+}
+
+
 def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) -> str:
-    """One line a person can read. Never mentions case characteristics or free text that may identify."""
+    """One line a person can read (``SUMMARIES``); an event type without an entry says its type."""
     who = _who(event.get("actor") or {})
     data = event.get("data") or {}
     ref = (case_refs or {}).get(event["stream"], data.get("case_ref", "?"))
-    kind = event["type"]
-    if kind == "inspection.scheduled.v1":
-        body = data.get("inspected_body", {}).get("name", "?")
-        return (
-            f"{who} scheduled the {data.get('programme')} inspection of {body}, "
-            f"fieldwork from {data.get('fieldwork_start')}"
-        )
-    if kind == "inspection.fieldwork_started.v1":
-        return f"{who} started fieldwork"
-    if kind == "inspection.case_sampled.v1":
-        return f"{who} added case {data.get('case_ref')} to the sample"
-    if kind == "case.sampled.v1":
-        return f"Case {data.get('case_ref')} opened for assessment by {_who(data.get('assessor') or {})}"
-    if kind == "case.rated.v1":
-        return f"{who} rated case {ref}: {_count(data.get('judgements', []), 'judgement')}"
-    if kind == "case.moderated.v1":
-        after = " after publication (published scores unchanged)" if data.get("after_publication") else ""
-        return f"{who} moderated case {ref}: {_count(data.get('judgements', []), 'judgement')}{after}"
-    if kind == "case.locked_for_publication.v1":
-        return f"Case {ref} locked: its judgements are part of the published report"
-    if kind == "inspection.fieldwork_completed.v1":
-        return f"{who} completed fieldwork"
-    if kind == PUBLISHED:
-        concern = "; findings of concern" if data.get("of_concern") else ""
-        scores = _scores(data.get("headline_scores"))
-        return f"{who} published the report on {data.get('published_on')}: {scores}{concern}"
-    if kind == "inspection.caseload_recorded.v1":
-        return f"{who} recorded a caseload of {data.get('population')}"
-    if kind == "inspection.standard_rated.v1":
-        how = "overrode the rule for" if data.get("kind") == "override" else "rated"
-        return f"{who} {how} standard {data.get('standard')}: {str(data.get('rating', '?')).replace('_', ' ')}"
-    if kind == "inspection.short_sample_accepted.v1":
-        return f"{who} completed fieldwork with {data.get('sampled')} of {data.get('sample_size')} cases sampled"
-    if kind == "inspection.ratings_published.v1":
-        overall_rating = ((data.get("ratings") or {}).get("overall") or {}).get("rating") or "?"
-        return f"{who} published the ratings: overall {overall_rating.replace('_', ' ')}"
-    if kind == "inspection.designated_as_reinspection.v1":
-        return f"{who} made this inspection the follow-up of reinspection {data.get('reinspection_id')}"
-    if kind == "inspection.complaint_linked.v1":
-        return f"Complaint {data.get('complaint_id')} linked to the inspection"
-    if kind == "reinspection.triggered.v1":
-        return f"Reinspection triggered by findings of concern, due on {data.get('due_on')}"
-    if kind == "reinspection.became_due.v1":
-        if data.get("due_on"):
-            return f"Reinspection became due on {data.get('due_on')}"
-        return f"Reinspection became due (recorded by the deadline process on {data.get('marked_on')})"
-    if kind == "reinspection.scheduled.v1":
-        return f"{who} scheduled the reinspection as inspection {data.get('inspection_id')}"
-    if kind == "reinspection.completed.v1":
-        changes = ", ".join(
-            f"{area.replace('_', ' ')} {c.get('original')}% → {c.get('reinspection')}%"
-            for area, c in (data.get("comparison") or {}).items()
-        )
-        return f"Reinspection completed: {changes or 'no comparable scores'}"
-    if kind == "complaint.received.v1":
-        category = data.get("category", "?").replace("_", " ")
-        return f"{who} made a complaint ({category}); response due {data.get('response_due_on')}"
-    if kind == "complaint.acknowledged.v1":
-        return f"{who} acknowledged the complaint"
-    if kind == "complaint.responded.v1":
-        return f"{who} responded to the complaint"
-    if kind == "complaint.escalated.v1":
-        return f"{who} escalated the complaint"
-    if kind == "complaint.closed.v1":
-        return f"{who} closed the complaint: {str(data.get('outcome', '?')).replace('_', ' ')}"
-    return f"{who} recorded {kind}"
+    summary = SUMMARIES.get(event["type"])
+    return summary(who, data, ref) if summary is not None else f"{who} recorded {event['type']}"
 
 
 # -- the event feed ----------------------------------------------------------
