@@ -96,8 +96,8 @@ class EventDecoder:
         return state
 
     def read(self, shape: type[S], topic: str, data: bytes) -> S:
-        """Only the fields ``shape`` names, decoded straight from the stored JSON (msgspec: about
-        twice as fast as a whole decode for a rating, whose notes, cause and timestamp are skipped)."""
+        """Only the fields ``shape`` names, decoded straight from the stored JSON (msgspec: a
+        rating's notes, cause and timestamp are skipped, not decoded: docs/performance.md)."""
         if _class_version(topic) > 1:  # an older stored shape: upcast the whole state first
             return msgspec.convert(self.state(topic, data), shape)
         decoder = self.shapes.get(shape)

@@ -62,8 +62,8 @@ def rebuild(
     """Drop the named views (default: all) and rebuild them up to the head of the record.
 
     This process rebuilds the costliest group itself; each other group gets a process of its own,
-    started just before (fresh, ``spawn``: no inherited connection or thread), whose 1.4 s of
-    imports then overlap with this process's work instead of delaying it. ``child`` is what those
+    started just before (fresh, ``spawn``: no inherited connection or thread), whose imports
+    (over a second) then overlap with this process's work instead of delaying it. ``child`` is what those
     processes run (default ``_catch_up``; tests stand in a failing one).
     """
     groups = plan(composer, names, processes or os.cpu_count() or 1)
