@@ -18,7 +18,7 @@ reading the record in order, for the projections and for the feed alike.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
@@ -62,7 +62,7 @@ class EventDecoder:
         transcoder = mapper.transcoder
         self.fast = isinstance(transcoder, JSONTranscoder)
         self.transcodings = transcoder.names if isinstance(transcoder, JSONTranscoder) else {}
-        self.decoders = {name: t.decode for name, t in self.transcodings.items()}
+        self.decoders: dict[str, Callable[[Any], Any]] = {name: t.decode for name, t in self.transcodings.items()}
         self.decoders["uuid_hex"] = uuid_text
         self.shapes: dict[type, msgspec.json.Decoder[Any]] = {}
 

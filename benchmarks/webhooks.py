@@ -105,7 +105,7 @@ def throughput(settings: Settings, events: int) -> dict[str, Any]:
     from benchmarks.generate_history import generate
     from infrastructure.projections.worker import run_webhooks
     from infrastructure.webhooks import WebhookStore
-    from web.bootstrap import build_services, migrate
+    from web.bootstrap import COMPOSER, build_services, migrate
 
     generate(settings, events)
     migrate(settings)
@@ -117,7 +117,7 @@ def throughput(settings: Settings, events: int) -> dict[str, Any]:
     store.replay(webhook["id"], 0, head)
     stop = threading.Event()
     started = time.perf_counter()
-    loop = threading.Thread(target=run_webhooks, args=(services.app, settings, stop), daemon=True)
+    loop = threading.Thread(target=run_webhooks, args=(services.app, settings, stop, COMPOSER), daemon=True)
     loop.start()
     while _position(services.read_engine, webhook["id"]) < head:
         time.sleep(0.05)
@@ -137,7 +137,7 @@ def lag(settings: Settings, rate: float, seconds: float) -> dict[str, Any]:
     from domain.base import Actor
     from infrastructure.projections.worker import run_webhooks
     from infrastructure.webhooks import WebhookStore
-    from web.bootstrap import build_services, migrate
+    from web.bootstrap import COMPOSER, build_services, migrate
 
     migrate(settings)
     services = build_services(settings)
@@ -146,7 +146,7 @@ def lag(settings: Settings, rate: float, seconds: float) -> dict[str, Any]:
     webhook = WebhookStore(services.read_engine).create(receiver.url, None, None,
                                                         app.recorder.max_notification_id() or 0)
     stop = threading.Event()
-    loop = threading.Thread(target=run_webhooks, args=(app, settings, stop), daemon=True)
+    loop = threading.Thread(target=run_webhooks, args=(app, settings, stop, COMPOSER), daemon=True)
     loop.start()
     time.sleep(1.0)  # the dispatcher has found the subscription
     inspector = Actor(name="Bench Inspector", role="inspector", organisation=None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
+from uuid import UUID
 
 import sqlalchemy as sa
 from eventsourcing.persistence import ApplicationRecorder, Mapper
@@ -41,3 +42,10 @@ class Composer(Protocol):
     def views(self, names: Sequence[str] | None = None) -> list[View]: ...
 
     def migrate(self, settings: Settings) -> None: ...
+
+    def events_after(
+        self, app: EventApp, after: int, limit: int, types: Sequence[str], inspection: UUID | None
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` events after position ``after`` as the feed gives them to the integration
+        role (CloudEvents, no special category data): what a webhook delivers."""
+        ...

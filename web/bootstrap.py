@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
 
 import sqlalchemy as sa
 
@@ -20,9 +22,11 @@ import domain.complaint
 import domain.inspection
 import domain.reinspection  # noqa: F401
 from application.app import InspectorateApp
+from application.audit import cloud_events, select_page
 from application.decoding import EventDecoder
 from application.projections import views_named
 from application.projections.store import View
+from domain.errors import NotFound
 from infrastructure import idempotency as _idempotency_table  # noqa: F401 - registers its table
 from infrastructure import shared_secrets as _shared_secrets_table  # noqa: F401 - registers its table
 from infrastructure import webhooks as _webhooks_table  # noqa: F401 - registers its table
@@ -77,6 +81,16 @@ class Composer:
 
     def migrate(self, settings: Settings) -> None:
         migrate(settings)
+
+    def events_after(
+        self, app: EventApp, after: int, limit: int, types: Sequence[str], inspection: UUID | None
+    ) -> list[dict[str, Any]]:
+        assert isinstance(app, InspectorateApp)
+        try:
+            rows = select_page(app, after, limit, types, inspection)
+        except NotFound:  # (an inspection is never deleted; but never fail a delivery loop on it)
+            return []
+        return cloud_events(app, rows, special_category=False)
 
 
 COMPOSER = Composer()

@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -172,7 +173,7 @@ def run_deadlines(app: EventApp, stop: threading.Event, interval: float = DEADLI
         stop.wait(interval)
 
 
-def run_webhooks(app: EventApp, settings: Settings, stop: threading.Event) -> None:
+def run_webhooks(app: EventApp, settings: Settings, stop: threading.Event, composer: Composer) -> None:
     """Webhook delivery: a thread per active subscription, each following the record from its own position."""
     from infrastructure.metrics import Meters, multiprocess
     from infrastructure.readdb import create_read_engine
@@ -190,7 +191,8 @@ def run_webhooks(app: EventApp, settings: Settings, stop: threading.Event) -> No
 
     engine = create_read_engine(settings)
     try:
-        dispatcher = WebhookDispatcher(engine, app, settings.webhook_allowed_hosts, stop, observe=observe)
+        dispatcher = WebhookDispatcher(engine, app, settings.webhook_allowed_hosts, stop,
+                                       events=partial(composer.events_after, app), observe=observe)
         try:
             dispatcher.take_over()  # this worker leads: whoever held a lease before has stopped (or died)
         except Exception as error:  # noqa: BLE001 - then the leases run out (LEASE_SECONDS)
@@ -247,7 +249,8 @@ def lead(settings: Settings, composer: Composer, lost: threading.Event, heartbea
         projector.ensure_tracking()
         waiter = Listener(settings, app.recorder.channel_name) if settings.is_postgres else Poller(app)  # type: ignore[attr-defined]
         threads = [threading.Thread(target=run_deadlines, args=(app, lost), name="deadlines", daemon=True),
-                   threading.Thread(target=run_webhooks, args=(app, settings, lost), name="webhooks", daemon=True)]
+                   threading.Thread(target=run_webhooks, args=(app, settings, lost, composer), name="webhooks",
+                                    daemon=True)]
         for thread in threads:
             thread.start()
         follow(projector, waiter, lost, heartbeat)
