@@ -103,7 +103,8 @@ def security_headers(response: Response) -> Response:
     """The headers every response carries, replacing any a view set.
 
     A header the response lacks is appended; only one already there is replaced. (Replacing
-    scans the whole header list for each header, and these are almost never there: docs/performance.md.)
+    scans the whole header list for each header, and these are almost never there:
+    docs/performance.md.)
     """
     path = request.path
     csp = g.get("csp") or (DOCS_CSP if path.startswith(DOCS_PATHS) else STRICT_CSP)
