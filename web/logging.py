@@ -59,7 +59,8 @@ _ACCESS = logging.getLogger(ACCESS_LOG)  # (loggers live as long as the process;
 def _write(text: str) -> None:
     """The line to the access log. While the logger has only our own handler (the usual case), the line
     goes straight to stderr as that handler would write it, without a LogRecord: the logging
-    machinery was a share of every read worth saving (docs/performance.md). Any other handler (a test's, an operator's) gets a record."""
+    machinery was a share of every read worth saving (docs/performance.md). Any other handler (a
+    test's, an operator's) gets a record."""
     logger = _ACCESS
     if logger.handlers == _OWN_HANDLERS and not logger.disabled and logger.isEnabledFor(logging.INFO):
         stream = sys.stderr
