@@ -5,7 +5,7 @@ it is what the record says and nothing a projection could get wrong.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
@@ -20,7 +20,7 @@ from application.catalogue import (
     SPECIAL_CATEGORY_FIELDS,
     schema_url,
 )
-from application.feed_codec import FeedRow, PlainStateDecoder
+from application.decoding import EventDecoder, FeedRow
 from application.projections.years import rating_summary, with_published, year_body
 from domain.access import ensure_may_read, may_see_characteristics
 from domain.base import Actor, actor_of
@@ -89,129 +89,152 @@ def _count(items: Sequence[Any], noun: str) -> str:
     return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
 
 
-def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) -> str:
-    """One line a person can read. Never mentions case characteristics or free text that may identify."""
-    who = _who(event.get("actor") or {})
-    data = event.get("data") or {}
-    ref = (case_refs or {}).get(event["stream"], data.get("case_ref", "?"))
-    kind = event["type"]
-    if kind == "inspection.scheduled.v1":
-        body = data.get("inspected_body", {}).get("name", "?")
-        return (
-            f"{who} scheduled the {data.get('programme')} inspection of {body}, "
-            f"fieldwork from {data.get('fieldwork_start')}"
-        )
-    if kind == "inspection.fieldwork_started.v1":
-        return f"{who} started fieldwork"
-    if kind == "inspection.case_sampled.v1":
-        return f"{who} added case {data.get('case_ref')} to the sample"
-    if kind == "case.sampled.v1":
-        return f"Case {data.get('case_ref')} opened for assessment by {_who(data.get('assessor') or {})}"
-    if kind == "case.rated.v1":
-        return f"{who} rated case {ref}: {_count(data.get('judgements', []), 'judgement')}"
-    if kind == "case.moderated.v1":
-        after = " after publication (published scores unchanged)" if data.get("after_publication") else ""
-        return f"{who} moderated case {ref}: {_count(data.get('judgements', []), 'judgement')}{after}"
-    if kind == "case.locked_for_publication.v1":
-        return f"Case {ref} locked: its judgements are part of the published report"
-    if kind == "inspection.fieldwork_completed.v1":
-        return f"{who} completed fieldwork"
-    if kind == PUBLISHED:
-        concern = "; findings of concern" if data.get("of_concern") else ""
-        scores = _scores(data.get("headline_scores"))
-        return f"{who} published the report on {data.get('published_on')}: {scores}{concern}"
-    if kind == "inspection.caseload_recorded.v1":
-        return f"{who} recorded a caseload of {data.get('population')}"
-    if kind == "inspection.standard_rated.v1":
-        how = "overrode the rule for" if data.get("kind") == "override" else "rated"
-        return f"{who} {how} standard {data.get('standard')}: {str(data.get('rating', '?')).replace('_', ' ')}"
-    if kind == "inspection.short_sample_accepted.v1":
-        return f"{who} completed fieldwork with {data.get('sampled')} of {data.get('sample_size')} cases sampled"
-    if kind == "inspection.ratings_published.v1":
-        overall_rating = ((data.get("ratings") or {}).get("overall") or {}).get("rating") or "?"
-        return f"{who} published the ratings: overall {overall_rating.replace('_', ' ')}"
-    if kind == "inspection.designated_as_reinspection.v1":
-        return f"{who} made this inspection the follow-up of reinspection {data.get('reinspection_id')}"
-    if kind == "inspection.complaint_linked.v1":
-        return f"Complaint {data.get('complaint_id')} linked to the inspection"
-    if kind == "reinspection.triggered.v1":
-        return f"Reinspection triggered by findings of concern, due on {data.get('due_on')}"
-    if kind == "reinspection.became_due.v1":
-        if data.get("due_on"):
-            return f"Reinspection became due on {data.get('due_on')}"
-        return f"Reinspection became due (recorded by the deadline process on {data.get('marked_on')})"
-    if kind == "reinspection.scheduled.v1":
-        return f"{who} scheduled the reinspection as inspection {data.get('inspection_id')}"
-    if kind == "reinspection.completed.v1":
-        changes = ", ".join(
-            f"{area.replace('_', ' ')} {c.get('original')}% → {c.get('reinspection')}%"
-            for area, c in (data.get("comparison") or {}).items()
-        )
-        return f"Reinspection completed: {changes or 'no comparable scores'}"
-    if kind.startswith(("recommendation.", "thematic.")) or kind == "inspection.recommendation_made.v1":
-        return _summarise_recommendation(kind, who, data, ref)
-    if kind == "complaint.received.v1":
-        category = data.get("category", "?").replace("_", " ")
-        return f"{who} made a complaint ({category}); response due {data.get('response_due_on')}"
-    if kind == "complaint.acknowledged.v1":
-        return f"{who} acknowledged the complaint"
-    if kind == "complaint.responded.v1":
-        return f"{who} responded to the complaint"
-    if kind == "complaint.escalated.v1":
-        return f"{who} escalated the complaint"
-    if kind == "complaint.closed.v1":
-        return f"{who} closed the complaint: {str(data.get('outcome', '?')).replace('_', ' ')}"
-    return f"{who} recorded {kind}"
+def _reinspection_became_due(who: str, data: dict[str, Any], ref: str) -> str:
+    if data.get("due_on"):
+        return f"Reinspection became due on {data.get('due_on')}"
+    return f"Reinspection became due (recorded by the deadline process on {data.get('marked_on')})"
+
+
+def _reinspection_completed(who: str, data: dict[str, Any], ref: str) -> str:
+    changes = ", ".join(
+        f"{area.replace('_', ' ')} {c.get('original')}% → {c.get('reinspection')}%"
+        for area, c in (data.get("comparison") or {}).items()
+    )
+    return f"Reinspection completed: {changes or 'no comparable scores'}"
+
+
+def _overall(data: dict[str, Any]) -> str:
+    return str(((data.get("ratings") or {}).get("overall") or {}).get("rating") or "?").replace("_", " ")
+
+
+Summary = Callable[[str, dict[str, Any], str], str]  # (who, the event's data, its case's ref) -> the line
+
+# One line per event type, for a person to read: a new event type adds one entry. Never mentions case
+# characteristics or free text that may identify.
+SUMMARIES: dict[str, Summary] = {
+    "inspection.scheduled.v1": lambda who, data, ref: (
+        f"{who} scheduled the {data.get('programme')} inspection of "
+        f"{data.get('inspected_body', {}).get('name', '?')}, fieldwork from {data.get('fieldwork_start')}"
+    ),
+    "inspection.fieldwork_started.v1": lambda who, data, ref: f"{who} started fieldwork",
+    "inspection.case_sampled.v1": lambda who, data, ref: f"{who} added case {data.get('case_ref')} to the sample",
+    "case.sampled.v1": lambda who, data, ref: (
+        f"Case {data.get('case_ref')} opened for assessment by {_who(data.get('assessor') or {})}"
+    ),
+    "case.rated.v1": lambda who, data, ref: (
+        f"{who} rated case {ref}: {_count(data.get('judgements', []), 'judgement')}"
+    ),
+    "case.moderated.v1": lambda who, data, ref: (
+        f"{who} moderated case {ref}: {_count(data.get('judgements', []), 'judgement')}"
+        + (" after publication (published scores unchanged)" if data.get("after_publication") else "")
+    ),
+    "case.locked_for_publication.v1": lambda who, data, ref: (
+        f"Case {ref} locked: its judgements are part of the published report"
+    ),
+    "inspection.fieldwork_completed.v1": lambda who, data, ref: f"{who} completed fieldwork",
+    PUBLISHED: lambda who, data, ref: (
+        f"{who} published the report on {data.get('published_on')}: {_scores(data.get('headline_scores'))}"
+        + ("; findings of concern" if data.get("of_concern") else "")
+    ),
+    "inspection.caseload_recorded.v1": lambda who, data, ref: f"{who} recorded a caseload of {data.get('population')}",
+    "inspection.standard_rated.v1": lambda who, data, ref: (
+        f"{who} {'overrode the rule for' if data.get('kind') == 'override' else 'rated'} standard "
+        f"{data.get('standard')}: {str(data.get('rating', '?')).replace('_', ' ')}"
+    ),
+    "inspection.short_sample_accepted.v1": lambda who, data, ref: (
+        f"{who} completed fieldwork with {data.get('sampled')} of {data.get('sample_size')} cases sampled"
+    ),
+    "inspection.ratings_published.v1": lambda who, data, ref: f"{who} published the ratings: overall {_overall(data)}",
+    "inspection.designated_as_reinspection.v1": lambda who, data, ref: (
+        f"{who} made this inspection the follow-up of reinspection {data.get('reinspection_id')}"
+    ),
+    "inspection.complaint_linked.v1": lambda who, data, ref: (
+        f"Complaint {data.get('complaint_id')} linked to the inspection"
+    ),
+    "reinspection.triggered.v1": lambda who, data, ref: (
+        f"Reinspection triggered by findings of concern, due on {data.get('due_on')}"
+    ),
+    "reinspection.became_due.v1": _reinspection_became_due,
+    "reinspection.scheduled.v1": lambda who, data, ref: (
+        f"{who} scheduled the reinspection as inspection {data.get('inspection_id')}"
+    ),
+    "reinspection.completed.v1": _reinspection_completed,
+    "complaint.received.v1": lambda who, data, ref: (
+        f"{who} made a complaint ({data.get('category', '?').replace('_', ' ')}); "
+        f"response due {data.get('response_due_on')}"
+    ),
+    "complaint.acknowledged.v1": lambda who, data, ref: f"{who} acknowledged the complaint",
+    "complaint.responded.v1": lambda who, data, ref: f"{who} responded to the complaint",
+    "complaint.escalated.v1": lambda who, data, ref: f"{who} escalated the complaint",
+    "complaint.closed.v1": lambda who, data, ref: (
+        f"{who} closed the complaint: {str(data.get('outcome', '?')).replace('_', ' ')}"
+    ),
+}
 
 
 def _words(value: Any) -> str:
     return str(value if value is not None else "?").replace("_", " ")
 
 
-def _summarise_recommendation(kind: str, who: str, data: dict[str, Any], to: str) -> str:
-    """Recommendations and thematics: the step and the addressee, never the recommendation's text or a note."""
-    if kind in ("inspection.recommendation_made.v1", "thematic.recommendation_made.v1"):
-        return f"{who} added recommendation {data.get('recommendation_id')} to the report"
-    if kind == "recommendation.made.v1":
-        return f"{who} made a recommendation to {data.get('to', '?')}"
-    if kind == "recommendation.published.v1":
-        return (f"Recommendation to {to} published with the report on {data.get('published_on')}; "
-                f"response due {data.get('response_due_on')}")
-    if kind == "recommendation.responded.v1":
-        late = " (after the due day)" if data.get("late") else ""
-        return f"{who} answered the recommendation to {to}: {_words(data.get('response'))}{late}"
-    if kind == "recommendation.progress_reported.v1":
-        return f"{who} reported progress on the recommendation to {to}: {_words(data.get('status'))}"
-    if kind == "recommendation.response_overdue.v1":
-        return f"No response from {to} by {data.get('due_on')}: the response is overdue"
-    if kind == "recommendation.judged.v1":
-        return f"{who} judged the recommendation to {to} in the reinspection: {_words(data.get('judgement'))}"
-    if kind == "recommendation.judgement_published.v1":
-        return (f"The reinspection's judgement of the recommendation to {to} was published on "
-                f"{data.get('published_on')}: {_words(data.get('judgement'))}")
-    if kind == "thematic.announced.v1":
-        partners = data.get("partners") or []
-        joint = f", jointly with {', '.join(partners)}" if partners else ""
-        return f"{who} announced the thematic inspection '{data.get('title')}' on {data.get('announced_on')}{joint}"
-    if kind == "thematic.fieldwork_started.v1":
-        return f"{who} started the thematic inspection's fieldwork on {data.get('fieldwork_start')}"
-    if kind == "thematic.findings_recorded.v1":
-        return f"{who} recorded the thematic inspection's findings"
-    if kind == "thematic.report_published.v1":
-        return f"{who} published the thematic report on {data.get('published_on')}"
-    return f"{who} recorded {kind}"
+def _announced(who: str, data: dict[str, Any], ref: str) -> str:
+    partners = data.get("partners") or []
+    joint = f", jointly with {', '.join(partners)}" if partners else ""
+    return f"{who} announced the thematic inspection '{data.get('title')}' on {data.get('announced_on')}{joint}"
+
+
+# Recommendations and thematics: the step and the addressee (``ref`` is the addressee for a recommendation's
+# own stream), never the recommendation's text or a note.
+SUMMARIES.update({
+    "inspection.recommendation_made.v1": lambda who, data, ref: (
+        f"{who} added recommendation {data.get('recommendation_id')} to the report"),
+    "thematic.recommendation_made.v1": lambda who, data, ref: (
+        f"{who} added recommendation {data.get('recommendation_id')} to the report"),
+    "recommendation.made.v1": lambda who, data, ref: f"{who} made a recommendation to {data.get('to', '?')}",
+    "recommendation.published.v1": lambda who, data, ref: (
+        f"Recommendation to {ref} published with the report on {data.get('published_on')}; "
+        f"response due {data.get('response_due_on')}"),
+    "recommendation.responded.v1": lambda who, data, ref: (
+        f"{who} answered the recommendation to {ref}: {_words(data.get('response'))}"
+        + (" (after the due day)" if data.get("late") else "")),
+    "recommendation.progress_reported.v1": lambda who, data, ref: (
+        f"{who} reported progress on the recommendation to {ref}: {_words(data.get('status'))}"),
+    "recommendation.response_overdue.v1": lambda who, data, ref: (
+        f"No response from {ref} by {data.get('due_on')}: the response is overdue"),
+    "recommendation.judged.v1": lambda who, data, ref: (
+        f"{who} judged the recommendation to {ref} in the reinspection: {_words(data.get('judgement'))}"),
+    "recommendation.judgement_published.v1": lambda who, data, ref: (
+        f"The reinspection's judgement of the recommendation to {ref} was published on "
+        f"{data.get('published_on')}: {_words(data.get('judgement'))}"),
+    "thematic.announced.v1": _announced,
+    "thematic.fieldwork_started.v1": lambda who, data, ref: (
+        f"{who} started the thematic inspection's fieldwork on {data.get('fieldwork_start')}"),
+    "thematic.findings_recorded.v1": lambda who, data, ref: f"{who} recorded the thematic inspection's findings",
+    "thematic.report_published.v1": lambda who, data, ref: (
+        f"{who} published the thematic report on {data.get('published_on')}"),
+})
+
+
+def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) -> str:
+    """One line a person can read (``SUMMARIES``); an event type without an entry says its type."""
+    who = _who(event.get("actor") or {})
+    data = event.get("data") or {}
+    ref = (case_refs or {}).get(event["stream"], data.get("case_ref", "?"))
+    summary = SUMMARIES.get(event["type"])
+    return summary(who, data, ref) if summary is not None else f"{who} recorded {event['type']}"
+
+
 
 
 # -- the event feed ----------------------------------------------------------
 
 
-_decoders: WeakKeyDictionary[InspectorateApp, PlainStateDecoder] = WeakKeyDictionary()
+_decoders: WeakKeyDictionary[InspectorateApp, EventDecoder] = WeakKeyDictionary()
 
 
-def _decoder(app: InspectorateApp) -> PlainStateDecoder:
+def _decoder(app: InspectorateApp) -> EventDecoder:
     decoder = _decoders.get(app)
     if decoder is None:
-        decoder = _decoders[app] = PlainStateDecoder(app.mapper)
+        decoder = _decoders[app] = EventDecoder(app.mapper)
     return decoder
 
 
@@ -226,8 +249,8 @@ def cloud_events(app: InspectorateApp, rows: Sequence[FeedRow], special_category
     return [_cloud_event(decoder, row, special_category, public_url) for row in rows]
 
 
-def _cloud_event(decoder: PlainStateDecoder, row: FeedRow, special_category: bool, public_url: str) -> dict[str, Any]:
-    data = decoder.state(row)
+def _cloud_event(decoder: EventDecoder, row: FeedRow, special_category: bool, public_url: str) -> dict[str, Any]:
+    data = decoder.plain(row)
     time = data.pop("timestamp")
     cause = data.pop("cause", None) or {}
     data.pop("originator_topic", None)

@@ -165,8 +165,8 @@ def report(r: dict[str, Any]) -> None:
 
 def ceiling(url: str, seconds: float) -> None:
     """One-event appends straight through the recorder: the record's own rate, one writer then four."""
-    from infrastructure.bootstrap import build_app
     from infrastructure.config import Settings
+    from web.bootstrap import build_app
 
     reset(url)
     settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="inspectorate-ceiling-")), database_url=url)

@@ -28,8 +28,8 @@ import orjson
 import requests
 
 from benchmarks.verify import ensure_history
-from infrastructure.bootstrap import build_services
 from infrastructure.config import Settings
+from web.bootstrap import build_services
 
 TARGET = 20_000
 

@@ -369,7 +369,7 @@ def generate(settings: Settings, events: int, plan: Plan | None = None, batch: i
 def copy_record(source: InspectorateApp, settings: Settings, batch: int = 5000,
                 progress: Callable[[str], None] | None = None) -> int:
     """Append every stored event of ``source`` to the record of ``settings`` as stored (no re-encoding)."""
-    from infrastructure.bootstrap import build_app, migrate
+    from web.bootstrap import build_app, migrate
 
     say = progress or (lambda message: None)
     migrate(settings)

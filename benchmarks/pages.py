@@ -22,8 +22,8 @@ from uuid import UUID
 from domain.base import Actor
 from infrastructure.config import Settings
 from infrastructure.projections.engine import create_projection_engine
-from infrastructure.projections.worker import build_projector
 from web import create_app, services_of
+from web.bootstrap import build_projector
 
 TARGET_MS = 100.0
 PATH = "/programmes/OMI2/years/2011-12"

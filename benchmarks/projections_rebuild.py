@@ -33,12 +33,11 @@ import sqlalchemy as sa
 from benchmarks.generate_history import Plan, copy_record, generate
 from domain import clock
 from domain.base import Actor
-from infrastructure.bootstrap import build_app, migrate
 from infrastructure.config import Settings
 from infrastructure.projections.engine import create_projection_engine
 from infrastructure.projections.rebuild import rebuild
 from infrastructure.projections.tables import VIEW_TABLES, tracking
-from infrastructure.projections.worker import build_projector
+from web.bootstrap import COMPOSER, build_app, build_projector, migrate
 from web.cli import Progress
 
 AREAS = ("risk_of_harm", "likelihood_of_reoffending", "compliance_and_enforcement")
@@ -81,7 +80,7 @@ def rebuild_views(settings: Settings, processes: int | None, profile: bool) -> f
     if profiler:
         processes = 1
         profiler.enable()
-    done = rebuild(settings, processes=processes, progress=progress.update)
+    done = rebuild(settings, composer=COMPOSER, processes=processes, progress=progress.update)
     if profiler:
         profiler.disable()
     progress.finish(head)

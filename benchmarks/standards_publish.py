@@ -24,9 +24,9 @@ from uuid import UUID, uuid4
 from application.app import InspectorateApp, inspection_ratings
 from domain.base import Actor
 from domain.scoring import tally_cases
-from infrastructure.bootstrap import build_app
 from infrastructure.config import Settings
 from tests.factories import characteristics, judgements
+from web.bootstrap import build_app
 
 ANN = Actor("Ann Inspector", "inspector")
 YOS_QUESTIONS = ("desistance", "safety_and_wellbeing", "risk_of_harm")

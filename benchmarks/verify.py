@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from benchmarks.generate_history import Plan, generate
-from infrastructure.bootstrap import build_app, migrate
 from infrastructure.config import Settings
+from web.bootstrap import build_app, migrate
 
 TARGET = 100_000
 

@@ -105,9 +105,9 @@ def _position(engine: sa.Engine, webhook_id: str) -> int:
 
 def throughput(settings: Settings, events: int) -> dict[str, Any]:
     from benchmarks.generate_history import generate
-    from infrastructure.bootstrap import build_services, migrate
     from infrastructure.projections.worker import run_webhooks
     from infrastructure.webhooks import WebhookStore
+    from web.bootstrap import COMPOSER, build_services, migrate
 
     generate(settings, events)
     migrate(settings)
@@ -119,7 +119,7 @@ def throughput(settings: Settings, events: int) -> dict[str, Any]:
     store.replay(webhook["id"], 0, head)
     stop = threading.Event()
     started = time.perf_counter()
-    loop = threading.Thread(target=run_webhooks, args=(services.app, settings, stop), daemon=True)
+    loop = threading.Thread(target=run_webhooks, args=(services.app, settings, stop, COMPOSER), daemon=True)
     loop.start()
     while _position(services.read_engine, webhook["id"]) < head:
         time.sleep(0.05)
@@ -137,9 +137,9 @@ def lag(settings: Settings, rate: float, seconds: float) -> dict[str, Any]:
 
     from benchmarks.generate_history import characteristics as random_characteristics
     from domain.base import Actor
-    from infrastructure.bootstrap import build_services, migrate
     from infrastructure.projections.worker import run_webhooks
     from infrastructure.webhooks import WebhookStore
+    from web.bootstrap import COMPOSER, build_services, migrate
 
     migrate(settings)
     services = build_services(settings)
@@ -148,7 +148,7 @@ def lag(settings: Settings, rate: float, seconds: float) -> dict[str, Any]:
     webhook = WebhookStore(services.read_engine).create(receiver.url, None, None,
                                                         app.recorder.max_notification_id() or 0)
     stop = threading.Event()
-    loop = threading.Thread(target=run_webhooks, args=(app, settings, stop), daemon=True)
+    loop = threading.Thread(target=run_webhooks, args=(app, settings, stop, COMPOSER), daemon=True)
     loop.start()
     time.sleep(1.0)  # the dispatcher has found the subscription
     inspector = Actor(name="Bench Inspector", role="inspector", organisation=None)

@@ -38,7 +38,7 @@ from psycopg.sql import SQL, Identifier
 
 import infrastructure.read_audit  # noqa: F401 - registers the read audit table on the metadata
 from domain import clock
-from infrastructure.bootstrap import build_app, migrate
+from infrastructure.composer import Composer
 from infrastructure.config import Settings
 from infrastructure.files import private_dir, private_file, private_tree
 from infrastructure.readdb import metadata
@@ -88,13 +88,13 @@ class Names:
 # -- backup ------------------------------------------------------------------------------
 
 
-def backup(settings: Settings, target: Path) -> Manifest:
+def backup(settings: Settings, target: Path, *, composer: Composer) -> Manifest:
     """Write a backup of the store described by ``settings`` into ``target`` (absent or empty)."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise BackupError(f"{target} exists and is not an empty directory")
     private_dir(target)  # personal data and token hashes: the owner's alone (0700, files 0600)
     if settings.is_postgres:
-        _stream_postgres(settings, target)
+        _stream_postgres(settings, target, composer)
     else:
         _copy_sqlite(settings, target)
     manifest = _write_manifest(target, "postgresql" if settings.is_postgres else "sqlite")
@@ -119,9 +119,9 @@ def _online_copy(source: Path, destination: Path) -> None:
         dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
 
 
-def _stream_postgres(settings: Settings, target: Path) -> None:
-    names = _names(settings)
-    sqlite_names = _create_sqlite_store(target)
+def _stream_postgres(settings: Settings, target: Path, composer: Composer) -> None:
+    names = _names(settings, composer)
+    sqlite_names = _create_sqlite_store(target, composer)
     with closing(psycopg.connect(_libpq_url(settings), autocommit=False)) as pg, \
             closing(sqlite3.connect(target / EVENTS_FILE)) as events:
         pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -142,9 +142,9 @@ def _stream_postgres(settings: Settings, target: Path) -> None:
     _write_kept_tables(target / VIEWS_FILE, kept)
 
 
-def _create_sqlite_store(directory: Path) -> Names:
+def _create_sqlite_store(directory: Path, composer: Composer) -> Names:
     """An empty event store in the SQLite backend's layout (the recorder creates its own tables)."""
-    app = build_app(Settings(data_dir=directory), create_table=True)
+    app = composer.open_app(Settings(data_dir=directory), create_table=True)
     try:
         return Names(app.recorder.events_table_name, app.recorder.chain_table_name)  # type: ignore[attr-defined]
     finally:
@@ -205,18 +205,18 @@ def _write_manifest(target: Path, source: str) -> Manifest:
 # -- restore -----------------------------------------------------------------------------
 
 
-def restore(settings: Settings, source: Path) -> Manifest:
+def restore(settings: Settings, source: Path, *, composer: Composer) -> Manifest:
     """Restore a backup into the (empty) store described by ``settings``; verify the chain."""
     manifest = Manifest.read(source)
     for name, digest in manifest.files.items():
         if not (source / name).is_file() or _sha256(source / name) != digest:
             raise BackupError(f"{source / name} does not match its checksum: the backup is damaged")
     if settings.is_postgres:
-        _restore_postgres(settings, source)
+        _restore_postgres(settings, source, composer)
     else:
         _restore_sqlite(settings, source)
-    migrate(settings)  # tables the backup did not carry (views of a PostgreSQL backup, newer tables)
-    _verify(settings, manifest)
+    composer.migrate(settings)  # tables the backup did not carry (views of a PostgreSQL backup, newer tables)
+    _verify(settings, manifest, composer)
     return manifest
 
 
@@ -230,9 +230,9 @@ def _restore_sqlite(settings: Settings, source: Path) -> None:
             shutil.copyfile(source / name, private_file(settings.data_dir / name))  # (keeps the 0600)
 
 
-def _restore_postgres(settings: Settings, source: Path) -> None:
-    migrate(settings)
-    names = _names(settings)
+def _restore_postgres(settings: Settings, source: Path, composer: Composer) -> None:
+    composer.migrate(settings)
+    names = _names(settings, composer)
     with closing(psycopg.connect(_libpq_url(settings), autocommit=False)) as pg, \
             closing(sqlite3.connect(source / EVENTS_FILE)) as events:
         schema = names.schema
@@ -284,9 +284,9 @@ def _merge_kept_tables(settings: Settings, views: Path) -> None:
         target.dispose()
 
 
-def _verify(settings: Settings, manifest: Manifest) -> None:
+def _verify(settings: Settings, manifest: Manifest, composer: Composer) -> None:
     """The restored chain holds, and ends where the backed-up one did."""
-    app = build_app(settings, create_table=False)
+    app = composer.open_app(settings)
     try:
         anchors = {manifest.head: bytes.fromhex(manifest.chain_head)} if manifest.chain_head else None
         report = app.recorder.verify_chain(anchors).as_dict()  # type: ignore[attr-defined]
@@ -299,8 +299,8 @@ def _verify(settings: Settings, manifest: Manifest) -> None:
 # -- small helpers -----------------------------------------------------------------------
 
 
-def _names(settings: Settings) -> Names:
-    app = build_app(settings, create_table=False)
+def _names(settings: Settings, composer: Composer) -> Names:
+    app = composer.open_app(settings)
     recorder: Any = app.recorder
     try:
         return Names(recorder.events_table_name, recorder.chain_table_name, recorder.datastore.schema)

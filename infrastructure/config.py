@@ -51,6 +51,8 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     # Hosts a webhook may be delivered to (lower case); nothing else, so no call into the server's network.
     webhook_allowed_hosts: frozenset[str] = frozenset()
+    # Signs the pages' session cookies; None: a key kept in the data folder (web.pages.session).
+    secret_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.cipher_key is not None:
@@ -69,6 +71,7 @@ class Settings:
                 host.strip().lower().rstrip(".")
                 for host in (env.get("INSPECTORATE_WEBHOOK_ALLOWED_HOSTS") or "").split(",") if host.strip()
             ),
+            secret_key=env.get("INSPECTORATE_SECRET_KEY") or None,
         )
 
     @property

@@ -1,8 +1,8 @@
 """The event store recorders: the library's built-in ones, chained, plus the queries the record needs.
 
-Measured in shared/perf-baseline.md, the built-in ``eventsourcing.sqlite`` and
-``eventsourcing.postgres`` recorders write about 2x and read 3-4x faster than
-the SQLAlchemy ones, so events live there and SQLAlchemy serves the read side.
+The built-in ``eventsourcing.sqlite`` and ``eventsourcing.postgres`` recorders
+write and read the record several times faster than the SQLAlchemy ones
+(docs/performance.md), so events live there and SQLAlchemy serves the read side.
 
 Both recorders write a hash-chain link (``infrastructure.chain``) for every
 event in the SAME transaction as the event, in a table ``<events table>_chain``
@@ -28,7 +28,7 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from application.ids import uuid_text
+from domain.ids import uuid_text
 from infrastructure.chain import EventRow, Joined, Report, chain_rows, id_bytes, verify, with_orphan_links
 
 VERIFY_PAGE = 5000

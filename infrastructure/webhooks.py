@@ -478,10 +478,12 @@ class WebhookDispatcher:
         allowed_hosts: frozenset[str],
         stop: threading.Event,
         *,
+        events: Callable[[int, int, Sequence[str], UUID | None], list[dict[str, Any]]],
         observe: Callable[[str, Delivery, float, dict[str, Any]], None] | None = None,
     ) -> None:
         self.engine = engine
         self.app = app
+        self.events = events  # (after, limit, types, inspection) -> CloudEvents: Composer.events_after
         self.allowed_hosts = allowed_hosts
         self.stop = stop
         self.owner = str(uuid.uuid4())
@@ -496,16 +498,9 @@ class WebhookDispatcher:
 
     def events_after(self, row: Any, position: int) -> list[dict[str, Any]]:
         """The subscription's next events as CloudEvents (as the feed gives them to the integration role)."""
-        from application.audit import cloud_events, select_page
-        from domain.errors import NotFound as Missing
-
         types = orjson.loads(row.types) if row.types else ()
         inspection = UUID(row.inspection_id) if row.inspection_id else None
-        try:
-            rows = select_page(self.app, position, PAGE, types, inspection)
-        except Missing:  # (an inspection is never deleted; but never fail the loop on it)
-            return []
-        return cloud_events(self.app, rows, special_category=False)
+        return self.events(position, PAGE, types, inspection)
 
     def observe(self, webhook_id: str, answer: Delivery, seconds: float, event: dict[str, Any]) -> None:
         if self._observe is not None:

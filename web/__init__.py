@@ -7,15 +7,15 @@ import orjson
 from flask import Flask, Response
 from flask.json.provider import DefaultJSONProvider
 
-from infrastructure.bootstrap import Services, build_services
 from infrastructure.config import Settings
+from web.bootstrap import Services, compose
 
 MAX_BODY_BYTES = 1024 * 1024
 
 
 class _JSON(DefaultJSONProvider):
-    """Flask's JSON responses, written by orjson (a rating's answer: 9.5 µs instead of 37.7 µs with the
-    standard library's encoder). The same output: keys sorted, compact, a final newline, dates and
+    """Flask's JSON responses, written by orjson (several times faster than the standard library's
+    encoder: docs/performance.md). The same output: keys sorted, compact, a final newline, dates and
     dataclasses through Flask's own ``default``; only text beyond ASCII is sent as UTF-8 rather
     than ``\\u`` escapes. Anything orjson refuses (an integer beyond 64 bits) goes the standard way.
     """
@@ -40,7 +40,8 @@ class _Flask(Flask):
     every request (18 times for a rating); the answer never changes, so ask once.
     A bound method is remembered by its function: a ``MethodView`` is made anew
     for every request, and so are its bound methods (keyed by themselves, they
-    missed every time, each miss raising and catching a ``KeyError``: 5% of a read).
+    missed every time, each miss raising and catching a ``KeyError``, a share of every read
+    worth saving: docs/performance.md).
     """
 
     json_provider_class = _JSON
@@ -81,7 +82,7 @@ def create_app(
     )
     if test_config:
         app.config.update(test_config)
-    app.extensions["inspectorate"] = services or build_services(settings, create_tables=create_tables)
+    app.extensions["inspectorate"] = services or compose(settings, create_tables=create_tables)
 
     from web.api import init_api
 

@@ -7,16 +7,14 @@ from flask import Flask, jsonify
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
-from infrastructure.availability import RETRY_AFTER_SECONDS
 from web.auth import authenticate
 from web.context import services
-from web.errors import init_errors, problem
+from web.errors import DatabaseUnavailable, init_errors
 from web.idempotency import init_idempotency
 from web.logging import init_logging
 from web.metrics import init_metrics
 from web.public import init_public
 from web.ratelimit import init_rate_limit
-from web.responses import BadIfMatch, bad_if_match
 from web.schemas import Problem, refuse_an_oversized_stream, reject_malformed_json
 
 PROBLEM_JSON = "application/problem+json"
@@ -62,14 +60,12 @@ def init_api(app: Flask) -> None:
     init_metrics(app)
     init_public(app)
     init_errors(app)
-    app.register_error_handler(BadIfMatch, bad_if_match)
 
     @app.get("/health")
     def health():
         """Readiness: 200 only while the database answers, so that an outage shows (503). No counts."""
         if not database_answers():
-            return problem(503, "Service unavailable", "The database does not answer.",
-                           headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+            raise DatabaseUnavailable("The database does not answer.")
         return jsonify({"status": "ok"})
 
     @app.get("/health/live")

@@ -19,12 +19,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Response, g, request
+from flask import g, request
 
 from domain.access import ensure_may_read, may_read
 from domain.errors import NotFound
 from web.context import services
-from web.errors import problem
+from web.errors import Forbidden, Unauthenticated
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,7 +37,7 @@ COMPLAINANTS = ("organisation", "inspector")
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 
 
-def authenticate() -> Response | None:
+def authenticate() -> None:
     """Before every /v1 request: identify the caller from its bearer token, or answer 401."""
     supplied = request.headers.get("X-Correlation-ID", "")
     g.correlation_id = supplied if _CORRELATION_ID.match(supplied) else str(uuid.uuid4())
@@ -46,10 +46,10 @@ def authenticate() -> Response | None:
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
-        return problem(401, "Unauthorized", "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthenticated("A bearer token is required.")
     info = services().tokens.authenticate(secret.strip())
     if info is None:
-        return problem(401, "Unauthorized", "The token is unknown or revoked.", headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthenticated("The token is unknown or revoked.")
     g.actor = info.actor
     return None
 
@@ -64,7 +64,7 @@ def roles(*allowed: str) -> Callable[[F], F]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if g.actor.role not in allowed:
-                return problem(403, "Forbidden", f"The role '{g.actor.role}' may not do this.")
+                raise Forbidden(f"The role '{g.actor.role}' may not do this.")
             return view(*args, **kwargs)
 
         wrapper.allowed_roles = allowed  # type: ignore[attr-defined]

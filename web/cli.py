@@ -148,8 +148,8 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
               help="Do not run: exit 0 if a worker's loop turned within the last 30 s (its heartbeat file), else 1.")
 def project(exit_with_parent: bool, check: bool) -> None:
     """Run the projection worker (read views, deadline process) until SIGTERM or SIGINT."""
-    from infrastructure.bootstrap import migrate
     from infrastructure.projections.worker import HEARTBEAT_MAX_AGE, heartbeat_age, run_worker
+    from web.bootstrap import COMPOSER, migrate
 
     settings = _settings()
     if check:  # a container health check: cheap, no database
@@ -164,13 +164,13 @@ def project(exit_with_parent: bool, check: bool) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    run_worker(settings, stop, parent_pid=os.getppid() if exit_with_parent else None)
+    run_worker(settings, stop, composer=COMPOSER, parent_pid=os.getppid() if exit_with_parent else None)
 
 
 @cli.command("migrate")
 def migrate_command() -> None:
     """Create or upgrade the database schema."""
-    from infrastructure.bootstrap import migrate
+    from web.bootstrap import migrate
 
     migrate(_settings())
     click.echo("schema ready")
@@ -208,7 +208,7 @@ def _bounded(_: click.Context, parameter: click.Parameter, value: str | None) ->
               help=f"The body the token acts for; required for {' and '.join(ORGANISATION_ROLES)}.")
 def token_create(name: str, role: str, organisation: str | None) -> None:
     """Create a token; its secret is printed alone on the last line (it is not stored)."""
-    from infrastructure.bootstrap import build_services, migrate
+    from web.bootstrap import build_services, migrate
 
     if not name.strip():
         raise click.BadParameter("must not be empty", param_hint="'--name'")
@@ -230,7 +230,7 @@ def token_create(name: str, role: str, organisation: str | None) -> None:
 @token.command("list")
 def token_list() -> None:
     """One tab-separated line per token: id, name, role, organisation, created, state (never a secret)."""
-    from infrastructure.bootstrap import build_services, migrate
+    from web.bootstrap import build_services, migrate
 
     settings = _settings()
     migrate(settings)
@@ -249,7 +249,7 @@ def token_list() -> None:
 @click.argument("token_id")
 def token_revoke(token_id: str) -> None:
     """Revoke a token by its id (from `token list`); exit 1 if there is no such active token."""
-    from infrastructure.bootstrap import build_services, migrate
+    from web.bootstrap import build_services, migrate
 
     settings = _settings()
     migrate(settings)
@@ -311,8 +311,8 @@ def views() -> None:
               help="Rebuild processes (default: one a CPU, at most one a view).")
 def views_rebuild(names: tuple[str, ...], processes: int | None) -> None:
     """Drop the named views (or all) and rebuild them from the first event, in parallel processes."""
-    from infrastructure.bootstrap import build_app, migrate
     from infrastructure.projections.rebuild import rebuild
+    from web.bootstrap import COMPOSER, build_app, migrate
 
     settings = _settings()
     migrate(settings)
@@ -320,7 +320,7 @@ def views_rebuild(names: tuple[str, ...], processes: int | None) -> None:
     head = app.recorder.max_notification_id() or 0
     app.close()
     progress = Progress(0, head)
-    done = rebuild(settings, list(names) or None, processes=processes, progress=progress.update)
+    done = rebuild(settings, list(names) or None, composer=COMPOSER, processes=processes, progress=progress.update)
     progress.finish(head)
     click.echo(
         f"rebuilt {', '.join(done.names)}: {done.events:,} events in {done.seconds:.1f} s "
@@ -331,10 +331,10 @@ def views_rebuild(names: tuple[str, ...], processes: int | None) -> None:
 @views.command("status")
 def views_status() -> None:
     """Each view's position and lag behind the head of the record (and, on PostgreSQL, the leading worker)."""
-    from infrastructure.bootstrap import build_app, migrate
     from infrastructure.leadership import current_leader
     from infrastructure.projections.engine import create_projection_engine
     from infrastructure.projections.reader import ViewReader
+    from web.bootstrap import build_app, migrate
 
     settings = _settings()
     migrate(settings)
@@ -378,7 +378,7 @@ def _anchors(_: click.Context, parameter: click.Parameter, values: tuple[str, ..
 def audit_verify(anchors: dict[int, bytes], as_json: bool) -> None:
     """Recompute the hash chain over every stored event: exit 0 intact, 1 broken, 2 not checkable."""
     from application.audit import verify_record
-    from infrastructure.bootstrap import build_app
+    from web.bootstrap import build_app
 
     app = build_app(_settings(), create_table=False)
     try:
@@ -407,7 +407,7 @@ def audit_verify(anchors: dict[int, bytes], as_json: bool) -> None:
 def audit_head() -> None:
     """Print the last link as POSITION:HASH, to keep elsewhere."""
     from application.audit import record_head
-    from infrastructure.bootstrap import build_app
+    from web.bootstrap import build_app
 
     app = build_app(_settings(), create_table=False)
     try:
@@ -428,10 +428,11 @@ def backup_command(path: Path) -> None:
     Exit 1 when it could not be written (the reason on stderr).
     """
     from infrastructure.backup import BackupError, backup
+    from web.bootstrap import COMPOSER
 
     started = time.perf_counter()
     try:
-        manifest = backup(_settings(), path)
+        manifest = backup(_settings(), path, composer=COMPOSER)
     except BackupError as error:
         _fail(str(error))
     click.echo(f"backed up {manifest.events:,} events (head {manifest.head}, chain head "
@@ -447,10 +448,11 @@ def restore_command(path: Path) -> None:
     Exit 1 when refused or the backup is damaged.
     """
     from infrastructure.backup import BackupError, restore
+    from web.bootstrap import COMPOSER
 
     started = time.perf_counter()
     try:
-        manifest = restore(_settings(), path)
+        manifest = restore(_settings(), path, composer=COMPOSER)
     except BackupError as error:
         _fail(str(error))
     click.echo(f"restored {manifest.events:,} events (head {manifest.head}) from a {manifest.source} backup of "

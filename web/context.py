@@ -5,7 +5,7 @@ from flask import current_app, g
 
 from application.app import InspectorateApp
 from domain.base import Actor
-from infrastructure.bootstrap import Services
+from web.bootstrap import Services
 
 
 def services() -> Services:

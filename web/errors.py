@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, current_app, has_app_context, json
@@ -50,34 +52,154 @@ def problem_type(status: int) -> str:
     return f"{base}{PROBLEMS_PATH}{status}"
 
 
-class MalformedBody(Exception):
-    """The body is not a JSON object (400): invalid JSON, not UTF-8, or another JSON value."""
+class EdgeError(Exception):
+    """A request refused at the HTTP edge (not by a domain rule): raised where it is found, its
+    status, title and headers given by ``PROBLEMS`` below."""
 
-    def __init__(self, detail: str) -> None:
+    detail = "The request was refused."
+
+    def __init__(self, detail: str | None = None, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(detail or self.detail)
+        self.detail = detail or self.detail
+        self.errors = errors
+
+
+class MalformedBody(EdgeError):
+    """The body is not a JSON object: invalid JSON, not UTF-8, or another JSON value."""
+
+
+class BadIfMatch(EdgeError):
+    """If-Match is not a quoted aggregate version."""
+
+    detail = "If-Match must be a quoted aggregate version, e.g. \"3\"."
+
+
+class Unauthenticated(EdgeError):
+    """No bearer token, or one that is unknown or revoked."""
+
+
+class Forbidden(EdgeError):
+    """The caller's role may not use this endpoint."""
+
+
+class UnknownResource(EdgeError):
+    """A path outside the API's resources that names nothing (a problem type, an event type)."""
+
+
+class InvalidInput(EdgeError):
+    """A parameter is well-formed but cannot be met (``errors`` names it)."""
+
+
+class IdempotencyKeyReused(EdgeError):
+    """The Idempotency-Key was used with another request within its lifetime."""
+
+
+class RequestInFlight(EdgeError):
+    """The first request under this Idempotency-Key is still running."""
+
+
+class RateLimited(EdgeError):
+    """The token made more requests this minute than allowed."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail)
-        self.detail = detail
+        self.retry_after = retry_after
 
 
-def malformed_body(error: MalformedBody) -> Response:
-    return problem(400, "Malformed request body", error.detail)
+class ViewNotCurrent(EdgeError):
+    """A read waited for ``min_position`` and the view did not get there in time."""
 
 
-STATUS_OF: list[tuple[type[DomainError], int]] = [
-    (InvalidValue, 422),
-    (VersionMismatch, 412),
-    (NotFound, 404),
-    (PermissionDenied, 403),
-    (ConcurrentUpdate, 409),
-    (RuleViolation, 409),
-]
+class LongHeldRefused(EdgeError):
+    """No place left for another long-held request (a stream, a waiting read): ``web.longheld``."""
+
+    detail = ("This server worker (or this token) has as many streams and waiting reads open as it may; "
+              "retry shortly.")
 
 
-def domain_error(error: DomainError) -> Response:
-    for cls, status in STATUS_OF:
-        if isinstance(error, cls):
-            errors = {error.field: [error.detail]} if isinstance(error, InvalidValue) else None
-            return problem(status, error.title, error.detail, errors)
-    return problem(409, error.title, error.detail)
+class PayloadTooLarge(EdgeError):
+    """The body is over ``MAX_CONTENT_LENGTH`` (werkzeug's 413)."""
+
+    detail = "The request body is over the 1 MiB limit."
+
+
+class InternalError(EdgeError):
+    """Anything unforeseen: logged with its traceback, answered without one."""
+
+    detail = "An unexpected error occurred; it has been logged."
+
+
+class DatabaseUnavailable(EdgeError):
+    """The database does not answer (or refuses work) just now."""
+
+    detail = "The database is unavailable just now; retry shortly."
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """How one kind of error leaves: its status, its title (None: the error's own ``title``, as
+    domain errors have) and its headers."""
+
+    status: int
+    title: str | None = None
+    headers: Callable[[Any], dict[str, str]] | None = None
+
+
+def _retry_after(seconds: int) -> Callable[[Any], dict[str, str]]:
+    return lambda _: {"Retry-After": str(seconds)}
+
+
+# Every named error and its answer. An error not listed answers as its nearest listed base class.
+PROBLEMS: dict[type[Exception], Mapping] = {
+    MalformedBody: Mapping(400, "Malformed request body"),
+    BadIfMatch: Mapping(400, "Bad Request"),
+    Unauthenticated: Mapping(401, "Unauthorized", lambda _: {"WWW-Authenticate": "Bearer"}),
+    Forbidden: Mapping(403, "Forbidden"),
+    UnknownResource: Mapping(404, "Not Found"),
+    PayloadTooLarge: Mapping(413, "Request body too large"),
+    InvalidInput: Mapping(422, "Invalid input"),
+    IdempotencyKeyReused: Mapping(422, "Idempotency key reused"),
+    RequestInFlight: Mapping(409, "Request in flight", _retry_after(1)),
+    RateLimited: Mapping(429, "Too many requests", lambda error: {"Retry-After": str(error.retry_after)}),
+    ViewNotCurrent: Mapping(503, "View not current yet", _retry_after(1)),
+    LongHeldRefused: Mapping(503, "Too many long-held requests", _retry_after(1)),  # a place frees up soon
+    DatabaseUnavailable: Mapping(503, "Service unavailable", _retry_after(RETRY_AFTER_SECONDS)),
+    InternalError: Mapping(500, "Internal Server Error"),
+    InvalidValue: Mapping(422),
+    VersionMismatch: Mapping(412),
+    NotFound: Mapping(404),
+    PermissionDenied: Mapping(403),
+    ConcurrentUpdate: Mapping(409),
+    RuleViolation: Mapping(409),
+    DomainError: Mapping(409),
+}
+
+
+def mapping_of(error: Exception) -> Mapping | None:
+    for cls in type(error).__mro__:
+        found = PROBLEMS.get(cls)
+        if found is not None:
+            return found
+    return None
+
+
+def status_of(error: Exception) -> int:
+    """The HTTP status of a named error (the pages show domain errors with the same status)."""
+    found = mapping_of(error)
+    return found.status if found is not None else 500
+
+
+def named_error(error: EdgeError | DomainError) -> Response:
+    """The answer to every named error, from ``PROBLEMS``."""
+    found = mapping_of(error)
+    assert found is not None  # every registered class is in PROBLEMS
+    if isinstance(error, InvalidValue):
+        errors: dict[str, list[str]] | None = {error.field: [error.detail]}
+    else:
+        errors = error.errors if isinstance(error, EdgeError) else None
+    title = found.title if found.title is not None else getattr(error, "title", "Error")
+    headers = found.headers(error) if found.headers is not None else None
+    return problem(found.status, title, error.detail, errors, headers=headers)
 
 
 def http_error(error: HTTPException) -> Response:
@@ -85,11 +207,11 @@ def http_error(error: HTTPException) -> Response:
     data = getattr(error, "data", None) or {}
     messages = data.get("messages") if isinstance(data, dict) else None
     if status == 422 and messages:
-        return problem(422, "Invalid input", "One or more fields are invalid.", flatten_messages(messages))
+        return named_error(InvalidInput("One or more fields are invalid.", flatten_messages(messages)))
     if status == 400 and messages:  # webargs: the body is not JSON
-        return problem(400, "Malformed request body", "The request body is not valid JSON.")
+        return named_error(MalformedBody("The request body is not valid JSON."))
     if status == 413:
-        return problem(413, "Request body too large", "The request body is over the 1 MiB limit.")
+        return named_error(PayloadTooLarge())
     allow = getattr(error, "valid_methods", None)
     headers = {"Allow": ", ".join(allow)} if status == 405 and allow else None
     return problem(
@@ -100,17 +222,14 @@ def http_error(error: HTTPException) -> Response:
 def database_unavailable(error: Exception) -> Response:
     """The database is down or refusing work: say so at once, and when to come back (no traceback)."""
     log.warning("database unavailable: %s", type(error).__name__)
-    return problem(
-        503, "Service unavailable", "The database is unavailable just now; retry shortly.",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
+    return named_error(DatabaseUnavailable())
 
 
 def unexpected_error(error: Exception) -> Response:
     if is_database_unavailable(error):
         return database_unavailable(error)
     log.exception("unhandled error: %s", type(error).__name__)
-    return problem(500, "Internal Server Error", "An unexpected error occurred; it has been logged.")
+    return named_error(InternalError())
 
 
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -137,7 +256,7 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def init_errors(app: Flask) -> None:
-    app.register_error_handler(DomainError, domain_error)
-    app.register_error_handler(MalformedBody, malformed_body)
+    app.register_error_handler(DomainError, named_error)
+    app.register_error_handler(EdgeError, named_error)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected_error)

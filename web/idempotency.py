@@ -14,23 +14,20 @@ from flask import Flask, Response, current_app, g, request
 
 from infrastructure.idempotency import MAX_KEY, IdempotencyStore, Stored, stored_headers
 from infrastructure.tokens import hash_token
-from web.errors import problem
+from web.errors import IdempotencyKeyReused, InvalidInput, RequestInFlight
 
 HEADER = "Idempotency-Key"
-EXTENSION = "inspectorate.idempotency"
 
 
 def init_idempotency(app: Flask) -> None:
     """Register after authentication (the token is known) and the body checks."""
-    services = app.extensions["inspectorate"]
-    app.extensions[EXTENSION] = IdempotencyStore(services.read_engine, services.app.mapper.cipher)
     app.before_request(claim)
     app.after_request(keep)
     app.teardown_request(release)
 
 
 def _store() -> IdempotencyStore:
-    return current_app.extensions[EXTENSION]
+    return current_app.extensions["inspectorate"].idempotency
 
 
 def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
@@ -47,8 +44,8 @@ def claim() -> Response | None:
     if key is None or request.method != "POST" or g.get("actor") is None:
         return None
     if not 1 <= len(key) <= MAX_KEY or not key.isprintable() or not key.isascii():
-        return problem(422, "Invalid input", f"{HEADER} must be 1 to {MAX_KEY} printable ASCII characters.",
-                       {HEADER: [f"must be 1 to {MAX_KEY} printable ASCII characters"]})
+        raise InvalidInput(f"{HEADER} must be 1 to {MAX_KEY} printable ASCII characters.",
+                           {HEADER: [f"must be 1 to {MAX_KEY} printable ASCII characters"]})
     _, _, secret = request.headers.get("Authorization", "").partition(" ")
     token = hash_token(secret.strip())
     digest = request_hash(request.method, request.path, request.query_string, request.get_data(cache=True))
@@ -57,13 +54,11 @@ def claim() -> Response | None:
         g.idempotency = (token, key)
         return None
     if outcome.kind == "mismatch":
-        return problem(422, "Idempotency key reused",
-                       f"This {HEADER} was used with another request in the last 24 hours; use a new key.",
-                       {HEADER: ["already used with another request"]})
+        raise IdempotencyKeyReused(
+            f"This {HEADER} was used with another request in the last 24 hours; use a new key.",
+            {HEADER: ["already used with another request"]})
     if outcome.kind == "in_flight":
-        return problem(409, "Request in flight",
-                       f"A request with this {HEADER} is still being processed; retry shortly.",
-                       headers={"Retry-After": "1"})
+        raise RequestInFlight(f"A request with this {HEADER} is still being processed; retry shortly.")
     stored = outcome.stored
     assert stored is not None
     response = Response(stored.body, status=stored.status)

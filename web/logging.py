@@ -59,7 +59,8 @@ _ACCESS = logging.getLogger(ACCESS_LOG)  # (loggers live as long as the process;
 def _write(text: str) -> None:
     """The line to the access log. While the logger has only our own handler (the usual case), the line
     goes straight to stderr as that handler would write it, without a LogRecord: the logging
-    machinery was 5% of a read's time. Any other handler (a test's, an operator's) gets a record."""
+    machinery was a share of every read worth saving (docs/performance.md). Any other handler (a
+    test's, an operator's) gets a record."""
     logger = _ACCESS
     if logger.handlers == _OWN_HANDLERS and not logger.disabled and logger.isEnabledFor(logging.INFO):
         stream = sys.stderr
@@ -103,8 +104,8 @@ def security_headers(response: Response) -> Response:
     """The headers every response carries, replacing any a view set.
 
     A header the response lacks is appended; only one already there is replaced. (Replacing
-    scans the whole header list for each header, and these are almost never there: timed alone,
-    this hook took 13.6 µs setting every header, 8.9 µs now; a read costs ~390 µs in-process.)
+    scans the whole header list for each header, and these are almost never there:
+    docs/performance.md.)
     """
     path = request.path
     csp = g.get("csp") or (DOCS_CSP if path.startswith(DOCS_PATHS) else STRICT_CSP)

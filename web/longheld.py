@@ -13,15 +13,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 
-from flask import Response, request
+from flask import request
 
 from infrastructure.tokens import hash_token
-from web.errors import problem
+from web.errors import LongHeldRefused
 
 THREADS = 32  # Python threads per server worker (granian starts them as requests need them)
 PLACES = 24  # of which long-held requests may take at most this many: 8 are always left for the rest
 PER_TOKEN = 8  # long-held requests one token may have open in one worker
-RETRY_AFTER_SECONDS = 1
 
 
 class Gate:
@@ -70,17 +69,12 @@ def _token() -> str:
     return hash_token(secret.strip())
 
 
-def refused() -> Response:
-    return problem(
-        503, "Too many long-held requests",
-        "This server worker (or this token) has as many streams and waiting reads open as it may; retry shortly.",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
-
-
-def admit() -> Callable[[], None] | None:
-    """A place for the current request (release it when done), or None: answer ``refused()``."""
-    return GATE.admit(_token())
+def admit() -> Callable[[], None]:
+    """A place for the current request (call the answer to release it when done); none free: ``LongHeldRefused``."""
+    release = GATE.admit(_token())
+    if release is None:
+        raise LongHeldRefused
+    return release
 
 
 def held_while(body: Iterator[bytes], release: Callable[[], None]) -> Iterator[bytes]:

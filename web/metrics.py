@@ -7,7 +7,7 @@ from flask import Flask, Response, current_app, g, request
 
 from infrastructure.metrics import Meters, exposition
 from web.context import services
-from web.errors import problem
+from web.errors import Forbidden, Unauthenticated
 
 EXTENSION = "inspectorate.meters"
 
@@ -45,9 +45,8 @@ def scrape() -> Response:
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     info = services().tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" and secret.strip() else None
     if info is None:
-        return problem(401, "Unauthorized", "An administrator's bearer token is required.",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthenticated("An administrator's bearer token is required.")
     if info.role != "admin":
-        return problem(403, "Forbidden", f"The role '{info.role}' may not read the metrics.")
+        raise Forbidden(f"The role '{info.role}' may not read the metrics.")
     body, content_type = exposition(services(), current_app.extensions[EXTENSION])
     return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})

@@ -132,8 +132,8 @@ def capture() -> dict[str, Any]:
 
     from infrastructure.config import Settings
     from infrastructure.projections.engine import create_projection_engine
-    from infrastructure.projections.worker import build_projector
     from web import create_app, services_of
+    from web.bootstrap import build_projector
 
     folder = Path(tempfile.mkdtemp(prefix="openapi-examples-"))
     settings = Settings(data_dir=folder / "var", webhook_allowed_hosts=frozenset({"hooks.partner.example.org"}))

@@ -13,7 +13,7 @@ from flask import Flask, Response
 
 from application.catalogue import SCHEMA_PATH, data_schema, event_classes
 from web.context import application
-from web.errors import PROBLEMS_PATH, problem, problem_type
+from web.errors import PROBLEMS_PATH, UnknownResource, problem_type
 
 # What each problem status means here, beyond its HTTP phrase.
 MEANINGS: dict[int, str] = {
@@ -40,7 +40,7 @@ def _json(body: object, mimetype: str = "application/json") -> Response:
 
 def describe_problem(status: int) -> Response:
     if status not in MEANINGS:
-        return problem(404, "Not Found", f"There is no problem type {status}.")
+        raise UnknownResource(f"There is no problem type {status}.")
     return _json({
         "type": problem_type(status),
         "status": status,
@@ -53,7 +53,7 @@ def describe_problem(status: int) -> Response:
 def event_data_schema(topic: str) -> Response:
     cls = event_classes().get(topic)
     if cls is None:
-        return problem(404, "Not Found", "There is no event type of that name.")
+        raise UnknownResource("There is no event type of that name.")
     return _json(data_schema(topic, cls, application().public_url), "application/schema+json")
 
 

@@ -5,37 +5,31 @@ authenticated /v1 requests count; /health and 401s do not.
 """
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, current_app, g, request
 
 from infrastructure.ratelimit import RateLimiter
 from infrastructure.tokens import hash_token
-from web.errors import problem
-
-EXTENSION = "inspectorate.rate_limiter"
+from web.errors import RateLimited
 
 
 def init_rate_limit(app: Flask) -> None:
     """Register after authentication, so the caller's token is known."""
-    services = app.extensions["inspectorate"]
-    per_minute = services.settings.rate_limit
-    if not per_minute:
+    limiter: RateLimiter | None = app.extensions["inspectorate"].rate_limiter
+    if limiter is None:
         return
-    limiter = RateLimiter(services.read_engine, per_minute)
     limiter.create_table()
-    app.extensions[EXTENSION] = limiter
     app.before_request(limit)
 
 
-def limit() -> Response | None:
+def limit() -> None:
     if not request.path.startswith("/v1") or g.get("actor") is None:
         return None
-    limiter: RateLimiter = current_app.extensions[EXTENSION]
+    limiter: RateLimiter = current_app.extensions["inspectorate"].rate_limiter
     _, _, secret = request.headers.get("Authorization", "").partition(" ")
     verdict = limiter.hit(hash_token(secret.strip()))
     if verdict.allowed:
         return None
-    return problem(
-        429, "Too many requests",
+    raise RateLimited(
         f"This token may make {limiter.per_minute} requests a minute; retry after {verdict.retry_after} s.",
-        headers={"Retry-After": str(verdict.retry_after)},
+        verdict.retry_after,
     )

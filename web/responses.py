@@ -7,7 +7,7 @@ from flask import Response, jsonify, request
 
 from application.app import Result
 from domain.errors import VersionMismatch
-from web.errors import problem
+from web.errors import BadIfMatch
 
 
 def expected_version() -> int | None:
@@ -17,14 +17,10 @@ def expected_version() -> int | None:
         return None
     value = header.strip().removeprefix("W/").strip('"')
     if not (value.isascii() and value.isdigit()):
-        raise BadIfMatch(header)
+        raise BadIfMatch
     if len(value) > 18:  # no aggregate gets that far, and int() of thousands of digits is refused
         raise VersionMismatch(f"version {value[:20]}... is not the current one; reload and retry")
     return int(value)
-
-
-class BadIfMatch(Exception):
-    pass
 
 
 def written(result: Result, status: int = 200, body: dict[str, Any] | None = None) -> Response:
@@ -46,7 +42,3 @@ def read(body: dict[str, Any], version: int | None = None) -> Response:
     if version is not None:
         response.headers["ETag"] = f'"{version}"'
     return response
-
-
-def bad_if_match(error: BadIfMatch) -> Response:
-    return problem(400, "Bad Request", "If-Match must be a quoted aggregate version, e.g. \"3\".")

@@ -1,10 +1,9 @@
 """Production serving: granian (a Rust HTTP server) running the WSGI app in worker processes,
 schema created before they start.
 
-Measured with ``benchmarks.http_commands`` on a 2-core machine: against gunicorn's sync
-workers, granian's 2 workers served ratings at 820/s instead of 725/s and reads at 1,840/s
-instead of 1,340/s. Its HTTP parsing and connection handling are native code, and it keeps
-connections alive.
+granian rather than gunicorn's sync workers: its HTTP parsing and connection handling are
+native code, and it keeps connections alive, so the same cores serve more commands and reads
+(docs/performance.md).
 
 Each worker answers on up to ``web.longheld.THREADS`` Python threads, started as requests need
 them. Long-held requests (event streams, reads waiting for ``min_position``) may take at most
@@ -25,10 +24,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from infrastructure.bootstrap import migrate
 from infrastructure.config import Settings
 from infrastructure.metrics import MULTIPROC_ENV, prepare_multiprocess
 from infrastructure.parent import watch_parent
+from web.bootstrap import migrate
 from web.logging import log_event
 from web.longheld import THREADS
 

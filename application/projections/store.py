@@ -14,7 +14,7 @@ from uuid import UUID
 
 import msgspec
 
-from application.ids import uuid_text
+from domain.ids import uuid_text
 
 Row = dict[str, Any]
 Loader = Callable[[str, str], "Row | None"]  # (table, key) -> the committed row, or None

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from application.projections import views_named
+from infrastructure.composer import Composer
 from infrastructure.config import Settings
 from infrastructure.projections.engine import create_projection_engine
 from infrastructure.projections.tables import tracking
@@ -38,9 +38,9 @@ class Rebuilt:
     processes: int
 
 
-def plan(names: Sequence[str] | None, processes: int) -> list[list[str]]:
+def plan(composer: Composer, names: Sequence[str] | None, processes: int) -> list[list[str]]:
     """The views in at most ``processes`` groups of about equal cost (greedy, costliest first)."""
-    views = sorted(views_named(names), key=lambda v: (-v.cost, v.name))
+    views = sorted(composer.views(names), key=lambda v: (-v.cost, v.name))
     groups: list[list[str]] = [[] for _ in range(max(1, min(processes, len(views))))]
     loads = [0.0] * len(groups)
     for view in views:
@@ -54,6 +54,7 @@ def rebuild(
     settings: Settings,
     names: Sequence[str] | None = None,
     *,
+    composer: Composer,
     processes: int | None = None,
     progress: Callable[[int], None] | None = None,
     child: Callable[..., None] | None = None,
@@ -61,44 +62,38 @@ def rebuild(
     """Drop the named views (default: all) and rebuild them up to the head of the record.
 
     This process rebuilds the costliest group itself; each other group gets a process of its own,
-    started just before (fresh, ``spawn``: no inherited connection or thread), whose 1.4 s of
-    imports then overlap with this process's work instead of delaying it. ``child`` is what those
+    started just before (fresh, ``spawn``: no inherited connection or thread), whose imports
+    (over a second) then overlap with this process's work instead of delaying it. ``child`` is what those
     processes run (default ``_catch_up``; tests stand in a failing one).
     """
-    from infrastructure.bootstrap import build_app
-    from infrastructure.projections.worker import build_projector
-
-    groups = plan(names, processes or os.cpu_count() or 1)
+    groups = plan(composer, names, processes or os.cpu_count() or 1)
     chosen = tuple(sorted(name for group in groups for name in group))
     started = time.perf_counter()
-    app = build_app(settings, create_table=False)
+    app = composer.open_app(settings)
     engine = create_projection_engine(settings)
     try:
         head = app.recorder.max_notification_id() or 0
-        projector = build_projector(app, engine, settings, list(chosen))
+        projector = composer.projector(app, engine, settings, list(chosen))
         projector.reset()  # every chosen view at position 0, its tables empty, in one transaction
-        own = build_projector(app, engine, settings, groups[0])
+        own = composer.projector(app, engine, settings, groups[0])
         own.settle_head = True
         if len(groups) == 1:
             own.catch_up(progress)
         else:
-            _with_processes(settings, engine, own, groups[1:], chosen, head, progress, child or _catch_up)
+            _with_processes(settings, composer, engine, own, groups[1:], chosen, head, progress, child or _catch_up)
     finally:
         app.close()
         engine.dispose()
     return Rebuilt(chosen, head, time.perf_counter() - started, len(groups))
 
 
-def _catch_up(settings: Settings, names: list[str], errors: multiprocessing.Queue) -> None:
+def _catch_up(settings: Settings, composer: Composer, names: list[str], errors: multiprocessing.Queue) -> None:
     """A rebuild process: project the record into its group of (reset) views."""
-    from infrastructure.bootstrap import build_app
-    from infrastructure.projections.worker import build_projector
-
     try:
-        app = build_app(settings, create_table=False)
+        app = composer.open_app(settings)
         engine = create_projection_engine(settings)
         try:
-            projector = build_projector(app, engine, settings, names)
+            projector = composer.projector(app, engine, settings, names)
             projector.settle_head = True
             projector.catch_up()
         finally:
@@ -115,6 +110,7 @@ class _ChildFailed(Exception):
 
 def _with_processes(
     settings: Settings,
+    composer: Composer,
     engine: sa.Engine,
     own: Projector,
     groups: list[list[str]],
@@ -124,10 +120,11 @@ def _with_processes(
     target: Callable[..., None],
 ) -> None:
     """Rebuild ``own``'s group here while the other groups are rebuilt in processes of their own
-    (each runs ``target(settings, names, errors)``: ``_catch_up``, or a test's stand-in)."""
+    (each runs ``target(settings, composer, names, errors)``: ``_catch_up``, or a test's stand-in)."""
     context = multiprocessing.get_context("spawn")
     errors = context.Queue()
-    children = [context.Process(target=target, args=(settings, group, errors), daemon=True) for group in groups]
+    children = [context.Process(target=target, args=(settings, composer, group, errors), daemon=True)
+                for group in groups]
     for child in children:
         child.start()
     lowest = sa.select(sa.func.min(tracking.c.position)).where(tracking.c.name.in_(names))

@@ -13,17 +13,25 @@ import hashlib
 import logging
 import operator
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
 
 import orjson
 import sqlalchemy as sa
 
 from application.projections.store import Fact, Row, Tables, View
-from infrastructure.projections.decoding import FactDecoder
-from infrastructure.projections.decoding import Row as EventRow
 from infrastructure.projections.gaps import GapGuard
 from infrastructure.projections.tables import VIEW_TABLES, Doc, Sealer, tracking
+
+EventRow = tuple[int, str, int, str, "bytes | None"]  # (position, stream, version, topic, state), as recorded
+
+
+class Decoder(Protocol):
+    """Stored rows to the facts the views handle (``application.decoding.EventDecoder``)."""
+
+    def facts(
+        self, rows: Iterable[EventRow], topics: frozenset[str] | None = None, bare: frozenset[str] = frozenset()
+    ) -> list[Fact]: ...
 
 log = logging.getLogger("inspectorate.projections")
 
@@ -38,7 +46,7 @@ class Projector:
         self,
         engine: sa.Engine,
         recorder: Any,
-        decoder: FactDecoder,
+        decoder: Decoder,
         views: Sequence[View],
         *,
         gaps: GapGuard | None = None,

@@ -15,23 +15,18 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import psycopg
-import sqlalchemy as sa
 
-from application.app import InspectorateApp
-from application.projections import views_named
+from infrastructure.composer import Composer, EventApp
 from infrastructure.config import Settings
 from infrastructure.files import private_file
 from infrastructure.leadership import Leadership, leadership_for
 from infrastructure.parent import watch_parent
-from infrastructure.projections.decoding import FactDecoder
 from infrastructure.projections.engine import create_projection_engine
-from infrastructure.projections.gaps import GapGuard
 from infrastructure.projections.runner import Projector
-from infrastructure.projections.tables import Sealer
 
 log = logging.getLogger("inspectorate.projections")
 
@@ -43,19 +38,10 @@ HEARTBEAT_FILE = "projection-worker.heartbeat"  # in the data directory
 HEARTBEAT_MAX_AGE = 30.0  # `project --check`: a worker whose loop has not turned for this long is unhealthy
 
 
-def build_projector(
-    app: InspectorateApp, engine: sa.Engine, settings: Settings, names: Sequence[str] | None = None
-) -> Projector:
-    gaps = GapGuard(engine, app.recorder.events_table_name) if settings.is_postgres else None  # type: ignore[attr-defined]
-    return Projector(
-        engine, app.recorder, FactDecoder(app.mapper), views_named(names), gaps=gaps, sealer=Sealer(app.mapper.cipher)
-    )
-
-
 class Poller:
     """SQLite: wake when the head of the record passes the projector's position."""
 
-    def __init__(self, app: InspectorateApp, interval: float = POLL_SECONDS) -> None:
+    def __init__(self, app: EventApp, interval: float = POLL_SECONDS) -> None:
         self.app = app
         self.interval = interval
 
@@ -175,7 +161,7 @@ def follow(projector: Projector, waiter: Poller | Listener, stop: threading.Even
         waiter.wait(stop, projector.position)
 
 
-def run_deadlines(app: InspectorateApp, stop: threading.Event, interval: float = DEADLINE_SECONDS) -> None:
+def run_deadlines(app: EventApp, stop: threading.Event, interval: float = DEADLINE_SECONDS) -> None:
     """The deadline process: mark reinspections due and recommendations' responses overdue, at start and
     then every ``interval`` seconds."""
     while not stop.is_set():
@@ -191,7 +177,7 @@ def run_deadlines(app: InspectorateApp, stop: threading.Event, interval: float =
         stop.wait(interval)
 
 
-def run_webhooks(app: InspectorateApp, settings: Settings, stop: threading.Event) -> None:
+def run_webhooks(app: EventApp, settings: Settings, stop: threading.Event, composer: Composer) -> None:
     """Webhook delivery: a thread per active subscription, each following the record from its own position."""
     from infrastructure.metrics import Meters, multiprocess
     from infrastructure.readdb import create_read_engine
@@ -209,7 +195,8 @@ def run_webhooks(app: InspectorateApp, settings: Settings, stop: threading.Event
 
     engine = create_read_engine(settings)
     try:
-        dispatcher = WebhookDispatcher(engine, app, settings.webhook_allowed_hosts, stop, observe=observe)
+        dispatcher = WebhookDispatcher(engine, app, settings.webhook_allowed_hosts, stop,
+                                       events=partial(composer.events_after, app), observe=observe)
         try:
             dispatcher.take_over()  # this worker leads: whoever held a lease before has stopped (or died)
         except Exception as error:  # then the leases run out (LEASE_SECONDS)
@@ -225,7 +212,7 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-def run_worker(settings: Settings, stop: threading.Event, *, parent_pid: int | None = None,
+def run_worker(settings: Settings, stop: threading.Event, *, composer: Composer, parent_pid: int | None = None,
                leadership: Leadership | None = None) -> None:
     """Stand by until this worker leads (``infrastructure.leadership``), then keep the views current,
     run the deadline process and deliver webhooks while it leads; stand by again if it loses the lead.
@@ -243,7 +230,7 @@ def run_worker(settings: Settings, stop: threading.Event, *, parent_pid: int | N
             if term is None:
                 break
             try:
-                lead(settings, term.lost, heartbeat)
+                lead(settings, composer, term.lost, heartbeat)
             finally:
                 leadership.release()
             if not stop.is_set():
@@ -254,21 +241,20 @@ def run_worker(settings: Settings, stop: threading.Event, *, parent_pid: int | N
             watcher.join(timeout=2)
 
 
-def lead(settings: Settings, lost: threading.Event, heartbeat: Heartbeat | None = None) -> None:
+def lead(settings: Settings, composer: Composer, lost: threading.Event, heartbeat: Heartbeat | None = None) -> None:
     """The leader's work (views, deadline process, webhook delivery) until ``lost`` is set."""
-    from infrastructure.bootstrap import build_app
-
-    app = build_app(settings, create_table=False)
+    app = composer.open_app(settings)
     engine = create_projection_engine(settings)
     waiter: Poller | Listener | None = None
     threads: list[threading.Thread] = []
     try:
-        projector = build_projector(app, engine, settings)
+        projector: Projector = composer.projector(app, engine, settings)
         projector.yield_on_conflict = True  # a `views rebuild` running meanwhile goes first
         projector.ensure_tracking()
         waiter = Listener(settings, app.recorder.channel_name) if settings.is_postgres else Poller(app)  # type: ignore[attr-defined]
         threads = [threading.Thread(target=run_deadlines, args=(app, lost), name="deadlines", daemon=True),
-                   threading.Thread(target=run_webhooks, args=(app, settings, lost), name="webhooks", daemon=True)]
+                   threading.Thread(target=run_webhooks, args=(app, settings, lost, composer), name="webhooks",
+                                    daemon=True)]
         for thread in threads:
             thread.start()
         follow(projector, waiter, lost, heartbeat)

@@ -204,17 +204,17 @@ def test_every_registered_event_type_has_a_schema_and_the_asyncapi_document_list
 def test_the_fast_decoder_gives_what_the_mapper_gives_also_encrypted(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from eventsourcing.cryptography import AESCipher
 
-    from application.feed_codec import PlainStateDecoder
-    from infrastructure.bootstrap import build_app
+    from application.decoding import EventDecoder
     from infrastructure.config import Settings
+    from web.bootstrap import build_app
 
     for cipher_key in (None, AESCipher.create_key(16)):
         app = build_app(Settings(data_dir=tmp_path / str(bool(cipher_key)), cipher_key=cipher_key))
         record_every_type(app)
         record_recommendation_types(app)
-        decoder = PlainStateDecoder(app.mapper)
+        decoder = EventDecoder(app.mapper)
         notifications = app.recorder.select_notifications(1, 10_000)
         assert len(notifications) > 30
         for n in notifications:
-            assert decoder.state(n) == decoder._via_mapper(n), n.topic
+            assert decoder.plain(n) == decoder._via_mapper(n), n.topic
         app.close()

@@ -156,7 +156,7 @@ def test_programme_year_as_of_counts_only_reports_recorded_by_then(api: Api) -> 
 def _project_views(api: Api) -> None:
     """Bring the live views up to the head, as the worker would."""
     from infrastructure.projections.engine import create_projection_engine
-    from infrastructure.projections.worker import build_projector
+    from web.bootstrap import build_projector
 
     services = services_of(api.app)
     engine = create_projection_engine(services.settings)

@@ -12,10 +12,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from infrastructure.config import Settings
 from infrastructure.projections.engine import create_projection_engine
-from infrastructure.projections.worker import build_projector
 from tests.api.api_client import Api, assert_problem
 from tests.api.test_real_server import INSPECTORATE, REPO, environment, serving
 from web import create_app, services_of
+from web.bootstrap import build_projector
 
 PUBLIC = "https://inspectorate.test.example/api"
 

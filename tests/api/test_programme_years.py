@@ -10,10 +10,10 @@ from typing import Any
 from freezegun import freeze_time
 
 from infrastructure.projections.engine import create_projection_engine
-from infrastructure.projections.worker import build_projector
 from tests.api.api_client import Api
 from tests.factories import CCI_AREAS, body, characteristics, judgements
 from web import services_of
+from web.bootstrap import build_projector
 
 YEAR = "/v1/views/programmes/CCI/years/2011-12"
 LATER = "2030-01-01T00:00:00Z"

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 WORKER = """
 import gc
-from infrastructure.bootstrap import migrate
+from web.bootstrap import migrate
 from infrastructure.config import Settings
 migrate(Settings.from_env())  # (serve() does this before its workers start)
 before = gc.get_freeze_count()

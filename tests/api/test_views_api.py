@@ -7,9 +7,9 @@ import pytest
 from freezegun import freeze_time
 
 from infrastructure.projections.engine import create_projection_engine
-from infrastructure.projections.worker import build_projector
 from tests.api.api_client import Api, api, assert_problem  # noqa: F401 - fixture
 from web import services_of
+from web.bootstrap import build_projector
 
 
 def project(api: Api) -> int:

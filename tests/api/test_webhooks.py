@@ -24,6 +24,7 @@ from tests.api.api_client import Api, assert_problem
 from tests.api.test_real_server import INSPECTORATE, REPO, environment
 from tests.api.webhook_receiver import receiving
 from web import create_app, services_of
+from web.bootstrap import COMPOSER
 
 LOOPBACK = frozenset({"127.0.0.1"})
 
@@ -34,7 +35,7 @@ def hooked(settings: Settings) -> Iterator[Api]:
     settings = dataclasses.replace(settings, webhook_allowed_hosts=LOOPBACK)
     app = create_app(settings)
     stop = threading.Event()
-    loop = threading.Thread(target=run_webhooks, args=(services_of(app).app, settings, stop), daemon=True)
+    loop = threading.Thread(target=run_webhooks, args=(services_of(app).app, settings, stop, COMPOSER), daemon=True)
     loop.start()
     yield Api(app)
     stop.set()
@@ -236,7 +237,7 @@ def test_delivery_state_survives_in_the_database_not_the_process(settings: Setti
         created = subscribe(api, receiver.url)
         some_events(api, cases=1)
         stop = threading.Event()
-        loop = threading.Thread(target=run_webhooks, args=(services_of(app).app, settings, stop), daemon=True)
+        loop = threading.Thread(target=run_webhooks, args=(services_of(app).app, settings, stop, COMPOSER), daemon=True)
         loop.start()
         expected = feed_after(api, created["position"])
         receiver.wait_for(len(expected))
@@ -326,7 +327,7 @@ def test_with_a_cipher_key_the_secret_is_sealed_and_deliveries_still_verify(sett
     app = create_app(settings)
     api = Api(app)
     stop = threading.Event()
-    loop = threading.Thread(target=run_webhooks, args=(services_of(app).app, settings, stop), daemon=True)
+    loop = threading.Thread(target=run_webhooks, args=(services_of(app).app, settings, stop, COMPOSER), daemon=True)
     loop.start()
     try:
         with receiving() as receiver:

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 
 from application.app import InspectorateApp
 from domain.base import Actor
-from infrastructure.bootstrap import build_app
 from infrastructure.chain import GENESIS, link
 from infrastructure.config import Settings
 from tests.factories import FIELDWORK_START, body, characteristics, judgements
+from web.bootstrap import build_app
 
 ANN = Actor("Ann Inspector", "inspector")
 

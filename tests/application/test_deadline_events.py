@@ -19,12 +19,11 @@ from freezegun import freeze_time
 from application.app import InspectorateApp
 from application.audit import cloud_event, inspection_history
 from domain.base import SYSTEM, Actor, caused_by
-from infrastructure.bootstrap import build_app, migrate
 from infrastructure.config import Settings
 from infrastructure.projections.engine import create_projection_engine
 from infrastructure.projections.reader import ViewReader
-from infrastructure.projections.worker import build_projector
 from tests.factories import FIELDWORK_START, body, characteristics, judgements
+from web.bootstrap import build_app, build_projector, migrate
 
 ANN = Actor("Ann Inspector", "inspector")
 ADMIN = Actor("Ada Admin", "admin")

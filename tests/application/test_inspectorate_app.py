@@ -22,9 +22,9 @@ from domain.errors import (
     UnjudgedCases,
     VersionMismatch,
 )
-from infrastructure.bootstrap import build_app
 from infrastructure.config import Settings
 from tests.factories import CRITERIA, FIELDWORK_START, OMI2_AREAS, body, characteristics, judgements
+from web.bootstrap import build_app
 
 ANN = Actor("Ann Inspector", "inspector", id="token-ann")
 LEE = Actor("Lee Assessor", "local_assessor", organisation="Lancashire", id="token-lee")

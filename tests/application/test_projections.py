@@ -15,22 +15,22 @@ import sqlalchemy as sa
 from eventsourcing.cryptography import AESCipher
 
 from application.app import InspectorateApp
+from application.decoding import EventDecoder
 from application.projections import VIEW_NAMES, views_named
 from application.projections.scores import Rating, Sampled, ScoresView
 from application.projections.store import Fact, Tables, View, handles, ref_text
 from benchmarks.generate_history import Plan, generate, play
 from domain.base import Actor
 from domain.scoring import Tally, pool_year, tally_cases
-from infrastructure.bootstrap import build_app, migrate
 from infrastructure.config import Settings
-from infrastructure.projections.decoding import FactDecoder
 from infrastructure.projections.engine import create_projection_engine
 from infrastructure.projections.reader import ViewReader
 from infrastructure.projections.rebuild import plan, rebuild
 from infrastructure.projections.runner import Projector
 from infrastructure.projections.tables import VIEW_TABLES, tracking
-from infrastructure.projections.worker import Listener, Poller, build_projector, follow
+from infrastructure.projections.worker import Listener, Poller, follow
 from tests.factories import CCI_AREAS, FIELDWORK_START, body, characteristics, judgements
+from web.bootstrap import COMPOSER, build_app, build_projector, migrate
 
 ANN, QA = Actor("Ann Inspector", "inspector", id="token-ann"), Actor("Quinn QA", "qa_reviewer", id="token-quinn")
 SMALL = Plan(cases=(18, 28), overlap=3, complaint=0.6, moderate=0.25, seed=7)
@@ -109,16 +109,16 @@ def test_a_rebuild_in_parallel_processes_gives_exactly_the_rows_of_one_process(w
     in_fieldwork(world.app)
     expected = rebuilt(world)  # one projector, every view
     seen: list[int] = []
-    done = rebuild(world.settings, processes=3, progress=seen.append)
+    done = rebuild(world.settings, composer=COMPOSER, processes=3, progress=seen.append)
     assert done.processes == 3 and done.names == tuple(sorted(VIEW_NAMES)) and done.events == world.head
     assert snapshot(world.engine) == expected
     assert all(0 <= p <= world.head for p in seen)
     # One view alone, in one process: the others are left as they are.
-    assert rebuild(world.settings, ["complaints"]).processes == 1
+    assert rebuild(world.settings, ["complaints"], composer=COMPOSER).processes == 1
     assert snapshot(world.engine) == expected
 
 
-def failing_rebuild_process(settings: Settings, names: list[str], errors: Any) -> None:
+def failing_rebuild_process(settings: Settings, composer: Any, names: list[str], errors: Any) -> None:
     """Stands in for a rebuild process that fails (run in a spawned process: importable here)."""
     errors.put(f"{', '.join(names)}: Boom: injected")
     raise SystemExit(1)
@@ -128,19 +128,19 @@ def test_a_rebuild_process_that_fails_fails_the_rebuild_and_a_new_rebuild_recove
     generate(world.settings, 1500, SMALL)
     expected = rebuilt(world)
     with pytest.raises(RuntimeError, match=r"rebuild failed: .*Boom: injected"):
-        rebuild(world.settings, processes=2, child=failing_rebuild_process)
+        rebuild(world.settings, composer=COMPOSER, processes=2, child=failing_rebuild_process)
     assert min(world.projector().read_positions().values()) < world.head  # the failed group was not rebuilt
-    rebuild(world.settings, processes=2)
+    rebuild(world.settings, composer=COMPOSER, processes=2)
     assert snapshot(world.engine) == expected
 
 
 def test_rebuild_groups_share_the_views_out_by_cost() -> None:
-    groups = plan(None, 2)
+    groups = plan(COMPOSER, None, 2)
     assert sorted(name for group in groups for name in group) == sorted(VIEW_NAMES)
     costs = [sum(v.cost for v in views_named(group)) for group in groups]
     assert len(groups) == 2 and max(costs) - min(costs) <= max(v.cost for v in views_named())
-    assert plan(["scores"], 8) == [["scores"]]
-    assert len(plan(None, 64)) == len(VIEW_NAMES)
+    assert plan(COMPOSER, ["scores"], 8) == [["scores"]]
+    assert len(plan(COMPOSER, None, 64)) == len(VIEW_NAMES)
 
 
 def in_fieldwork(app: InspectorateApp) -> None:
@@ -292,7 +292,7 @@ def test_fast_decoding_gives_what_the_mapper_gives_with_encryption_on(tmp_path: 
     settings = Settings(data_dir=tmp_path / "var", cipher_key=AESCipher.create_key(16))
     app = build_app(settings)
     play(app, 2, Plan(cases=(8, 10), complaint=1.0, moderate=0.5, agree=0.5, seed=3))
-    decoder = FactDecoder(app.mapper)
+    decoder = EventDecoder(app.mapper)
     notifications = app.recorder.select_notifications(0, 10_000, inclusive_of_start=False)
     assert notifications[0].state[:1] != b"{"  # really encrypted
     facts = decoder.facts(app.recorder.select_feed_rows(0, 10_000))
@@ -437,7 +437,7 @@ def test_the_worker_runs_the_deadline_process_and_keeps_the_views_current(sqlite
         reinspection = app.publish(ANN, inspection_id, date(2012, 1, 10)).body["reinspection"]
     assert app.get_reinspection(UUID(reinspection["id"])).status == "pending"
     stop = threading.Event()
-    worker = threading.Thread(target=run_worker, args=(sqlite_settings, stop))
+    worker = threading.Thread(target=run_worker, args=(sqlite_settings, stop), kwargs={"composer": COMPOSER})
     worker.start()
     engine = create_projection_engine(sqlite_settings)
     try:

@@ -9,11 +9,10 @@ from sklearn.metrics import cohen_kappa_score
 
 from application.projections.consistency import consistency_body
 from benchmarks.generate_history import Plan, play
-from infrastructure.bootstrap import build_app, migrate
 from infrastructure.config import Settings
 from infrastructure.projections.engine import create_projection_engine
 from infrastructure.projections.reader import ViewReader
-from infrastructure.projections.worker import build_projector
+from web.bootstrap import build_app, build_projector, migrate
 
 LABELS = {True: "sufficient", False: "insufficient", None: "not_applicable"}
 

@@ -15,10 +15,10 @@ from application.audit import cloud_event, inspection_history
 from domain.base import Actor
 from domain.errors import IllegalTransition, NotFound, PermissionDenied, RecordFrozen
 from domain.recommendation import AlreadyAnswered, UnjudgedRecommendations
-from infrastructure.bootstrap import build_app, migrate
 from infrastructure.config import Settings
 from infrastructure.projections.worker import run_deadlines
 from tests.factories import FIELDWORK_START, body, characteristics, judgements
+from web.bootstrap import build_app, migrate
 
 ANN = Actor("Ann Inspector", "inspector", id="token-ann")
 ADMIN = Actor("Ada Admin", "admin", id="token-ada")

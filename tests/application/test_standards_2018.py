@@ -10,9 +10,9 @@ import pytest
 from application.app import InspectorateApp
 from domain.base import Actor
 from domain.errors import InvalidValue, NotFound, RecordFrozen, ShortSample, UnratedStandards
-from infrastructure.bootstrap import build_app
 from infrastructure.config import Settings
 from tests.factories import FIELDWORK_START, body, characteristics, judgements
+from web.bootstrap import build_app
 
 ANN = Actor("Ann Inspector", "inspector")
 ORG_STANDARDS_YOS = ("1.1", "1.2", "1.3", "1.4", "3.4")

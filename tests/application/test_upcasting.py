@@ -21,10 +21,10 @@ from eventsourcing.persistence import StoredEvent
 
 from application.app import InspectorateApp
 from application.audit import cloud_event
+from application.decoding import EventDecoder
 from domain.base import Actor, InspectorateAggregate, caused_by, explicit_topics
-from infrastructure.bootstrap import build_app
 from infrastructure.config import Settings
-from infrastructure.projections.decoding import FactDecoder
+from web.bootstrap import build_app
 
 
 @explicit_topics
@@ -108,7 +108,7 @@ class VisitCount(msgspec.Struct):
 
 def test_projections_read_the_upcast_state_whole_or_into_a_shape(app: InspectorateApp) -> None:
     store_as_version_1(app)
-    decoder = FactDecoder(app.mapper)
+    decoder = EventDecoder(app.mapper)
     [fact] = decoder.facts(app.recorder.select_feed_rows(0, 10))
     assert fact.read(VisitCount) == VisitCount("Kendal", 2)  # not straight from the stored v1 JSON
     assert fact.state["judgement_count"] == 2 and "class_version" not in fact.state

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from infrastructure.bootstrap import build_services
 from infrastructure.config import Settings
 from tests.api.test_real_server import Server, serving
 from tests.factories import body, characteristics, judgements
+from web.bootstrap import build_services
 
 CHROMIUM = os.environ.get("INSPECTORATE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

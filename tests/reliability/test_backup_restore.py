@@ -15,7 +15,6 @@ import pytest
 
 from domain.base import Actor
 from infrastructure.backup import BackupError, Manifest, backup, restore
-from infrastructure.bootstrap import build_services
 from infrastructure.config import Settings
 from tests.conftest import reset_postgres
 from tests.reliability.helpers import (
@@ -31,6 +30,7 @@ from tests.reliability.helpers import (
     view_rows,
     wait_views_current,
 )
+from web.bootstrap import COMPOSER, build_services
 
 INSPECTOR = Actor(name="Backup Inspector", role="inspector", organisation=None)
 
@@ -102,11 +102,11 @@ def test_backup_while_writing_restores_an_exact_verified_prefix(start_server: Ca
 def test_refuses_to_overwrite_and_refuses_a_damaged_backup(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "var")
     write_some(settings)
-    backup(settings, tmp_path / "b")
+    backup(settings, tmp_path / "b", composer=COMPOSER)
     with pytest.raises(BackupError, match="not an empty directory"):
-        backup(settings, tmp_path / "b")
+        backup(settings, tmp_path / "b", composer=COMPOSER)
     with pytest.raises(BackupError, match="not empty"):  # the live data dir
-        restore(settings, tmp_path / "b")
+        restore(settings, tmp_path / "b", composer=COMPOSER)
 
     damaged = tmp_path / "b" / "events.sqlite"
     data = bytearray(damaged.read_bytes())
@@ -117,7 +117,7 @@ def test_refuses_to_overwrite_and_refuses_a_damaged_backup(tmp_path: Path) -> No
     assert not (tmp_path / "new" / "events.sqlite").exists()
     (tmp_path / "b" / "manifest.json").unlink()
     with pytest.raises(BackupError, match=r"manifest\.json is missing"):
-        restore(Settings(data_dir=tmp_path / "new"), tmp_path / "b")
+        restore(Settings(data_dir=tmp_path / "new"), tmp_path / "b", composer=COMPOSER)
 
 
 def write_some(settings: Settings) -> tuple[uuid.UUID, uuid.UUID, str]:
@@ -155,23 +155,23 @@ def check_restored(settings: Settings, inspection_id: uuid.UUID, case_id: uuid.U
 def test_postgresql_backup_restores_into_sqlite_and_back_into_postgresql(postgres_settings: Settings,
                                                                        tmp_path: Path) -> None:
     inspection_id, case_id, secret = write_some(postgres_settings)
-    manifest = backup(postgres_settings, tmp_path / "from-pg")
+    manifest = backup(postgres_settings, tmp_path / "from-pg", composer=COMPOSER)
     assert manifest.source == "postgresql" and manifest.events == manifest.head == 5
     assert json.loads((tmp_path / "from-pg" / "manifest.json").read_text())["chain_head"] == manifest.chain_head
 
     into_sqlite = Settings(data_dir=tmp_path / "sqlite")
-    restore(into_sqlite, tmp_path / "from-pg")
+    restore(into_sqlite, tmp_path / "from-pg", composer=COMPOSER)
     with pytest.raises(BackupError, match="not empty"):
-        restore(into_sqlite, tmp_path / "from-pg")
+        restore(into_sqlite, tmp_path / "from-pg", composer=COMPOSER)
     check_restored(into_sqlite, inspection_id, case_id, secret, manifest.head)
 
     # And the SQLite store, backed up in turn, restores into an empty PostgreSQL database.
-    second = backup(into_sqlite, tmp_path / "from-sqlite")
+    second = backup(into_sqlite, tmp_path / "from-sqlite", composer=COMPOSER)
     assert second.events == manifest.head + 1
     reset_postgres(str(postgres_settings.database_url))
-    restore(postgres_settings, tmp_path / "from-sqlite")
+    restore(postgres_settings, tmp_path / "from-sqlite", composer=COMPOSER)
     with pytest.raises(BackupError, match="already holds events"):
-        restore(postgres_settings, tmp_path / "from-sqlite")
+        restore(postgres_settings, tmp_path / "from-sqlite", composer=COMPOSER)
     check_restored(postgres_settings, inspection_id, case_id, secret, second.head)
 
 
@@ -180,8 +180,8 @@ def test_an_encrypted_store_backs_up_as_ciphertext_and_restores_with_its_key(tmp
 
     settings = Settings(data_dir=tmp_path / "var", cipher_key=AESCipher.create_key(32))
     inspection_id, case_id, secret = write_some(settings)
-    backup(settings, tmp_path / "b")
+    backup(settings, tmp_path / "b", composer=COMPOSER)
     assert b"P-1" not in (tmp_path / "b" / "events.sqlite").read_bytes()
     restored = replace(settings, data_dir=tmp_path / "restored")
-    restore(restored, tmp_path / "b")
+    restore(restored, tmp_path / "b", composer=COMPOSER)
     check_restored(restored, inspection_id, case_id, secret, 5)

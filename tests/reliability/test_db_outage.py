@@ -21,9 +21,9 @@ import pytest
 
 from domain.base import Actor
 from infrastructure.availability import DatabaseUnavailable
-from infrastructure.bootstrap import build_app, migrate
 from infrastructure.config import Settings
 from tests.reliability.helpers import REPO, Server, create_token, free_port, inspection_body, request, server_env
+from web.bootstrap import build_app, migrate
 
 INSPECTOR = Actor(name="Outage Inspector", role="inspector", organisation=None)
 FAST = 2.0  # seconds: a request during the outage must be refused within this

@@ -17,9 +17,9 @@ import psycopg
 from eventsourcing.cryptography import AESCipher
 
 from domain.base import Actor
-from infrastructure.bootstrap import build_app, migrate
 from infrastructure.config import Settings
 from tests.reliability.helpers import Server, create_token, inspection_body, judgements, open_fieldwork
+from web.bootstrap import build_app, migrate
 
 INSPECTOR = Actor(name="Cipher Inspector", role="inspector", organisation=None)
 CASE_REF = "SECRETREF123"

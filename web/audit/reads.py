@@ -9,7 +9,7 @@ from web.context import services
 
 
 def read_audit() -> ReadAudit:
-    return ReadAudit(services().read_engine)
+    return services().read_audit
 
 
 def record_read(actor: Actor, what: str, subject_id: object | None) -> None:

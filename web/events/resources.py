@@ -23,7 +23,7 @@ from domain.base import Actor
 from web.auth import roles
 from web.context import actor, application
 from web.events.schemas import CatalogueOut, FeedOut, FeedQuery, StreamQuery
-from web.longheld import admit, held_while, refused
+from web.longheld import admit, held_while
 from web.schemas import COMMON, Blueprint, problems
 
 blp = Blueprint("events", __name__, url_prefix="/v1/events", description="The event feed (CloudEvents 1.0)")
@@ -68,8 +68,6 @@ class Stream(MethodView):
         after = _last_event_id() if request.headers.get("Last-Event-ID") else query["after"]
         seconds = min(query["timeout"] if query["timeout"] is not None else MAX_STREAM_SECONDS, MAX_STREAM_SECONDS)
         release = admit()
-        if release is None:
-            return refused()
         body = sse(application(), actor(), after, query["types"], query["max_events"], seconds)
         response = Response(held_while(body, release), mimetype="text/event-stream",
                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -74,7 +74,7 @@ def _over_https(req: Request) -> bool:
 
 def init_sessions(app: Flask) -> None:
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = os.environ.get("INSPECTORATE_SECRET_KEY") or _kept_key(app)
+        app.config["SECRET_KEY"] = app.extensions["inspectorate"].settings.secret_key or _kept_key(app)
     app.config.update(
         SESSION_COOKIE_NAME="inspectorate_session",
         SESSION_COOKIE_HTTPONLY=True,

@@ -29,7 +29,7 @@ from web.audit.reads import record_read
 from web.audit.resources import Verify, _cell
 from web.auth import READERS, ensure_may_see, is_organisation
 from web.context import actor, application, services
-from web.errors import STATUS_OF
+from web.errors import status_of
 from web.inspections.schemas import STATUSES, AsOfQuery, Cursor, cursor_text
 from web.pages import charts
 from web.pages.session import CSRF_FIELD, check_csrf, csrf_token, sign_in, sign_out, signed_in
@@ -120,7 +120,7 @@ def csv_url() -> str:
 
 @bp.errorhandler(DomainError)
 def domain_error(error: DomainError) -> tuple[str, int]:
-    status = next((code for cls, code in STATUS_OF if isinstance(error, cls)), 409)
+    status = status_of(error)
     return render_template("pages/error.html", status=status, title=error.title, detail=error.detail), status
 
 

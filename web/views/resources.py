@@ -18,9 +18,9 @@ from infrastructure.projections.reader import ViewReader, no_scores
 from web.audit.schemas import DiversityQuery, ProgrammeYearQuery
 from web.auth import READERS, ensure_may_see, is_organisation, roles
 from web.context import actor, application, services
-from web.errors import problem
+from web.errors import InvalidInput, ViewNotCurrent
 from web.inspections.schemas import AsOfQuery
-from web.longheld import admit, refused
+from web.longheld import admit
 from web.responses import read
 from web.schemas import COMMON, Blueprint, problems
 from web.views import schemas as s
@@ -31,41 +31,32 @@ WAIT_SECONDS = 3.0  # how long a read with ?min_position waits for the view (INS
 
 
 def reader() -> ViewReader:
-    readers = current_app.extensions.setdefault("inspectorate_views", {})
-    if "reader" not in readers:
-        readers["reader"] = ViewReader(services().read_engine, application().mapper.cipher)
-    return readers["reader"]
+    return services().views
 
 
-def not_current(views: tuple[str, ...], min_position: int | None) -> Response | None:
-    """None once the views have processed ``min_position``; else the answer to give.
+def not_current(views: tuple[str, ...], min_position: int | None) -> None:
+    """Return once the views have processed ``min_position`` (at once without one); else raise.
 
-    A position beyond the head of the record can never be reached by waiting: 422 at once.
-    Waiting takes one of the worker's few places for long-held requests (web.longheld):
-    none free is a 503 at once; a wait that runs out is a 503 with Retry-After too.
+    A position beyond the head of the record can never be reached by waiting: ``InvalidInput``
+    at once. Waiting takes one of the worker's few places for long-held requests (web.longheld):
+    none free is ``LongHeldRefused`` at once; a wait that runs out is ``ViewNotCurrent``.
     """
     if min_position is None:
-        return None
+        return
     if reader().reached(views, min_position):
-        return None
+        return
     head = application().recorder.max_notification_id() or 0
     if min_position > head:
-        return problem(422, "Invalid input", "min_position is beyond the head of the record.",
-                       errors={"min_position": [f"Must be at most {head}, the head of the record."]})
+        raise InvalidInput("min_position is beyond the head of the record.",
+                           {"min_position": [f"Must be at most {head}, the head of the record."]})
     release = admit()
-    if release is None:
-        return refused()
     try:
         timeout = float(current_app.config.get("INSPECTORATE_VIEW_WAIT_SECONDS", WAIT_SECONDS))
         if reader().wait_for(views, min_position, timeout):
-            return None
+            return
     finally:
         release()
-    return problem(
-        503, "View not current yet",
-        f"The view has not processed position {min_position} yet; retry shortly.",
-        headers={"Retry-After": "1"},
-    )
+    raise ViewNotCurrent(f"The view has not processed position {min_position} yet; retry shortly.")
 
 
 def organisation() -> str | None:
@@ -81,9 +72,7 @@ class InspectionScores(MethodView):
     @problems(blp, *COMMON, 503)
     def get(self, inspection_id: UUID, min_position: int | None = None) -> Response:
         """Headline and criterion scores with 95% intervals: live in fieldwork, frozen once published."""
-        waited = not_current(("scores",), min_position)
-        if waited is not None:
-            return waited
+        not_current(("scores",), min_position)
         body = reader().scores(inspection_id)
         ensure_may_see({"name": body["inspected_body"]}, no_scores(inspection_id))
         return read(body)
@@ -118,7 +107,8 @@ class ProgrammeYear(MethodView):
             raise NotFound(f"no programme year {programme} {year}")
         if as_of is not None:  # from the events as recorded then, not from the view (application/audit.py)
             return read(programme_year_as_of(application(), programme, year, as_of))
-        return not_current(("programme_years",), min_position) or read(reader().programme_year(programme, year))
+        not_current(("programme_years",), min_position)
+        return read(reader().programme_year(programme, year))
 
 
 @blp.route("/programmes/<programme>/years/<year>/diversity")
@@ -139,9 +129,7 @@ class ProgrammeYearDiversity(MethodView):
             ensure_may_read_unpublished_aggregates(actor())
             if as_of is not None:
                 raise InvalidValue("as_of", "as_of answers published figures only: leave out published_only=false")
-        waited = not_current(("scores", "programme_years"), min_position)
-        if waited is not None:
-            return waited
+        not_current(("scores", "programme_years"), min_position)
         if as_of is None:
             rows = reader().year_profiles(programme, year, published_only)
             return read(year_diversity(programme, year, rows, published_only=published_only))
@@ -149,8 +137,7 @@ class ProgrammeYearDiversity(MethodView):
         published = published_as_of(application(), programme, year, as_of)
         rows = reader().year_profiles(programme, year, True, [str(i.id) for i in published])
         if len(rows) < len(published):
-            return problem(503, "View not current yet", "The scores view has not processed every publication "
-                           "up to as_of yet; retry shortly.", headers={"Retry-After": "1"})
+            raise ViewNotCurrent("The scores view has not processed every publication up to as_of yet; retry shortly.")
         marks = {str(i.id): i.reinspection_of is not None for i in published}
         for row in rows:
             row["reinspection"] = marks[row["id"]]
@@ -165,9 +152,8 @@ class Complaints(MethodView):
     @problems(blp, *COMMON, 503)
     def get(self, min_position: int | None = None) -> Response:
         """Open and overdue complaints (as of today), by category and outcome (an organisation sees its own)."""
-        return not_current(("complaints",), min_position) or read(
-            reader().complaints(clock.today(), organisation())
-        )
+        not_current(("complaints",), min_position)
+        return read(reader().complaints(clock.today(), organisation()))
 
 
 @blp.route("/reinspections")
@@ -178,9 +164,8 @@ class Reinspections(MethodView):
     @problems(blp, *COMMON, 503)
     def get(self, min_position: int | None = None, **filters: Any) -> Response:
         """Reinspections with due dates and comparisons (an organisation sees its own)."""
-        return not_current(("reinspections",), min_position) or read(
-            {"items": reader().reinspections(organisation=organisation(), today=clock.today(), **filters)}
-        )
+        not_current(("reinspections",), min_position)
+        return read({"items": reader().reinspections(organisation=organisation(), today=clock.today(), **filters)})
 
 
 @blp.route("/consistency")
@@ -191,7 +176,8 @@ class Consistency(MethodView):
     @problems(blp, *COMMON, 503)
     def get(self, min_position: int | None = None, **filters: Any) -> Response:
         """Agreement and Cohen's kappa between first and moderated judgements, with the disagreements."""
-        return not_current(("consistency",), min_position) or read(reader().consistency(**filters))
+        not_current(("consistency",), min_position)
+        return read(reader().consistency(**filters))
 
 
 @blp.route("/status")

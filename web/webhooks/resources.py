@@ -21,7 +21,7 @@ ID_PARAMETER = {"in": "path", "name": "webhook_id", "description": "The webhook'
 
 
 def store() -> WebhookStore:
-    return WebhookStore(services().read_engine, application().mapper.cipher)
+    return services().webhooks
 
 
 def _head() -> int:
