@@ -11,11 +11,11 @@ from typing import Any
 from freezegun import freeze_time
 
 from infrastructure.projections.engine import create_projection_engine
-from infrastructure.projections.worker import build_projector
 from tests.api.api_client import Api, assert_problem
 from tests.api.test_programme_years import a_year_with_a_tie_and_a_reinspection
 from tests.factories import CCI_AREAS, body, characteristics, judgements
 from web import services_of
+from web.bootstrap import build_projector
 
 DIVERSITY = "/v1/views/programmes/CCI/years/2011-12/diversity"
 
