@@ -95,6 +95,11 @@ def init_api(app: Flask) -> None:
     from web.webhooks.resources import blp as webhooks
 
     api.register_blueprint(webhooks)
+    from web.bodies.resources import blp as bodies
+    from web.bodies.resources import selection
+
+    api.register_blueprint(bodies)
+    api.register_blueprint(selection)
     from web.openapi_examples import apply as add_examples
 
     add_examples(api.spec, app.extensions["inspectorate"].settings.public_url)
