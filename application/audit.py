@@ -159,6 +159,24 @@ def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) ->
         return f"{who} escalated the complaint"
     if kind == "complaint.closed.v1":
         return f"{who} closed the complaint: {str(data.get('outcome', '?')).replace('_', ' ')}"
+    if kind == "body.registered.v1":
+        after = f", succeeding {_count(data.get('succeeds') or [], 'body')}" if data.get("succeeds") else ""
+        return f"{who} registered {data.get('name')} ({str(data.get('type', '?')).replace('_', ' ')}, " \
+               f"{data.get('region')}){after}"
+    if kind == "body.succeeded.v1":
+        return f"Succeeded by {str(data.get('successor_type', '?')).replace('_', ' ')} {data.get('successor_id')}"
+    if kind == "body.indicators_recorded.v1":
+        return f"{who} recorded the figures of {data.get('year')}: " \
+               f"caseload {(data.get('indicators') or {}).get('caseload', '?')}"
+    if kind == "body.inspection_scheduled.v1":
+        return f"{data.get('programme')} inspection {data.get('inspection_id')} scheduled, " \
+               f"fieldwork from {data.get('fieldwork_start')}"
+    if kind in ("plan.drawn_up.v1", "plan.redrawn.v1"):
+        again = " again" if kind == "plan.redrawn.v1" else ""
+        return f"{who} drew up the plan{again} under {data.get('criteria')}: " \
+               f"{len(data.get('selected') or [])} selected of " \
+               f"{len(data.get('selected') or []) + len(data.get('not_selected') or [])}, " \
+               f"capacity {data.get('capacity')}"
     return f"{who} recorded {kind}"
 
 

@@ -17,10 +17,13 @@ from eventsourcing.domain import CanMutateAggregate
 
 from domain.access import SPECIAL_CATEGORY_ROLES
 from domain.base import InspectorateAggregate
+from domain.body import Body
 from domain.case_assessment import CHARACTERISTICS, CaseAssessment
 from domain.complaint import Complaint
 from domain.inspection import Inspection
+from domain.plan import Plan
 from domain.reinspection import Reinspection
+from domain.selection_criteria import INDICATORS
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SOURCE = "/inspectorate"
@@ -32,8 +35,10 @@ def schema_url(topic: str, public_url: str = DEFAULT_PUBLIC_URL) -> str:
     """Where an event type's data schema resolves: the event's ``dataschema`` and the schema's ``$id``."""
     return f"{public_url}{SCHEMA_PATH}{topic}"
 
-TOPIC_PATTERN = re.compile(r"^(inspection|case|reinspection|complaint)\.[a-z_]+\.v[0-9]+$")
-AGGREGATES: tuple[type[InspectorateAggregate], ...] = (Inspection, CaseAssessment, Reinspection, Complaint)
+TOPIC_PATTERN = re.compile(r"^(inspection|case|reinspection|complaint|body|plan)\.[a-z_]+\.v[0-9]+$")
+AGGREGATES: tuple[type[InspectorateAggregate], ...] = (
+    Inspection, CaseAssessment, Reinspection, Complaint, Body, Plan,
+)
 # Fields every stored event has; the feed carries them as CloudEvents attributes instead.
 ENVELOPE_FIELDS = {
     "originator_id", "originator_version", "timestamp", "originator_id_type", "originator_topic", "cause",
@@ -113,6 +118,23 @@ _RATINGS = {
     "required": ["overall", "standards"],
 }
 
+_PLAN_ENTRY = {
+    "type": "object",
+    "description": "One body of a plan: its score, rank, why it was (not) selected.",
+    "properties": {
+        "body_id": {"type": "string", "format": "uuid"},
+        "name": {"type": "string"},
+        "type": {"type": "string"},
+        "score": {"type": "number"},
+        "rank": {"type": "integer", "minimum": 1},
+        "basis": {"enum": ["every_year", "overdue", "risk"]},
+        "last_inspected": {"type": ["string", "null"], "format": "date"},
+        "indicators_year": _NULLABLE_STRING,
+        "reasons": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["body_id", "name", "type", "score", "rank", "basis", "reasons"],
+}
+
 
 def _enum_of(values: tuple[Any, ...]) -> dict[str, Any]:
     return {"enum": [v for v in values]}
@@ -129,9 +151,28 @@ REFINEMENTS: dict[str, dict[str, Any]] = {
     },
     "inspected_body": {
         "type": "object",
-        "properties": {"name": {"type": "string"}, "type": {"type": "string"}, "region": {"type": "string"}},
+        "properties": {
+            "id": {"type": "string", "format": "uuid",
+                   "description": "the body's id in the register (absent in events recorded before it)"},
+            "name": {"type": "string"}, "type": {"type": "string"}, "region": {"type": "string"},
+        },
         "required": ["name", "type", "region"],
     },
+    "succeeds": {"type": "array", "items": {"type": "string", "format": "uuid"},
+                 "description": "body.registered.v1: the registered bodies this one took over"},
+    "indicators": {
+        "type": "object",
+        "description": "body.indicators_recorded.v1: the year's figures that selection uses",
+        "properties": {
+            name: {"type": "integer" if spec.whole else "number", "minimum": 0, "maximum": spec.maximum,
+                   "description": spec.description}
+            for name, spec in INDICATORS.items()
+        },
+        "required": ["caseload"],
+        "additionalProperties": False,
+    },
+    "selected": {"type": "array", "items": _PLAN_ENTRY},
+    "not_selected": {"type": "array", "items": _PLAN_ENTRY},
     "headline_scores": _SCORES,
     "criteria_scores": _SCORES,
     "original_scores": _SCORES,
@@ -305,7 +346,10 @@ def asyncapi(server_host: str = "localhost:8000", public_url: str = DEFAULT_PUBL
                 "The 2018 standards framework (YOS-2018, PROBATION-2018) judges key questions on case.rated.v1 "
                 "and case.moderated.v1 ({standard, question, sufficient}) and adds inspection.caseload_recorded.v1, "
                 "inspection.standard_rated.v1, inspection.short_sample_accepted.v1 and "
-                "inspection.ratings_published.v1 (recorded just before inspection.report_published.v1)."
+                "inspection.ratings_published.v1 (recorded just before inspection.report_published.v1). "
+                "The register of bodies records body.registered.v1, body.succeeded.v1, body.indicators_recorded.v1 "
+                "and body.inspection_scheduled.v1 (beside each inspection.scheduled.v1, whose inspected_body "
+                "carries the body's id); selection plans record plan.drawn_up.v1 and plan.redrawn.v1."
             ),
         },
         "defaultContentType": "application/json",

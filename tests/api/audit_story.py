@@ -72,3 +72,13 @@ def record_2018_types(app: InspectorateApp, name: str = "Durham Tees Valley CRC"
     app.rate_standard(ANN, inspection_id, "2.1", "good", "one case is too few to call it outstanding")
     app.publish(ANN, inspection_id, date(2019, 6, 1))
     return inspection_id
+
+
+def record_register_types(app: InspectorateApp) -> UUID:
+    """The register's and selection's events: a succession, a year's figures, a plan drawn up and redrawn."""
+    trust = UUID(app.register_body(ANN, "Cumbria Trust", "probation_trust", "North West").body["id"])
+    crc = UUID(app.register_body(ANN, "Cumbria CRC", "crc", "North West", [trust]).body["id"])
+    app.record_indicators(ANN, crc, "2017-18", {"caseload": 2400, "reoffending_rate": 31.5})
+    app.draw_up_plan(ANN, "PROBATION", "2018-19")
+    app.draw_up_plan(ANN, "PROBATION", "2018-19", 5)
+    return crc

@@ -70,3 +70,23 @@ def test_a_plan_is_recorded_with_every_bodys_reasons_and_redrawn_as_a_revision(a
     org_view, _ = app.plan(ORG, "YOS", "2018-19")
     assert [e["name"] for e in org_view["selected"]] == ["Cumbria"] and org_view["not_selected"] == []
     assert any("selected first" in r for r in org_view["selected"][0]["reasons"])
+
+
+def test_the_register_and_plans_read_as_history_summaries(app: InspectorateApp) -> None:
+    from application.audit import summarise
+    from tests.api.audit_story import record_register_types
+
+    crc = record_register_types(app)
+    trust = UUID(app._find(Body, crc).succeeds[0])
+    streams = [trust, crc, plan_id_for("PROBATION", "2018-19")]
+    notifications = app.recorder.select_by_originators(streams)  # type: ignore[attr-defined]
+    summaries = [summarise(app.describe(n)) for n in notifications]
+    assert summaries == [
+        "Ann Inspector (inspector) registered Cumbria Trust (probation trust, North West)",
+        "Ann Inspector (inspector) registered Cumbria CRC (crc, North West), succeeding 1 body",
+        f"Succeeded by crc {crc}",
+        "Ann Inspector (inspector) recorded the figures of 2017-18: caseload 2400",
+        "Ann Inspector (inspector) drew up the plan under PROBATION-SELECTION-2018: 1 selected of 1, capacity 1",
+        "Ann Inspector (inspector) drew up the plan again under PROBATION-SELECTION-2018: 1 selected of 1, "
+        "capacity 5",
+    ]
