@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from copy import deepcopy
-from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import takewhile
 from typing import Any, TypeVar
@@ -17,6 +16,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notificati
 
 from application.bodies import BodiesMixin
 from application.representations import case_dict, complaint_dict, inspection_dict, reinspection_dict
+from application.results import Result
 from application.transcodings import DateAsISO, Transcoder
 from domain import clock
 from domain.access import ensure_may_add_case, ensure_may_rate, ensure_may_read
@@ -55,15 +55,6 @@ _TAKEN_AS_CACHED: ContextVar[set[UUID] | None] = ContextVar("taken_as_cached", d
 
 class ConcurrentUpdate(RuleViolation):
     title = "Concurrent update"
-
-
-@dataclass(frozen=True)
-class Result:
-    """What a command returns: the representation, the aggregate version, the last position written."""
-
-    body: dict[str, Any]
-    version: int
-    position: int | None
 
 
 class InspectorateApp(BodiesMixin, Application[UUID]):

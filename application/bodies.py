@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from application.representations import body_dict, plan_dict
+from application.results import Result
+from domain import clock
 from domain.access import may_read
 from domain.base import SYSTEM, Actor, InspectorateAggregate
 from domain.body import Body, body_id_for, check_year
@@ -22,10 +24,7 @@ from domain.plan import Plan, plan_id_for
 from domain.selection import Candidate, select
 from domain.selection_criteria import criteria_for
 
-if TYPE_CHECKING:
-    from application.app import Result
-
-Decision = tuple[list[InspectorateAggregate], Callable[[], "Result"]]
+Decision = tuple[list[InspectorateAggregate], Callable[[], Result]]
 MAX_SUCCESSION_DEPTH = 10  # predecessors' predecessors ...: far beyond any real chain
 
 
@@ -43,8 +42,6 @@ class BodiesMixin:
         self, actor: Actor, name: str, type: str, region: str, succeeds: list[UUID] | None = None,
         correlation_id: str | None = None,
     ) -> Result:
-        from application.app import Result
-
         def decide() -> Decision:
             existing = self._find(Body, body_id_for(type, name))
             if existing is not None:
@@ -61,8 +58,6 @@ class BodiesMixin:
         self, actor: Actor, body_id: UUID, year: str, indicators: dict[str, Any],
         expected_version: int | None = None, correlation_id: str | None = None,
     ) -> Result:
-        from application.app import Result
-
         def decide() -> Decision:
             body = self._get(Body, body_id, expected_version)  # type: ignore[attr-defined]
             body.record_indicators(year, indicators)
@@ -72,14 +67,14 @@ class BodiesMixin:
 
         return self._run(actor, correlation_id, decide, expected_version)  # type: ignore[attr-defined,no-any-return]
 
-    def body(self, actor: Actor, body_id: UUID) -> tuple[dict[str, Any], int]:
+    def get_body(self, actor: Actor, body_id: UUID) -> tuple[dict[str, Any], int]:
         """A body with its successions, indicators and inspections (another body's is 404 for an organisation)."""
         body = self._get(Body, body_id, copy=False)  # type: ignore[attr-defined]
         if not may_read(actor, {"name": body.name}):
             raise NotFound.record(Body.__name__, body_id)
         return body_dict(body, self._inspections_of(body)), body.version
 
-    def bodies(
+    def list_bodies(
         self, actor: Actor, type: str | None = None, region: str | None = None, q: str | None = None
     ) -> list[dict[str, Any]]:
         """The register by name (then id); ``q`` is part of the name ignoring case; an organisation sees its own."""
@@ -88,7 +83,7 @@ class BodiesMixin:
         for body in self._registered():
             if type and body.type != type:
                 continue
-            if region and body.region.strip().casefold() != region.strip().casefold():
+            if region and region.strip() and body.region.casefold() != region.strip().casefold():
                 continue
             if wanted and wanted not in body.name.casefold():
                 continue
@@ -104,13 +99,12 @@ class BodiesMixin:
         linked = 0
         for inspection_id in self._ids_with_topic("inspection.scheduled.v1"):  # type: ignore[attr-defined]
             inspection = self._get(Inspection, inspection_id, copy=False)  # type: ignore[attr-defined]
-            known = self._find(Body, body_id_for(inspection.inspected_body["type"], inspection.inspected_body["name"]))
+            named = inspection.inspected_body
+            known = self._find(Body, body_id_for(named["type"], named["name"]), copy=False)
             if known is not None and any(i["inspection_id"] == str(inspection.id) for i in known.inspections):
                 continue
 
             def decide(i: Inspection = inspection) -> Decision:
-                from application.app import Result
-
                 body = self.resolve_body(i.inspected_body)
                 body.link_inspection(i.id, i.programme, i.fieldwork_start)
                 return [body], lambda: Result({}, body.version, None)
@@ -138,8 +132,6 @@ class BodiesMixin:
 
     def selection_criteria(self, programme: str, year: str | None = None) -> dict[str, Any]:
         """The criteria in force for a programme at the start of ``year`` (or today)."""
-        from domain import clock
-
         if year is not None:
             check_year("year", year)
         return criteria_for(programme, year_start(year) if year else clock.today()).as_dict()
@@ -149,8 +141,6 @@ class BodiesMixin:
         correlation_id: str | None = None,
     ) -> Result:
         """Select the year's bodies by the criteria in force and record the plan with every body's reasons."""
-        from application.app import Result
-
         check_year("year", year)
         start = year_start(year)
         criteria = criteria_for(programme, start)
@@ -172,7 +162,7 @@ class BodiesMixin:
 
         return self._run(actor, correlation_id, decide)  # type: ignore[attr-defined,no-any-return]
 
-    def plan(self, actor: Actor, programme: str, year: str) -> tuple[dict[str, Any], int]:
+    def get_plan(self, actor: Actor, programme: str, year: str) -> tuple[dict[str, Any], int]:
         """A recorded plan; an organisation is told only its own body's entry (selected or not, and why)."""
         check_year("year", year)
         plan = self._find(Plan, plan_id_for(programme, year), copy=False)

@@ -40,7 +40,8 @@ def main(yots: int = 158) -> None:
                 date(2009, 5, 4 + n % 20),
             ).body
             body_id = UUID(inspection["inspected_body"]["id"])
-            app.record_indicators(ANN, body_id, "2017-18", {"caseload": 50 + n * 7 % 900, "reoffending_rate": 30 + n % 25})
+            figures = {"caseload": 50 + n * 7 % 900, "reoffending_rate": 30 + n % 25}
+            app.record_indicators(ANN, body_id, "2017-18", figures)
             ids.append(body_id)
         for n in range(20):
             app.register_body(ANN, f"Division {n:02d}", "nps_division" if n % 2 else "crc", "North")

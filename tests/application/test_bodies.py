@@ -42,7 +42,7 @@ def test_the_register_is_derived_for_inspections_scheduled_before_it(app: Inspec
     # a new inspection of the same body, however spelt, joins it
     new = app.schedule_inspection(ANN, "OMI2", body("CUMBRIA "), date(2011, 5, 3)).body
     assert new["inspected_body"]["id"] == str(expected)
-    shown, _ = app.body(ANN, expected)
+    shown, _ = app.get_body(ANN, expected)
     assert [i["id"] for i in shown["inspections"]] == [new["id"], str(old.id)]
 
 
@@ -67,7 +67,7 @@ def test_a_plan_is_recorded_with_every_bodys_reasons_and_redrawn_as_a_revision(a
     plan = app._find(Plan, plan_id_for("YOS", "2018-19"))
     assert [e.TOPIC for e in app.events.get(plan.id)] == ["plan.drawn_up.v1", "plan.redrawn.v1"]
     # an organisation is told its own entry only
-    org_view, _ = app.plan(ORG, "YOS", "2018-19")
+    org_view, _ = app.get_plan(ORG, "YOS", "2018-19")
     assert [e["name"] for e in org_view["selected"]] == ["Cumbria"] and org_view["not_selected"] == []
     assert any("selected first" in r for r in org_view["selected"][0]["reasons"])
 

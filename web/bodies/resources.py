@@ -43,7 +43,7 @@ class Bodies(MethodView):
     @problems(blp, *COMMON)
     def get(self, **filters: Any) -> Response:
         """The register by name; an organisation sees its own body only."""
-        return read({"items": application().bodies(actor(), **filters)})
+        return read({"items": application().list_bodies(actor(), **filters)})
 
     @roles(*REGISTRARS)
     @blp.arguments(RegisterBodyIn())
@@ -64,7 +64,7 @@ class BodyById(MethodView):
     def get(self, body_id: UUID) -> Response:
         """A body with its successions, yearly figures and inspections (another body's is 404 for an
         organisation)."""
-        body, version = application().body(actor(), body_id)
+        body, version = application().get_body(actor(), body_id)
         return read(body, version)
 
 
@@ -116,7 +116,7 @@ class PlanByYear(MethodView):
     @problems(selection, *COMMON)
     def get(self, programme: str, year: str) -> Response:
         """The year's plan as last drawn up; an organisation sees only its own body's entry."""
-        body, version = application().plan(actor(), programme, _year(year))
+        body, version = application().get_plan(actor(), programme, _year(year))
         return read(body, version)
 
 
