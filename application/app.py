@@ -246,7 +246,8 @@ class InspectorateApp(BodiesMixin, Application[UUID]):
                     f"already exists (id {inspection.id})"
                 )
             body.link_inspection(inspection.id, programme, fieldwork_start)
-            return [inspection, body], lambda: Result(inspection_dict(inspection), inspection.version, None)
+            # The body's events first: the write's last position (Inspectorate-Position) is the inspection's.
+            return [body, inspection], lambda: Result(inspection_dict(inspection), inspection.version, None)
 
         return self._run(actor, correlation_id, decide)
 

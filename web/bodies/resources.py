@@ -73,7 +73,7 @@ class Indicators(MethodView):
     @roles(*REGISTRARS)
     @blp.arguments(IndicatorsIn())
     @blp.response(200, IndicatorsOut)
-    @problems(blp, *COMMON, 412)
+    @problems(blp, *COMMON, 409, 412)
     def put(self, data: dict[str, Any], body_id: UUID, year: str) -> Response:
         """Record a body's figures for a business year (`2017-18`), replacing that year's: selection uses
         the latest year up to the plan's."""
@@ -99,7 +99,7 @@ class Plans(MethodView):
     @roles(*REGISTRARS)
     @selection.arguments(PlanIn())
     @selection.response(201, PlanOut)
-    @problems(selection, *COMMON)
+    @problems(selection, *COMMON, 409)
     def post(self, data: dict[str, Any], programme: str) -> Response:
         """Select the year's bodies by the criteria in force and record the plan, with each body's score
         and reasons; drawing up a year's plan again records a new revision."""
@@ -113,7 +113,7 @@ class Plans(MethodView):
 class PlanByYear(MethodView):
     @roles(*READERS)
     @selection.response(200, PlanOut)
-    @problems(selection, *COMMON)
+    @problems(selection, *COMMON, 422)
     def get(self, programme: str, year: str) -> Response:
         """The year's plan as last drawn up; an organisation sees only its own body's entry."""
         body, version = application().get_plan(actor(), programme, _year(year))
