@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording
 
+from application.bodies import BodiesMixin
 from application.recommendations import RecommendationCommands
 from application.representations import case_dict, complaint_dict, inspection_dict, reinspection_dict
 from application.results import Result
@@ -22,6 +23,7 @@ from application.transcodings import DateAsISO, Transcoder
 from domain import clock
 from domain.access import ensure_may_add_case, ensure_may_rate, ensure_may_read
 from domain.base import SYSTEM, Actor, InspectorateAggregate, actor_of, caused_by
+from domain.body import Body
 from domain.calendar import add_months, add_working_days
 from domain.case_assessment import CaseAssessment
 from domain.complaint import Complaint
@@ -33,6 +35,7 @@ from domain.errors import (
 )
 from domain.frameworks import complaints_policy_for, framework_by_code
 from domain.inspection import Inspection
+from domain.plan import Plan
 from domain.recommendation import Recommendation
 from domain.reinspection import Reinspection, status_on
 from domain.scoring import Tally, is_of_concern, tally_cases
@@ -47,6 +50,8 @@ AGGREGATE_TYPES: dict[str, type[InspectorateAggregate]] = {
     "complaint": Complaint,
     "recommendation": Recommendation,
     "thematic": Thematic,
+    "body": Body,
+    "plan": Plan,
 }
 MAX_ATTEMPTS = 30
 # Within a command's first attempt: the ids of the aggregates its decision took from this process's
@@ -58,7 +63,7 @@ class ConcurrentUpdate(RuleViolation):
     title = "Concurrent update"
 
 
-class InspectorateApp(RecommendationCommands, Application[UUID]):
+class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
     name = "inspectorate"
     # Each process keeps recently used aggregates and fast-forwards them with only
     # the events recorded since (also by other processes), instead of replaying
@@ -231,18 +236,24 @@ class InspectorateApp(RecommendationCommands, Application[UUID]):
         lead_inspector: str | None = None,
         correlation_id: str | None = None,
     ) -> Result:
-        with caused_by(actor, correlation_id):
+        """Schedule an inspection of the body the register resolves ``inspected_body`` to (registering a new
+        one), and link it to the body: both in one write, retried if the body changed meanwhile."""
+
+        def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
+            body = self.resolve_body(inspected_body)
             inspection = Inspection.schedule(
-                programme, inspected_body, fieldwork_start, fieldwork_end, lead_inspector
+                programme, body.as_inspected_body(), fieldwork_start, fieldwork_end, lead_inspector
             )
-        try:
-            recordings = self.save(inspection)
-        except IntegrityError:
-            raise DuplicateInspection(
-                f"{programme} inspection of '{inspected_body['name']}' starting {fieldwork_start} "
-                f"already exists (id {inspection.id})"
-            ) from None
-        return Result(inspection_dict(inspection), inspection.version, _last_position(recordings))
+            if self._find(Inspection, inspection.id, copy=False) is not None:
+                raise DuplicateInspection(
+                    f"{programme} inspection of '{body.name}' starting {fieldwork_start} "
+                    f"already exists (id {inspection.id})"
+                )
+            body.link_inspection(inspection.id, programme, fieldwork_start)
+            # The body's events first: the write's last position (Inspectorate-Position) is the inspection's.
+            return [body, inspection], lambda: Result(inspection_dict(inspection), inspection.version, None)
+
+        return self._run(actor, correlation_id, decide)
 
     def start_fieldwork(
         self, actor: Actor, inspection_id: UUID, expected_version: int | None = None,

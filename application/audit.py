@@ -214,6 +214,35 @@ SUMMARIES.update({
 })
 
 
+def _registered(who: str, data: dict[str, Any], ref: str) -> str:
+    after = f", succeeding {_count(data.get('succeeds') or [], 'body')}" if data.get("succeeds") else ""
+    return f"{who} registered {data.get('name')} ({_words(data.get('type'))}, {data.get('region')}){after}"
+
+
+def _plan(again: str) -> Summary:
+    def summary(who: str, data: dict[str, Any], ref: str) -> str:
+        selected, not_selected = data.get("selected") or [], data.get("not_selected") or []
+        return (f"{who} drew up the plan{again} under {data.get('criteria')}: {len(selected)} selected of "
+                f"{len(selected) + len(not_selected)}, capacity {data.get('capacity')}")
+    return summary
+
+
+# The register of bodies and selection plans.
+SUMMARIES.update({
+    "body.registered.v1": _registered,
+    "body.succeeded.v1": lambda who, data, ref: (
+        f"Succeeded by {_words(data.get('successor_type'))} {data.get('successor_id')}"),
+    "body.indicators_recorded.v1": lambda who, data, ref: (
+        f"{who} recorded the figures of {data.get('year')}: "
+        f"caseload {(data.get('indicators') or {}).get('caseload', '?')}"),
+    "body.inspection_scheduled.v1": lambda who, data, ref: (
+        f"{data.get('programme')} inspection {data.get('inspection_id')} scheduled, "
+        f"fieldwork from {data.get('fieldwork_start')}"),
+    "plan.drawn_up.v1": _plan(""),
+    "plan.redrawn.v1": _plan(" again"),
+})
+
+
 def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) -> str:
     """One line a person can read (``SUMMARIES``); an event type without an entry says its type."""
     who = _who(event.get("actor") or {})

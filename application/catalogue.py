@@ -17,12 +17,15 @@ from eventsourcing.domain import CanMutateAggregate
 
 from domain.access import SPECIAL_CATEGORY_ROLES
 from domain.base import InspectorateAggregate
+from domain.body import Body
 from domain.case_assessment import CHARACTERISTICS, CaseAssessment
 from domain.complaint import Complaint
 from domain.inspection import Inspection
+from domain.plan import Plan
 from domain.recommendation import Recommendation
 from domain.recommendation_policy import JUDGEMENTS, PROGRESS
 from domain.reinspection import Reinspection
+from domain.selection_criteria import INDICATORS
 from domain.thematic import SECTORS, Thematic
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -35,9 +38,11 @@ def schema_url(topic: str, public_url: str = DEFAULT_PUBLIC_URL) -> str:
     """Where an event type's data schema resolves: the event's ``dataschema`` and the schema's ``$id``."""
     return f"{public_url}{SCHEMA_PATH}{topic}"
 
-TOPIC_PATTERN = re.compile(r"^(inspection|case|reinspection|complaint|recommendation|thematic)\.[a-z_]+\.v[0-9]+$")
+TOPIC_PATTERN = re.compile(
+    r"^(inspection|case|reinspection|complaint|recommendation|thematic|body|plan)\.[a-z_]+\.v[0-9]+$"
+)
 AGGREGATES: tuple[type[InspectorateAggregate], ...] = (
-    Inspection, CaseAssessment, Reinspection, Complaint, Recommendation, Thematic,
+    Inspection, CaseAssessment, Reinspection, Complaint, Recommendation, Thematic, Body, Plan,
 )
 # Fields every stored event has; the feed carries them as CloudEvents attributes instead.
 ENVELOPE_FIELDS = {
@@ -118,6 +123,23 @@ _RATINGS = {
     "required": ["overall", "standards"],
 }
 
+_PLAN_ENTRY = {
+    "type": "object",
+    "description": "One body of a plan: its score, rank, why it was (not) selected.",
+    "properties": {
+        "body_id": {"type": "string", "format": "uuid"},
+        "name": {"type": "string"},
+        "type": {"type": "string"},
+        "score": {"type": "number"},
+        "rank": {"type": "integer", "minimum": 1},
+        "basis": {"enum": ["every_year", "overdue", "risk"]},
+        "last_inspected": {"type": ["string", "null"], "format": "date"},
+        "indicators_year": _NULLABLE_STRING,
+        "reasons": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["body_id", "name", "type", "score", "rank", "basis", "reasons"],
+}
+
 
 def _enum_of(values: tuple[Any, ...]) -> dict[str, Any]:
     return {"enum": [v for v in values]}
@@ -134,9 +156,28 @@ REFINEMENTS: dict[str, dict[str, Any]] = {
     },
     "inspected_body": {
         "type": "object",
-        "properties": {"name": {"type": "string"}, "type": {"type": "string"}, "region": {"type": "string"}},
+        "properties": {
+            "id": {"type": "string", "format": "uuid",
+                   "description": "the body's id in the register (absent in events recorded before it)"},
+            "name": {"type": "string"}, "type": {"type": "string"}, "region": {"type": "string"},
+        },
         "required": ["name", "type", "region"],
     },
+    "succeeds": {"type": "array", "items": {"type": "string", "format": "uuid"},
+                 "description": "body.registered.v1: the registered bodies this one took over"},
+    "indicators": {
+        "type": "object",
+        "description": "body.indicators_recorded.v1: the year's figures that selection uses",
+        "properties": {
+            name: {"type": "integer" if spec.whole else "number", "minimum": 0, "maximum": spec.maximum,
+                   "description": spec.description}
+            for name, spec in INDICATORS.items()
+        },
+        "required": ["caseload"],
+        "additionalProperties": False,
+    },
+    "selected": {"type": "array", "items": _PLAN_ENTRY},
+    "not_selected": {"type": "array", "items": _PLAN_ENTRY},
     "headline_scores": _SCORES,
     "criteria_scores": _SCORES,
     "original_scores": _SCORES,
@@ -322,7 +363,10 @@ def asyncapi(server_host: str = "localhost:8000", public_url: str = DEFAULT_PUBL
                 "recommendation.response_overdue.v1 is recorded by the deadline process, carrying the due day; "
                 "a reinspection judges them (recommendation.judged.v1) and the follow-up's publication fixes the "
                 "judgement (recommendation.judgement_published.v1). Thematic and joint inspections are "
-                "thematic.*: announced before fieldwork, findings recorded, report published."
+                "thematic.*: announced before fieldwork, findings recorded, report published. "
+                "The register of bodies records body.registered.v1, body.succeeded.v1, body.indicators_recorded.v1 "
+                "and body.inspection_scheduled.v1 (beside each inspection.scheduled.v1, whose inspected_body "
+                "carries the body's id); selection plans record plan.drawn_up.v1 and plan.redrawn.v1."
             ),
         },
         "defaultContentType": "application/json",

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.body import Body, with_body_id
 from domain.case_assessment import CaseAssessment
 from domain.complaint import Complaint
 from domain.inspection import Inspection
+from domain.plan import Plan
 from domain.reinspection import Reinspection
+from domain.selection_criteria import criteria_by_code
 
 
 def _iso(value: Any) -> Any:
@@ -19,7 +22,7 @@ def inspection_dict(i: Inspection) -> dict[str, Any]:
         "programme": i.programme,
         "framework": i.framework,
         "year": i.year,
-        "inspected_body": i.inspected_body,
+        "inspected_body": with_body_id(i.inspected_body),
         "status": i.status,
         "fieldwork_start": _iso(i.fieldwork_start),
         "fieldwork_end": _iso(i.fieldwork_end),
@@ -71,7 +74,7 @@ def reinspection_dict(r: Reinspection) -> dict[str, Any]:
         "id": str(r.id),
         "origin_inspection_id": str(r.origin_inspection_id),
         "programme": r.programme,
-        "inspected_body": r.inspected_body,
+        "inspected_body": with_body_id(r.inspected_body),
         "published_on": _iso(r.published_on),
         "due_on": _iso(r.due_on),
         "status": r.status,
@@ -98,4 +101,35 @@ def complaint_dict(c: Complaint) -> dict[str, Any]:
         "responded_on": _iso(c.responded_on),
         "closed_on": _iso(c.closed_on),
         "version": c.version,
+    }
+
+
+def body_dict(b: Body, inspections: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A registered body; with ``inspections`` (its own page), also those and its yearly figures."""
+    body: dict[str, Any] = {
+        "id": str(b.id),
+        "name": b.name,
+        "type": b.type,
+        "region": b.region,
+        "succeeds": list(b.succeeds),
+        "succeeded_by": list(b.succeeded_by),
+        "version": b.version,
+    }
+    if inspections is not None:
+        body["indicators"] = {year: dict(figures) for year, figures in sorted(b.indicators.items())}
+        body["inspections"] = inspections
+    return body
+
+
+def plan_dict(p: Plan) -> dict[str, Any]:
+    return {
+        "id": str(p.id),
+        "programme": p.programme,
+        "year": p.year,
+        "revision": p.version,
+        "drawn_up_at": p.modified_on.isoformat(),
+        "criteria": criteria_by_code(p.criteria).as_dict(),
+        "capacity": p.capacity,
+        "selected": [dict(e) for e in p.selected],
+        "not_selected": [dict(e) for e in p.not_selected],
     }

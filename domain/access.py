@@ -2,7 +2,10 @@
 
 - An organisation reads only its own body's records. Another body's record
   does not exist for it: asking for it is answered exactly as for an unknown
-  id (``NotFound``), so it cannot learn when others are inspected.
+  id (``NotFound``), so it cannot learn when others are inspected. The same
+  holds for the register of bodies (an organisation reads its own body: its
+  inspections and figures) and for selection plans (it is told its own
+  body's entry, selected or not, and why; never the others').
 - Case characteristics (special category personal data) leave the service
   in history, CSV and the feed only for the roles in
   ``SPECIAL_CATEGORY_ROLES``.

@@ -92,3 +92,7 @@ class UnratedStandards(RuleViolation):
 
 class ShortSample(RuleViolation):
     title = "Sample smaller than its size"
+
+
+class DuplicateBody(RuleViolation):
+    title = "Duplicate body"

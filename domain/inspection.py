@@ -9,6 +9,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import event
 
 from domain.base import InspectorateAggregate, explicit_topics
+from domain.body import BODY_TYPES
 from domain.case_assessment import CHARACTERISTICS
 from domain.errors import (
     DuplicateCase,
@@ -23,7 +24,6 @@ from domain.frameworks import Framework, business_year, framework_by_code, frame
 from domain.standards import CASE, ORGANISATIONAL, RATINGS, sample_size
 
 SCHEDULED, FIELDWORK, FIELDWORK_COMPLETE, PUBLISHED = "scheduled", "fieldwork", "fieldwork_complete", "published"
-BODY_TYPES = ("yot", "probation_trust", "nps_division", "crc", "prison")
 
 # Fixed namespace: the id of an inspection derives from its natural key, so two
 # racing requests to schedule the same inspection collide in the event store.

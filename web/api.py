@@ -96,6 +96,12 @@ def init_api(app: Flask) -> None:
 
     api.register_blueprint(recommendations)
     api.register_blueprint(thematics)
+
+    from web.bodies.resources import blp as bodies
+    from web.bodies.resources import selection
+
+    api.register_blueprint(bodies)
+    api.register_blueprint(selection)
     from web.openapi_examples import apply as add_examples
 
     add_examples(api.spec, app.extensions["inspectorate"].settings.public_url)

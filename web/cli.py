@@ -417,6 +417,30 @@ def audit_head() -> None:
     click.echo(f"{head['position']}:{head['hash']}" if head["hash"] else "0: (empty record)")
 
 
+# -- the register of bodies --------------------------------------------------------------
+
+
+@cli.group()
+def bodies() -> None:
+    """The register of inspected bodies."""
+
+
+@bodies.command("derive")
+def bodies_derive() -> None:
+    """Register the body of every inspection scheduled before the register existed, and link them
+    (idempotent: run once on upgrade; running it again changes nothing)."""
+    from web.bootstrap import build_app, migrate
+
+    settings = _settings()
+    migrate(settings)
+    app = build_app(settings, create_table=False)
+    try:
+        linked = app.derive_register()
+    finally:
+        app.close()
+    click.echo(f"linked {linked} inspection(s) to the register")
+
+
 # -- backup and restore ------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "webhook_id": {"description": "The webhook's id (a UUID).", "example": UUID_EXAMPLE},
     "recommendation_id": {"description": "The recommendation's id (a UUID).", "example": UUID_EXAMPLE},
     "thematic_id": {"description": "The thematic inspection's id (a UUID).", "example": UUID_EXAMPLE},
+    "body_id": {"description": "The id of a body in the register (a UUID).", "example": UUID_EXAMPLE},
     "programme": {"description": "A programme code.", "example": "OMI2"},
     "code": {"description": "A standard's code in the inspection's 2018 framework, e.g. `1.1`.", "example": "1.1"},
     "year": {
@@ -247,6 +248,17 @@ def capture() -> dict[str, Any]:
     with freeze_time("2019-07-01"):
         call("POST", f"/v1/inspections/{youth}/publish", {"published_on": "2019-06-01"})
     call("GET", f"/v1/views/inspections/{youth}/ratings")
+    # The register of bodies and a selection plan.
+    call("POST", "/v1/bodies", {"name": "Cumbria", "type": "probation_trust", "region": "North West"},
+         role="admin", status=409)  # registered when its first inspection was scheduled
+    trust = call("GET", "/v1/bodies?type=probation_trust&q=cumb")["items"][0]["id"]
+    crc = call("POST", "/v1/bodies", {"name": "Cumbria and Lancashire CRC", "type": "crc", "region": "North West",
+                                      "succeeds": [trust]}, status=201)["id"]
+    call("PUT", f"/v1/bodies/{crc}/indicators/2017-18", {"caseload": 5200, "reoffending_rate": 31.4})
+    call("GET", f"/v1/bodies/{trust}")
+    call("GET", "/v1/programmes/YOS/selection-criteria")
+    call("POST", "/v1/programmes/PROBATION/plans", {"year": "2018-19", "capacity": 30}, status=201)
+    call("GET", "/v1/programmes/PROBATION/plans/2018-19")
     engine = create_projection_engine(settings)
     projector = build_projector(services.app, engine, settings)
     projector.ensure_tracking()

@@ -105,3 +105,13 @@ def record_recommendation_types(app: InspectorateApp, name: str = "Lancashire") 
     app.make_recommendation(ANN, thematic, name, "Contact every victim.")
     app.publish_thematic(ANN, thematic, date(2018, 12, 3))
     return inspection_id
+
+
+def record_register_types(app: InspectorateApp) -> UUID:
+    """The register's and selection's events: a succession, a year's figures, a plan drawn up and redrawn."""
+    trust = UUID(app.register_body(ANN, "Cumbria Trust", "probation_trust", "North West").body["id"])
+    crc = UUID(app.register_body(ANN, "Cumbria CRC", "crc", "North West", [trust]).body["id"])
+    app.record_indicators(ANN, crc, "2017-18", {"caseload": 2400, "reoffending_rate": 31.5})
+    app.draw_up_plan(ANN, "PROBATION", "2018-19")
+    app.draw_up_plan(ANN, "PROBATION", "2018-19", 5)
+    return crc

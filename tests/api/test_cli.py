@@ -217,3 +217,24 @@ def test_the_data_folder_and_its_databases_are_the_owners_alone(
     assert invoke("token", "list").exit_code == 0
     assert _mode(data) == 0o700
     assert {p.name: _mode(p) for p in data.iterdir()} == {p.name: 0o600 for p in data.iterdir()}
+
+
+def test_bodies_derive_registers_the_bodies_of_earlier_inspections_once(env: Settings) -> None:
+    from datetime import date
+
+    from domain.body import Body, body_id_for
+    from domain.inspection import Inspection
+    from tests.factories import body
+    from web.bootstrap import build_app
+
+    app = build_app(env)
+    app.save(Inspection.schedule("OMI2", body("Cumbria"), date(2010, 5, 3)))  # as recorded before the register
+    app.close()
+    first, second = invoke("bodies", "derive"), invoke("bodies", "derive")
+    assert (first.exit_code, first.output.strip()) == (0, "linked 1 inspection(s) to the register")
+    assert second.output.strip() == "linked 0 inspection(s) to the register"
+    app = build_app(env)
+    try:
+        assert app._find(Body, body_id_for("probation_trust", "cumbria")).name == "Cumbria"
+    finally:
+        app.close()

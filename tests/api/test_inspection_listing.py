@@ -24,7 +24,8 @@ def test_lists_newest_first_with_the_contract_fields(api: Api) -> None:
                          "fieldwork_start", "published_on"}
     assert item["fieldwork_start"] == "2011-06-01" and item["status"] == "scheduled"
     assert item["year"] == "2011-12" and item["programme"] == "OMI2" and item["published_on"] is None
-    assert item["inspected_body"]["name"] == "  north LINCOLNSHIRE "
+    # the register's name (surrounding spaces dropped), with the body's register id
+    assert item["inspected_body"]["name"] == "north LINCOLNSHIRE" and item["inspected_body"]["id"]
 
 
 def test_filters_by_programme_year_status_body_and_q(api: Api) -> None:

@@ -20,7 +20,7 @@ def test_schedule_answers_201_with_the_new_inspection_and_write_headers(api: Api
     created = api.ok(response, 201)
     assert created["status"] == "scheduled"
     assert (created["programme"], created["framework"], created["year"]) == ("OMI2", "OMI2-2009", "2011-12")
-    assert created["inspected_body"] == body()
+    assert created["inspected_body"] == {**body(), "id": created["inspected_body"]["id"]}  # with its register id
     assert created["fieldwork_end"] == "2011-05-10" and created["lead_inspector"] == "Ann Inspector"
     assert response.headers["ETag"] == '"1"'
     assert int(response.headers["Inspectorate-Position"]) >= 1

@@ -52,7 +52,8 @@ def test_metrics_need_an_admin_token_and_parse_with_prometheus_clients_parser(pu
     buckets = [s for s in found["inspectorate_http_request_duration_seconds_bucket"]
                if s.labels["route"] == "/v1/inspections/<uuid:inspection_id>/cases"]
     assert buckets and buckets[-1].labels["le"] == "+Inf" and buckets[-1].value == 1
-    assert found["inspectorate_events_recorded_total"][0].value == 4  # scheduled, started, sampled (x2)
+    # scheduled (with its body registered and linked: 3 events), started, sampled (x2)
+    assert found["inspectorate_events_recorded_total"][0].value == 6
     head = found["inspectorate_record_head_position"][0].value
     lags = {s.labels["view"]: s.value for s in found["inspectorate_view_lag_events"]}
     assert lags and all(lag == head for lag in lags.values())  # no worker ran: every view is behind by all
@@ -71,7 +72,8 @@ def test_webhook_lag_and_failures_are_in_the_metrics(settings: Settings) -> None
     created = api.ok(api.post("/v1/webhooks", {"url": "http://127.0.0.1:9/hook"}, role="admin"), 201)
     api.schedule()
     found = samples(api.get("/metrics", role="admin").get_data(as_text=True))
-    assert {s.labels["webhook"]: s.value for s in found["inspectorate_webhook_lag_events"]} == {created["id"]: 1}
+    # the inspection, its new body's registration and their link
+    assert {s.labels["webhook"]: s.value for s in found["inspectorate_webhook_lag_events"]} == {created["id"]: 3}
     assert found["inspectorate_webhook_failures_total"][0].value == 0
     assert found["inspectorate_webhook_active"][0].value == 1
     services_of(app).close()
@@ -87,7 +89,8 @@ def test_problem_types_and_event_schemas_resolve_on_the_public_url(public_api: A
     invalid = assert_problem(api.post("/v1/inspections", {"programme": "NOPE"}), 422)
     assert api.get(urlsplit(invalid["type"]).path.removeprefix("/api"), role=None).status_code == 200
     api.schedule()
-    event = api.ok(api.get("/v1/events?after=0", role="integration"))["events"][0]
+    events = api.ok(api.get("/v1/events?after=0", role="integration"))["events"]
+    event = next(e for e in events if e["type"] == "inspection.scheduled.v1")  # (after its new body's events)
     assert event["dataschema"] == f"{PUBLIC}/schemas/events/inspection.scheduled.v1"
     schema = api.get(urlsplit(event["dataschema"]).path.removeprefix("/api"), role=None)
     assert schema.status_code == 200 and schema.mimetype == "application/schema+json"

@@ -26,7 +26,8 @@ from schemathesis.specs.openapi.checks import (
 from infrastructure.config import Settings
 from tests.api.api_client import Api
 
-OURS = r"^/v1/(inspections|cases|reinspections|complaints|recommendations|thematics)"
+OURS = (r"^/v1/(inspections|cases|reinspections|complaints|recommendations|thematics|bodies"
+        r"|programmes/[^/]+/(selection-criteria|plans))")
 NOT_OURS = r"/history$"  # the audit module's, tested there
 # Inspectors may do most things, so they get half the requests; the other roles mostly meet 403s.
 ROLE_MIX = ("inspector", "inspector", "inspector", "admin", "qa_reviewer", "local_assessor", "organisation")
@@ -64,6 +65,9 @@ def known_records(api: Api) -> dict[str, list[str]]:
         "complaint_id": [complaint],
         "recommendation_id": [recommendation],
         "thematic_id": [thematic],
+        "body_id": [api.ok(api.get("/v1/bodies?type=yot"))["items"][0]["id"]],
+        "programme": ["YOS", "PROBATION", "CCI"],
+        "year": ["2018-19", "2019-20"],
     }
 
 
@@ -103,9 +107,9 @@ def test_fuzzing_finds_no_server_error_and_no_undocumented_response(api: Api, se
         run()
 
     operations = [result.ok() for result in schema.get_all_operations()]
-    # The contract's lifecycle commands and aggregate reads (3 of the 2018 framework), the listing, and 14 of
-    # recommendations and thematic inspections.
-    assert len(operations) == 37
+    # The contract's lifecycle commands and aggregate reads (3 of the 2018 framework), the listing, 14 of
+    # recommendations and thematic inspections, the register of bodies (4) and selection (3).
+    assert len(operations) == 44
     for operation in operations:
         fuzz(operation)
     # Every operation was reached, and the run got past authentication and validation into the application.

@@ -17,6 +17,7 @@ from tests.factories import characteristics, judgements
 
 READERS = {"admin", "inspector", "local_assessor", "qa_reviewer", "auditor", "organisation"}
 INSPECTOR = {"inspector"}
+REGISTRARS = {"admin", "inspector"}  # the register of bodies and selection plans
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,14 @@ MATRIX = [
     Row("POST", "/v1/thematics/{thematic}/recommendations", INSPECTOR, {"to": "Cumbria", "text": "Contact victims."}),
     Row("GET", "/v1/thematics/{thematic}/recommendations", READERS),
     Row("POST", "/v1/thematics/{thematic}/publish", {"inspector", "admin"}, {"published_on": "2018-12-03"}),
+    Row("POST", "/v1/bodies", REGISTRARS, {"name": "Wigan", "type": "yot", "region": "North West"}),
+    Row("GET", "/v1/bodies", READERS),
+    Row("GET", "/v1/bodies?type=yot&region=north%20west&q=cum", READERS),
+    Row("GET", "/v1/bodies/{body}", READERS),
+    Row("PUT", "/v1/bodies/{body}/indicators/2017-18", REGISTRARS, {"caseload": 120, "reoffending_rate": 38.5}),
+    Row("GET", "/v1/programmes/YOS/selection-criteria", READERS),
+    Row("POST", "/v1/programmes/YOS/plans", REGISTRARS, {"year": "2018-19", "capacity": 5}),
+    Row("GET", "/v1/programmes/YOS/plans/2018-19", READERS),
 ]
 
 
@@ -114,6 +123,7 @@ def records(api: Api) -> dict[str, str]:
         "thematic": api.ok(api.post("/v1/thematics", {"title": "Sexual offending", "topic": "sexual offending",
                                                       "sector": "adult", "partners": ["HM Inspectorate of Prisons"],
                                                       "announced_on": "2018-05-18"}), 201)["id"],
+        "body": api.ok(api.get(f"/v1/inspections/{yos}"))["inspected_body"]["id"],  # Cumbria YOT
     }
 
 
@@ -150,7 +160,7 @@ def test_the_matrix_covers_every_route_of_the_four_resources(api: Api) -> None:
         (method.upper(), path)
         for path, operations in api.ok(api.get("/openapi.json", None))["paths"].items()
         if path.startswith(("/v1/inspections", "/v1/cases", "/v1/reinspections", "/v1/complaints",
-                            "/v1/recommendations", "/v1/thematics"))
+                            "/v1/recommendations", "/v1/thematics", "/v1/bodies", "/v1/programmes"))
         for method in operations if method != "parameters"
     }
     ours = {(m, p) for m, p in documented if not p.endswith("/history")}  # history belongs to the audit module
@@ -161,8 +171,11 @@ def test_the_matrix_covers_every_route_of_the_four_resources(api: Api) -> None:
 def _template(path: str) -> str:
     names = {"inspection": "inspection_id", "scheduled": "inspection_id", "case": "case_id",
              "reinspection": "reinspection_id", "complaint": "complaint_id", "concern": "x",
-             "yos": "inspection_id", "recommendation": "recommendation_id", "thematic": "thematic_id"}
+             "yos": "inspection_id", "recommendation": "recommendation_id", "thematic": "thematic_id",
+             "body": "body_id"}
     path = path.split("?")[0].replace("/standards/1.1/", "/standards/{code}/")
+    path = path.replace("/programmes/YOS/", "/programmes/{programme}/").replace("/2018-19", "/{year}")
+    path = path.replace("/2017-18", "/{year}")
     for key, name in names.items():
         path = path.replace("{" + key + "}", "{" + name + "}")
     return path

@@ -156,7 +156,8 @@ def test_postgresql_backup_restores_into_sqlite_and_back_into_postgresql(postgre
                                                                        tmp_path: Path) -> None:
     inspection_id, case_id, secret = write_some(postgres_settings)
     manifest = backup(postgres_settings, tmp_path / "from-pg", composer=COMPOSER)
-    assert manifest.source == "postgresql" and manifest.events == manifest.head == 5
+    # scheduled (with its body registered and linked: 3 events), fieldwork, case sampled (2), rated
+    assert manifest.source == "postgresql" and manifest.events == manifest.head == 7
     assert json.loads((tmp_path / "from-pg" / "manifest.json").read_text())["chain_head"] == manifest.chain_head
 
     into_sqlite = Settings(data_dir=tmp_path / "sqlite")
@@ -184,4 +185,4 @@ def test_an_encrypted_store_backs_up_as_ciphertext_and_restores_with_its_key(tmp
     assert b"P-1" not in (tmp_path / "b" / "events.sqlite").read_bytes()
     restored = replace(settings, data_dir=tmp_path / "restored")
     restore(restored, tmp_path / "b", composer=COMPOSER)
-    check_restored(restored, inspection_id, case_id, secret, 5)
+    check_restored(restored, inspection_id, case_id, secret, 7)

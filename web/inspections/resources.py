@@ -9,6 +9,7 @@ from flask.views import MethodView
 from marshmallow import RAISE
 
 from application.representations import inspection_dict
+from domain.body import with_body_id
 from domain.errors import NotFound
 from domain.inspection import Inspection
 from web.auth import READERS, ensure_may_see, roles
@@ -53,7 +54,8 @@ class Inspections(MethodView):
     @blp.response(201, InspectionOut)
     @problems(blp, *COMMON, 409)
     def post(self, data: dict[str, Any]) -> Response:
-        """Schedule an inspection (409 if the same programme, body and start exist)."""
+        """Schedule an inspection (409 if the same programme, body and start exist). `inspected_body` is a
+        registered body's `{id}`, or `{name, type, region}`, which resolves to the registered body or registers it."""
         result = application().schedule_inspection(actor(), correlation_id=correlation_id(), **data)
         return written(result, 201)
 
@@ -161,5 +163,7 @@ class Sample(MethodView):
 
 def listing_item(row: dict[str, Any]) -> dict[str, Any]:
     """A row of the listing as the contract shapes it (api-2 C)."""
-    return {key: row[key] for key in ("id", "programme", "framework", "year", "inspected_body", "status",
+    item = {key: row[key] for key in ("id", "programme", "framework", "year", "inspected_body", "status",
                                       "fieldwork_start", "published_on")}
+    item["inspected_body"] = with_body_id(item["inspected_body"])
+    return item

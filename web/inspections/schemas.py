@@ -18,9 +18,24 @@ STATUSES = ("scheduled", "fieldwork", "fieldwork_complete", "published")
 
 
 class InspectedBodyIn(StrictSchema):
-    name = StrictString(required=True, validate=NAME)
-    type = StrictString(required=True, validate=validate.OneOf(BODY_TYPES))
-    region = StrictString(required=True, validate=NAME)
+    """A registered body by ``id``, or ``{name, type, region}``: resolved to the registered body of that type
+    and name (case and surrounding spaces ignored; the register's region wins), or registered."""
+
+    id = fields.UUID(metadata={"description": "A registered body's id (then nothing else)."})
+    name = StrictString(validate=NAME)
+    type = StrictString(validate=validate.OneOf(BODY_TYPES))
+    region = StrictString(validate=NAME)
+
+    @validates_schema
+    def an_id_or_a_name(self, data: dict[str, Any], **_: object) -> None:
+        if "id" in data:
+            extra = sorted(k for k in data if k != "id")
+            if extra:
+                raise ValidationError("give a registered body's id alone, or name, type and region", extra[0])
+            return
+        for key in ("name", "type", "region"):
+            if key not in data:
+                raise ValidationError("Missing data for required field.", key)
 
 
 class ScheduleInspectionIn(StrictSchema):
@@ -62,6 +77,7 @@ class AsOfQuery(StrictSchema):
 
 
 class InspectedBodyOut(OutputSchema):
+    id = fields.UUID(metadata={"description": "The body's id in the register (GET /v1/bodies/{id})."})
     name = fields.String()
     type = fields.String()
     region = fields.String()
