@@ -13,10 +13,9 @@ from datetime import date
 from pathlib import Path
 from uuid import UUID
 
-from infrastructure.bootstrap import build_app
-
 from domain.base import Actor
 from infrastructure.config import Settings
+from web.bootstrap import build_app
 
 ANN = Actor("Ann Inspector", "inspector", id="bench")
 

@@ -6,7 +6,6 @@ from datetime import date
 from uuid import UUID
 
 import pytest
-from infrastructure.bootstrap import build_app
 
 from application.app import InspectorateApp
 from domain.base import Actor
@@ -16,6 +15,7 @@ from domain.inspection import Inspection
 from domain.plan import Plan, plan_id_for
 from infrastructure.config import Settings
 from tests.factories import body
+from web.bootstrap import build_app
 
 ANN = Actor("Ann Inspector", "inspector", id="token-ann")
 ORG = Actor("Cumbria rep", "organisation", organisation=" cumbria ", id="token-org")
