@@ -93,7 +93,7 @@ def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) ->
     """One line a person can read. Never mentions case characteristics or free text that may identify."""
     who = _who(event.get("actor") or {})
     data = event.get("data") or {}
-    ref = (case_refs or {}).get(event["stream"], data.get("case_ref", "?"))
+    ref = (case_refs or {}).get(event["stream"], data.get("case_ref", "?")) or "(erased)"
     kind = event["type"]
     if kind == "inspection.scheduled.v1":
         body = data.get("inspected_body", {}).get("name", "?")
@@ -104,9 +104,13 @@ def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) ->
     if kind == "inspection.fieldwork_started.v1":
         return f"{who} started fieldwork"
     if kind == "inspection.case_sampled.v1":
-        return f"{who} added case {data.get('case_ref')} to the sample"
+        return f"{who} added case {data.get('case_ref') or '(erased)'} to the sample"
     if kind == "case.sampled.v1":
-        return f"Case {data.get('case_ref')} opened for assessment by {_who(data.get('assessor') or {})}"
+        return f"Case {ref} opened for assessment by {_who(data.get('assessor') or {})}"
+    if kind == "case.personal_data_erased.v1":
+        return f"{who} erased the personal data of a case ({data.get('reason')})"
+    if kind == "inspection.case_ref_erased.v1":
+        return "The erased case's reference was dropped from the sample"
     if kind == "case.rated.v1":
         return f"{who} rated case {ref}: {_count(data.get('judgements', []), 'judgement')}"
     if kind == "case.moderated.v1":

@@ -21,6 +21,7 @@ from eventsourcing.utils import resolve_topic
 
 from application.app import to_plain
 from application.ids import uuid_text
+from application.personal_data import erased_case_id
 
 _WRAPPED = b'"_type_":'  # the transcoder writes compact JSON; a user's text cannot contain this unescaped
 _AS_IS = ("date_iso", "datetime_iso")
@@ -51,6 +52,16 @@ class PlainStateDecoder:
 
     def state(self, n: FeedRow | Notification) -> dict[str, Any]:
         """The event's stored state (timestamp, cause and its own fields) as plain JSON values."""
+        state = self._state(n)
+        keys = getattr(self.mapper, "keys", None)
+        if keys is not None and keys.enabled:
+            stream = n.stream if isinstance(n, FeedRow) else str(n.originator_id)
+            case_hex = erased_case_id(n.topic, stream, lambda: state)
+            if case_hex is not None and keys.is_erased(case_hex):
+                state["erased"] = True  # its personal fields are null: their key is destroyed
+        return state
+
+    def _state(self, n: FeedRow | Notification) -> dict[str, Any]:
         if not self.fast or _class_version(n.topic) > 1:
             return self._via_mapper(n)
         data = n.state

@@ -30,6 +30,12 @@ BODY_TYPES = ("yot", "probation_trust", "nps_division", "crc", "prison")
 INSPECTION_NAMESPACE = UUID("0b5f4d0e-7d0c-4a49-9a5e-4b3f1c0f2a11")
 
 
+def erased_ref(case_id: UUID) -> str:
+    """Where an erased case sits in ``Inspection.case_refs`` (by reference otherwise): a reference
+    never holds a control character (the API refuses them), so this never meets a real one."""
+    return f"\x00erased {case_id.hex}"
+
+
 def inspection_id_for(programme: str, body_name: str, fieldwork_start: date) -> UUID:
     key = f"{programme}|{body_name.strip().casefold()}|{fieldwork_start.isoformat()}"
     return uuid5(INSPECTION_NAMESPACE, key)
@@ -277,8 +283,20 @@ class Inspection(InspectorateAggregate):
         self.status = FIELDWORK
 
     @event("CaseSampled", topic="inspection.case_sampled.v1")
-    def _sample_case(self, case_id: UUID, case_ref: str) -> None:
-        self.case_refs[case_ref] = case_id.hex
+    def _sample_case(self, case_id: UUID, case_ref: str | None) -> None:
+        # An erased case's reference reads as None: it is held under a key no reference can be.
+        self.case_refs[case_ref if case_ref is not None else erased_ref(case_id)] = case_id.hex
+
+    def forget_case_ref(self, case_id: UUID) -> None:
+        """Drop an erased case's reference from the sample (the case stays in it, by id)."""
+        if erased_ref(case_id) not in self.case_refs:
+            self._forget_case_ref(case_id=case_id)
+
+    @event("CaseRefErased", topic="inspection.case_ref_erased.v1")
+    def _forget_case_ref(self, case_id: UUID) -> None:
+        self.case_refs = {
+            (erased_ref(case_id) if hex_id == case_id.hex else ref): hex_id for ref, hex_id in self.case_refs.items()
+        }
 
     @event("FieldworkCompleted", topic="inspection.fieldwork_completed.v1")
     def _complete_fieldwork(self) -> None:

@@ -33,6 +33,12 @@ def _store() -> IdempotencyStore:
     return current_app.extensions[EXTENSION]
 
 
+def forget_answers_about(text: str) -> int:
+    """Forget the kept answers that quote ``text`` (an erased case's id: see IdempotencyStore)."""
+    store = current_app.extensions.get(EXTENSION)
+    return store.forget_mentioning(text) if store is not None else 0
+
+
 def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
     """What makes two requests the same request: method, path, query and body, byte for byte."""
     digest = hashlib.sha256()
