@@ -16,6 +16,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, LRUCa
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording
 
 from application.personal_data import ERASED_TOPIC, CaseKeys, SealedTranscoding, SealingMapper, erased_case_id
+from application.projections.scores import breakdown, profile_tallies
 from application.representations import case_dict, complaint_dict, inspection_dict, reinspection_dict
 from application.transcodings import DateAsISO, Transcoder
 from domain import clock
@@ -417,6 +418,7 @@ class InspectorateApp(Application[UUID]):
             inspection.publish(
                 published_on, today, headline_scores, criteria_scores, of_concern,
                 reinspection.id if reinspection else None,
+                breakdown(profile_tallies((c.characteristics, c.verdicts()) for c in cases)),
             )
             # Locking every case makes a rating that raced with publication lose
             # its optimistic-concurrency race instead of slipping past the scores.

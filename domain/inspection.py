@@ -230,6 +230,7 @@ class Inspection(InspectorateAggregate):
         criteria_scores: dict[str, Any],
         of_concern: bool,
         reinspection_id: UUID | None,
+        breakdown: dict[str, Any] | None = None,
     ) -> None:
         self.check_publication(published_on, today)
         self._publish(
@@ -238,6 +239,7 @@ class Inspection(InspectorateAggregate):
             criteria_scores=criteria_scores,
             of_concern=of_concern,
             reinspection_id=reinspection_id,
+            breakdown=breakdown,
         )
 
     def designate_as_reinspection(self, reinspection_id: UUID) -> None:
@@ -302,7 +304,26 @@ class Inspection(InspectorateAggregate):
     def _complete_fieldwork(self) -> None:
         self.status = FIELDWORK_COMPLETE
 
-    @event("ReportPublished", topic="inspection.report_published.v1")
+    class ReportPublished(InspectorateAggregate.Event):
+        """The report is published with its figures; since version 2 also the diversity breakdown as
+        published (headline tallies by characteristic and value, in aggregate), so that erasing a
+        case's characteristics later never changes it."""
+
+        TOPIC = "inspection.report_published.v1"
+        class_version = 2
+        published_on: date
+        headline_scores: dict[str, Any]
+        criteria_scores: dict[str, Any]
+        of_concern: bool
+        reinspection_id: UUID | None
+        breakdown: dict[str, Any] | None  # null only in events recorded before class version 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 did not record the breakdown: readers derive it from the cases, as they did."""
+            state["breakdown"] = None
+
+    @event(ReportPublished)
     def _publish(
         self,
         published_on: date,
@@ -310,6 +331,7 @@ class Inspection(InspectorateAggregate):
         criteria_scores: dict[str, Any],
         of_concern: bool,
         reinspection_id: UUID | None,
+        breakdown: dict[str, Any] | None,
     ) -> None:
         self.status = PUBLISHED
         self.published_on = published_on

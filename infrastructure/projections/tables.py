@@ -86,6 +86,7 @@ VIEW_TABLES: dict[str, sa.Table] = {
             # for the listing (GET /v1/inspections): newest first by fieldwork_start, then id
             _name("framework"), _name("fieldwork_start", index=True), sa.Column("inspected_body", Doc),
             sa.Column("headline", Doc), sa.Column("criteria", Doc), _sealed("profiles"),
+            sa.Column("breakdown", Doc),  # as published (aggregate tallies by characteristic), else NULL
         ),
         sa.Table(
             "vw_year_inspections", metadata, _id(),
