@@ -169,6 +169,8 @@ class ScoresView(View):
         # Recorded since version 2 of the event: the breakdown as published, which erasing a case's
         # characteristics later cannot change (a rebuild could no longer read them).
         row["breakdown"] = s.get("breakdown")
+        if row["breakdown"] is not None:
+            row["profiles"] = {}  # what they were for is frozen in the breakdown (and could hold an erased case's)
         t[INSPECTIONS].put(row)
 
     @handles(ERASED_TOPIC)
