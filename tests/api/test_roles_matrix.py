@@ -60,6 +60,7 @@ MATRIX = [
         {"population": 10, "by": {"gender": {"male": 7, "female": 3}}}),
     Row("GET", "/v1/inspections/{yos}/sample", READERS),
     Row("POST", "/v1/inspections/{yos}/standards/1.1/rating", INSPECTOR, {"rating": "good", "rationale": "Seen."}),
+    Row("POST", "/v1/cases/{case}/erasure", {"admin"}, {"reason": "Asked for."}),  # last: the case is erased
 ]
 
 
