@@ -79,6 +79,7 @@ class InspectorateApp(Application[UUID]):
         is_holiday: Callable[[date], bool],
     ) -> None:
         self.case_keys = CaseKeys()  # before the mapper is made: its transcoding opens sealed values
+        self._retention_done: set[UUID] = set()  # inspections whose cases the retention schedule has erased
         super().__init__(env)
         if hasattr(self.recorder, "select_case_keys"):  # the event store keeps the keys (infrastructure.eventstore)
             self.recorder.case_keys = self.case_keys  # type: ignore[attr-defined]
@@ -346,6 +347,26 @@ class InspectorateApp(Application[UUID]):
         if result.position is None and self.case_keys.store is not None:  # erased before: destroy the key again
             self.case_keys.store.destroy_case_keys([case_id.hex])
         return result
+
+    def erase_expired_cases(self, years: int, today: date | None = None) -> list[UUID]:
+        """The retention schedule: erase, with reason ``retention``, every case of every inspection
+        published more than ``years`` years before today; once each (an erased case is passed by).
+        The cases erased now. An inspection whose cases are all erased is not looked at again here."""
+        today = today or clock.today()
+        cutoff = add_months(today, -12 * years)  # published before this day: more than `years` years ago
+        erased: list[UUID] = []
+        for inspection_id in self._ids_with_topic("inspection.report_published.v1"):
+            if inspection_id in self._retention_done:
+                continue
+            inspection = self._get(Inspection, inspection_id, copy=False)
+            if inspection.published_on is None or inspection.published_on >= cutoff:
+                continue
+            for case_id in inspection.case_ids:
+                if not getattr(self._get(CaseAssessment, case_id, copy=False), "erased", False):
+                    self.erase_case(SYSTEM, case_id, "retention", correlation_id="retention")
+                    erased.append(case_id)
+            self._retention_done.add(inspection_id)  # (a published inspection's sample never grows)
+        return erased
 
     def erased_case_ids(self) -> list[UUID]:
         """Every case whose personal data was erased, as the record says."""

@@ -175,16 +175,41 @@ def follow(projector: Projector, waiter: Poller | Listener, stop: threading.Even
         waiter.wait(stop, projector.position)
 
 
-def run_deadlines(app: InspectorateApp, stop: threading.Event, interval: float = DEADLINE_SECONDS) -> None:
-    """The deadline process: mark reinspections due, at start and then every ``interval`` seconds."""
+def run_deadlines(app: InspectorateApp, stop: threading.Event, interval: float = DEADLINE_SECONDS,
+                  settings: Settings | None = None) -> None:
+    """The deadline process: mark reinspections due and apply the retention schedule (when
+    INSPECTORATE_RETENTION_YEARS sets one), at start and then every ``interval`` seconds."""
     while not stop.is_set():
         try:
             marked = app.mark_due_reinspections()
             if marked:
                 log.info("deadline process: %d reinspection(s) became due", marked)
+            if settings is not None and settings.retention_years:
+                erased = apply_retention(app, settings)
+                if erased:
+                    log.info("deadline process: %d case(s) erased under the retention schedule", erased)
         except Exception as error:
             log.warning("deadline process failed (%s); will retry", type(error).__name__)
         stop.wait(interval)
+
+
+def apply_retention(app: InspectorateApp, settings: Settings) -> int:
+    """Erase the cases the retention schedule says are due, and forget kept answers that quote them."""
+    if not settings.retention_years:
+        return 0
+    erased = app.erase_expired_cases(settings.retention_years)
+    if erased:
+        from infrastructure.idempotency import IdempotencyStore
+        from infrastructure.readdb import create_read_engine
+
+        engine = create_read_engine(settings)
+        try:
+            store = IdempotencyStore(engine, app.mapper.cipher)
+            for case_id in erased:
+                store.forget_mentioning(str(case_id))
+        finally:
+            engine.dispose()
+    return len(erased)
 
 
 def run_webhooks(app: InspectorateApp, settings: Settings, stop: threading.Event) -> None:
@@ -263,7 +288,8 @@ def lead(settings: Settings, lost: threading.Event, heartbeat: Heartbeat | None 
         projector.yield_on_conflict = True  # a `views rebuild` running meanwhile goes first
         projector.ensure_tracking()
         waiter = Listener(settings, app.recorder.channel_name) if settings.is_postgres else Poller(app)  # type: ignore[attr-defined]
-        threads = [threading.Thread(target=run_deadlines, args=(app, lost), name="deadlines", daemon=True),
+        threads = [threading.Thread(target=run_deadlines, args=(app, lost, DEADLINE_SECONDS, settings),
+                                    name="deadlines", daemon=True),
                    threading.Thread(target=run_webhooks, args=(app, settings, lost), name="webhooks", daemon=True)]
         for thread in threads:
             thread.start()
