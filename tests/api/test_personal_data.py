@@ -230,3 +230,58 @@ def test_an_erasure_needs_a_reason_and_an_existing_case(api: Api) -> None:
     assert_problem(api.post(f"/v1/cases/{case_id}/erasure", {}, "admin"), 422)
     assert_problem(api.post(f"/v1/cases/{case_id}/erasure", {"reason": ""}, "admin"), 422)
     assert_problem(api.post(f"/v1/cases/{inspection_id}/erasure", {"reason": "x"}, "admin"), 404)
+
+
+def test_restoring_a_backup_taken_before_an_erasure_then_reapplying_the_erasures(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from infrastructure.backup import restore
+    from web.cli import cli
+
+    settings = services_of(api.app).settings
+    inspection_id, (case_id, *_) = sampled(api, (True, False))
+    project(api)
+    backup(settings, tmp_path / "before")  # holds the case's key, and its reference in the views
+    api.ok(erase(api, case_id))
+    for name in [n for n in __import__("os").environ if n.startswith("INSPECTORATE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("INSPECTORATE_DATA_DIR", str(settings.data_dir))
+    if settings.database_url:
+        monkeypatch.setenv("INSPECTORATE_DATABASE_URL", settings.database_url)
+    listing = CliRunner().invoke(cli, ["erasures", "list"])
+    assert listing.exit_code == 0, listing.output
+    assert case_id in listing.output and "the person asked for erasure" in listing.output
+    (tmp_path / "erasures.jsonl").write_text(listing.output)
+
+    restored = Settings(data_dir=tmp_path / "restored")
+    restore(restored, tmp_path / "before")
+    from infrastructure.bootstrap import build_app
+
+    app = build_app(restored, create_table=False)
+    try:  # the restored record has the case's key again, and no erasure
+        assert app.get_case(__import__("uuid").UUID(case_id)).case_ref == REF
+    finally:
+        app.close()
+    if not settings.is_postgres:  # (a PostgreSQL backup carries no views: they are rebuilt)
+        assert REF in sqlite_files_hold(restored)  # the restored views quote it
+    monkeypatch.setenv("INSPECTORATE_DATA_DIR", str(restored.data_dir))
+    monkeypatch.delenv("INSPECTORATE_DATABASE_URL", raising=False)
+    done = CliRunner().invoke(cli, ["erasures", "reapply", str(tmp_path / "erasures.jsonl")])
+    assert done.exit_code == 0, done.output
+    assert "1 case(s) erased again" in done.output
+    rebuilt = CliRunner().invoke(cli, ["views", "rebuild", "--processes", "1"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    from infrastructure.idempotency import IdempotencyStore
+    from infrastructure.readdb import create_read_engine
+
+    engine = create_read_engine(restored)
+    IdempotencyStore(engine).forget_mentioning(case_id)  # (the API does this on an erasure; here by hand)
+    engine.dispose()
+    assert sqlite_files_hold(restored) == set()
+    app = build_app(restored, create_table=False)
+    try:
+        assert app.get_case(__import__("uuid").UUID(case_id)).case_ref is None
+    finally:
+        app.close()
