@@ -168,6 +168,11 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
         c.executemany(f"INSERT OR REPLACE INTO {self.keys_table_name} VALUES (?, NULL)", [(h,) for h in case_hexes])
         return destroyed
 
+    def insert_case_keys(self, keys: dict[str, bytes]) -> None:
+        """Keys made elsewhere (a record copied here as stored: benchmarks.generate_history)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.executemany(f"INSERT OR REPLACE INTO {self.keys_table_name} VALUES (?,?)", list(keys.items()))
+
     def destroy_case_keys(self, case_ids: list[str]) -> int:
         destroyed = 0
         for start in range(0, len(case_ids), 500):
@@ -425,6 +430,14 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             [(i,) for i in ids],
         )
         return destroyed
+
+    def insert_case_keys(self, keys: dict[str, bytes]) -> None:
+        """Keys made elsewhere (a record copied here as stored: benchmarks.generate_history)."""
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.executemany(
+                self._sql("INSERT INTO {schema}.{keys} VALUES (%s, %s) ON CONFLICT (case_id) DO UPDATE SET key = %s"),
+                [(UUID(h), k, k) for h, k in keys.items()],
+            )
 
     def destroy_case_keys(self, case_ids: list[str]) -> int:
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
