@@ -241,7 +241,7 @@ def test_restoring_a_backup_taken_before_an_erasure_then_reapplying_the_erasures
     from web.cli import cli
 
     settings = services_of(api.app).settings
-    inspection_id, (case_id, *_) = sampled(api, (True, False))
+    _, (case_id, *_) = sampled(api, (True, False))
     project(api)
     backup(settings, tmp_path / "before")  # holds the case's key, and its reference in the views
     api.ok(erase(api, case_id))
