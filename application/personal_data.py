@@ -212,6 +212,8 @@ def case_of(topic: str, originator_hex: str, state: dict[str, Any]) -> str:
 
 def seal_state(keys: CaseKeys, topic: str, originator_hex: str, state: dict[str, Any]) -> dict[str, Any]:
     """A copy of an event's state with its personal fields sealed under the case's key."""
+    if not _holds_personal_data(topic, state):  # (a rating without notes: no key to look up)
+        return state
     case_hex = case_of(topic, originator_hex, state)
     if topic in CASE_ID_FIELD or topic == SAMPLED_TOPIC:
         aead: Any = keys.new_key(case_hex)
@@ -232,6 +234,17 @@ def seal_state(keys: CaseKeys, topic: str, originator_hex: str, state: dict[str,
         elif state.get(name) is not None:
             state[name] = keys.seal(case_hex, state[name], aead)
     return state
+
+
+def _holds_personal_data(topic: str, state: dict[str, Any]) -> bool:
+    for field in SEALED_FIELDS[topic]:
+        name, _, inner = field.partition("[].")
+        if inner:
+            if any(item.get(inner) is not None for item in state.get(name) or ()):
+                return True
+        elif state.get(name) is not None:
+            return True
+    return False
 
 
 class SealingMapper(Mapper[UUID]):

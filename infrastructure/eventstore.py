@@ -69,8 +69,10 @@ class _ImmediateTransaction(SQLiteTransaction):
             self._fd = os.open(self.queue, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(self._fd, fcntl.LOCK_EX)
         cursor = self.connection.cursor()
-        # Deleted content (a destroyed case key) is overwritten with zeros, not left in free space.
-        cursor.execute("PRAGMA secure_delete=ON")
+        if not getattr(self.connection, "secure_delete", False):  # once per pooled connection
+            # Deleted content (a destroyed case key) is overwritten with zeros, not left in free space.
+            cursor.execute("PRAGMA secure_delete=ON")
+            self.connection.secure_delete = True
         try:
             cursor.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:  # "database is locked" after the busy timeout
