@@ -22,6 +22,7 @@ values here within that time; the process that erases forgets it at once.
 from __future__ import annotations
 
 import base64
+import binascii
 import os
 import threading
 import time
@@ -159,7 +160,7 @@ class CaseKeys:
         aead = self._entry(case_hex)
         if not isinstance(aead, AESGCM):
             return None
-        raw = base64.b64decode(data)
+        raw = binascii.a2b_base64(data)
         try:
             return orjson.loads(aead.decrypt(raw[:12], raw[12:], case_hex.encode()))
         except InvalidTag:

@@ -80,13 +80,24 @@ class FactDecoder:
     def read(self, shape: type[S], topic: str, data: bytes) -> S:
         """Only the fields ``shape`` names, decoded straight from the stored JSON (msgspec: about
         twice as fast as a whole decode for a rating, whose notes, cause and timestamp are skipped)."""
-        if _class_version(topic) > 1 or topic in _SEALED_AT_TOP:
-            # an older stored shape: upcast the whole state first; sealed fields: open them first
+        if _class_version(topic) > 1:  # an older stored shape: upcast the whole state first
             return msgspec.convert(self.state(topic, data), shape)
         decoder = self.shapes.get(shape)
         if decoder is None:
             decoder = self.shapes[shape] = msgspec.json.Decoder(shape)
-        return decoder.decode(self._plain(data))
+        sealed = _SEALED_AT_TOP.get(topic)
+        if sealed is None:
+            return decoder.decode(self._plain(data))
+        # Personal fields the shape reads come sealed ({"_type_": "pd", ...}): open just those.
+        try:
+            value = decoder.decode(self._plain(data))
+        except msgspec.ValidationError:  # the shape reads a sealed field as a plain type: the whole way
+            return msgspec.convert(self.state(topic, data), shape)
+        for name in sealed:
+            found = getattr(value, name, None)
+            if type(found) is dict and found.get("_type_") == "pd":
+                setattr(value, name, self.decoders["pd"](found["_data_"]))
+        return value
 
     def _plain(self, data: bytes) -> bytes:
         if self.cipher is not None:
@@ -112,7 +123,9 @@ class FactDecoder:
 
 # Topics with a sealed field at the top of the state (a shape would read it still sealed), and the
 # topics whose stream is the case whose key opens them (read ahead per page of rows).
-_SEALED_AT_TOP = frozenset(t for t, fields in SEALED_FIELDS.items() if any("[]" not in f for f in fields))
+_SEALED_AT_TOP = {
+    t: top for t, fields in SEALED_FIELDS.items() if (top := tuple(f for f in fields if "[]" not in f))
+}
 _PREFETCH = frozenset(t for t in _SEALED_AT_TOP if t not in CASE_ID_FIELD)
 
 
