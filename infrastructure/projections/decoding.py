@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 from typing import Any, TypeVar
-from uuid import UUID
 
 import msgspec
 import orjson
@@ -52,7 +51,7 @@ class FactDecoder:
             rows = list(rows)
         if self.keys is not None and self.keys.enabled:
             self.keys.prefetch(
-                UUID(s).hex for _, s, _, t, d in rows
+                s.replace("-", "") for _, s, _, t, d in rows  # (canonical text to hex)
                 if t in _PREFETCH and d is not None and (topics is None or t in topics) and t not in bare
             )
         if topics is None:
