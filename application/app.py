@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from copy import deepcopy
@@ -12,10 +13,12 @@ from itertools import takewhile
 from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application, LRUCache, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording
 
 from application.bodies import BodiesMixin
+from application.personal_data import ERASED_TOPIC, CaseKeys, SealedTranscoding, SealingMapper, erased_case_id
+from application.projections.scores import breakdown, profile_key, profile_tallies
 from application.recommendations import RecommendationCommands
 from application.representations import case_dict, complaint_dict, inspection_dict, reinspection_dict
 from application.results import Result
@@ -78,7 +81,12 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
         *,
         is_holiday: Callable[[date], bool],
     ) -> None:
+        self.case_keys = CaseKeys()  # before the mapper is made: its transcoding opens sealed values
+        self._retention_done: set[UUID] = set()  # inspections whose cases the retention schedule has erased
         super().__init__(env)
+        if hasattr(self.recorder, "select_case_keys"):  # the event store keeps the keys (infrastructure.eventstore)
+            self.recorder.case_keys = self.case_keys  # type: ignore[attr-defined]
+            self.case_keys.store = self.recorder  # type: ignore[assignment]
         self.is_holiday = is_holiday
         self.public_url = "http://127.0.0.1:8000"  # the base of events' dataschema URLs (set from settings)
         self.on_recorded: Callable[[int], None] | None = None  # told how many events each save recorded (metrics)
@@ -91,6 +99,12 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+        transcoder.register(SealedTranscoding(self.case_keys))
+
+    def construct_mapper(self) -> SealingMapper:
+        """The library's mapper, sealing each case's personal fields with the case's key."""
+        mapper = super().construct_mapper()
+        return SealingMapper(mapper.transcoder, self.case_keys, mapper.compressor, mapper.cipher)
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """The library's ``save``, collecting our aggregates' events directly.
@@ -316,6 +330,68 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
 
         return self._run(actor, correlation_id, decide, expected_version)
 
+    def erase_case(
+        self, actor: Actor, case_id: UUID, reason: str, correlation_id: str | None = None
+    ) -> Result:
+        """Erase a case's personal data: its reference, characteristics and notes (crypto-shredding).
+
+        The erasure event (no personal data, its reason) and the destruction of
+        the case's key are one transaction (``infrastructure.eventstore``); the
+        inspection drops the case's reference from its sample. A second erasure
+        of the same case records nothing and answers the same (it destroys the
+        key again, should a restored backup have brought it back).
+        """
+        def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
+            case = self._get(CaseAssessment, case_id)
+            inspection = self._get(Inspection, case.inspection_id)
+            case.erase_personal_data(reason)
+            inspection.forget_case_ref(case.id)
+            changed: list[InspectorateAggregate] = [a for a in (case, inspection) if a.pending_events]
+            return changed, lambda: Result({"erased": True}, case.version, None)
+
+        result = self._run(actor, correlation_id, decide)
+        self.case_keys.forget([case_id])
+        if result.position is None and self.case_keys.store is not None:  # erased before: destroy the key again
+            self.case_keys.store.destroy_case_keys([case_id.hex])
+        return result
+
+    def erase_expired_cases(self, years: int, today: date | None = None) -> list[UUID]:
+        """The retention schedule: erase, with reason ``retention``, every case of every inspection
+        published more than ``years`` years before today; once each (an erased case is passed by).
+        The cases erased now. An inspection whose cases are all erased is not looked at again here."""
+        today = today or clock.today()
+        cutoff = add_months(today, -12 * years)  # published before this day: more than `years` years ago
+        erased: list[UUID] = []
+        for inspection_id in self._ids_with_topic("inspection.report_published.v1"):
+            if inspection_id in self._retention_done:
+                continue
+            inspection = self._get(Inspection, inspection_id, copy=False)
+            if inspection.published_on is None or inspection.published_on >= cutoff:
+                continue
+            for case_id in inspection.case_ids:
+                if not getattr(self._get(CaseAssessment, case_id, copy=False), "erased", False):
+                    self.erase_case(SYSTEM, case_id, "retention", correlation_id="retention")
+                    erased.append(case_id)
+            self._retention_done.add(inspection_id)  # (a published inspection's sample never grows)
+        return erased
+
+    def erased_case_ids(self) -> list[UUID]:
+        """Every case whose personal data was erased, as the record says."""
+        return list(self._ids_with_topic(ERASED_TOPIC))
+
+    def reapply_erasures(self) -> int:
+        """Destroy again the key of every case the record says was erased (after restoring a backup
+        taken before some erasures); how many keys were still there."""
+        ids = [i.hex for i in self.erased_case_ids()]
+        if not ids or self.case_keys.store is None:
+            return 0
+        destroyed = self.case_keys.store.destroy_case_keys(ids)
+        self.case_keys.forget(ids)
+        cache = self.repository.cache
+        if isinstance(cache, LRUCache):  # cached aggregates may hold what the keys sealed
+            self.repository.cache = LRUCache(cache.maxsize)
+        return destroyed
+
     def complete_fieldwork(
         self, actor: Actor, inspection_id: UUID, expected_version: int | None = None,
         correlation_id: str | None = None, short_sample_reason: str | None = None,
@@ -367,9 +443,12 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
                 )
                 reinspection.become_due(today)
                 changed.append(reinspection)
+            profiles = profile_tallies((c.characteristics, c.verdicts()) for c in cases)
+            profile_cases = Counter(profile_key(c.characteristics) for c in cases)
             inspection.publish(
                 published_on, today, headline_scores, criteria_scores, of_concern,
                 reinspection.id if reinspection else None,
+                breakdown(profiles), profiles, dict(profile_cases),
             )
             # Locking every case makes a rating that raced with publication lose
             # its optimistic-concurrency race instead of slipping past the scores.
@@ -664,8 +743,15 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
             "recorded_at": domain_event.timestamp.isoformat(),  # type: ignore[attr-defined]
             "actor": actor_of(cause),
             "correlation_id": cause.get("correlation_id"),
-            "data": to_plain(fields),
+            "data": self.mark_erased(notification.topic, str(notification.originator_id), to_plain(fields)),
         }
+
+    def mark_erased(self, topic: str, stream: str, data: dict[str, Any]) -> dict[str, Any]:
+        """An event's plain data with ``erased: true`` when its personal fields belong to an erased case."""
+        case_hex = erased_case_id(topic, stream, lambda: data)
+        if case_hex is not None and self.case_keys.is_erased(case_hex):
+            data["erased"] = True
+        return data
 
 
 def inspection_ratings(inspection: Inspection, headline: dict[str, Tally]) -> dict[str, Any]:

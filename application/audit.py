@@ -117,9 +117,13 @@ SUMMARIES: dict[str, Summary] = {
         f"{data.get('inspected_body', {}).get('name', '?')}, fieldwork from {data.get('fieldwork_start')}"
     ),
     "inspection.fieldwork_started.v1": lambda who, data, ref: f"{who} started fieldwork",
-    "inspection.case_sampled.v1": lambda who, data, ref: f"{who} added case {data.get('case_ref')} to the sample",
+    "inspection.case_sampled.v1": lambda who, data, ref: (
+        f"{who} added case {data.get('case_ref') or '(erased)'} to the sample"),
+    "case.personal_data_erased.v1": lambda who, data, ref: (
+        f"{who} erased the personal data of a case ({data.get('reason')})"),
+    "inspection.case_ref_erased.v1": lambda who, data, ref: "The erased case's reference was dropped from the sample",
     "case.sampled.v1": lambda who, data, ref: (
-        f"Case {data.get('case_ref')} opened for assessment by {_who(data.get('assessor') or {})}"
+        f"Case {ref} opened for assessment by {_who(data.get('assessor') or {})}"
     ),
     "case.rated.v1": lambda who, data, ref: (
         f"{who} rated case {ref}: {_count(data.get('judgements', []), 'judgement')}"
@@ -247,7 +251,7 @@ def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) ->
     """One line a person can read (``SUMMARIES``); an event type without an entry says its type."""
     who = _who(event.get("actor") or {})
     data = event.get("data") or {}
-    ref = (case_refs or {}).get(event["stream"], data.get("case_ref", "?"))
+    ref = (case_refs or {}).get(event["stream"], data.get("case_ref", "?")) or "(erased)"
     summary = SUMMARIES.get(event["type"])
     return summary(who, data, ref) if summary is not None else f"{who} recorded {event['type']}"
 

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import CanMutateAggregate
 
+from application.personal_data import SEALED_FIELDS
 from domain.access import SPECIAL_CATEGORY_ROLES
 from domain.base import InspectorateAggregate
 from domain.body import Body
@@ -279,6 +280,16 @@ def data_schema(topic: str, cls: type[CanMutateAggregate], public_url: str = DEF
         properties[name] = derived
     own = list(properties)
     optional = set(SPECIAL_CATEGORY_FIELDS.get(topic, ()))
+    sealed = [f for f in SEALED_FIELDS.get(topic, ()) if "[]" not in f]
+    for name in sealed:  # personal data: null once the case's personal data is erased
+        if name in properties:
+            properties[name] = {"anyOf": [properties[name], {"type": "null"}]}
+    if topic in SEALED_FIELDS:
+        properties["erased"] = {
+            "const": True,
+            "description": "present (true) once the case's personal data is erased: its personal fields are null",
+        }
+        optional.add("erased")
     properties["actor"] = _ACTOR
     properties["correlation_id"] = {"type": ["string", "null"]}
     schema: dict[str, Any] = {
@@ -290,6 +301,7 @@ def data_schema(topic: str, cls: type[CanMutateAggregate], public_url: str = DEF
         "required": [name for name in own if name not in optional] + ["actor", "correlation_id"],
         "additionalProperties": False,
     }
+    optional.discard("erased")
     if optional:
         schema["description"] = (
             f"{', '.join(sorted(optional))}: special category personal data, present only for the roles "

@@ -29,6 +29,7 @@ from eventsourcing.persistence import JSONTranscoder, Mapper, Notification
 from eventsourcing.utils import resolve_topic
 
 from application.app import to_plain
+from application.personal_data import CASE_ID_FIELD, SEALED_FIELDS, CaseKeys, erased_case_id
 from application.projections.store import Fact
 from domain.ids import uuid_text
 
@@ -65,6 +66,7 @@ class EventDecoder:
         self.decoders: dict[str, Callable[[Any], Any]] = {name: t.decode for name, t in self.transcodings.items()}
         self.decoders["uuid_hex"] = uuid_text
         self.shapes: dict[type, msgspec.json.Decoder[Any]] = {}
+        self.keys: CaseKeys | None = getattr(mapper, "keys", None)
 
     # -- for the projections ---------------------------------------------------------
 
@@ -72,7 +74,15 @@ class EventDecoder:
         self, rows: Iterable[Row], topics: frozenset[str] | None = None, bare: frozenset[str] = frozenset()
     ) -> list[Fact]:
         """The facts of the rows, leaving out those whose topic is not in ``topics``; those whose
-        topic is in ``bare`` get an empty state (their handlers never read it). Nothing is decoded yet."""
+        topic is in ``bare`` get an empty state (their handlers never read it). Nothing is decoded yet,
+        but the keys of the cases whose personal fields may be read are fetched, in one query."""
+        if not isinstance(rows, list):
+            rows = list(rows)
+        if self.keys is not None and self.keys.enabled:
+            self.keys.prefetch(
+                s.replace("-", "") for _, s, _, t, d in rows  # (canonical text to hex)
+                if t in _PREFETCH and d is not None and (topics is None or t in topics) and t not in bare
+            )
         if topics is None:
             return [Fact(p, t, None, s, v, d, self) for p, s, v, t, d in rows]
         return [
@@ -103,7 +113,19 @@ class EventDecoder:
         decoder = self.shapes.get(shape)
         if decoder is None:
             decoder = self.shapes[shape] = msgspec.json.Decoder(shape)
-        return decoder.decode(self._opened(data))
+        sealed = _SEALED_AT_TOP.get(topic)
+        if sealed is None:
+            return decoder.decode(self._opened(data))
+        # Personal fields the shape reads come sealed ({"_type_": "pd", ...}): open just those.
+        try:
+            value = decoder.decode(self._opened(data))
+        except msgspec.ValidationError:  # the shape reads a sealed field as a plain type: the whole way
+            return msgspec.convert(self.state(topic, data), shape)
+        for name in sealed:
+            found = getattr(value, name, None)
+            if type(found) is dict and found.get("_type_") == "pd":
+                setattr(value, name, self.decoders["pd"](found["_data_"]))
+        return value
 
     def _opened(self, data: bytes) -> bytes:
         """Decrypted and decompressed, as the mapper does first."""
@@ -130,7 +152,18 @@ class EventDecoder:
     # -- for the feed ----------------------------------------------------------------
 
     def plain(self, n: FeedRow | Notification) -> dict[str, Any]:
-        """The event's stored state (timestamp, cause and its own fields) as plain JSON values."""
+        """The event's stored state (timestamp, cause and its own fields) as plain JSON values;
+        ``erased: true`` when the case's personal fields are null because its key is destroyed."""
+        state = self._plain_state(n)
+        keys = self.keys
+        if keys is not None and keys.enabled:
+            stream = n.stream if isinstance(n, FeedRow) else str(n.originator_id)
+            case_hex = erased_case_id(n.topic, stream, lambda: state)
+            if case_hex is not None and keys.is_erased(case_hex):
+                state["erased"] = True
+        return state
+
+    def _plain_state(self, n: FeedRow | Notification) -> dict[str, Any]:
         if not self.fast or _class_version(n.topic) > 1:
             return self._via_mapper(n)
         data = self._opened(n.state)
@@ -171,6 +204,14 @@ class EventDecoder:
         if type(value) is list:
             return [self._walk(item) for item in value]
         return value
+
+
+# Topics with a sealed field at the top of the state (a shape would read it still sealed), and the
+# topics whose stream is the case whose key opens them (read ahead per page of rows).
+_SEALED_AT_TOP = {
+    t: top for t, fields in SEALED_FIELDS.items() if (top := tuple(f for f in fields if "[]" not in f))
+}
+_PREFETCH = frozenset(t for t in _SEALED_AT_TOP if t not in CASE_ID_FIELD)
 
 
 @cache

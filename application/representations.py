@@ -63,6 +63,8 @@ def case_dict(c: CaseAssessment, *, with_characteristics: bool = True) -> dict[s
         "judgements": list(c.judgements.values()),
         "moderations": list(c.moderations.values()),
         "version": c.version,
+        # (a reference is required when sampling: none means the key that sealed it is gone)
+        "erased": bool(getattr(c, "erased", False)) or c.case_ref is None,
     }
     if with_characteristics:
         body["characteristics"] = c.characteristics

@@ -38,6 +38,7 @@ from uuid import UUID
 from freezegun import freeze_time
 
 from application.app import InspectorateApp
+from application.personal_data import MemoryKeyStore
 from domain.base import SYSTEM, Actor, caused_by
 from domain.calendar import add_working_days
 from domain.errors import DuplicateInspection, InvalidValue
@@ -345,6 +346,7 @@ def generate(settings: Settings, events: int, plan: Plan | None = None, batch: i
     }
     memory_env.pop("APPLICATION_RECORDER_TOPIC", None)
     memory = InspectorateApp(memory_env, is_holiday=is_bank_holiday)
+    memory.case_keys.store = MemoryKeyStore()  # cases' personal fields sealed as the real store seals them
     started = time.perf_counter()
     plan = plan or Plan()
     first_part = events - int(events * plan.standards)
@@ -377,6 +379,9 @@ def copy_record(source: InspectorateApp, settings: Settings, batch: int = 5000,
     head = source.recorder.max_notification_id() or 0
     started = time.perf_counter()
     try:
+        keys = source.case_keys.pending_keys()  # (an in-memory source keeps its cases' keys there)
+        if keys:  # first: a reader following the copy opens each case's data as it comes
+            target.recorder.insert_case_keys(keys)  # type: ignore[attr-defined]
         position = 0
         while page := source.recorder.select_notifications(position, batch, inclusive_of_start=False):
             target.recorder.insert_events(page)

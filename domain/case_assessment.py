@@ -127,6 +127,7 @@ class CaseAssessment(InspectorateAggregate):
         self.judgements: dict[str, dict[str, Any]] = {}
         self.moderations: dict[str, dict[str, Any]] = {}
         self.locked = False  # true once the inspection's report is published
+        self.erased = False  # true once the case's personal data is erased
 
     def __deepcopy__(self, memo: dict[int, Any]) -> CaseAssessment:
         """The copy the application's aggregate cache hands to each command, made cheaply.
@@ -142,17 +143,46 @@ class CaseAssessment(InspectorateAggregate):
         for name in ("_pending_events",):
             state[name] = list(state[name])
         for name in ("characteristics", "assessor", "judgements", "moderations"):
-            state[name] = dict(state[name])
+            if state[name] is not None:  # (characteristics are None once erased)
+                state[name] = dict(state[name])
         copy.__dict__.update(state)
         return copy
 
+    def erase_personal_data(self, reason: str) -> bool:
+        """Erase the case's reference, characteristics and notes; whether anything was left to erase.
+
+        The event holds no personal data. Where the record keeps the erased
+        fields (sealed with the case's own key), the key is destroyed with it
+        (``application.personal_data``); in this state they are gone at once.
+        """
+        if not reason or not reason.strip():
+            raise InvalidValue("reason", "is required")
+        if getattr(self, "erased", False):
+            return False
+        self._erase(reason=reason)
+        return True
+
+    @event("PersonalDataErased", topic="case.personal_data_erased.v1")
+    def _erase(self, reason: str) -> None:
+        self.erased = True
+        self.case_ref = None  # type: ignore[assignment]
+        self.characteristics = None  # type: ignore[assignment]
+        self.judgements = {k: {**j, "note": None} for k, j in self.judgements.items()}
+        self.moderations = {k: {**m, "note": None, "moderation_note": None} for k, m in self.moderations.items()}
+
+    def _refuse_if_erased(self) -> None:
+        if getattr(self, "erased", False):
+            raise RecordFrozen("the case's personal data is erased; it can no longer be judged")
+
     def rate(self, framework: Framework, judgements: list[dict[str, Any]], by: Actor) -> None:
+        self._refuse_if_erased()
         if self.locked:
             raise RecordFrozen("the inspection is published; its judgements can no longer change")
         check_judgements(framework, judgements, self.characteristics)
         self._rate(judgements=[_clean(j) for j in judgements], by=by.as_dict())
 
     def moderate(self, framework: Framework, judgements: list[dict[str, Any]], note: str, by: Actor) -> None:
+        self._refuse_if_erased()
         check_judgements(framework, judgements, self.characteristics)
         missing = [judgement_key(j) for j in judgements if judgement_key(j) not in self.judgements]
         if missing:

@@ -30,6 +30,12 @@ SCHEDULED, FIELDWORK, FIELDWORK_COMPLETE, PUBLISHED = "scheduled", "fieldwork", 
 INSPECTION_NAMESPACE = UUID("0b5f4d0e-7d0c-4a49-9a5e-4b3f1c0f2a11")
 
 
+def erased_ref(case_id: UUID) -> str:
+    """Where an erased case sits in ``Inspection.case_refs`` (by reference otherwise): a reference
+    never holds a control character (the API refuses them), so this never meets a real one."""
+    return f"\x00erased {case_id.hex}"
+
+
 def inspection_id_for(programme: str, body_name: str, fieldwork_start: date) -> UUID:
     key = f"{programme}|{body_name.strip().casefold()}|{fieldwork_start.isoformat()}"
     return uuid5(INSPECTION_NAMESPACE, key)
@@ -225,6 +231,9 @@ class Inspection(InspectorateAggregate):
         criteria_scores: dict[str, Any],
         of_concern: bool,
         reinspection_id: UUID | None,
+        breakdown: dict[str, Any] | None = None,
+        profiles: dict[str, Any] | None = None,
+        profile_cases: dict[str, int] | None = None,
     ) -> None:
         self.check_publication(published_on, today)
         self._publish(
@@ -233,6 +242,9 @@ class Inspection(InspectorateAggregate):
             criteria_scores=criteria_scores,
             of_concern=of_concern,
             reinspection_id=reinspection_id,
+            breakdown=breakdown,
+            profiles=profiles,
+            profile_cases=profile_cases,
         )
 
     def designate_as_reinspection(self, reinspection_id: UUID) -> None:
@@ -285,14 +297,51 @@ class Inspection(InspectorateAggregate):
         self.status = FIELDWORK
 
     @event("CaseSampled", topic="inspection.case_sampled.v1")
-    def _sample_case(self, case_id: UUID, case_ref: str) -> None:
-        self.case_refs[case_ref] = case_id.hex
+    def _sample_case(self, case_id: UUID, case_ref: str | None) -> None:
+        # An erased case's reference reads as None: it is held under a key no reference can be.
+        self.case_refs[case_ref if case_ref is not None else erased_ref(case_id)] = case_id.hex
+
+    def forget_case_ref(self, case_id: UUID) -> None:
+        """Drop an erased case's reference from the sample (the case stays in it, by id)."""
+        if erased_ref(case_id) not in self.case_refs:
+            self._forget_case_ref(case_id=case_id)
+
+    @event("CaseRefErased", topic="inspection.case_ref_erased.v1")
+    def _forget_case_ref(self, case_id: UUID) -> None:
+        self.case_refs = {
+            (erased_ref(case_id) if hex_id == case_id.hex else ref): hex_id for ref, hex_id in self.case_refs.items()
+        }
 
     @event("FieldworkCompleted", topic="inspection.fieldwork_completed.v1")
     def _complete_fieldwork(self) -> None:
         self.status = FIELDWORK_COMPLETE
 
-    @event("ReportPublished", topic="inspection.report_published.v1")
+    class ReportPublished(InspectorateAggregate.Event):
+        """The report is published with its figures; since version 2 also the diversity breakdown as
+        published (headline tallies by characteristic and value, in aggregate), so that erasing a
+        case's characteristics later never changes it."""
+
+        TOPIC = "inspection.report_published.v1"
+        class_version = 2
+        published_on: date
+        headline_scores: dict[str, Any]
+        criteria_scores: dict[str, Any]
+        of_concern: bool
+        reinspection_id: UUID | None
+        breakdown: dict[str, Any] | None  # null only in events recorded before class version 2
+        # The same in the form the views pool across inspections: headline tallies and cases by case
+        # profile (the combination of characteristics; application.projections.scores.profile_key).
+        profiles: dict[str, Any] | None
+        profile_cases: dict[str, int] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 did not record the breakdown: readers derive it from the cases, as they did."""
+            state["breakdown"] = None
+            state["profiles"] = None
+            state["profile_cases"] = None
+
+    @event(ReportPublished)
     def _publish(
         self,
         published_on: date,
@@ -300,6 +349,9 @@ class Inspection(InspectorateAggregate):
         criteria_scores: dict[str, Any],
         of_concern: bool,
         reinspection_id: UUID | None,
+        breakdown: dict[str, Any] | None,
+        profiles: dict[str, Any] | None,
+        profile_cases: dict[str, int] | None,
     ) -> None:
         self.status = PUBLISHED
         self.published_on = published_on

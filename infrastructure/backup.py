@@ -136,6 +136,10 @@ def _stream_postgres(settings: Settings, target: Path, composer: Composer) -> No
             Identifier(schema), Identifier(names.chain)))
         _insert_batches(events, f"INSERT INTO {sqlite_names.chain} VALUES (?, ?, ?)",
                         ((p, q, bytes(h)) for p, q, h in links))
+        keys = _server_side(pg, SQL("SELECT case_id, key FROM {}.{}").format(  # each case's key; NULL: erased
+            Identifier(schema), Identifier(_keys_table(names.events))))
+        _insert_batches(events, f"INSERT INTO {_keys_table(sqlite_names.events)} VALUES (?, ?)",
+                        ((UUID(str(c)).hex, None if k is None else bytes(k)) for c, k in keys))
         events.commit()
         kept = {name: _select_all(pg, schema, name) for name in KEPT_TABLES if _pg_has_table(pg, schema, name)}
         pg.rollback()
@@ -251,6 +255,11 @@ def _restore_postgres(settings: Settings, source: Path, composer: Composer) -> N
             )
             cursor.executemany(SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(chain),
                                events.execute(f"SELECT position, prev_position, hash FROM {local.chain}"))
+            if _sqlite_has_table(events, _keys_table(local.events)):  # (backups from before per-case keys lack it)
+                cursor.executemany(
+                    SQL("INSERT INTO {} VALUES (%s, %s)").format(Identifier(schema, _keys_table(names.events))),
+                    ((UUID(c), k) for c, k in events.execute(f"SELECT case_id, key FROM {_keys_table(local.events)}")),
+                )
             # New events continue after the restored ones.
             cursor.execute(SQL("SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), "
                                "greatest((SELECT max(notification_id) FROM {}), 1))").format(table),
@@ -315,6 +324,15 @@ def _sqlite_names(db: sqlite3.Connection) -> Names:
     if len(events) != 1:
         raise BackupError(f"not an inspectorate event store (tables: {sorted(tables)})")
     return Names(events[0], f"{events[0]}_chain")
+
+
+def _keys_table(events: str) -> str:
+    """The event store's table of per-case keys (``infrastructure.eventstore``)."""
+    return f"{events}_case_keys"
+
+
+def _sqlite_has_table(db: sqlite3.Connection, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).fetchone() is not None
 
 
 def _libpq_url(settings: Settings) -> str:

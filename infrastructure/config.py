@@ -53,6 +53,9 @@ class Settings:
     webhook_allowed_hosts: frozenset[str] = frozenset()
     # Signs the pages' session cookies; None: a key kept in the data folder (web.pages.session).
     secret_key: str | None = field(default=None, repr=False)
+    # Cases of inspections published more than this many years ago are erased (docs/personal-data.md);
+    # None: no automatic erasure.
+    retention_years: int | None = None
 
     def __post_init__(self) -> None:
         if self.cipher_key is not None:
@@ -67,6 +70,7 @@ class Settings:
             cipher_key=env.get("INSPECTORATE_CIPHER_KEY") or None,
             rate_limit=_positive_int(env.get("INSPECTORATE_RATE_LIMIT"), "INSPECTORATE_RATE_LIMIT"),
             public_url=_public_url(env.get("INSPECTORATE_PUBLIC_URL")),
+            retention_years=_positive_int(env.get("INSPECTORATE_RETENTION_YEARS"), "INSPECTORATE_RETENTION_YEARS"),
             webhook_allowed_hosts=frozenset(
                 host.strip().lower().rstrip(".")
                 for host in (env.get("INSPECTORATE_WEBHOOK_ALLOWED_HOSTS") or "").split(",") if host.strip()

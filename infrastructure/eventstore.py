@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID
@@ -28,6 +29,7 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
+from application.personal_data import ERASED_TOPIC, SAMPLED_TOPIC, CaseKeys
 from domain.ids import uuid_text
 from infrastructure.chain import EventRow, Joined, Report, chain_rows, id_bytes, verify, with_orphan_links
 
@@ -67,6 +69,10 @@ class _ImmediateTransaction(SQLiteTransaction):
             self._fd = os.open(self.queue, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(self._fd, fcntl.LOCK_EX)
         cursor = self.connection.cursor()
+        if not getattr(self.connection, "secure_delete", False):  # once per pooled connection
+            # Deleted content (a destroyed case key) is overwritten with zeros, not left in free space.
+            cursor.execute("PRAGMA secure_delete=ON")
+            self.connection.secure_delete = True  # type: ignore[attr-defined]
         try:
             cursor.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:  # "database is locked" after the busy timeout
@@ -86,9 +92,25 @@ class _ImmediateTransaction(SQLiteTransaction):
             self._fd = None
 
 
+def _key_rows(case_keys: CaseKeys | None, stored_events: Sequence[StoredEvent]) -> tuple[list[Any], list[str]]:
+    """The new cases' keys to write with their first events, and the cases whose keys an erasure destroys."""
+    new, erased = [], []
+    for s in stored_events:
+        if s.topic == SAMPLED_TOPIC and case_keys is not None:
+            key = case_keys.take_pending(UUID(str(s.originator_id)).hex)
+            if key is not None:
+                new.append((s.originator_id, key))
+        elif s.topic == ERASED_TOPIC:
+            erased.append(UUID(str(s.originator_id)).hex)
+    return new, erased
+
+
 class SQLiteEventRecorder(SQLiteApplicationRecorder):
+    case_keys: CaseKeys | None = None  # the application's (``application.personal_data``)
+
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events") -> None:
         self.chain_table_name = f"{events_table_name}_chain"
+        self.keys_table_name = f"{events_table_name}_case_keys"
         super().__init__(datastore, events_table_name)
         name, pool = datastore.pool.db_name, datastore.pool
         plain_file = bool(name) and not pool.is_sqlite_memory_mode and not name.startswith("file:")
@@ -103,6 +125,8 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
             *super().construct_create_table_statements(),
             f"CREATE TABLE IF NOT EXISTS {self.chain_table_name} ("
             "position INTEGER PRIMARY KEY, prev_position INTEGER NOT NULL, hash BLOB NOT NULL)",
+            # Each case's key (application.personal_data); NULL once the case's personal data is erased.
+            f"CREATE TABLE IF NOT EXISTS {self.keys_table_name} (case_id TEXT PRIMARY KEY, key BLOB)",
         ]
 
     # -- writing ----------------------------------------------------------------
@@ -113,10 +137,18 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
             _ImmediateTransaction(conn, commit=True, queue=self.writers_queue) as c,
             c,
         ):
-            return self._insert_events(c, stored_events, **kwargs)
+            positions = self._insert_events(c, stored_events, **kwargs)
+        if any(s.topic == ERASED_TOPIC for s in stored_events):
+            self.checkpoint()
+        return positions
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
         positions = list(super()._insert_events(c, stored_events, **kwargs) or [])
+        new, erased = _key_rows(self.case_keys, stored_events)
+        if new:
+            c.executemany(f"INSERT INTO {self.keys_table_name} VALUES (?,?)", [(i.hex, k) for i, k in new])
+        if erased:
+            self._destroy(c, erased)
         c.execute(f"SELECT position, hash FROM {self.chain_table_name} ORDER BY position DESC LIMIT 1")
         head = c.fetchone()
         rows = chain_rows(
@@ -128,6 +160,54 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
         )
         c.executemany(f"INSERT INTO {self.chain_table_name} VALUES (?,?,?)", rows)
         return positions
+
+    def _destroy(self, c: SQLiteCursor, case_hexes: Sequence[str]) -> int:
+        """Delete each key (secure_delete zeroes it) and leave a NULL in its place: the case is erased."""
+        marks = ",".join("?" * len(case_hexes))
+        c.execute(f"DELETE FROM {self.keys_table_name} WHERE case_id IN ({marks}) AND key IS NOT NULL", case_hexes)
+        c.execute("SELECT changes()")
+        destroyed = c.fetchone()[0]
+        c.executemany(f"INSERT OR REPLACE INTO {self.keys_table_name} VALUES (?, NULL)", [(h,) for h in case_hexes])
+        return destroyed
+
+    def insert_case_keys(self, keys: dict[str, bytes]) -> None:
+        """Keys made elsewhere (a record copied here as stored: benchmarks.generate_history)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.executemany(f"INSERT OR REPLACE INTO {self.keys_table_name} VALUES (?,?)", list(keys.items()))
+
+    def destroy_case_keys(self, case_ids: list[str]) -> int:
+        destroyed = 0
+        for start in range(0, len(case_ids), 500):
+            with (
+                self.datastore.get_connection(commit=True) as conn,
+                _ImmediateTransaction(conn, commit=True, queue=self.writers_queue) as c,
+                c,
+            ):
+                destroyed += self._destroy(c, case_ids[start:start + 500])
+        self.checkpoint()
+        return destroyed
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database and truncate it, so no earlier page (a destroyed key) stays in it."""
+        with self.datastore.get_connection(commit=False) as conn:
+            cursor = conn.cursor()
+            for _ in range(20):
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                if cursor.fetchone()[0] == 0:  # not blocked by a reader
+                    return
+                time.sleep(0.05)
+
+    def select_case_keys(self, case_ids: list[str]) -> dict[str, bytes | None]:
+        found: dict[str, bytes | None] = {}
+        for start in range(0, len(case_ids), 500):
+            chunk = case_ids[start:start + 500]
+            with self.datastore.get_connection(commit=False) as conn, conn.cursor() as c:
+                c.execute(
+                    f"SELECT case_id, key FROM {self.keys_table_name} WHERE case_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                found.update((row[0], None if row[1] is None else bytes(row[1])) for row in c.fetchall())
+        return found
 
     # -- reading ----------------------------------------------------------------
 
@@ -281,10 +361,19 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
 
 
 class PostgresEventRecorder(PostgresApplicationRecorder):
+    case_keys: CaseKeys | None = None  # the application's (``application.personal_data``)
+
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         self.chain_table_name = f"{events_table_name}_chain"
+        self.keys_table_name = f"{events_table_name}_case_keys"
         self.check_identifier_length(self.chain_table_name)
+        self.check_identifier_length(self.keys_table_name)
+        self.sql_create_statements.append(
+            SQL("CREATE TABLE IF NOT EXISTS {schema}.{keys} (case_id uuid PRIMARY KEY, key bytea)").format(
+                schema=Identifier(self.datastore.schema), keys=Identifier(self.keys_table_name)
+            )
+        )
         self.sql_create_statements.append(
             SQL(
                 "CREATE TABLE IF NOT EXISTS {schema}.{chain} ("
@@ -297,6 +386,7 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             schema=Identifier(self.datastore.schema),
             table=Identifier(self.events_table_name),
             chain=Identifier(self.chain_table_name),
+            keys=Identifier(self.keys_table_name),
         )
 
     # -- writing ----------------------------------------------------------------
@@ -325,7 +415,57 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
                 ),
             )
             curs.executemany(self._sql("INSERT INTO {schema}.{chain} VALUES (%s, %s, %s)"), rows)
+            new, erased = _key_rows(self.case_keys, stored_events)
+            if new:
+                curs.executemany(self._sql("INSERT INTO {schema}.{keys} VALUES (%s, %s)"), new)
+            if erased:
+                self._destroy(curs, erased)
+        if erased:
+            self.vacuum_keys()
         return positions
+
+    def _destroy(self, curs: Any, case_hexes: Sequence[str]) -> int:
+        """Delete each key and leave a NULL in its place: the case is erased."""
+        ids = [UUID(h) for h in case_hexes]
+        curs.execute(self._sql("DELETE FROM {schema}.{keys} WHERE case_id = ANY(%s) AND key IS NOT NULL"), [ids])
+        destroyed = curs.rowcount
+        curs.executemany(
+            self._sql("INSERT INTO {schema}.{keys} VALUES (%s, NULL) ON CONFLICT (case_id) DO UPDATE SET key = NULL"),
+            [(i,) for i in ids],
+        )
+        return destroyed
+
+    def insert_case_keys(self, keys: dict[str, bytes]) -> None:
+        """Keys made elsewhere (a record copied here as stored: benchmarks.generate_history)."""
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.executemany(
+                self._sql("INSERT INTO {schema}.{keys} VALUES (%s, %s) ON CONFLICT (case_id) DO UPDATE SET key = %s"),
+                [(UUID(h), k, k) for h, k in keys.items()],
+            )
+
+    def destroy_case_keys(self, case_ids: list[str]) -> int:
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            destroyed = self._destroy(curs, case_ids)
+        self.vacuum_keys()
+        return destroyed
+
+    def vacuum_keys(self) -> None:
+        """Reclaim the deleted keys' row versions now rather than at autovacuum's leisure."""
+        with self.datastore.get_connection() as conn:
+            autocommit = conn.autocommit
+            conn.autocommit = True
+            try:
+                conn.execute(self._sql("VACUUM {schema}.{keys}"))
+            finally:
+                conn.autocommit = autocommit
+
+    def select_case_keys(self, case_ids: list[str]) -> dict[str, bytes | None]:
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(
+                self._sql("SELECT case_id, key FROM {schema}.{keys} WHERE case_id = ANY(%s)"),
+                [[UUID(h) for h in case_ids]], binary=True,
+            )
+            return {row[0].hex: None if row[1] is None else bytes(row[1]) for row in curs.fetchall()}
 
     # -- reading ----------------------------------------------------------------
 

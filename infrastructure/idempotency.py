@@ -114,6 +114,21 @@ class IdempotencyStore:
         with self.engine.begin() as conn:
             return conn.execute(idempotency_table.delete().where(idempotency_table.c.status.is_not(None))).rowcount
 
+    def forget_mentioning(self, text: str) -> int:
+        """Forget every kept answer whose body holds ``text`` (a case's id, when its personal data is
+        erased: the answer to sampling, rating or moderating it may quote that data)."""
+        t = idempotency_table
+        with self.engine.begin() as conn:
+            rows = conn.execute(sa.select(t.c.token_key, t.c.key, t.c.body).where(t.c.status.is_not(None))).all()
+            needle = text.encode()
+            doomed = [
+                (row.token_key, row.key) for row in rows
+                if row.body and needle in (self.cipher.decrypt(row.body) if self.cipher is not None else row.body)
+            ]
+            for token, key in doomed:
+                conn.execute(t.delete().where(t.c.token_key == token, t.c.key == key))
+        return len(doomed)
+
     def forget_expired(self, now: float | None = None) -> int:
         now = clock.now().timestamp() if now is None else now
         t = idempotency_table

@@ -22,6 +22,8 @@ def create_read_engine(settings: Settings) -> sa.Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=10000")
+            # Deleted and replaced content (an erased case's reference, a forgotten answer) is zeroed.
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         return engine

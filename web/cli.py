@@ -356,6 +356,63 @@ def views_status() -> None:
 
 
 @cli.group()
+def erasures() -> None:
+    """Erasures of cases' personal data (docs/personal-data.md)."""
+
+
+@erasures.command("list")
+def erasures_list() -> None:
+    """Print every erasure the record holds, one JSON object a line ({case_id, reason, at}): keep it
+    apart from the backups, to re-apply after restoring one taken before some of them."""
+    from web.bootstrap import build_app
+
+    app = build_app(_settings(), create_table=False)
+    try:
+        for n in app.recorder.select_notifications(0, 1 << 62, topics=["case.personal_data_erased.v1"]):
+            event = app.describe(n)
+            click.echo(json.dumps({"case_id": event["stream"], "reason": event["data"].get("reason"),
+                                   "at": event["recorded_at"]}))
+    finally:
+        app.close()
+
+
+@erasures.command("reapply")
+@click.argument("listing", type=click.File("r"), required=False)
+def erasures_reapply(listing: Any) -> None:
+    """Destroy again the key of every case the record says was erased; with LISTING (the output of
+    `erasures list`, kept from before a restore), erase each listed case the record does not show
+    erased yet, with its reason. Then run `views rebuild` (views restored with the backup may hold
+    what the erasures removed)."""
+    from uuid import UUID
+
+    from domain.base import SYSTEM
+    from domain.errors import NotFound
+    from web.bootstrap import build_app, migrate
+
+    settings = _settings()
+    migrate(settings)
+    app = build_app(settings, create_table=False)
+    try:
+        erased, missing = 0, 0
+        for line in listing or ():
+            if not line.strip():
+                continue
+            entry = json.loads(line)
+            try:
+                result = app.erase_case(SYSTEM, UUID(entry["case_id"]), entry.get("reason") or "re-applied",
+                                        correlation_id="erasures-reapply")
+            except NotFound:
+                missing += 1  # a case sampled after the backup was taken: not in the restored record
+                continue
+            erased += result.position is not None
+        destroyed = app.reapply_erasures()
+    finally:
+        app.close()
+    click.echo(f"{erased} case(s) erased again from the listing, {missing} not in this record; "
+               f"{destroyed} key(s) of erased cases destroyed again")
+
+
+@cli.group()
 def audit() -> None:
     """Check the tamper-evident record."""
 

@@ -30,6 +30,11 @@ def _store() -> IdempotencyStore:
     return current_app.extensions["inspectorate"].idempotency
 
 
+def forget_answers_about(text: str) -> int:
+    """Forget the kept answers that quote ``text`` (an erased case's id: see IdempotencyStore)."""
+    return _store().forget_mentioning(text)
+
+
 def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
     """What makes two requests the same request: method, path, query and body, byte for byte."""
     digest = hashlib.sha256()

@@ -282,6 +282,9 @@ def capture() -> dict[str, Any]:
     call("POST", f"/v1/webhooks/{webhook['id']}/replay", {"after": 1}, "admin")
     call("POST", f"/v1/webhooks/{webhook['id']}/enable", None, "admin")
     call("DELETE", f"/v1/webhooks/{webhook['id']}", None, "admin", 204)
+    # Last, so the examples above show the case as it was: its personal data erased.
+    call("POST", f"/v1/cases/{cases[2]}/erasure", {"reason": "The person asked for their data to be erased."},
+         "admin")
     services.close()
     return dict(sorted(found.items()))
 

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
+from application.personal_data import ERASED_TOPIC
 from application.projections.store import Fact, Row, Tables, View, handles
 from domain.case_assessment import judgement_key
 from domain.frameworks import framework_by_code
@@ -44,11 +45,12 @@ def first_judgements(facts: list[Fact]) -> dict[str, Any] | None:
 
 class ConsistencyView(View):
     name = "consistency"
-    # 2: first judgements read from the case's own events, no per-case table; 3: assessor ids; 4: 2018 key questions
-    version = 4
+    # 2: first judgements read from the case's own events, no per-case table; 3: assessor ids;
+    # 4: 2018 key questions; 5: an erased case's reference is null
+    version = 5
     cost = 1.0
     tables = (INSPECTIONS, MODERATIONS)
-    reads_history: ClassVar[dict[str, frozenset[str]]] = {"case.moderated.v1": CASE_TOPICS}
+    reads_history: ClassVar[dict[str, frozenset[str]]] = {"case.moderated.v1": CASE_TOPICS, ERASED_TOPIC: frozenset({"case.moderated.v1"})}
 
     @handles("inspection.scheduled.v1")
     def scheduled(self, fact: Fact, t: Tables) -> None:
@@ -91,6 +93,17 @@ class ConsistencyView(View):
             })
 
 
+    @handles(ERASED_TOPIC)
+    def erased(self, fact: Fact, t: Tables) -> None:
+        """The case's moderations lose its reference (null), as a rebuild, which cannot read it, writes them."""
+        for moderated in t.earlier(fact, frozenset({"case.moderated.v1"})):
+            for j in moderated.state["judgements"]:
+                row = t[MODERATIONS].get(f"{moderated.key}/{judgement_key(j)}")
+                if row is not None and row["case_ref"] is not None:
+                    row["case_ref"] = None
+                    t[MODERATIONS].put(row)
+
+
 def agreement(rows: list[Row]) -> dict[str, Any]:
     """Pairs, agreements, the agreement rate and Cohen's kappa of (first, moderated) judgements."""
     pairs = [(r["first"], r["moderated"]) for r in rows]
@@ -130,6 +143,7 @@ def consistency_body(rows: Iterable[Row]) -> dict[str, Any]:
             {
                 "case_id": r["case_id"],
                 "case_ref": r["case_ref"],
+                "erased": r["case_ref"] is None,  # (a reference is required: none means it was erased)
                 "inspection_id": r["inspection_id"],
                 "programme": r["programme"],
                 "year": r["year"],

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from application.projections.scores import value_key
+from application.projections.scores import ERASED_PROFILE, value_key
 from domain.case_assessment import CHARACTERISTICS
 from domain.diversity import SMALL_CELLS, SmallCellRule
 from domain.frameworks import framework_by_code
@@ -59,6 +59,8 @@ def _sums(inspections: Iterable[Pooled]) -> tuple[int, dict[str, Tally], Groups]
     total_cases = 0
     for inspection in inspections:
         for key in set(inspection.profiles) | set(inspection.profile_cases):
+            if key == ERASED_PROFILE:  # erased before publication: in no characteristic's figures
+                continue
             cases = inspection.profile_cases.get(key, 0)
             areas = inspection.profiles.get(key, {})
             total_cases += cases

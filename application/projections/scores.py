@@ -16,10 +16,11 @@ written, one per inspection, which is what makes a rebuild fast.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
+from application.personal_data import ERASED_TOPIC
 from application.projections.store import Fact, Ref, Row, Tables, View, body_key, handles, ref_text, text
 from domain.case_assessment import CHARACTERISTICS
 from domain.frameworks import framework_by_code
@@ -27,11 +28,26 @@ from domain.scoring import Tally
 
 INSPECTIONS, CASES = "vw_score_inspections", "cases"  # CASES: a memo, not a table
 CASE_TOPICS = frozenset({"case.sampled.v1", "case.rated.v1"})
+ERASED_PROFILE = "erased"  # the profile of a case whose personal data is erased: in no characteristic's breakdown
 
 
-def profile_key(characteristics: dict[str, Any]) -> str:
-    """A case's characteristics as one key, in the fixed order of CHARACTERISTICS (as ``str`` gives them)."""
+def profile_key(characteristics: dict[str, Any] | None) -> str:
+    """A case's characteristics as one key, in the fixed order of CHARACTERISTICS (as ``str`` gives them);
+    an erased case's (its characteristics read as None) is ``ERASED_PROFILE``."""
+    if characteristics is None:
+        return ERASED_PROFILE
     return "|".join(map(str, map(characteristics.get, CHARACTERISTICS)))
+
+
+def profile_tallies(cases: Any) -> dict[str, dict[str, list[int]]]:
+    """Headline tallies by profile from ``(characteristics, verdicts)`` of each case, verdicts by
+    (area, criterion) as ``CaseAssessment.verdicts`` gives them: what the view accumulates live."""
+    profiles: dict[str, dict[str, list[int]]] = {}
+    for characteristics, verdicts in cases:
+        profile = profiles.setdefault(profile_key(characteristics), {})
+        for (area, _), verdict in verdicts.items():
+            _bump(profile, area, int(verdict is True), int(verdict is not None))
+    return profiles
 
 
 class Judged(msgspec.Struct, gc=False):
@@ -58,10 +74,10 @@ class Rating(msgspec.Struct, gc=False):
 
 
 class Sampled(msgspec.Struct, gc=False):
-    """What the view reads of a ``case.sampled.v1`` event."""
+    """What the view reads of a ``case.sampled.v1`` event (characteristics None: erased)."""
 
     inspection_id: Ref | str
-    characteristics: dict[str, Any]
+    characteristics: dict[str, Any] | None
 
 
 _UNSEEN = object()  # an item the case has no judgement of yet
@@ -104,10 +120,13 @@ def case_state(facts: list[Fact]) -> dict[str, Any] | None:
 
 class ScoresView(View):
     name = "scores"
-    version = 4  # 2: cases kept as a memo derived from the record, not in a table; 3: listing columns;
-    # 4: cases per profile (profile_cases)
+    # 2: cases kept as a memo derived from the record, not in a table; 3: listing columns;
+    # 4: cases per profile (profile_cases); 5: erased cases leave the breakdown; the published
+    # breakdown as the publication recorded it
+    version = 5
     cost = 3.0
     tables = (INSPECTIONS,)
+    reads_history: ClassVar[dict[str, frozenset[str]]] = {ERASED_TOPIC: CASE_TOPICS}
 
     @handles("inspection.scheduled.v1")
     def scheduled(self, fact: Fact, t: Tables) -> None:
@@ -129,6 +148,7 @@ class ScoresView(View):
             "criteria": {criterion: [0, 0] for criterion in framework.criteria},
             "profiles": {},
             "profile_cases": {},
+            "breakdown": None,
         })
 
     @handles("inspection.fieldwork_started.v1")
@@ -150,7 +170,44 @@ class ScoresView(View):
         row["published_on"] = text(s["published_on"])
         row["headline"] = {k: [v["sufficient"], v["applicable"]] for k, v in s["headline_scores"].items()}
         row["criteria"] = {k: [v["sufficient"], v["applicable"]] for k, v in s["criteria_scores"].items()}
+        # Recorded since version 2 of the event: the breakdown as published, which erasing a case's
+        # characteristics later cannot change (a rebuild could no longer read them).
+        row["breakdown"] = s.get("breakdown")
+        if s.get("profiles") is not None:  # as published: the cases' own events may be erased later
+            row["profiles"] = s["profiles"]
+            row["profile_cases"] = s["profile_cases"]
         t[INSPECTIONS].put(row)
+
+    @handles(ERASED_TOPIC)
+    def erased(self, fact: Fact, t: Tables) -> None:
+        """Before publication an erased case's tallies leave the breakdown (they stay in the headline):
+        the inspection's profiles are derived again from its cases' events recorded so far, as a
+        rebuild, which cannot read the erased characteristics, derives them."""
+        t.memo(CASES).pop(fact.key, None)
+        case = t.derived(CASES, fact, case_state, CASE_TOPICS)
+        if case is None or t.history is None:
+            return
+        inspection = t[INSPECTIONS].get(case["inspection_id"])
+        if inspection is None or inspection["status"] == "published":
+            return
+        before = fact.position
+        sampled = t.history(case["inspection_id"], 1 << 62, frozenset({"inspection.case_sampled.v1"}))
+        profiles: dict[str, dict[str, list[int]]] = {}
+        counts: dict[str, int] = {}
+        for f in sampled:
+            if f.position >= before:
+                continue
+            other = case_state([e for e in t.history(ref_text(f.state["case_id"]), 1 << 62, CASE_TOPICS)
+                                if e.position < before])
+            if other is None:
+                continue
+            counts[other["profile"]] = counts.get(other["profile"], 0) + 1
+            profile = profiles.setdefault(other["profile"], {})
+            for (area, _), verdict in other["verdicts"].items():
+                _bump(profile, area, int(verdict is True), int(verdict is not None))
+        inspection["profiles"] = profiles
+        inspection["profile_cases"] = counts
+        t[INSPECTIONS].put(inspection)
 
     @handles("case.sampled.v1")
     def case_added(self, fact: Fact, t: Tables) -> None:
@@ -229,6 +286,8 @@ def breakdown(profiles: dict[str, dict[str, list[int]]]) -> dict[str, dict[str, 
     """Headline tallies by characteristic and value, summed over the case profiles."""
     result: dict[str, dict[str, dict[str, list[int]]]] = {name: {} for name in CHARACTERISTICS}
     for key, areas in profiles.items():
+        if key == ERASED_PROFILE:
+            continue
         for name, value in zip(CHARACTERISTICS, key.split("|"), strict=False):
             tallies = result[name].setdefault(_VALUE_KEYS.get(value, value), {})
             for area, (s, a) in areas.items():
@@ -251,7 +310,7 @@ def scores_body(row: Row) -> dict[str, Any]:
         "criteria": _with_interval(row["criteria"]),
         "breakdown": {
             name: {value: _with_interval(areas) for value, areas in sorted(values.items())}
-            for name, values in breakdown(row["profiles"]).items()
+            for name, values in (row.get("breakdown") or breakdown(row["profiles"])).items()
             if values
         },
     }

@@ -87,6 +87,7 @@ VIEW_TABLES: dict[str, sa.Table] = {
             _name("framework"), _name("fieldwork_start", index=True), sa.Column("inspected_body", Doc),
             sa.Column("headline", Doc), sa.Column("criteria", Doc), _sealed("profiles"),
             _sealed("profile_cases"),
+            sa.Column("breakdown", Doc),  # as published (aggregate tallies by characteristic), else NULL
         ),
         sa.Table(
             "vw_year_inspections", metadata, _id(),

@@ -161,9 +161,11 @@ def follow(projector: Projector, waiter: Poller | Listener, stop: threading.Even
         waiter.wait(stop, projector.position)
 
 
-def run_deadlines(app: EventApp, stop: threading.Event, interval: float = DEADLINE_SECONDS) -> None:
-    """The deadline process: mark reinspections due and recommendations' responses overdue, at start and
-    then every ``interval`` seconds."""
+def run_deadlines(app: EventApp, stop: threading.Event, interval: float = DEADLINE_SECONDS,
+                  settings: Settings | None = None) -> None:
+    """The deadline process: mark reinspections due and recommendations' responses overdue, and apply
+    the retention schedule (when INSPECTORATE_RETENTION_YEARS sets one), at start and then every
+    ``interval`` seconds."""
     while not stop.is_set():
         try:
             marked = app.mark_due_reinspections()
@@ -172,9 +174,32 @@ def run_deadlines(app: EventApp, stop: threading.Event, interval: float = DEADLI
             overdue = app.mark_overdue_responses()
             if overdue:
                 log.info("deadline process: %d recommendation response(s) became overdue", overdue)
+            if settings is not None and settings.retention_years:
+                erased = apply_retention(app, settings)
+                if erased:
+                    log.info("deadline process: %d case(s) erased under the retention schedule", erased)
         except Exception as error:
             log.warning("deadline process failed (%s); will retry", type(error).__name__)
         stop.wait(interval)
+
+
+def apply_retention(app: EventApp, settings: Settings) -> int:
+    """Erase the cases the retention schedule says are due, and forget kept answers that quote them."""
+    if not settings.retention_years:
+        return 0
+    erased = app.erase_expired_cases(settings.retention_years)
+    if erased:
+        from infrastructure.idempotency import IdempotencyStore
+        from infrastructure.readdb import create_read_engine
+
+        engine = create_read_engine(settings)
+        try:
+            store = IdempotencyStore(engine, app.mapper.cipher)
+            for case_id in erased:
+                store.forget_mentioning(str(case_id))
+        finally:
+            engine.dispose()
+    return len(erased)
 
 
 def run_webhooks(app: EventApp, settings: Settings, stop: threading.Event, composer: Composer) -> None:
@@ -252,7 +277,8 @@ def lead(settings: Settings, composer: Composer, lost: threading.Event, heartbea
         projector.yield_on_conflict = True  # a `views rebuild` running meanwhile goes first
         projector.ensure_tracking()
         waiter = Listener(settings, app.recorder.channel_name) if settings.is_postgres else Poller(app)  # type: ignore[attr-defined]
-        threads = [threading.Thread(target=run_deadlines, args=(app, lost), name="deadlines", daemon=True),
+        threads = [threading.Thread(target=run_deadlines, args=(app, lost, DEADLINE_SECONDS, settings),
+                                    name="deadlines", daemon=True),
                    threading.Thread(target=run_webhooks, args=(app, settings, lost, composer), name="webhooks",
                                     daemon=True)]
         for thread in threads:

@@ -11,6 +11,7 @@ from tests.factories import body, characteristics, judgements
 
 ANN = Actor("Ann Inspector", "inspector", id="token-ann")
 QUINN = Actor("Quinn Reviewer", "qa_reviewer", id="token-quinn")
+ADA = Actor("Ada Admin", "admin", id="token-ada")
 
 
 @dataclass
@@ -71,6 +72,7 @@ def record_2018_types(app: InspectorateApp, name: str = "Durham Tees Valley CRC"
         app.rate_standard(ANN, inspection_id, code, "good", "seen on site")
     app.rate_standard(ANN, inspection_id, "2.1", "good", "one case is too few to call it outstanding")
     app.publish(ANN, inspection_id, date(2019, 6, 1))
+    app.erase_case(ADA, case_id, "the person asked for erasure")  # case.personal_data_erased.v1 and its echo
     return inspection_id
 
 

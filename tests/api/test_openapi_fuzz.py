@@ -108,8 +108,8 @@ def test_fuzzing_finds_no_server_error_and_no_undocumented_response(api: Api, se
 
     operations = [result.ok() for result in schema.get_all_operations()]
     # The contract's lifecycle commands and aggregate reads (3 of the 2018 framework), the listing, 14 of
-    # recommendations and thematic inspections, the register of bodies (4) and selection (3).
-    assert len(operations) == 44
+    # recommendations and thematic inspections, the register of bodies (4), selection (3), the erasure.
+    assert len(operations) == 45
     for operation in operations:
         fuzz(operation)
     # Every operation was reached, and the run got past authentication and validation into the application.

@@ -92,6 +92,7 @@ MATRIX = [
     Row("GET", "/v1/programmes/YOS/selection-criteria", READERS),
     Row("POST", "/v1/programmes/YOS/plans", REGISTRARS, {"year": "2018-19", "capacity": 5}),
     Row("GET", "/v1/programmes/YOS/plans/2018-19", READERS),
+    Row("POST", "/v1/cases/{case}/erasure", {"admin"}, {"reason": "Asked for."}),  # last: the case is erased
 ]
 
 

@@ -14,8 +14,9 @@ from domain.errors import NotFound
 from domain.inspection import Inspection
 from web.audit.reads import record_read
 from web.auth import ASSESSORS, READERS, ensure_may_see, is_organisation, roles
-from web.cases.schemas import AddCaseIn, CaseDetailOut, CaseListOut, CaseOut, ModerateIn, RateIn
+from web.cases.schemas import AddCaseIn, CaseDetailOut, CaseListOut, CaseOut, ErasedOut, ErasureIn, ModerateIn, RateIn
 from web.context import actor, application, correlation_id
+from web.idempotency import forget_answers_about
 from web.inspections.schemas import AsOfQuery
 from web.responses import expected_version, read, without, written
 from web.schemas import COMMON, Blueprint, problems
@@ -101,3 +102,18 @@ class Moderations(MethodView):
             expected_version=expected_version(), correlation_id=correlation_id(),
         )
         return written(result, 200, without(result.body, "characteristics"))
+
+
+@blp.route("/cases/<uuid:case_id>/erasure")
+class Erasure(MethodView):
+    @roles("admin")
+    @blp.arguments(ErasureIn())
+    @blp.response(200, ErasedOut)
+    @problems(blp, *COMMON)
+    def post(self, data: dict[str, Any], case_id: UUID) -> Response:
+        """Erase the case's personal data: its reference, characteristics and notes read as null, with
+        `erased: true`, everywhere the case appears; published figures do not change. A second erasure
+        of the same case records nothing and answers the same (docs/personal-data.md)."""
+        result = application().erase_case(actor(), case_id, data["reason"], correlation_id=correlation_id())
+        forget_answers_about(str(case_id))
+        return written(result, 200, {"erased": True})

@@ -171,3 +171,14 @@ class CaseDetailOut(CaseOut):
 
 class CaseListOut(OutputSchema):
     items = fields.List(fields.Nested(CaseSummaryOut), required=True)
+
+
+class ErasureIn(StrictSchema):
+    reason = StrictString(
+        required=True, validate=TEXT,
+        metadata={"description": "Why the case's personal data is erased (recorded; no personal data, please)."},
+    )
+
+
+class ErasedOut(OutputSchema):
+    erased = fields.Boolean(required=True)
