@@ -22,6 +22,7 @@ from tests.api.api_client import Api, api, assert_problem  # noqa: F401 - fixtur
 from tests.api.test_views_api import project
 from tests.factories import characteristics, judgements
 from web import services_of
+from web.bootstrap import COMPOSER
 
 REF = "ZQXREF7731"  # distinctive: found only where the case's reference is
 NOTE = "ZQXNOTE5522 seen at home"  # a judgement's note
@@ -178,11 +179,11 @@ def test_an_erased_case_leaves_no_trace_in_the_store_or_a_backup_and_the_publish
     assert verify_record(services_of(api.app).app)["ok"] is True
     # A rebuild gives the live views exactly.
     live = views_snapshot(settings)
-    rebuild(settings, processes=1)
+    rebuild(settings, composer=COMPOSER, processes=1)
     assert views_snapshot(settings) == live
     assert api.ok(api.get(f"/v1/views/inspections/{inspection_id}/scores")) == scores
     # A backup taken now holds none of it either.
-    backup(settings, tmp_path / "backup")
+    backup(settings, tmp_path / "backup", composer=COMPOSER)
     for path in (tmp_path / "backup").iterdir():
         assert _found_in_bytes(path.read_bytes()) == set(), path.name
     # Erasing again records nothing and answers the same.
@@ -204,7 +205,7 @@ def test_before_publication_an_erased_case_leaves_the_breakdown_live_as_in_a_reb
     assert "female" in before["breakdown"]["gender"] and "female" not in after["breakdown"]["gender"]
     assert after["breakdown"]["gender"]["male"] == before["breakdown"]["gender"]["male"]
     live = views_snapshot(settings)
-    rebuild(settings, processes=1)
+    rebuild(settings, composer=COMPOSER, processes=1)
     assert views_snapshot(settings) == live
     # The erased case can be judged no more; the inspection goes on to publication without it in the breakdown.
     assert_problem(api.post(f"/v1/cases/{case_id}/ratings", {"judgements": judgements(True)}), 409)
@@ -243,7 +244,7 @@ def test_restoring_a_backup_taken_before_an_erasure_then_reapplying_the_erasures
     settings = services_of(api.app).settings
     _, (case_id, *_) = sampled(api, (True, False))
     project(api)
-    backup(settings, tmp_path / "before")  # holds the case's key, and its reference in the views
+    backup(settings, tmp_path / "before", composer=COMPOSER)  # holds the case's key, and its reference in the views
     api.ok(erase(api, case_id))
     for name in [n for n in __import__("os").environ if n.startswith("INSPECTORATE_")]:
         monkeypatch.delenv(name)
@@ -256,7 +257,7 @@ def test_restoring_a_backup_taken_before_an_erasure_then_reapplying_the_erasures
     (tmp_path / "erasures.jsonl").write_text(listing.output)
 
     restored = Settings(data_dir=tmp_path / "restored")
-    restore(restored, tmp_path / "before")
+    restore(restored, tmp_path / "before", composer=COMPOSER)
     from web.bootstrap import build_app
 
     app = build_app(restored, create_table=False)
