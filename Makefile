@@ -39,9 +39,9 @@ run: $(RUN_STAMP)
 test: $(TEST_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# ruff (lint) and mypy (types), both configured in pyproject.toml.
+# ruff (lint and format) and mypy (types), all configured in pyproject.toml; CI runs it.
 lint: $(TEST_STAMP)
-	$(VENV)/bin/ruff check . && $(VENV)/bin/mypy
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
 
 bench: $(TEST_STAMP)
 	$(PY) -m benchmarks.run

@@ -1,4 +1,5 @@
 """The inspectorate application: one event store, one global order, four aggregates."""
+
 from __future__ import annotations
 
 import contextlib
@@ -212,9 +213,7 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
             return Result(result.body, result.version, position)
         raise ConcurrentUpdate("too many concurrent updates of the same record; try again")
 
-    def _get(
-        self, cls: type[T], aggregate_id: UUID, expected_version: int | None = None, *, copy: bool = True
-    ) -> T:
+    def _get(self, cls: type[T], aggregate_id: UUID, expected_version: int | None = None, *, copy: bool = True) -> T:
         """The current aggregate. Queries pass ``copy=False``: they never mutate it, so the
         cached instance itself will do (a deep copy of an inspection of 160 cases is ~0.1 ms)."""
         taken = _TAKEN_AS_CACHED.get() if copy else None
@@ -233,9 +232,7 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
         if not isinstance(aggregate, cls):
             raise NotFound.record(cls.__name__, aggregate_id)
         if expected_version is not None and aggregate.version != expected_version:
-            raise VersionMismatch(
-                f"version is {aggregate.version}, not {expected_version}; reload and retry"
-            )
+            raise VersionMismatch(f"version is {aggregate.version}, not {expected_version}; reload and retry")
         return aggregate
 
     # -- inspections --------------------------------------------------------
@@ -270,7 +267,10 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
         return self._run(actor, correlation_id, decide)
 
     def start_fieldwork(
-        self, actor: Actor, inspection_id: UUID, expected_version: int | None = None,
+        self,
+        actor: Actor,
+        inspection_id: UUID,
+        expected_version: int | None = None,
         correlation_id: str | None = None,
     ) -> Result:
         def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
@@ -330,9 +330,7 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
 
         return self._run(actor, correlation_id, decide, expected_version)
 
-    def erase_case(
-        self, actor: Actor, case_id: UUID, reason: str, correlation_id: str | None = None
-    ) -> Result:
+    def erase_case(self, actor: Actor, case_id: UUID, reason: str, correlation_id: str | None = None) -> Result:
         """Erase a case's personal data: its reference, characteristics and notes (crypto-shredding).
 
         The erasure event (no personal data, its reason) and the destruction of
@@ -341,6 +339,7 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
         of the same case records nothing and answers the same (it destroys the
         key again, should a restored backup have brought it back).
         """
+
         def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
             case = self._get(CaseAssessment, case_id)
             inspection = self._get(Inspection, case.inspection_id)
@@ -393,8 +392,12 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
         return destroyed
 
     def complete_fieldwork(
-        self, actor: Actor, inspection_id: UUID, expected_version: int | None = None,
-        correlation_id: str | None = None, short_sample_reason: str | None = None,
+        self,
+        actor: Actor,
+        inspection_id: UUID,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+        short_sample_reason: str | None = None,
     ) -> Result:
         def decide() -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
             inspection = self._get(Inspection, inspection_id, expected_version)
@@ -446,9 +449,15 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
             profiles = profile_tallies((c.characteristics, c.verdicts()) for c in cases)
             profile_cases = Counter(profile_key(c.characteristics) for c in cases)
             inspection.publish(
-                published_on, today, headline_scores, criteria_scores, of_concern,
+                published_on,
+                today,
+                headline_scores,
+                criteria_scores,
+                of_concern,
                 reinspection.id if reinspection else None,
-                breakdown(profiles), profiles, dict(profile_cases),
+                breakdown(profiles),
+                profiles,
+                dict(profile_cases),
             )
             # Locking every case makes a rating that raced with publication lose
             # its optimistic-concurrency race instead of slipping past the scores.
@@ -466,8 +475,7 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
                 if inspection.ratings is not None:
                     body["ratings"] = published_ratings(inspection.ratings)
                 body["reinspection"] = (
-                    {"id": str(reinspection.id), "due_on": reinspection.due_on.isoformat()}
-                    if reinspection else None
+                    {"id": str(reinspection.id), "due_on": reinspection.due_on.isoformat()} if reinspection else None
                 )
                 return Result(body, inspection.version, None)
 
@@ -492,7 +500,8 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
             inspection.rate_standard(code, rating, rationale, actor.as_dict())
             return [inspection], lambda: Result(
                 {**inspection_dict(inspection), "standard": code, **inspection.standard_ratings[code]},
-                inspection.version, None,
+                inspection.version,
+                None,
             )
 
         return self._run(actor, correlation_id, decide, expected_version)
@@ -532,9 +541,7 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
             for case in cases:
                 value = str(case.characteristics.get(dimension))
                 counts[value] = counts.get(value, 0) + 1
-        return sample_report(
-            caseload["population"], caseload["by"], sampled, len(cases), rules.sampling
-        )
+        return sample_report(caseload["population"], caseload["by"], sampled, len(cases), rules.sampling)
 
     def ratings(self, inspection_id: UUID, as_of: datetime | None = None) -> tuple[Inspection, dict[str, Any]]:
         """The inspection's ratings as they stand (or stood at ``as_of``): frozen once published."""
@@ -559,8 +566,11 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
             reinspection = self._get(Reinspection, reinspection_id, expected_version)
             follow_up = self._get(Inspection, inspection_id)
             reinspection.schedule(
-                follow_up.id, follow_up.programme, follow_up.inspected_body,
-                follow_up.status, follow_up.fieldwork_start,
+                follow_up.id,
+                follow_up.programme,
+                follow_up.inspected_body,
+                follow_up.status,
+                follow_up.fieldwork_start,
             )
             follow_up.designate_as_reinspection(reinspection.id)
             return [reinspection, follow_up], lambda: Result(
@@ -578,6 +588,7 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
         today = today or clock.today()
         marked = 0
         for reinspection_id in self._ids_with_topic("reinspection.triggered.v1"):
+
             def decide(rid: UUID = reinspection_id) -> tuple[list[InspectorateAggregate], Callable[[], Result]]:
                 reinspection = self._get(Reinspection, rid)
                 changed = reinspection.become_due(today)
@@ -590,9 +601,7 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
     def _ids_with_topic(self, topic: str, page: int = 1000) -> Iterable[UUID]:
         start = 0
         while True:
-            notifications = self.recorder.select_notifications(
-                start, page, topics=[topic], inclusive_of_start=False
-            )
+            notifications = self.recorder.select_notifications(start, page, topics=[topic], inclusive_of_start=False)
             for n in notifications:
                 yield cast(UUID, n.originator_id)
             if len(notifications) < page:
@@ -616,7 +625,11 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
             received_on = clock.today()
             policy = complaints_policy_for(received_on)
             complaint = Complaint.receive(
-                inspection.id, category, summary, actor, received_on,
+                inspection.id,
+                category,
+                summary,
+                actor,
+                received_on,
                 add_working_days(received_on, policy.response_working_days, self.is_holiday),
             )
             inspection.link_complaint(complaint.id)
@@ -624,22 +637,41 @@ class InspectorateApp(RecommendationCommands, BodiesMixin, Application[UUID]):
 
         return self._run(actor, correlation_id, decide)
 
-    def acknowledge_complaint(self, actor: Actor, complaint_id: UUID, expected_version: int | None = None,
-                              correlation_id: str | None = None) -> Result:
+    def acknowledge_complaint(
+        self, actor: Actor, complaint_id: UUID, expected_version: int | None = None, correlation_id: str | None = None
+    ) -> Result:
         return self._complaint_step(actor, complaint_id, lambda c: c.acknowledge(), expected_version, correlation_id)
 
-    def respond_to_complaint(self, actor: Actor, complaint_id: UUID, response: str,
-                             expected_version: int | None = None, correlation_id: str | None = None) -> Result:
+    def respond_to_complaint(
+        self,
+        actor: Actor,
+        complaint_id: UUID,
+        response: str,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Result:
         return self._complaint_step(
             actor, complaint_id, lambda c: c.respond(response, clock.today()), expected_version, correlation_id
         )
 
-    def escalate_complaint(self, actor: Actor, complaint_id: UUID, reason: str,
-                           expected_version: int | None = None, correlation_id: str | None = None) -> Result:
+    def escalate_complaint(
+        self,
+        actor: Actor,
+        complaint_id: UUID,
+        reason: str,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Result:
         return self._complaint_step(actor, complaint_id, lambda c: c.escalate(reason), expected_version, correlation_id)
 
-    def close_complaint(self, actor: Actor, complaint_id: UUID, outcome: str,
-                        expected_version: int | None = None, correlation_id: str | None = None) -> Result:
+    def close_complaint(
+        self,
+        actor: Actor,
+        complaint_id: UUID,
+        outcome: str,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Result:
         return self._complaint_step(
             actor, complaint_id, lambda c: c.close(outcome, clock.today()), expected_version, correlation_id
         )
@@ -758,8 +790,11 @@ def inspection_ratings(inspection: Inspection, headline: dict[str, Tally]) -> di
     """The ratings the rules give an inspection's key-question tallies and its inspectors' ratings."""
     rules = inspection.rules
     return rate_standards(
-        rules.standards_for_body(inspection.inspected_body.get("type")), rules.key_questions,
-        headline, inspection.standard_ratings, rules.rating_rules,  # type: ignore[arg-type]
+        rules.standards_for_body(inspection.inspected_body.get("type")),
+        rules.key_questions,
+        headline,
+        inspection.standard_ratings,
+        rules.rating_rules,  # type: ignore[arg-type]
     )
 
 
@@ -779,9 +814,7 @@ def ratings_body(inspection: Inspection, headline: dict[str, Tally]) -> dict[str
     rules = inspection.rules
     ratings = inspection.ratings if inspection.ratings is not None else inspection_ratings(inspection, headline)
     if inspection.headline_scores is not None:  # published figures are the record
-        headline = {
-            k: Tally(int(v["sufficient"]), int(v["applicable"])) for k, v in inspection.headline_scores.items()
-        }
+        headline = {k: Tally(int(v["sufficient"]), int(v["applicable"])) for k, v in inspection.headline_scores.items()}
     standards = {}
     for code, entry in ratings["standards"].items():
         body = {k: entry.get(k) for k in ("kind", "rating", "rule_rating", "percentage", "overridden")}

@@ -3,6 +3,7 @@
 Everything here is computed from the recorded events, never from a view, so
 it is what the record says and nothing a projection could get wrong.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
@@ -78,7 +79,8 @@ def _who(actor: dict[str, Any]) -> str:
 
 def _scores(scores: dict[str, Any] | None) -> str:
     parts = [
-        f"{area.replace('_', ' ')} {value['score']}%" if value.get("score") is not None
+        f"{area.replace('_', ' ')} {value['score']}%"
+        if value.get("score") is not None
         else f"{area.replace('_', ' ')} n/a"
         for area, value in (scores or {}).items()
     ]
@@ -118,13 +120,13 @@ SUMMARIES: dict[str, Summary] = {
     ),
     "inspection.fieldwork_started.v1": lambda who, data, ref: f"{who} started fieldwork",
     "inspection.case_sampled.v1": lambda who, data, ref: (
-        f"{who} added case {data.get('case_ref') or '(erased)'} to the sample"),
-    "case.personal_data_erased.v1": lambda who, data, ref: (
-        f"{who} erased the personal data of a case ({data.get('reason')})"),
-    "inspection.case_ref_erased.v1": lambda who, data, ref: "The erased case's reference was dropped from the sample",
-    "case.sampled.v1": lambda who, data, ref: (
-        f"Case {ref} opened for assessment by {_who(data.get('assessor') or {})}"
+        f"{who} added case {data.get('case_ref') or '(erased)'} to the sample"
     ),
+    "case.personal_data_erased.v1": lambda who, data, ref: (
+        f"{who} erased the personal data of a case ({data.get('reason')})"
+    ),
+    "inspection.case_ref_erased.v1": lambda who, data, ref: "The erased case's reference was dropped from the sample",
+    "case.sampled.v1": lambda who, data, ref: f"Case {ref} opened for assessment by {_who(data.get('assessor') or {})}",
     "case.rated.v1": lambda who, data, ref: (
         f"{who} rated case {ref}: {_count(data.get('judgements', []), 'judgement')}"
     ),
@@ -188,34 +190,46 @@ def _announced(who: str, data: dict[str, Any], ref: str) -> str:
 
 # Recommendations and thematics: the step and the addressee (``ref`` is the addressee for a recommendation's
 # own stream), never the recommendation's text or a note.
-SUMMARIES.update({
-    "inspection.recommendation_made.v1": lambda who, data, ref: (
-        f"{who} added recommendation {data.get('recommendation_id')} to the report"),
-    "thematic.recommendation_made.v1": lambda who, data, ref: (
-        f"{who} added recommendation {data.get('recommendation_id')} to the report"),
-    "recommendation.made.v1": lambda who, data, ref: f"{who} made a recommendation to {data.get('to', '?')}",
-    "recommendation.published.v1": lambda who, data, ref: (
-        f"Recommendation to {ref} published with the report on {data.get('published_on')}; "
-        f"response due {data.get('response_due_on')}"),
-    "recommendation.responded.v1": lambda who, data, ref: (
-        f"{who} answered the recommendation to {ref}: {_words(data.get('response'))}"
-        + (" (after the due day)" if data.get("late") else "")),
-    "recommendation.progress_reported.v1": lambda who, data, ref: (
-        f"{who} reported progress on the recommendation to {ref}: {_words(data.get('status'))}"),
-    "recommendation.response_overdue.v1": lambda who, data, ref: (
-        f"No response from {ref} by {data.get('due_on')}: the response is overdue"),
-    "recommendation.judged.v1": lambda who, data, ref: (
-        f"{who} judged the recommendation to {ref} in the reinspection: {_words(data.get('judgement'))}"),
-    "recommendation.judgement_published.v1": lambda who, data, ref: (
-        f"The reinspection's judgement of the recommendation to {ref} was published on "
-        f"{data.get('published_on')}: {_words(data.get('judgement'))}"),
-    "thematic.announced.v1": _announced,
-    "thematic.fieldwork_started.v1": lambda who, data, ref: (
-        f"{who} started the thematic inspection's fieldwork on {data.get('fieldwork_start')}"),
-    "thematic.findings_recorded.v1": lambda who, data, ref: f"{who} recorded the thematic inspection's findings",
-    "thematic.report_published.v1": lambda who, data, ref: (
-        f"{who} published the thematic report on {data.get('published_on')}"),
-})
+SUMMARIES.update(
+    {
+        "inspection.recommendation_made.v1": lambda who, data, ref: (
+            f"{who} added recommendation {data.get('recommendation_id')} to the report"
+        ),
+        "thematic.recommendation_made.v1": lambda who, data, ref: (
+            f"{who} added recommendation {data.get('recommendation_id')} to the report"
+        ),
+        "recommendation.made.v1": lambda who, data, ref: f"{who} made a recommendation to {data.get('to', '?')}",
+        "recommendation.published.v1": lambda who, data, ref: (
+            f"Recommendation to {ref} published with the report on {data.get('published_on')}; "
+            f"response due {data.get('response_due_on')}"
+        ),
+        "recommendation.responded.v1": lambda who, data, ref: (
+            f"{who} answered the recommendation to {ref}: {_words(data.get('response'))}"
+            + (" (after the due day)" if data.get("late") else "")
+        ),
+        "recommendation.progress_reported.v1": lambda who, data, ref: (
+            f"{who} reported progress on the recommendation to {ref}: {_words(data.get('status'))}"
+        ),
+        "recommendation.response_overdue.v1": lambda who, data, ref: (
+            f"No response from {ref} by {data.get('due_on')}: the response is overdue"
+        ),
+        "recommendation.judged.v1": lambda who, data, ref: (
+            f"{who} judged the recommendation to {ref} in the reinspection: {_words(data.get('judgement'))}"
+        ),
+        "recommendation.judgement_published.v1": lambda who, data, ref: (
+            f"The reinspection's judgement of the recommendation to {ref} was published on "
+            f"{data.get('published_on')}: {_words(data.get('judgement'))}"
+        ),
+        "thematic.announced.v1": _announced,
+        "thematic.fieldwork_started.v1": lambda who, data, ref: (
+            f"{who} started the thematic inspection's fieldwork on {data.get('fieldwork_start')}"
+        ),
+        "thematic.findings_recorded.v1": lambda who, data, ref: f"{who} recorded the thematic inspection's findings",
+        "thematic.report_published.v1": lambda who, data, ref: (
+            f"{who} published the thematic report on {data.get('published_on')}"
+        ),
+    }
+)
 
 
 def _registered(who: str, data: dict[str, Any], ref: str) -> str:
@@ -226,25 +240,33 @@ def _registered(who: str, data: dict[str, Any], ref: str) -> str:
 def _plan(again: str) -> Summary:
     def summary(who: str, data: dict[str, Any], ref: str) -> str:
         selected, not_selected = data.get("selected") or [], data.get("not_selected") or []
-        return (f"{who} drew up the plan{again} under {data.get('criteria')}: {len(selected)} selected of "
-                f"{len(selected) + len(not_selected)}, capacity {data.get('capacity')}")
+        return (
+            f"{who} drew up the plan{again} under {data.get('criteria')}: {len(selected)} selected of "
+            f"{len(selected) + len(not_selected)}, capacity {data.get('capacity')}"
+        )
+
     return summary
 
 
 # The register of bodies and selection plans.
-SUMMARIES.update({
-    "body.registered.v1": _registered,
-    "body.succeeded.v1": lambda who, data, ref: (
-        f"Succeeded by {_words(data.get('successor_type'))} {data.get('successor_id')}"),
-    "body.indicators_recorded.v1": lambda who, data, ref: (
-        f"{who} recorded the figures of {data.get('year')}: "
-        f"caseload {(data.get('indicators') or {}).get('caseload', '?')}"),
-    "body.inspection_scheduled.v1": lambda who, data, ref: (
-        f"{data.get('programme')} inspection {data.get('inspection_id')} scheduled, "
-        f"fieldwork from {data.get('fieldwork_start')}"),
-    "plan.drawn_up.v1": _plan(""),
-    "plan.redrawn.v1": _plan(" again"),
-})
+SUMMARIES.update(
+    {
+        "body.registered.v1": _registered,
+        "body.succeeded.v1": lambda who, data, ref: (
+            f"Succeeded by {_words(data.get('successor_type'))} {data.get('successor_id')}"
+        ),
+        "body.indicators_recorded.v1": lambda who, data, ref: (
+            f"{who} recorded the figures of {data.get('year')}: "
+            f"caseload {(data.get('indicators') or {}).get('caseload', '?')}"
+        ),
+        "body.inspection_scheduled.v1": lambda who, data, ref: (
+            f"{data.get('programme')} inspection {data.get('inspection_id')} scheduled, "
+            f"fieldwork from {data.get('fieldwork_start')}"
+        ),
+        "plan.drawn_up.v1": _plan(""),
+        "plan.redrawn.v1": _plan(" again"),
+    }
+)
 
 
 def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) -> str:
@@ -254,8 +276,6 @@ def summarise(event: dict[str, Any], case_refs: dict[str, str] | None = None) ->
     ref = (case_refs or {}).get(event["stream"], data.get("case_ref", "?")) or "(erased)"
     summary = SUMMARIES.get(event["type"])
     return summary(who, data, ref) if summary is not None else f"{who} recorded {event['type']}"
-
-
 
 
 # -- the event feed ----------------------------------------------------------
@@ -384,12 +404,20 @@ def programme_year_as_of(app: InspectorateApp, programme: str, year: str, as_of:
     """
     row = None
     for inspection in published_as_of(app, programme, year, as_of):
-        row = with_published(row, {
-            "id": str(inspection.id), "programme": inspection.programme, "year": inspection.year,
-            "framework": inspection.framework, "body": inspection.inspected_body.get("name", ""),
-            "case_count": len(inspection.case_refs), "reinspection": inspection.reinspection_of is not None,
-            "ratings": rating_summary(inspection.ratings) if inspection.ratings else None,
-        }, inspection.headline_scores or {})
+        row = with_published(
+            row,
+            {
+                "id": str(inspection.id),
+                "programme": inspection.programme,
+                "year": inspection.year,
+                "framework": inspection.framework,
+                "body": inspection.inspected_body.get("name", ""),
+                "case_count": len(inspection.case_refs),
+                "reinspection": inspection.reinspection_of is not None,
+                "ratings": rating_summary(inspection.ratings) if inspection.ratings else None,
+            },
+            inspection.headline_scores or {},
+        )
     return {**year_body(row, programme, year), "as_of": as_of.isoformat()}
 
 

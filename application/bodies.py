@@ -5,6 +5,7 @@ a lost optimistic-concurrency race is retried on the newest state, and a
 name registered twice at once is refused once (the body's id derives from
 its type and name).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -39,7 +40,12 @@ class BodiesMixin:
     # -- the register ------------------------------------------------------------
 
     def register_body(
-        self, actor: Actor, name: str, type: str, region: str, succeeds: list[UUID] | None = None,
+        self,
+        actor: Actor,
+        name: str,
+        type: str,
+        region: str,
+        succeeds: list[UUID] | None = None,
         correlation_id: str | None = None,
     ) -> Result:
         def decide() -> Decision:
@@ -55,8 +61,13 @@ class BodiesMixin:
         return self._run(actor, correlation_id, decide)  # type: ignore[attr-defined]
 
     def record_indicators(
-        self, actor: Actor, body_id: UUID, year: str, indicators: dict[str, Any],
-        expected_version: int | None = None, correlation_id: str | None = None,
+        self,
+        actor: Actor,
+        body_id: UUID,
+        year: str,
+        indicators: dict[str, Any],
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
     ) -> Result:
         def decide() -> Decision:
             body = self._get(Body, body_id, expected_version)  # type: ignore[attr-defined]
@@ -137,7 +148,11 @@ class BodiesMixin:
         return criteria_for(programme, year_start(year) if year else clock.today()).as_dict()
 
     def draw_up_plan(
-        self, actor: Actor, programme: str, year: str, capacity: int | None = None,
+        self,
+        actor: Actor,
+        programme: str,
+        year: str,
+        capacity: int | None = None,
         correlation_id: str | None = None,
     ) -> Result:
         """Select the year's bodies by the criteria in force and record the plan with every body's reasons."""
@@ -185,16 +200,22 @@ class BodiesMixin:
             if body.type not in body_types or body.succeeded_by:
                 continue
             starts = [
-                i["fieldwork_start"] for b in self._lineage(body, bodies) for i in b.inspections
+                i["fieldwork_start"]
+                for b in self._lineage(body, bodies)
+                for i in b.inspections
                 if i["fieldwork_start"] < start
             ]
             figures = body.indicators_for(year)
-            candidates.append(Candidate(
-                body_id=str(body.id), name=body.name, type=body.type,
-                last_inspected=max(starts) if starts else None,
-                indicators_year=figures[0] if figures else None,
-                indicators=figures[1] if figures else None,
-            ))
+            candidates.append(
+                Candidate(
+                    body_id=str(body.id),
+                    name=body.name,
+                    type=body.type,
+                    last_inspected=max(starts) if starts else None,
+                    indicators_year=figures[0] if figures else None,
+                    indicators=figures[1] if figures else None,
+                )
+            )
         return candidates
 
     @staticmethod
@@ -204,7 +225,9 @@ class BodiesMixin:
         frontier = [body]
         for _ in range(MAX_SUCCESSION_DEPTH):
             frontier = [
-                bodies[UUID(pid)] for b in frontier for pid in b.succeeds
+                bodies[UUID(pid)]
+                for b in frontier
+                for pid in b.succeeds
                 if UUID(pid) in bodies and UUID(pid) not in seen
             ]
             if not frontier:
@@ -224,11 +247,16 @@ class BodiesMixin:
             inspection = self._find(Inspection, UUID(link["inspection_id"]), copy=False)
             if inspection is None:
                 continue
-            items.append({
-                "id": str(inspection.id), "programme": inspection.programme, "year": inspection.year,
-                "status": inspection.status, "fieldwork_start": inspection.fieldwork_start.isoformat(),
-                "published_on": inspection.published_on.isoformat() if inspection.published_on else None,
-            })
+            items.append(
+                {
+                    "id": str(inspection.id),
+                    "programme": inspection.programme,
+                    "year": inspection.year,
+                    "status": inspection.status,
+                    "fieldwork_start": inspection.fieldwork_start.isoformat(),
+                    "published_on": inspection.published_on.isoformat() if inspection.published_on else None,
+                }
+            )
         items.sort(key=lambda i: (i["fieldwork_start"], i["id"]), reverse=True)
         return items
 

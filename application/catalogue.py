@@ -4,6 +4,7 @@ Schemas derive from the event classes' annotations, so a field added to an
 event appears here without anyone remembering to; the shapes of nested values
 (a judgement, the characteristics, a score) are refined by name below.
 """
+
 from __future__ import annotations
 
 import re
@@ -39,15 +40,28 @@ def schema_url(topic: str, public_url: str = DEFAULT_PUBLIC_URL) -> str:
     """Where an event type's data schema resolves: the event's ``dataschema`` and the schema's ``$id``."""
     return f"{public_url}{SCHEMA_PATH}{topic}"
 
+
 TOPIC_PATTERN = re.compile(
     r"^(inspection|case|reinspection|complaint|recommendation|thematic|body|plan)\.[a-z_]+\.v[0-9]+$"
 )
 AGGREGATES: tuple[type[InspectorateAggregate], ...] = (
-    Inspection, CaseAssessment, Reinspection, Complaint, Recommendation, Thematic, Body, Plan,
+    Inspection,
+    CaseAssessment,
+    Reinspection,
+    Complaint,
+    Recommendation,
+    Thematic,
+    Body,
+    Plan,
 )
 # Fields every stored event has; the feed carries them as CloudEvents attributes instead.
 ENVELOPE_FIELDS = {
-    "originator_id", "originator_version", "timestamp", "originator_id_type", "originator_topic", "cause",
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    "originator_id_type",
+    "originator_topic",
+    "cause",
 }
 
 # Special category personal data (UK GDPR art. 9/10): who may receive it in the feed.
@@ -68,8 +82,10 @@ _SCORES = {"type": "object", "additionalProperties": _SCORE}
 _PERSON = {
     "type": "object",
     "properties": {
-        "id": {**_NULLABLE_STRING, "description": "the actor's stable id (its token's); null in events recorded "
-                                                  "before actors had ids"},
+        "id": {
+            **_NULLABLE_STRING,
+            "description": "the actor's stable id (its token's); null in events recorded before actors had ids",
+        },
         "name": {"type": "string"},
         "role": {"type": "string"},
         "organisation": _NULLABLE_STRING,
@@ -100,8 +116,11 @@ _RATINGS = {
     "properties": {
         "overall": {
             "type": "object",
-            "properties": {"rating": {"anyOf": [_RATING, {"type": "null"}]}, "score": {"type": "integer"},
-                           "max": {"type": "integer"}},
+            "properties": {
+                "rating": {"anyOf": [_RATING, {"type": "null"}]},
+                "score": {"type": "integer"},
+                "max": {"type": "integer"},
+            },
             "required": ["rating", "score", "max"],
         },
         "standards": {
@@ -158,20 +177,32 @@ REFINEMENTS: dict[str, dict[str, Any]] = {
     "inspected_body": {
         "type": "object",
         "properties": {
-            "id": {"type": "string", "format": "uuid",
-                   "description": "the body's id in the register (absent in events recorded before it)"},
-            "name": {"type": "string"}, "type": {"type": "string"}, "region": {"type": "string"},
+            "id": {
+                "type": "string",
+                "format": "uuid",
+                "description": "the body's id in the register (absent in events recorded before it)",
+            },
+            "name": {"type": "string"},
+            "type": {"type": "string"},
+            "region": {"type": "string"},
         },
         "required": ["name", "type", "region"],
     },
-    "succeeds": {"type": "array", "items": {"type": "string", "format": "uuid"},
-                 "description": "body.registered.v1: the registered bodies this one took over"},
+    "succeeds": {
+        "type": "array",
+        "items": {"type": "string", "format": "uuid"},
+        "description": "body.registered.v1: the registered bodies this one took over",
+    },
     "indicators": {
         "type": "object",
         "description": "body.indicators_recorded.v1: the year's figures that selection uses",
         "properties": {
-            name: {"type": "integer" if spec.whole else "number", "minimum": 0, "maximum": spec.maximum,
-                   "description": spec.description}
+            name: {
+                "type": "integer" if spec.whole else "number",
+                "minimum": 0,
+                "maximum": spec.maximum,
+                "description": spec.description,
+            }
             for name, spec in INDICATORS.items()
         },
         "required": ["caseload"],
@@ -205,8 +236,10 @@ REFINEMENTS: dict[str, dict[str, Any]] = {
         "additionalProperties": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
     },
     "by": _PERSON,
-    "report_kind": {"enum": ["inspection", "thematic"],
-                    "description": "recommendation.made.v1: the kind of report it is made in (report_id)"},
+    "report_kind": {
+        "enum": ["inspection", "thematic"],
+        "description": "recommendation.made.v1: the kind of report it is made in (report_id)",
+    },
     "judgement": _enum_of(JUDGEMENTS),
     "sector": _enum_of(SECTORS),
     "status": {**_enum_of(PROGRESS), "description": "recommendation.progress_reported.v1"},
@@ -217,7 +250,7 @@ REFINEMENTS: dict[str, dict[str, Any]] = {
 _ACTOR = {
     "type": "object",
     "description": "Who caused the event. Two actors who share a name are two people: tell them apart by id "
-                   "(null for the system and in events recorded before actors had ids).",
+    "(null for the system and in events recorded before actors had ids).",
     "properties": {
         "id": _NULLABLE_STRING,
         "name": _NULLABLE_STRING,
@@ -346,9 +379,10 @@ def asyncapi(server_host: str = "localhost:8000", public_url: str = DEFAULT_PUBL
             "summary": f"A CloudEvent of type {topic}.",
             "payload": {
                 "schemaFormat": "application/schema+json;version=draft-2020-12",
-                "schema": {**cloudevent_schema(topic, public_url), "properties": {
-                    **cloudevent_schema(topic, public_url)["properties"], "data": schemas[topic]
-                }},
+                "schema": {
+                    **cloudevent_schema(topic, public_url),
+                    "properties": {**cloudevent_schema(topic, public_url)["properties"], "data": schemas[topic]},
+                },
             },
         }
         for topic in schemas

@@ -16,6 +16,7 @@ reading the record in order, for the projections and for the feed alike.
   its transcoding and ``to_plain``. An event class with a ``class_version`` above 1 takes
   the mapper's path there, so upcasting stays the library's.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -80,14 +81,13 @@ class EventDecoder:
             rows = list(rows)
         if self.keys is not None and self.keys.enabled:
             self.keys.prefetch(
-                s.replace("-", "") for _, s, _, t, d in rows  # (canonical text to hex)
+                s.replace("-", "")
+                for _, s, _, t, d in rows  # (canonical text to hex)
                 if t in _PREFETCH and d is not None and (topics is None or t in topics) and t not in bare
             )
         if topics is None:
             return [Fact(p, t, None, s, v, d, self) for p, s, v, t, d in rows]
-        return [
-            Fact(p, t, {} if t in bare else None, s, v, d, self) for p, s, v, t, d in rows if t in topics
-        ]
+        return [Fact(p, t, {} if t in bare else None, s, v, d, self) for p, s, v, t, d in rows if t in topics]
 
     def state(self, topic: str, data: bytes) -> dict[str, Any]:
         """The whole state, as the mapper would give it (ids as text)."""
@@ -181,8 +181,9 @@ class EventDecoder:
 
     def _via_mapper(self, n: FeedRow | Notification) -> dict[str, Any]:
         if isinstance(n, FeedRow):
-            n = Notification(id=n.position, originator_id=UUID(n.stream), originator_version=n.version,
-                             topic=n.topic, state=n.state)
+            n = Notification(
+                id=n.position, originator_id=UUID(n.stream), originator_version=n.version, topic=n.topic, state=n.state
+            )
         fields = dict(vars(self.mapper.to_domain_event(n)))
         fields.pop("originator_id", None)
         fields.pop("originator_version", None)
@@ -208,9 +209,7 @@ class EventDecoder:
 
 # Topics with a sealed field at the top of the state (a shape would read it still sealed), and the
 # topics whose stream is the case whose key opens them (read ahead per page of rows).
-_SEALED_AT_TOP = {
-    t: top for t, fields in SEALED_FIELDS.items() if (top := tuple(f for f in fields if "[]" not in f))
-}
+_SEALED_AT_TOP = {t: top for t, fields in SEALED_FIELDS.items() if (top := tuple(f for f in fields if "[]" not in f))}
 _PREFETCH = frozenset(t for t in _SEALED_AT_TOP if t not in CASE_ID_FIELD)
 
 

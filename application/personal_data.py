@@ -19,6 +19,7 @@ process keeps keys it has read for at most ``KEY_TTL`` seconds, so a key
 destroyed by another process (an API node, the worker) stops opening its
 values here within that time; the process that erases forgets it at once.
 """
+
 from __future__ import annotations
 
 import base64
@@ -124,10 +125,13 @@ class CaseKeys:
         if self.store is None:
             return
         now = time.monotonic()
-        wanted = sorted({
-            h for h in case_hexes
-            if ((entry := self._cache.get(h)) is None or now - entry[1] >= self.ttl) and h not in self._pending
-        })
+        wanted = sorted(
+            {
+                h
+                for h in case_hexes
+                if ((entry := self._cache.get(h)) is None or now - entry[1] >= self.ttl) and h not in self._pending
+            }
+        )
         if not wanted:
             return
         found = self.store.select_case_keys(wanted)
@@ -252,7 +256,10 @@ class SealingMapper(Mapper[UUID]):
     """The library's mapper, sealing the personal fields of the events that hold them."""
 
     def __init__(
-        self, transcoder: Transcoder, keys: CaseKeys, compressor: Compressor | None = None,
+        self,
+        transcoder: Transcoder,
+        keys: CaseKeys,
+        compressor: Compressor | None = None,
         cipher: Cipher | None = None,
     ) -> None:
         super().__init__(transcoder=transcoder, compressor=compressor, cipher=cipher)

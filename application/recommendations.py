@@ -6,6 +6,7 @@ a lost race) like every other command; only their own aggregates
 recommendations are written here. Publication of an inspection calls
 ``_recommendations_at_publication`` from ``InspectorateApp.publish``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -62,8 +63,12 @@ def recommendation_dict(r: Recommendation, today: date, *, drafts: bool = True) 
         "progress_reports": [{"status": p["status"], "note": p["note"], "on": _iso(p["on"])} for p in r.progress],
         "judgement": judgement["judgement"] if judgement else None,
         "judgement_note": judgement["note"] if judgement else None,
-        "judged_in": {"reinspection_id": str(judgement["reinspection_id"]),
-                      "inspection_id": str(judgement["inspection_id"])} if judgement else None,
+        "judged_in": {
+            "reinspection_id": str(judgement["reinspection_id"]),
+            "inspection_id": str(judgement["inspection_id"]),
+        }
+        if judgement
+        else None,
         "judgement_published_on": _iso(r.judgement_published_on) if judgement else None,
         "version": r.version,
     }
@@ -73,12 +78,19 @@ def thematic_dict(t: Thematic, *, drafts: bool = True) -> dict[str, Any]:
     """A thematic inspection as plain values; ``drafts=False`` (an organisation) leaves out its findings
     until they are published."""
     return {
-        "id": str(t.id), "title": t.title, "topic": t.topic, "sector": t.sector, "partners": list(t.partners),
-        "joint": t.joint, "announced_on": _iso(t.announced_on),
+        "id": str(t.id),
+        "title": t.title,
+        "topic": t.topic,
+        "sector": t.sector,
+        "partners": list(t.partners),
+        "joint": t.joint,
+        "announced_on": _iso(t.announced_on),
         "planned_fieldwork_start": _iso(t.planned_fieldwork_start),
-        "status": t.status, "fieldwork_start": _iso(t.fieldwork_start),
+        "status": t.status,
+        "fieldwork_start": _iso(t.fieldwork_start),
         "findings": t.findings if drafts or t.status == "published" else None,
-        "published_on": _iso(t.published_on), "recommendation_ids": [str(r) for r in t.recommendation_ids],
+        "published_on": _iso(t.published_on),
+        "recommendation_ids": [str(r) for r in t.recommendation_ids],
         "version": t.version,
     }
 
@@ -89,11 +101,17 @@ class RecommendationCommands:
     if TYPE_CHECKING:  # provided by InspectorateApp
         is_holiday: Callable[[date], bool]
 
-        def _run(self, actor: Actor, correlation_id: str | None, decide: Callable[[], Decision],
-                 expected_version: int | None = None) -> Result: ...
+        def _run(
+            self,
+            actor: Actor,
+            correlation_id: str | None,
+            decide: Callable[[], Decision],
+            expected_version: int | None = None,
+        ) -> Result: ...
 
-        def _get(self, cls: type[T], aggregate_id: UUID, expected_version: int | None = None, *,
-                 copy: bool = True) -> T: ...
+        def _get(
+            self, cls: type[T], aggregate_id: UUID, expected_version: int | None = None, *, copy: bool = True
+        ) -> T: ...
 
         def _ids_with_topic(self, topic: str, page: int = 1000) -> Iterable[UUID]: ...
 
@@ -110,6 +128,7 @@ class RecommendationCommands:
         correlation_id: str | None = None,
     ) -> Result:
         """A recommendation in an inspection's (or a thematic's) report, before it is published."""
+
         def decide() -> Decision:
             report = self._report(report_id, expected_version)
             if isinstance(report, Inspection):
@@ -124,24 +143,48 @@ class RecommendationCommands:
         return self._run(actor, correlation_id, decide, expected_version)
 
     def respond_to_recommendation(
-        self, actor: Actor, recommendation_id: UUID, response: str, note: str | None = None,
-        expected_version: int | None = None, correlation_id: str | None = None,
+        self,
+        actor: Actor,
+        recommendation_id: UUID,
+        response: str,
+        note: str | None = None,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
     ) -> Result:
         """The addressee's answer: agreed, partly agreed or not agreed (once; late answers say so)."""
-        return self._answer(actor, recommendation_id, lambda r: r.respond(response, note, clock.today()),
-                            expected_version, correlation_id)
+        return self._answer(
+            actor,
+            recommendation_id,
+            lambda r: r.respond(response, note, clock.today()),
+            expected_version,
+            correlation_id,
+        )
 
     def report_recommendation_progress(
-        self, actor: Actor, recommendation_id: UUID, status: str, note: str | None = None,
-        expected_version: int | None = None, correlation_id: str | None = None,
+        self,
+        actor: Actor,
+        recommendation_id: UUID,
+        status: str,
+        note: str | None = None,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
     ) -> Result:
         """The addressee's progress: not started, in progress, achieved (as often as it changes)."""
-        return self._answer(actor, recommendation_id, lambda r: r.report_progress(status, note, clock.today()),
-                            expected_version, correlation_id)
+        return self._answer(
+            actor,
+            recommendation_id,
+            lambda r: r.report_progress(status, note, clock.today()),
+            expected_version,
+            correlation_id,
+        )
 
     def _answer(
-        self, actor: Actor, recommendation_id: UUID, step: Callable[[Recommendation], None],
-        expected_version: int | None, correlation_id: str | None,
+        self,
+        actor: Actor,
+        recommendation_id: UUID,
+        step: Callable[[Recommendation], None],
+        expected_version: int | None,
+        correlation_id: str | None,
     ) -> Result:
         def decide() -> Decision:
             recommendation = self._get(Recommendation, recommendation_id, expected_version)
@@ -157,10 +200,16 @@ class RecommendationCommands:
         return self._run(actor, correlation_id, decide, expected_version)
 
     def judge_recommendation(
-        self, actor: Actor, recommendation_id: UUID, judgement: str, note: str | None = None,
-        expected_version: int | None = None, correlation_id: str | None = None,
+        self,
+        actor: Actor,
+        recommendation_id: UUID,
+        judgement: str,
+        note: str | None = None,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
     ) -> Result:
         """The reinspection judges what was achieved, while its follow-up inspection is not yet published."""
+
         def decide() -> Decision:
             recommendation = self._get(Recommendation, recommendation_id, expected_version)
             if recommendation.report_kind != INSPECTION:
@@ -205,8 +254,12 @@ class RecommendationCommands:
         marked = 0
         for recommendation_id in self._ids_with_topic(PUBLISHED_TOPIC):
             current = self._get(Recommendation, recommendation_id, copy=False)
-            if (current.response is not None or current.overdue_since is not None
-                    or current.response_due_on is None or today <= current.response_due_on):
+            if (
+                current.response is not None
+                or current.overdue_since is not None
+                or current.response_due_on is None
+                or today <= current.response_due_on
+            ):
                 continue  # (read first: most have an answer, and a command per recommendation a minute is waste)
 
             def decide(rid: UUID = recommendation_id) -> Decision:
@@ -246,15 +299,29 @@ class RecommendationCommands:
         origin = self._get(Inspection, reinspection.origin_inspection_id, copy=False)
         today = clock.today()
         body["recommendations"] = [
-            {key: item[key] for key in ("id", "to", "text", "response", "progress", "judgement", "judgement_note",
-                                        "judgement_published_on")}
-            for item in (recommendation_dict(self._get(Recommendation, rid, copy=False), today, drafts=drafts)
-                         for rid in origin.recommendation_ids)
+            {
+                key: item[key]
+                for key in (
+                    "id",
+                    "to",
+                    "text",
+                    "response",
+                    "progress",
+                    "judgement",
+                    "judgement_note",
+                    "judgement_published_on",
+                )
+            }
+            for item in (
+                recommendation_dict(self._get(Recommendation, rid, copy=False), today, drafts=drafts)
+                for rid in origin.recommendation_ids
+            )
         ]
         return body
 
-    def _report(self, report_id: UUID, expected_version: int | None = None, *,
-                copy: bool = True) -> Inspection | Thematic:
+    def _report(
+        self, report_id: UUID, expected_version: int | None = None, *, copy: bool = True
+    ) -> Inspection | Thematic:
         """An inspection or a thematic inspection: the reports recommendations are made in."""
         try:
             report = self._get(InspectorateAggregate, report_id, expected_version, copy=copy)
@@ -267,8 +334,15 @@ class RecommendationCommands:
     # -- thematic inspections ----------------------------------------------------------------
 
     def announce_thematic(
-        self, actor: Actor, title: str, topic: str, sector: str, partners: list[str], announced_on: date,
-        fieldwork_start: date | None = None, correlation_id: str | None = None,
+        self,
+        actor: Actor,
+        title: str,
+        topic: str,
+        sector: str,
+        partners: list[str],
+        announced_on: date,
+        fieldwork_start: date | None = None,
+        correlation_id: str | None = None,
     ) -> Result:
         def decide() -> Decision:
             thematic = Thematic.announce(title, topic, sector, partners, announced_on, clock.today(), fieldwork_start)
@@ -277,26 +351,43 @@ class RecommendationCommands:
         return self._run(actor, correlation_id, decide)
 
     def start_thematic_fieldwork(
-        self, actor: Actor, thematic_id: UUID, fieldwork_start: date | None = None,
-        expected_version: int | None = None, correlation_id: str | None = None,
+        self,
+        actor: Actor,
+        thematic_id: UUID,
+        fieldwork_start: date | None = None,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
     ) -> Result:
         return self._thematic_step(
-            actor, thematic_id, lambda t: t.start_fieldwork(fieldwork_start or clock.today(), clock.today()),
-            expected_version, correlation_id,
+            actor,
+            thematic_id,
+            lambda t: t.start_fieldwork(fieldwork_start or clock.today(), clock.today()),
+            expected_version,
+            correlation_id,
         )
 
     def record_thematic_findings(
-        self, actor: Actor, thematic_id: UUID, findings: str,
-        expected_version: int | None = None, correlation_id: str | None = None,
+        self,
+        actor: Actor,
+        thematic_id: UUID,
+        findings: str,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
     ) -> Result:
-        return self._thematic_step(actor, thematic_id, lambda t: t.record_findings(findings),
-                                   expected_version, correlation_id)
+        return self._thematic_step(
+            actor, thematic_id, lambda t: t.record_findings(findings), expected_version, correlation_id
+        )
 
     def publish_thematic(
-        self, actor: Actor, thematic_id: UUID, published_on: date,
-        expected_version: int | None = None, correlation_id: str | None = None,
+        self,
+        actor: Actor,
+        thematic_id: UUID,
+        published_on: date,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
     ) -> Result:
         """Publish the findings with the recommendations (each then falls due for an answer)."""
+
         def decide() -> Decision:
             thematic = self._get(Thematic, thematic_id, expected_version)
             thematic.check_publication(published_on, clock.today())
@@ -308,8 +399,12 @@ class RecommendationCommands:
         return self._run(actor, correlation_id, decide, expected_version)
 
     def _thematic_step(
-        self, actor: Actor, thematic_id: UUID, step: Callable[[Thematic], None],
-        expected_version: int | None, correlation_id: str | None,
+        self,
+        actor: Actor,
+        thematic_id: UUID,
+        step: Callable[[Thematic], None],
+        expected_version: int | None,
+        correlation_id: str | None,
     ) -> Result:
         def decide() -> Decision:
             thematic = self._get(Thematic, thematic_id, expected_version)
@@ -324,5 +419,6 @@ class RecommendationCommands:
     def list_thematics(self, sector: str | None = None, status: str | None = None) -> list[Thematic]:
         """Thematic inspections in the order they were announced (a handful a year: read from the record)."""
         thematics = [self._get(Thematic, tid, copy=False) for tid in self._ids_with_topic(ANNOUNCED_TOPIC)]
-        return [t for t in thematics
-                if (sector is None or t.sector == sector) and (status is None or t.status == status)]
+        return [
+            t for t in thematics if (sector is None or t.sector == sector) and (status is None or t.status == status)
+        ]

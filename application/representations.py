@@ -1,4 +1,5 @@
 """Aggregates as plain values for callers of the application."""
+
 from __future__ import annotations
 
 from typing import Any

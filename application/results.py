@@ -1,4 +1,5 @@
 """What a command returns (its own module, so that use cases outside ``application.app`` can build one)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

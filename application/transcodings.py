@@ -1,4 +1,5 @@
 """JSON transcodings the library lacks."""
+
 from __future__ import annotations
 
 from datetime import date

@@ -24,6 +24,7 @@ application), one thread and then four. Since appends go one at a time, four
 threads add little to one: that rate is what one PostgreSQL primary carries
 for this schema, whatever the number of API nodes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -108,17 +109,27 @@ def phase(args: argparse.Namespace, nodes: int, root: Path) -> dict[str, Any]:
         site.mkdir(exist_ok=True)
         (site / "sitecustomize.py").write_text(f"import sys\nsys.setswitchinterval({args.switch_interval})\n")
         extra["PYTHONPATH"] = f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}".rstrip(os.pathsep)
-    cluster = Cluster(root / f"{nodes}-nodes-{time.time_ns()}", args.database_url, nodes=nodes, workers=1,
-                      node_workers=args.node_workers, extra_env=extra,
-                      balance=args.balance.replace(";", "\n    "))
+    cluster = Cluster(
+        root / f"{nodes}-nodes-{time.time_ns()}",
+        args.database_url,
+        nodes=nodes,
+        workers=1,
+        node_workers=args.node_workers,
+        extra_env=extra,
+        balance=args.balance.replace(";", "\n    "),
+    )
     cluster.root.mkdir(parents=True)
     try:
         cluster.start()
         token = cluster.token("Bench Inspector", "inspector")
         _, case_sets = set_up(cluster.port, token, args.clients, args.cases_per_client)
         pg = postmaster_pid(args.database_url)
-        parts = {"API nodes": [p.pid for p in cluster.api], "projection worker": [p.pid for p in cluster.projectors],
-                 "HAProxy": [cluster.balancer.pid] if cluster.balancer else [], "PostgreSQL": [pg] if pg else []}
+        parts = {
+            "API nodes": [p.pid for p in cluster.api],
+            "projection worker": [p.pid for p in cluster.projectors],
+            "HAProxy": [cluster.balancer.pid] if cluster.balancer else [],
+            "PostgreSQL": [pg] if pg else [],
+        }
 
         def cpu() -> dict[str, float]:
             return {name: sum(server_cpu_seconds(pid) for pid in pids) for name, pids in parts.items()}
@@ -130,19 +141,28 @@ def phase(args: argparse.Namespace, nodes: int, root: Path) -> dict[str, Any]:
             before = cpu()
             sampler.thread.start()
             began = time.perf_counter()
-            results = pool.starmap(drive, [(cluster.port, token, ids, None, args.seconds, None, start_at)
-                                           for ids in case_sets])
+            results = pool.starmap(
+                drive, [(cluster.port, token, ids, None, args.seconds, None, start_at) for ids in case_sets]
+            )
             elapsed = time.perf_counter() - began - 0.5
             sampler.stop.set()
             used = {name: seconds - before[name] for name, seconds in cpu().items()}
         sampler.thread.join(5)
         latencies = [lat for lats, *_ in results for lat in lats]
         used["clients"] = sum(c for _, _, c, *_ in results)
-        return {"nodes": nodes, "commands": len(latencies), "seconds": elapsed,
-                "errors": sum(e for _, e, *_ in results), "p50": _p(latencies, .5) * 1000,
-                "p99": _p(latencies, .99) * 1000, "cpu": used, "load": (load_before, os.getloadavg()[0]),
-                "active": statistics.mean(sampler.active or [0]), "locked": statistics.mean(sampler.locked or [0]),
-                "holder": sampler.holder}
+        return {
+            "nodes": nodes,
+            "commands": len(latencies),
+            "seconds": elapsed,
+            "errors": sum(e for _, e, *_ in results),
+            "p50": _p(latencies, 0.5) * 1000,
+            "p99": _p(latencies, 0.99) * 1000,
+            "cpu": used,
+            "load": (load_before, os.getloadavg()[0]),
+            "active": statistics.mean(sampler.active or [0]),
+            "locked": statistics.mean(sampler.locked or [0]),
+            "holder": sampler.holder,
+        }
     finally:
         cluster.stop()
 
@@ -151,16 +171,25 @@ def report(r: dict[str, Any]) -> None:
     n = max(r["commands"], 1)
     rate = r["commands"] / r["seconds"]
     total = sum(r["cpu"].values())
-    print(f"{r['nodes']} node(s): {rate:6.0f} commands/s  p50 {r['p50']:.1f} ms  p99 {r['p99']:.1f} ms  "
-          f"errors {r['errors']}  ({r['commands']} in {r['seconds']:.1f} s; load average {r['load'][0]:.1f} -> "
-          f"{r['load'][1]:.1f})")
-    print("    CPU per command: " + ", ".join(f"{name} {s * 1000 / n:.2f} ms" for name, s in r["cpu"].items())
-          + f"; in all {total * 1000 / n:.2f} ms = {total / r['seconds']:.2f} of {os.cpu_count()} cores")
-    print(f"    PostgreSQL sessions running a statement: {r['active']:.2f} on average, "
-          f"{r['locked']:.2f} of them waiting for a lock")
+    print(
+        f"{r['nodes']} node(s): {rate:6.0f} commands/s  p50 {r['p50']:.1f} ms  p99 {r['p99']:.1f} ms  "
+        f"errors {r['errors']}  ({r['commands']} in {r['seconds']:.1f} s; load average {r['load'][0]:.1f} -> "
+        f"{r['load'][1]:.1f})"
+    )
+    print(
+        "    CPU per command: "
+        + ", ".join(f"{name} {s * 1000 / n:.2f} ms" for name, s in r["cpu"].items())
+        + f"; in all {total * 1000 / n:.2f} ms = {total / r['seconds']:.2f} of {os.cpu_count()} cores"
+    )
+    print(
+        f"    PostgreSQL sessions running a statement: {r['active']:.2f} on average, "
+        f"{r['locked']:.2f} of them waiting for a lock"
+    )
     samples = sum(r["holder"].values()) or 1
-    print("    the events table's lock, sampled: " + ", ".join(
-        f"{where} {n * 100 / samples:.0f}%" for where, n in r["holder"].most_common()))
+    print(
+        "    the events table's lock, sampled: "
+        + ", ".join(f"{where} {n * 100 / samples:.0f}%" for where, n in r["holder"].most_common())
+    )
 
 
 def ceiling(url: str, seconds: float) -> None:
@@ -174,8 +203,10 @@ def ceiling(url: str, seconds: float) -> None:
     try:
         for threads in (1, 4):
             appended = _append_for(app, threads, seconds)
-            print(f"record alone, {threads} writer thread(s): {appended / seconds:6.0f} appends/s "
-                  f"(one event, one transaction each)")
+            print(
+                f"record alone, {threads} writer thread(s): {appended / seconds:6.0f} appends/s "
+                f"(one event, one transaction each)"
+            )
     finally:
         app.close()
 
@@ -211,18 +242,27 @@ def main() -> None:
     parser.add_argument("--node-workers", type=int, default=2, help="granian workers per API node")
     parser.add_argument("--cases-per-client", type=int, default=20)
     parser.add_argument("--ceiling-seconds", type=float, default=0)
-    parser.add_argument("--balance", default="roundrobin",
-                        help="HAProxy's balance line; ';' starts another line (e.g. 'uri;hash-type consistent')")
-    parser.add_argument("--switch-interval", type=float, default=0,
-                        help="experiment: sys.setswitchinterval in the API nodes (default: Python's 0.005 s)")
+    parser.add_argument(
+        "--balance",
+        default="roundrobin",
+        help="HAProxy's balance line; ';' starts another line (e.g. 'uri;hash-type consistent')",
+    )
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=0,
+        help="experiment: sys.setswitchinterval in the API nodes (default: Python's 0.005 s)",
+    )
     args = parser.parse_args()
     with psycopg.connect(args.database_url.replace("postgresql+psycopg", "postgresql", 1)) as conn:
         durable = conn.execute("SELECT current_setting('fsync'), current_setting('synchronous_commit')").fetchone()
         version = conn.execute("SHOW server_version").fetchone()[0]
-    print(f"PostgreSQL {version} (fsync {durable[0]}, synchronous_commit {durable[1]}); {args.clients} client "
-          f"processes; {args.node_workers} granian workers a node; {os.cpu_count()} CPUs"
-          + f"; HAProxy balance {args.balance!r}"
-          + (f"; switch interval {args.switch_interval} s in the nodes" if args.switch_interval else ""))
+    print(
+        f"PostgreSQL {version} (fsync {durable[0]}, synchronous_commit {durable[1]}); {args.clients} client "
+        f"processes; {args.node_workers} granian workers a node; {os.cpu_count()} CPUs"
+        + f"; HAProxy balance {args.balance!r}"
+        + (f"; switch interval {args.switch_interval} s in the nodes" if args.switch_interval else "")
+    )
     root = Path(tempfile.mkdtemp(prefix="inspectorate-cluster-bench-"))
     results = [phase(args, int(n), root) for n in args.nodes.split(",")]
     for r in results:

@@ -9,6 +9,7 @@ acknowledged write at its acknowledged position, then that the hash chain
 verifies. Prints, per round and in total: writes acknowledged, lost, refused
 while down, and the restart time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,9 @@ def one_round(n: int, seconds: float, postgres: str | None, root: Path) -> tuple
     token = create_token(server.env, "Crash Bench", "inspector").secret
     server.start()
     try:
-        load = drive(server, token, seconds, crash=server.kill, crash_after=random.uniform(0.5, seconds - 0.5),
-                     tag=f"r{n} ")
+        load = drive(
+            server, token, seconds, crash=server.kill, crash_after=random.uniform(0.5, seconds - 0.5), tag=f"r{n} "
+        )
         started = time.perf_counter()
         server.start()
         restart = time.perf_counter() - started
@@ -43,8 +45,10 @@ def one_round(n: int, seconds: float, postgres: str | None, root: Path) -> tuple
             print(f"  round {n}: {error}")
             lost = 1
         verified = cli(server.env, "audit", "verify", check=False).returncode == 0
-        print(f"round {n}: {len(load.acks)} acknowledged, {(lost and 'SOME') or 0} lost, {load.failures} refused "
-              f"while down, restart {restart:.2f} s, chain {'verifies' if verified else 'BROKEN'}")
+        print(
+            f"round {n}: {len(load.acks)} acknowledged, {(lost and 'SOME') or 0} lost, {load.failures} refused "
+            f"while down, restart {restart:.2f} s, chain {'verifies' if verified else 'BROKEN'}"
+        )
         return len(load.acks), lost, load.failures, restart
     finally:
         server.stop()
@@ -58,9 +62,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as root:
         results = [one_round(n, args.seconds, args.postgres, Path(root)) for n in range(1, args.rounds + 1)]
-    print(f"total: {sum(r[0] for r in results)} writes acknowledged over {args.rounds} SIGKILLs, "
-          f"{sum(r[1] for r in results)} rounds with a lost write, "
-          f"median restart {sorted(r[3] for r in results)[len(results) // 2]:.2f} s")
+    print(
+        f"total: {sum(r[0] for r in results)} writes acknowledged over {args.rounds} SIGKILLs, "
+        f"{sum(r[1] for r in results)} rounds with a lost write, "
+        f"median restart {sorted(r[3] for r in results)[len(results) // 2]:.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ its public schema is dropped). Prints events/s for:
 - replay: read every event in global order (pages of 1000) and convert to domain events;
 - rebuild: reconstruct every aggregate from its events.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,13 +35,22 @@ from infrastructure.holidays_calendar import is_bank_holiday
 ANN = Actor("Ann Inspector", "inspector")
 AREAS = ("risk_of_harm", "likelihood_of_reoffending", "compliance_and_enforcement")
 CRITERIA = ("assessment_and_planning", "interventions", "outcomes")
-CHARS = dict(gender="male", ethnicity="white", age_band="25-49", disability=False,
-             looked_after=None, disposal="community", risk_level="high")
+CHARS = dict(
+    gender="male",
+    ethnicity="white",
+    age_band="25-49",
+    disability=False,
+    looked_after=None,
+    disposal="community",
+    risk_level="high",
+)
 
 
 def judgements(seed: int) -> list[dict]:
-    return [{"area": a, "criterion": c, "sufficient": (seed + i) % 4 != 0}
-            for i, (a, c) in enumerate((a, c) for a in AREAS for c in CRITERIA)]
+    return [
+        {"area": a, "criterion": c, "sufficient": (seed + i) % 4 != 0}
+        for i, (a, c) in enumerate((a, c) for a in AREAS for c in CRITERIA)
+    ]
 
 
 def make_app(backend: str, workdir: Path) -> InspectorateApp:
@@ -74,8 +84,11 @@ def run(backend: str, inspections: int, cases: int) -> dict[str, float]:
         # 1. One save per aggregate, aggregates built in memory.
         started, events = time.perf_counter(), 0
         for n in range(inspections):
-            inspection = Inspection.schedule("OMI2", {"name": f"Trust {n}", "type": "probation_trust",
-                                                      "region": "X"}, date(2011, 4, 1) + timedelta(days=n))
+            inspection = Inspection.schedule(
+                "OMI2",
+                {"name": f"Trust {n}", "type": "probation_trust", "region": "X"},
+                date(2011, 4, 1) + timedelta(days=n),
+            )
             inspection.start_fieldwork()
             batch = []
             for k in range(cases):
@@ -92,8 +105,14 @@ def run(backend: str, inspections: int, cases: int) -> dict[str, float]:
         started, commands = time.perf_counter(), 0
         count = max(1, inspections // 10)
         for n in range(count):
-            iid = UUID(app.schedule_inspection(ANN, "OMI2", {"name": f"Cmd {n}", "type": "crc", "region": "X"},
-                                               date(2012, 4, 1) + timedelta(days=n)).body["id"])
+            iid = UUID(
+                app.schedule_inspection(
+                    ANN,
+                    "OMI2",
+                    {"name": f"Cmd {n}", "type": "crc", "region": "X"},
+                    date(2012, 4, 1) + timedelta(days=n),
+                ).body["id"]
+            )
             app.start_fieldwork(ANN, iid)
             commands += 2
             for k in range(cases):
@@ -136,13 +155,37 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=20)
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args()
-    print(f"{'backend':22} " + " ".join(f"{k:>22}" for k in
-          ("append/save ev/s", "append/command cmd/s", "replay ev/s", "rebuild agg/s", "rebuild ev/s", "events")))
+    print(
+        f"{'backend':22} "
+        + " ".join(
+            f"{k:>22}"
+            for k in (
+                "append/save ev/s",
+                "append/command cmd/s",
+                "replay ev/s",
+                "rebuild agg/s",
+                "rebuild ev/s",
+                "events",
+            )
+        )
+    )
     for backend in args.backends.split(","):
         figures = run(backend, args.inspections, args.cases)
-        print(f"{backend:22} " + " ".join(f"{figures[k]:>22,.0f}" for k in
-              ("append/save ev/s", "append/command cmd/s", "replay ev/s", "rebuild agg/s", "rebuild ev/s", "events")),
-              flush=True)
+        print(
+            f"{backend:22} "
+            + " ".join(
+                f"{figures[k]:>22,.0f}"
+                for k in (
+                    "append/save ev/s",
+                    "append/command cmd/s",
+                    "replay ev/s",
+                    "rebuild agg/s",
+                    "rebuild ev/s",
+                    "events",
+                )
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

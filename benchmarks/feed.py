@@ -12,6 +12,7 @@ until it is at the head. Prints events/s and the page latency percentiles.
 The projection worker is left out unless --with-worker: while it rebuilds the
 views from the same history it competes for the two cores.
 """
+
 from __future__ import annotations
 
 import argparse

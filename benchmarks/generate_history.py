@@ -19,6 +19,7 @@ Two ways to use it:
 
     python -m benchmarks.generate_history --events 1000000 [--data-dir DIR | --database-url URL]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,17 +53,52 @@ AREAS = {
 }
 CRITERIA = ("assessment_and_planning", "interventions", "outcomes")
 PLACES = (
-    "Cumbria", "Cheshire", "Greater Manchester", "Merseyside", "Lancashire", "London", "Durham Tees Valley",
-    "Northumbria", "Warwickshire", "Staffordshire and West Midlands", "West Mercia", "Avon and Somerset",
-    "Bedfordshire", "Cambridgeshire", "Derbyshire", "Devon and Cornwall", "Dorset", "Essex", "Gloucestershire",
-    "Hampshire", "Hertfordshire", "Humberside", "Kent", "Leicestershire", "Lincolnshire", "Norfolk",
-    "Northamptonshire", "Nottinghamshire", "South Yorkshire", "Suffolk", "Surrey", "Sussex", "Thames Valley",
-    "West Yorkshire", "Wiltshire", "Dyfed-Powys", "Gwent", "North Wales", "South Wales",
+    "Cumbria",
+    "Cheshire",
+    "Greater Manchester",
+    "Merseyside",
+    "Lancashire",
+    "London",
+    "Durham Tees Valley",
+    "Northumbria",
+    "Warwickshire",
+    "Staffordshire and West Midlands",
+    "West Mercia",
+    "Avon and Somerset",
+    "Bedfordshire",
+    "Cambridgeshire",
+    "Derbyshire",
+    "Devon and Cornwall",
+    "Dorset",
+    "Essex",
+    "Gloucestershire",
+    "Hampshire",
+    "Hertfordshire",
+    "Humberside",
+    "Kent",
+    "Leicestershire",
+    "Lincolnshire",
+    "Norfolk",
+    "Northamptonshire",
+    "Nottinghamshire",
+    "South Yorkshire",
+    "Suffolk",
+    "Surrey",
+    "Sussex",
+    "Thames Valley",
+    "West Yorkshire",
+    "Wiltshire",
+    "Dyfed-Powys",
+    "Gwent",
+    "North Wales",
+    "South Wales",
 )
 REGIONS = ("North West", "North East", "London", "Midlands", "South West", "South East", "Wales", "East")
 # Each actor has a stable id, as a token gives one (a case's assessor is recognised by it, not by name).
-INSPECTORS = tuple(Actor(f"Inspector {n}", "inspector", id=f"inspector-{n.lower()}")
-                   for n in ("Ahmed", "Brown", "Clarke", "Davies", "Evans"))
+INSPECTORS = tuple(
+    Actor(f"Inspector {n}", "inspector", id=f"inspector-{n.lower()}")
+    for n in ("Ahmed", "Brown", "Clarke", "Davies", "Evans")
+)
 QA = tuple(Actor(f"QA {n}", "qa_reviewer", id=f"qa-{n.lower()}") for n in ("Fisher", "Green"))
 CATEGORIES = ("methodology", "report_wording", "conduct", "process", "other")
 OUTCOMES = ("upheld", "partly_upheld", "not_upheld", "withdrawn")
@@ -94,7 +130,11 @@ def body_for(programme: str, index: int) -> dict[str, str]:
         return {"name": f"{place} {kind.upper()}{suffix}", "type": kind, "region": REGIONS[index % len(REGIONS)]}
     if programme == "CCI":
         return {"name": f"{place} YOT{suffix}", "type": "yot", "region": REGIONS[index % len(REGIONS)]}
-    return {"name": f"{place} Probation Trust{suffix}", "type": "probation_trust", "region": REGIONS[index % len(REGIONS)]}
+    return {
+        "name": f"{place} Probation Trust{suffix}",
+        "type": "probation_trust",
+        "region": REGIONS[index % len(REGIONS)],
+    }
 
 
 def characteristics(rng: random.Random, programme: str) -> dict[str, Any]:
@@ -102,10 +142,13 @@ def characteristics(rng: random.Random, programme: str) -> dict[str, Any]:
     return {
         "gender": rng.choices(("female", "male", "other", "unknown"), (15, 83, 1, 1) if youth else (12, 86, 1, 1))[0],
         "ethnicity": rng.choices(("white", "bame", "unknown"), (64, 34, 2))[0],
-        "age_band": rng.choice(("10-14", "15-17")) if youth else rng.choices(("18-24", "25-49", "50+"), (25, 62, 13))[0],
+        "age_band": rng.choice(("10-14", "15-17"))
+        if youth
+        else rng.choices(("18-24", "25-49", "50+"), (25, 62, 13))[0],
         "disability": rng.choices((True, False, None, "unknown"), (21, 70, 6, 3))[0],
         "looked_after": rng.choices((True, False, None), (21, 77, 2))[0] if youth else None,
-        "disposal": rng.choice(("pre_court", "community", "custody")) if youth
+        "disposal": rng.choice(("pre_court", "community", "custody"))
+        if youth
         else rng.choices(("community", "custody", "licence"), (60, 15, 25))[0],
         "risk_level": rng.choices(("low", "medium", "high", "very_high"), (30, 45, 20, 5))[0],
     }
@@ -137,8 +180,14 @@ class _Task:
 class Scenario:
     """Plays inspections on a simulated calendar against an application."""
 
-    def __init__(self, app: InspectorateApp, plan: Plan, clock: Any,
-                 programmes: tuple[str, ...] = ("CCI", "OMI2"), first_day: datetime | None = None) -> None:
+    def __init__(
+        self,
+        app: InspectorateApp,
+        plan: Plan,
+        clock: Any,
+        programmes: tuple[str, ...] = ("CCI", "OMI2"),
+        first_day: datetime | None = None,
+    ) -> None:
         self.app = app
         self.plan = plan
         self.rng = random.Random(plan.seed)
@@ -166,8 +215,13 @@ class Scenario:
                 self._start(task.when + timedelta(days=self.rng.randint(1, 6)))
         return self.started
 
-    def _start(self, when: datetime, programme: str | None = None, body: dict[str, str] | None = None,
-               reinspection_id: UUID | None = None) -> None:
+    def _start(
+        self,
+        when: datetime,
+        programme: str | None = None,
+        body: dict[str, str] | None = None,
+        reinspection_id: UUID | None = None,
+    ) -> None:
         """Start an inspection whose fieldwork starts four weeks on, under a programme in force then.
         Once no programme is (the 2009 frameworks end in 2012 and 2013), nothing more starts."""
         in_force = [p for p in self.programmes if _in_force(p, (when + timedelta(weeks=4)).date())]
@@ -186,8 +240,9 @@ class Scenario:
 
     # -- one inspection, step by step (each yield: when to carry on) ------------------------
 
-    def inspection(self, when: datetime, programme: str, body: dict[str, str],
-                   reinspection_id: UUID | None) -> Iterator[datetime]:
+    def inspection(
+        self, when: datetime, programme: str, body: dict[str, str], reinspection_id: UUID | None
+    ) -> Iterator[datetime]:
         app, rng, plan = self.app, self.rng, self.plan
         lead = rng.choice(INSPECTORS)
         start = (when + timedelta(weeks=4)).date()
@@ -202,8 +257,12 @@ class Scenario:
         standards = programme in STANDARDS_PROGRAMMES
         if standards:
             population = rng.randint(150, 2000)
-            app.record_caseload(lead, inspection_id, population, {
-                "gender": {"male": population - population // 6, "female": population // 6}})
+            app.record_caseload(
+                lead,
+                inspection_id,
+                population,
+                {"gender": {"male": population - population // 6, "female": population // 6}},
+            )
         quality = min(0.97, max(0.3, rng.gauss(0.78, 0.08) if rng.random() > 0.1 else rng.gauss(0.45, 0.05)))
         count = rng.randint(*plan.cases)
         cases: list[tuple[UUID, Actor]] = []
@@ -211,9 +270,15 @@ class Scenario:
         for n in range(count):
             yield self._now() + timedelta(minutes=rng.randint(5, 40))
             k = 0 if rng.random() > plan.local_assessor else rng.randint(1, 40)
-            assessor = lead if not k else Actor(
-                f"Local assessor {k}", "local_assessor", organisation=f"Elsewhere {n % 7}",
-                id=f"local-assessor-{k}-{n % 7}",
+            assessor = (
+                lead
+                if not k
+                else Actor(
+                    f"Local assessor {k}",
+                    "local_assessor",
+                    organisation=f"Elsewhere {n % 7}",
+                    id=f"local-assessor-{k}-{n % 7}",
+                )
             )
             profile = characteristics(rng, programme)
             case_id = UUID(app.add_case(assessor, inspection_id, f"{programme}-{n:04d}", profile).body["id"])
@@ -222,11 +287,10 @@ class Scenario:
             profiles[case_id] = profile
         for case_id, assessor in rng.sample(cases, int(len(cases) * plan.rerate)):
             yield self._now() + timedelta(minutes=rng.randint(10, 90))
-            app.rate_case(assessor, case_id, self._judgements(programme, quality, some=True,
-                                                               profile=profiles[case_id]))
+            app.rate_case(assessor, case_id, self._judgements(programme, quality, some=True, profile=profiles[case_id]))
         moderated = rng.sample(cases, max(1, int(len(cases) * plan.moderate)))
         late = moderated[: len(moderated) // 5]
-        for case_id, _ in moderated[len(late):]:
+        for case_id, _ in moderated[len(late) :]:
             yield self._now() + timedelta(minutes=rng.randint(10, 60))
             self._moderate(programme, case_id)
         yield self._now() + timedelta(days=1)
@@ -236,8 +300,9 @@ class Scenario:
             for standard in inspection.rules.standards_for_body(body["type"]):
                 if standard.kind == "organisational" or rng.random() < 0.05:  # now and then an override
                     yield self._now() + timedelta(hours=rng.randint(1, 30))
-                    rating = rng.choices(("outstanding", "good", "requires_improvement", "inadequate"),
-                                         (10, 50, 30, 10))[0]
+                    rating = rng.choices(
+                        ("outstanding", "good", "requires_improvement", "inadequate"), (10, 50, 30, 10)
+                    )[0]
                     app.rate_standard(lead, inspection_id, standard.code, rating, "Evidence from the fieldwork.")
         yield self._now() + timedelta(weeks=rng.randint(6, 10))
         published = app.publish(lead, inspection_id, self._today())
@@ -246,12 +311,16 @@ class Scenario:
             yield self._now() + timedelta(days=rng.randint(1, 20))
             self._moderate(programme, case_id)
         if reinspection is not None:
-            self._later(self._now() + timedelta(days=300), self.follow_up(programme, body, UUID(reinspection["id"]),
-                                                                          date.fromisoformat(reinspection["due_on"])))
+            self._later(
+                self._now() + timedelta(days=300),
+                self.follow_up(programme, body, UUID(reinspection["id"]), date.fromisoformat(reinspection["due_on"])),
+            )
         if rng.random() < plan.complaint:
             self._later(self._now() + timedelta(days=rng.randint(5, 25)), self.complaint(inspection_id, body))
 
-    def follow_up(self, programme: str, body: dict[str, str], reinspection_id: UUID, due_on: date) -> Iterator[datetime]:
+    def follow_up(
+        self, programme: str, body: dict[str, str], reinspection_id: UUID, due_on: date
+    ) -> Iterator[datetime]:
         """A report of concern: the reinspection becomes due, then is scheduled (mostly) and played."""
         yield datetime.combine(due_on, datetime.min.time(), UTC) + timedelta(hours=2)
         with caused_by(SYSTEM, "deadline-process"):
@@ -264,10 +333,17 @@ class Scenario:
     def complaint(self, inspection_id: UUID, body: dict[str, str]) -> Iterator[datetime]:
         app, rng = self.app, self.rng
         handler = rng.choice(INSPECTORS)
-        complainant = Actor(f"{body['name']} representative", "organisation", organisation=body["name"],
-                            id=f"organisation-{body['name'].lower()}")
-        complaint_id = UUID(app.receive_complaint(complainant, inspection_id, rng.choice(CATEGORIES),
-                                                  "Summary of the complaint.").body["id"])
+        complainant = Actor(
+            f"{body['name']} representative",
+            "organisation",
+            organisation=body["name"],
+            id=f"organisation-{body['name'].lower()}",
+        )
+        complaint_id = UUID(
+            app.receive_complaint(complainant, inspection_id, rng.choice(CATEGORIES), "Summary of the complaint.").body[
+                "id"
+            ]
+        )
         if rng.random() < 0.1:
             return  # still waiting, soon overdue
         yield self._now() + timedelta(days=rng.randint(1, 4))
@@ -287,8 +363,9 @@ class Scenario:
 
     # -- helpers ------------------------------------------------------------------------------------
 
-    def _judgements(self, programme: str, quality: float, *, some: bool = False,
-                    profile: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def _judgements(
+        self, programme: str, quality: float, *, some: bool = False, profile: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         if programme in STANDARDS_PROGRAMMES:
             rules = framework_for(programme, date(2019, 1, 1))
             questions = [(s.code, q) for s in rules.case_standards_for(profile or {}) for q in rules.key_questions]
@@ -330,8 +407,13 @@ def play(app: InspectorateApp, inspections: int, plan: Plan | None = None) -> in
     return app.recorder.max_notification_id() or 0
 
 
-def generate(settings: Settings, events: int, plan: Plan | None = None, batch: int = 5000,
-             progress: Callable[[str], None] | None = None) -> int:
+def generate(
+    settings: Settings,
+    events: int,
+    plan: Plan | None = None,
+    batch: int = 5000,
+    progress: Callable[[str], None] | None = None,
+) -> int:
     """Write a history of at least ``events`` events to the record of ``settings``; the head position."""
     say = progress or (lambda message: None)
     plan = plan or Plan()
@@ -368,8 +450,9 @@ def generate(settings: Settings, events: int, plan: Plan | None = None, batch: i
         memory.close()
 
 
-def copy_record(source: InspectorateApp, settings: Settings, batch: int = 5000,
-                progress: Callable[[str], None] | None = None) -> int:
+def copy_record(
+    source: InspectorateApp, settings: Settings, batch: int = 5000, progress: Callable[[str], None] | None = None
+) -> int:
     """Append every stored event of ``source`` to the record of ``settings`` as stored (no re-encoding)."""
     from web.bootstrap import build_app, migrate
 
@@ -398,14 +481,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=Path("var-bench"))
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--seed", type=int, default=2011)
-    parser.add_argument("--standards-share", type=float, default=0.0,
-                        help="share of the events from 2018 inspections (YOS, PROBATION)")
-    args = parser.parse_args(argv)
-    settings = Settings.from_env() if not (args.data_dir or args.database_url) else Settings(
-        data_dir=args.data_dir, database_url=args.database_url, cipher_key=Settings.from_env().cipher_key
+    parser.add_argument(
+        "--standards-share", type=float, default=0.0, help="share of the events from 2018 inspections (YOS, PROBATION)"
     )
-    head = generate(settings, args.events, Plan(seed=args.seed, standards=args.standards_share),
-                    progress=lambda m: print(f"\r{m}", end="", file=sys.stderr, flush=True))
+    args = parser.parse_args(argv)
+    settings = (
+        Settings.from_env()
+        if not (args.data_dir or args.database_url)
+        else Settings(data_dir=args.data_dir, database_url=args.database_url, cipher_key=Settings.from_env().cipher_key)
+    )
+    head = generate(
+        settings,
+        args.events,
+        Plan(seed=args.seed, standards=args.standards_share),
+        progress=lambda m: print(f"\r{m}", end="", file=sys.stderr, flush=True),
+    )
     print(f"\nhead position {head}")
     return 0
 

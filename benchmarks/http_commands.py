@@ -42,6 +42,7 @@ other figure moves with it:
   share of the time they ran: the client processes, the projection worker
   and anything else on the machine compete with them for the 2 cores.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,13 +65,22 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 AREAS = ("risk_of_harm", "likelihood_of_reoffending", "compliance_and_enforcement")
 CRITERIA = ("assessment_and_planning", "interventions", "outcomes")
-CHARACTERISTICS = {"gender": "male", "ethnicity": "white", "age_band": "25-49", "disability": False,
-                   "looked_after": None, "disposal": "community", "risk_level": "high"}
+CHARACTERISTICS = {
+    "gender": "male",
+    "ethnicity": "white",
+    "age_band": "25-49",
+    "disability": False,
+    "looked_after": None,
+    "disposal": "community",
+    "risk_level": "high",
+}
 
 
 def judgements(seed: int) -> list[dict[str, Any]]:
-    return [{"area": a, "criterion": c, "sufficient": (seed + i) % 4 != 0}
-            for i, (a, c) in enumerate((a, c) for a in AREAS for c in CRITERIA)]
+    return [
+        {"area": a, "criterion": c, "sufficient": (seed + i) % 4 != 0}
+        for i, (a, c) in enumerate((a, c) for a in AREAS for c in CRITERIA)
+    ]
 
 
 def inspectorate_command(python_opt: bool) -> list[str]:
@@ -137,7 +147,7 @@ class Client:
         buffer = self.buffer
         while (end := buffer.find(b"\r\n\r\n")) < 0:
             buffer += self._recv(sock)
-        head, buffer = buffer[:end].decode("latin-1").lower(), buffer[end + 4:]
+        head, buffer = buffer[:end].decode("latin-1").lower(), buffer[end + 4 :]
         status = int(head[9:12])
         length = close = None
         for line in head.split("\r\n")[1:]:
@@ -174,8 +184,13 @@ def start_server(args: argparse.Namespace, workdir: Path) -> tuple[subprocess.Po
     command = inspectorate_command(args.python_opt)
     extra = ["--no-worker"] if args.no_projection_worker else []
     log = (workdir / "server.log").open("wb")  # the access log: one JSON line a request, with its duration
-    server = subprocess.Popen([*command, "serve", "--port", str(port), "--workers", str(args.workers), *extra],
-                              env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=log)
+    server = subprocess.Popen(
+        [*command, "serve", "--port", str(port), "--workers", str(args.workers), *extra],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -190,8 +205,14 @@ def start_server(args: argparse.Namespace, workdir: Path) -> tuple[subprocess.Po
 
 
 def create_token(env: dict[str, str], python_opt: bool, role: str = "inspector", name: str = "Bench Inspector") -> str:
-    done = subprocess.run([*inspectorate_command(python_opt), "token", "create", "--name", name,
-                           "--role", role], env=env, cwd=REPO, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [*inspectorate_command(python_opt), "token", "create", "--name", name, "--role", role],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout.strip().splitlines()[-1]
 
 
@@ -211,8 +232,11 @@ def hold(port: int, tokens: list[str], count: int, stop: Any, outcomes: Any) -> 
     def one(n: int) -> None:
         token = tokens[n % len(tokens)]
         position = head(token)
-        path = (f"/v1/events/stream?after={position}&types=complaint.received.v1&timeout=25" if n % 2 == 0
-                else f"/v1/views/complaints?min_position={position}")
+        path = (
+            f"/v1/events/stream?after={position}&types=complaint.received.v1&timeout=25"
+            if n % 2 == 0
+            else f"/v1/views/complaints?min_position={position}"
+        )
         while not stop.is_set():
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=40)
@@ -240,9 +264,15 @@ def hold(port: int, tokens: list[str], count: int, stop: Any, outcomes: Any) -> 
 def set_up(port: int, token: str, clients: int, cases_per_client: int) -> tuple[str, list[list[str]]]:
     """One inspection in fieldwork and a separate set of cases per client (assessors rate their own)."""
     client = Client(port, token)
-    status, body = client.call("POST", "/v1/inspections", {
-        "programme": "OMI2", "inspected_body": {"name": f"Bench {time.time_ns()}", "type": "probation_trust",
-                                                "region": "North West"}, "fieldwork_start": "2011-05-03"})
+    status, body = client.call(
+        "POST",
+        "/v1/inspections",
+        {
+            "programme": "OMI2",
+            "inspected_body": {"name": f"Bench {time.time_ns()}", "type": "probation_trust", "region": "North West"},
+            "fieldwork_start": "2011-05-03",
+        },
+    )
     assert status == 201, body
     inspection_id = json.loads(body)["id"]
     assert client.call("POST", f"/v1/inspections/{inspection_id}/start-fieldwork", {})[0] == 200
@@ -250,8 +280,11 @@ def set_up(port: int, token: str, clients: int, cases_per_client: int) -> tuple[
     for c in range(clients):
         ids = []
         for n in range(cases_per_client):
-            status, body = client.call("POST", f"/v1/inspections/{inspection_id}/cases",
-                                       {"case_ref": f"B{c:02d}-{n:04d}", "characteristics": CHARACTERISTICS})
+            status, body = client.call(
+                "POST",
+                f"/v1/inspections/{inspection_id}/cases",
+                {"case_ref": f"B{c:02d}-{n:04d}", "characteristics": CHARACTERISTICS},
+            )
             assert status == 201, body
             ids.append(json.loads(body)["id"])
         case_sets.append(ids)
@@ -259,7 +292,12 @@ def set_up(port: int, token: str, clients: int, cases_per_client: int) -> tuple[
 
 
 def drive(
-    port: int, token: str, case_ids: list[str] | None, path: str | None, seconds: float, rate: float | None,
+    port: int,
+    token: str,
+    case_ids: list[str] | None,
+    path: str | None,
+    seconds: float,
+    rate: float | None,
     start_at: float,
 ) -> tuple[list[float], int, float, list[float], int]:
     """One client: ratings of its own cases (``case_ids``) or reads of ``path``, for ``seconds``.
@@ -294,8 +332,9 @@ def drive(
             break
         try:
             if case_ids:
-                status, _ = client.call("POST", f"/v1/cases/{case_ids[n % len(case_ids)]}/ratings",
-                                        {"judgements": judgements(n)})
+                status, _ = client.call(
+                    "POST", f"/v1/cases/{case_ids[n % len(case_ids)]}/ratings", {"judgements": judgements(n)}
+                )
             else:
                 status, _ = client.call("GET", path)
         except OSError:
@@ -370,13 +409,20 @@ def run_phase(pool: Any, loop: Any, jobs: list[tuple[Any, ...]], server_pid: int
     with log.open("rb") as lines:
         lines.seek(logged_before)
         served = [json.loads(line)["duration_ms"] for line in lines if line.startswith(b'{"ts"')]
-    return {"latencies": latencies, "errors": sum(errors for _, errors, *_ in results), "seconds": elapsed,
-            "per_client_p50_ms": [statistics.median(lats) * 1000 if lats else float("nan") for lats, *_ in results],
-            "server_cpu": server_cpu_seconds(server_pid) - cpu_before, "served_ms": served,
-            "server_sched": tuple(after - before for after, before in zip(server_scheduling(server_pid), sched_before, strict=False)),
-            "client_cpu": sum(cpu for _, _, cpu, *_ in results),
-            "woke_late_ms": [late * 1000 for *_, lates, _ in results for late in lates],
-            "connects": sum(connects for *_, connects in results)}
+    return {
+        "latencies": latencies,
+        "errors": sum(errors for _, errors, *_ in results),
+        "seconds": elapsed,
+        "per_client_p50_ms": [statistics.median(lats) * 1000 if lats else float("nan") for lats, *_ in results],
+        "server_cpu": server_cpu_seconds(server_pid) - cpu_before,
+        "served_ms": served,
+        "server_sched": tuple(
+            after - before for after, before in zip(server_scheduling(server_pid), sched_before, strict=False)
+        ),
+        "client_cpu": sum(cpu for _, _, cpu, *_ in results),
+        "woke_late_ms": [late * 1000 for *_, lates, _ in results for late in lates],
+        "connects": sum(connects for *_, connects in results),
+    }
 
 
 def _p(values: list[float], q: float) -> float:
@@ -390,23 +436,33 @@ def report(label: str, phase: dict[str, Any]) -> None:
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
     cpu_ms = phase["server_cpu"] * 1000 / len(ms)
     served = phase["served_ms"]
-    print(f"{label:<24} {len(ms) / phase['seconds']:6.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:7.2f} ms  "
-          f"max {ms[-1]:7.2f} ms  errors {phase['errors']}  ({len(ms)} in {phase['seconds']:.1f} s; "
-          f"server CPU {cpu_ms:.2f} ms/request, clients' {phase['client_cpu'] * 1000 / len(ms):.2f})")
-    print(f"{'':<24} in the app (access log, {len(served)} requests): p50 {_p(served, .5):.2f} ms  "
-          f"p99 {_p(served, .99):.2f} ms  max {max(served, default=float('nan')):.2f} ms")
+    print(
+        f"{label:<24} {len(ms) / phase['seconds']:6.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:7.2f} ms  "
+        f"max {ms[-1]:7.2f} ms  errors {phase['errors']}  ({len(ms)} in {phase['seconds']:.1f} s; "
+        f"server CPU {cpu_ms:.2f} ms/request, clients' {phase['client_cpu'] * 1000 / len(ms):.2f})"
+    )
+    print(
+        f"{'':<24} in the app (access log, {len(served)} requests): p50 {_p(served, 0.5):.2f} ms  "
+        f"p99 {_p(served, 0.99):.2f} ms  max {max(served, default=float('nan')):.2f} ms"
+    )
     ran, waited = phase["server_sched"]
     if ran:
-        print(f"{'':<24} server threads waited for a core while ready to run: {waited * 1000 / len(ms):.2f} ms a request "
-              f"({waited / ran * 100:.0f}% of the time they ran)")
+        print(
+            f"{'':<24} server threads waited for a core while ready to run: {waited * 1000 / len(ms):.2f} ms a request "
+            f"({waited / ran * 100:.0f}% of the time they ran)"
+        )
     # A connection is served by one worker: uneven shares of connections show here, and the
     # connections beyond one a client are those the server closed to even the shares out.
-    print(f"{'':<24} each client's p50 (ms): {' '.join(f'{x:.1f}' for x in phase['per_client_p50_ms'])}; "
-          f"{phase['connects']} connections for {len(phase['per_client_p50_ms'])} clients")
+    print(
+        f"{'':<24} each client's p50 (ms): {' '.join(f'{x:.1f}' for x in phase['per_client_p50_ms'])}; "
+        f"{phase['connects']} connections for {len(phase['per_client_p50_ms'])} clients"
+    )
     late = phase["woke_late_ms"]
     if late:  # open loop: the load generator's own lateness, already inside the latencies above
-        print(f"{'':<24} clients woke late for a due request: p50 {_p(late, .5):.2f} ms  p99 {_p(late, .99):.2f} ms  "
-              f"max {max(late):.2f} ms ({len(late)} of {len(ms)} requests slept for)")
+        print(
+            f"{'':<24} clients woke late for a due request: p50 {_p(late, 0.5):.2f} ms  p99 {_p(late, 0.99):.2f} ms  "
+            f"max {max(late):.2f} ms ({len(late)} of {len(ms)} requests slept for)"
+        )
 
 
 def main() -> None:
@@ -417,14 +473,25 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cases-per-client", type=int, default=20)
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--rate", type=float, default=None,
-                        help="open loop: offer this many requests/s in all (latency from each request's due time); "
-                             "default: closed loop, each client as fast as it is answered")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="open loop: offer this many requests/s in all (latency from each request's due time); "
+        "default: closed loop, each client as fast as it is answered",
+    )
     parser.add_argument("--python-opt", action="store_true", help="run the server under python -O")
-    parser.add_argument("--no-projection-worker", action="store_true",
-                        help="serve --no-worker: without the in-process projection worker")
-    parser.add_argument("--held", type=int, default=0,
-                        help="hold this many long-held requests (streams, min_position waits) open throughout")
+    parser.add_argument(
+        "--no-projection-worker",
+        action="store_true",
+        help="serve --no-worker: without the in-process projection worker",
+    )
+    parser.add_argument(
+        "--held",
+        type=int,
+        default=0,
+        help="hold this many long-held requests (streams, min_position waits) open throughout",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="inspectorate-bench-"))
@@ -434,18 +501,21 @@ def main() -> None:
         token = create_token(env, args.python_opt)
         inspection_id, case_sets = set_up(port, token, args.clients, args.cases_per_client)
         backend = "postgres" if args.database_url else "sqlite (embedded)"
-        print(f"server: {args.workers} granian workers, {backend}"
-              f"{', no projection worker' if args.no_projection_worker else ', projection worker'}"
-              f"{f', {args.held} long-held requests open' if args.held else ''}; "
-              f"{args.clients} client processes; {os.cpu_count()} CPUs{'; python -O' if args.python_opt else ''}")
+        print(
+            f"server: {args.workers} granian workers, {backend}"
+            f"{', no projection worker' if args.no_projection_worker else ', projection worker'}"
+            f"{f', {args.held} long-held requests open' if args.held else ''}; "
+            f"{args.clients} client processes; {os.cpu_count()} CPUs{'; python -O' if args.python_opt else ''}"
+        )
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         holding = None
         if args.held:
             tokens = [create_token(env, args.python_opt, "auditor", f"Bench Auditor {n}") for n in range(4)]
             manager = multiprocessing.get_context("fork").Manager()
             stop, outcomes = manager.Event(), manager.dict()
-            holding = multiprocessing.get_context("fork").Process(target=hold, args=(port, tokens, args.held, stop,
-                                                                                      outcomes))
+            holding = multiprocessing.get_context("fork").Process(
+                target=hold, args=(port, tokens, args.held, stop, outcomes)
+            )
             holding.start()
             time.sleep(2.0)  # all of them open before the clients start
         with multiprocessing.get_context("fork").Pool(args.clients) as pool:
@@ -455,7 +525,9 @@ def main() -> None:
             jobs = [(port, token, ids, None, args.seconds, each) for ids in case_sets]
             report(f"POST ratings{at or ' (commands)'}", run_phase(pool, drive, jobs, server.pid, log))
             jobs = [(port, token, None, path, args.read_seconds, each)] * args.clients
-            report(f"GET {'inspection' + at if at else 'one inspection'}", run_phase(pool, drive, jobs, server.pid, log))
+            report(
+                f"GET {'inspection' + at if at else 'one inspection'}", run_phase(pool, drive, jobs, server.pid, log)
+            )
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if holding is not None:
             stop.set()

@@ -14,6 +14,7 @@ PostgreSQL: LISTEN/NOTIFY) while this process rates a case, one command at a
 time, and times each from the command's commit to every view having
 processed its position (targets: p99 250 ms on SQLite, 100 ms on PostgreSQL).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,8 +90,10 @@ def rebuild_views(settings: Settings, processes: int | None, profile: bool) -> f
     with engine.connect() as conn:
         rows = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() for t in VIEW_TABLES}
     engine.dispose()
-    print(f"rebuild of every view in {done.processes} process(es): {done.events:,} events in {done.seconds:.1f} s"
-          f" = {rate:,.0f} events/s")
+    print(
+        f"rebuild of every view in {done.processes} process(es): {done.events:,} events in {done.seconds:.1f} s"
+        f" = {rate:,.0f} events/s"
+    )
     print("rows: " + ", ".join(f"{t} {n:,}" for t, n in rows.items()))
     if profiler:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
@@ -153,13 +156,26 @@ def measure_lag(settings: Settings, writes: int) -> list[float]:
         body = {"name": f"Benchmark Trust {time.time_ns()}", "type": "probation_trust", "region": "London"}
         inspection_id = UUID(app.schedule_inspection(ann, "OMI2", body, clock.today()).body["id"])
         app.start_fieldwork(ann, inspection_id)
-        case_id = UUID(app.add_case(ann, inspection_id, "B1", {
-            "gender": "male", "ethnicity": "white", "age_band": "25-49", "disability": False,
-            "looked_after": None, "disposal": "community", "risk_level": "low"}).body["id"])
+        case_id = UUID(
+            app.add_case(
+                ann,
+                inspection_id,
+                "B1",
+                {
+                    "gender": "male",
+                    "ethnicity": "white",
+                    "age_band": "25-49",
+                    "disability": False,
+                    "looked_after": None,
+                    "disposal": "community",
+                    "risk_level": "low",
+                },
+            ).body["id"]
+        )
         _wait_until(engine, lowest, app.recorder.max_notification_id(), 60)
         rng, lags = random.Random(1), []
         for n in range(writes):
-            judgement = {"area": rng.choice(AREAS), "criterion": rng.choice(CRITERIA), "sufficient": rng.random() < .8}
+            judgement = {"area": rng.choice(AREAS), "criterion": rng.choice(CRITERIA), "sufficient": rng.random() < 0.8}
             position = app.rate_case(ann, case_id, [judgement]).position
             committed = time.perf_counter()
             _wait_until(engine, lowest, position, 10)
@@ -202,8 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=None, help="rebuild processes (default: one a CPU)")
     parser.add_argument("--profile", action="store_true", help="profile a rebuild in one process")
     parser.add_argument("--breakdown", action="store_true", help="also time reading and folding apart")
-    parser.add_argument("--standards-share", type=float, default=0.0,
-                        help="share of a generated history's events from 2018 inspections (YOS, PROBATION)")
+    parser.add_argument(
+        "--standards-share",
+        type=float,
+        default=0.0,
+        help="share of a generated history's events from 2018 inspections (YOS, PROBATION)",
+    )
     args = parser.parse_args(argv)
     settings = Settings(data_dir=args.data_dir, database_url=args.database_url)
     backend = "PostgreSQL" if settings.is_postgres else "SQLite"

@@ -3,6 +3,7 @@
 Run: .venv/bin/python -m benchmarks.register  (SQLite in a temporary folder: 158 YOTs and 20 probation
 bodies, each with a year's figures and an earlier inspection; the list, one body, a YOS plan)
 """
+
 from __future__ import annotations
 
 import statistics
@@ -36,7 +37,9 @@ def main(yots: int = 158) -> None:
         ids = []
         for n in range(yots):
             inspection = app.schedule_inspection(
-                ANN, "CCI", {"name": f"YOT {n:03d}", "type": "yot", "region": f"Region {n % 9}"},
+                ANN,
+                "CCI",
+                {"name": f"YOT {n:03d}", "type": "yot", "region": f"Region {n % 9}"},
                 date(2009, 5, 4 + n % 20),
             ).body
             body_id = UUID(inspection["inspected_body"]["id"])

@@ -5,6 +5,7 @@
 The long ones (1M-event projection rebuild, crash load, PostgreSQL variants)
 are run on purpose with their own modules; see each module's docstring.
 """
+
 from __future__ import annotations
 
 import subprocess

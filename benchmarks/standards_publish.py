@@ -9,6 +9,7 @@ keeps a busy machine's slow spells from falling on one side only.
 
     python -m benchmarks.standards_publish [--repeat 15] [--data-dir DIR | --database-url URL]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,11 @@ YOS_QUESTIONS = ("desistance", "safety_and_wellbeing", "risk_of_harm")
 
 
 def prepare_2009(app: InspectorateApp, n: str, cases: int = 100) -> UUID:
-    inspection_id = UUID(app.schedule_inspection(ANN, "OMI2", {"name": f"Trust {n}", "type": "probation_trust",
-                                                               "region": "North West"}, date(2011, 5, 3)).body["id"])
+    inspection_id = UUID(
+        app.schedule_inspection(
+            ANN, "OMI2", {"name": f"Trust {n}", "type": "probation_trust", "region": "North West"}, date(2011, 5, 3)
+        ).body["id"]
+    )
     app.start_fieldwork(ANN, inspection_id)
     for c in range(cases):
         case_id = UUID(app.add_case(ANN, inspection_id, f"O{c}", characteristics()).body["id"])
@@ -44,8 +48,11 @@ def prepare_2009(app: InspectorateApp, n: str, cases: int = 100) -> UUID:
 
 
 def prepare_2018(app: InspectorateApp, n: str, cases: int = 91) -> UUID:
-    inspection_id = UUID(app.schedule_inspection(ANN, "YOS", {"name": f"YOS {n}", "type": "yot",
-                                                              "region": "North West"}, date(2019, 3, 4)).body["id"])
+    inspection_id = UUID(
+        app.schedule_inspection(
+            ANN, "YOS", {"name": f"YOS {n}", "type": "yot", "region": "North West"}, date(2019, 3, 4)
+        ).body["id"]
+    )
     app.start_fieldwork(ANN, inspection_id)
     app.record_caseload(ANN, inspection_id, 1000, {"gender": {"male": 800, "female": 200}})
     for c in range(cases):
@@ -53,8 +60,11 @@ def prepare_2018(app: InspectorateApp, n: str, cases: int = 91) -> UUID:
         profile = characteristics(disposal="pre_court" if out_of_court else "community")
         case_id = UUID(app.add_case(ANN, inspection_id, f"Y{c}", profile).body["id"])
         standards = ("3.1", "3.2", "3.3") if out_of_court else ("2.1", "2.2", "2.3", "2.4")
-        app.rate_case(ANN, case_id, [{"standard": s, "question": q, "sufficient": c % 4 != 0}
-                                     for s in standards for q in YOS_QUESTIONS])
+        app.rate_case(
+            ANN,
+            case_id,
+            [{"standard": s, "question": q, "sufficient": c % 4 != 0} for s in standards for q in YOS_QUESTIONS],
+        )
     app.complete_fieldwork(ANN, inspection_id)
     for code in ("1.1", "1.2", "1.3", "1.4", "3.4"):
         app.rate_standard(ANN, inspection_id, code, "good", "Evidence from the fieldwork.")
@@ -95,16 +105,20 @@ def main(argv: list[str] | None = None) -> int:
                 old, new = prepare_2009(app, f"{run}-{n}"), prepare_2018(app, f"{run}-{n}")
                 times["2009 score"].append(score_only(app, old))
                 times["2018 score"].append(score_only(app, new))
-                pair: list[tuple[str, Any]] = [("2009 publish", (old, date(2011, 9, 1))),
-                                               ("2018 publish", (new, date(2019, 6, 1)))]
-                for name, (iid, on) in (pair if n % 2 == 0 else pair[::-1]):
+                pair: list[tuple[str, Any]] = [
+                    ("2009 publish", (old, date(2011, 9, 1))),
+                    ("2018 publish", (new, date(2019, 6, 1))),
+                ]
+                for name, (iid, on) in pair if n % 2 == 0 else pair[::-1]:
                     times[name].append(publish(app, iid, on))
         finally:
             app.close()
     backend = "PostgreSQL" if settings.is_postgres else "SQLite"
     for name, values in times.items():
-        print(f"[{backend}] {name}: median {statistics.median(values) * 1000:.2f} ms, "
-              f"min {min(values) * 1000:.2f} ms over {len(values)}")
+        print(
+            f"[{backend}] {name}: median {statistics.median(values) * 1000:.2f} ms, "
+            f"min {min(values) * 1000:.2f} ms over {len(values)}"
+        )
     ratio = statistics.median(times["2018 publish"]) / statistics.median(times["2009 publish"])
     print(f"[{backend}] 2018 (91 cases) / 2009 (100 cases) publish: {ratio:.2f}")
     return 0

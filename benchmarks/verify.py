@@ -10,6 +10,7 @@ recomputes the whole chain (``InspectorateApp.recorder.verify_chain``, what
 ``inspectorate audit verify`` and ``GET /v1/audit/verify`` do) and prints
 events per second; the median is the figure to quote.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -13,6 +13,7 @@ with the delivery loop.
 
     python -m benchmarks.webhooks [--events 20000] [--rate 100] [--seconds 20] [--database-url URL]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -128,8 +129,13 @@ def throughput(settings: Settings, events: int) -> dict[str, Any]:
     loop.join(30)
     arrivals = receiver.finish()
     services.close()
-    return {"events": head, "received": len(arrivals), "distinct": len({a[0] for a in arrivals}),
-            "seconds": round(seconds, 2), "events_per_second": round(head / seconds)}
+    return {
+        "events": head,
+        "received": len(arrivals),
+        "distinct": len({a[0] for a in arrivals}),
+        "seconds": round(seconds, 2),
+        "events_per_second": round(head / seconds),
+    }
 
 
 def lag(settings: Settings, rate: float, seconds: float) -> dict[str, Any]:
@@ -145,8 +151,9 @@ def lag(settings: Settings, rate: float, seconds: float) -> dict[str, Any]:
     services = build_services(settings)
     app = services.app
     receiver = Receiver()
-    webhook = WebhookStore(services.read_engine).create(receiver.url, None, None,
-                                                        app.recorder.max_notification_id() or 0)
+    webhook = WebhookStore(services.read_engine).create(
+        receiver.url, None, None, app.recorder.max_notification_id() or 0
+    )
     stop = threading.Event()
     loop = threading.Thread(target=run_webhooks, args=(app, settings, stop, COMPOSER), daemon=True)
     loop.start()
@@ -160,9 +167,11 @@ def lag(settings: Settings, rate: float, seconds: float) -> dict[str, Any]:
     while time.perf_counter() - began < seconds:
         if inspection is None or n % 40 == 0:
             inspection = app.schedule_inspection(
-                inspector, programme="OMI2", inspected_body={"name": f"Body {n}", "type": "probation_trust",
-                                                             "region": "North West"},
-                fieldwork_start=datetime(2011, 5, 3).date()).body["id"]
+                inspector,
+                programme="OMI2",
+                inspected_body={"name": f"Body {n}", "type": "probation_trust", "region": "North West"},
+                fieldwork_start=datetime(2011, 5, 3).date(),
+            ).body["id"]
             inspection = UUID(str(inspection))
             app.start_fieldwork(inspector, inspection)
             recorded += 2
@@ -181,9 +190,13 @@ def lag(settings: Settings, rate: float, seconds: float) -> dict[str, Any]:
     lags = sorted((at - times[msg_id]) * 1000 for msg_id, at in arrivals if msg_id in times)
     services.close()
     elapsed = time.perf_counter() - began
-    return {"events": len(lags), "rate_per_second": round(len(lags) / elapsed, 1),
-            "lag_ms_p50": round(statistics.median(lags), 1), "lag_ms_p99": round(lags[int(0.99 * (len(lags) - 1))], 1),
-            "lag_ms_max": round(lags[-1], 1)}
+    return {
+        "events": len(lags),
+        "rate_per_second": round(len(lags) / elapsed, 1),
+        "lag_ms_p50": round(statistics.median(lags), 1),
+        "lag_ms_p99": round(lags[int(0.99 * (len(lags) - 1))], 1),
+        "lag_ms_max": round(lags[-1], 1),
+    }
 
 
 def _recorded_times(app: Any, ids: set[str]) -> dict[str, float]:
@@ -219,8 +232,9 @@ def main(argv: list[str] | None = None) -> int:
             from tests.conftest import reset_postgres
 
             reset_postgres(args.database_url)
-        results[name] = throughput(settings, args.events) if name == "throughput" else lag(
-            settings, args.rate, args.seconds)
+        results[name] = (
+            throughput(settings, args.events) if name == "throughput" else lag(settings, args.rate, args.seconds)
+        )
         print(name, json.dumps(results[name]), flush=True)
     backend = "postgresql" if args.database_url else "sqlite"
     print(json.dumps({"backend": backend, **results}))

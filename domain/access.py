@@ -14,6 +14,7 @@
   name, never an id), or by an inspector. An actor or assessor without an id
   (recorded before actors had ids) is nobody's match.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """What every aggregate shares: who caused an event, explicit topics, the clock."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

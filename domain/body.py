@@ -5,6 +5,7 @@ spaces (``body_id_for``): two spellings of one name are one body, and two
 requests racing to register it collide in the event store, so the second
 loses the optimistic-concurrency race and is told the name is taken.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,14 @@ from domain.errors import InvalidValue
 from domain.selection_criteria import INDICATORS
 
 BODY_TYPES = (
-    "yot", "probation_trust", "nps_division", "crc", "prison",
-    "probation_region", "probation_delivery_unit", "other",
+    "yot",
+    "probation_trust",
+    "nps_division",
+    "crc",
+    "prison",
+    "probation_region",
+    "probation_delivery_unit",
+    "other",
 )
 
 # Who may succeed whom (policy: trusts were replaced in 2014 by NPS divisions and CRCs, and these in
@@ -94,9 +101,7 @@ class Body(InspectorateAggregate):
                 )
         if len({p.id for p in predecessors}) != len(predecessors):
             raise InvalidValue("succeeds", "names the same body twice")
-        return cls(
-            name=name.strip(), type=type, region=region.strip(), succeeds=[str(p.id) for p in predecessors]
-        )
+        return cls(name=name.strip(), type=type, region=region.strip(), succeeds=[str(p.id) for p in predecessors])
 
     @event("Registered", topic="body.registered.v1")
     def __init__(self, name: str, type: str, region: str, succeeds: list[str]) -> None:
@@ -139,9 +144,7 @@ class Body(InspectorateAggregate):
         """An inspection of this body was scheduled (its time since the last inspection starts from it)."""
         if any(i["inspection_id"] == str(inspection_id) for i in self.inspections):
             return
-        self._link_inspection(
-            inspection_id=str(inspection_id), programme=programme, fieldwork_start=fieldwork_start
-        )
+        self._link_inspection(inspection_id=str(inspection_id), programme=programme, fieldwork_start=fieldwork_start)
 
     # -- queries ----------------------------------------------------------
 

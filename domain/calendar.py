@@ -1,4 +1,5 @@
 """Calendar arithmetic for deadlines; holidays are passed in, so this stays pure."""
+
 from __future__ import annotations
 
 import calendar

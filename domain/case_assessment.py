@@ -1,4 +1,5 @@
 """The CaseAssessment aggregate: one sampled case, its judgements and moderations."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -77,9 +78,14 @@ def _check_key_question(framework: Framework, judgement: dict[str, Any], charact
     applicable = framework.case_standards_for(characteristics)
     if code not in {s.code for s in applicable}:
         standard = framework.standard(code)
-        why = "is not a standard of" if standard is None else (
-            "is rated by inspectors, not from cases, in" if standard.kind != "case"
-            else "does not apply to this case in"
+        why = (
+            "is not a standard of"
+            if standard is None
+            else (
+                "is rated by inspectors, not from cases, in"
+                if standard.kind != "case"
+                else "does not apply to this case in"
+            )
         )
         raise InvalidValue(
             "standard", f"'{code}' {why} {framework.code}; this case answers {', '.join(s.code for s in applicable)}"
@@ -186,9 +192,7 @@ class CaseAssessment(InspectorateAggregate):
         check_judgements(framework, judgements, self.characteristics)
         missing = [judgement_key(j) for j in judgements if judgement_key(j) not in self.judgements]
         if missing:
-            raise NothingToModerate(
-                f"no first judgement to moderate for: {', '.join(missing)}"
-            )
+            raise NothingToModerate(f"no first judgement to moderate for: {', '.join(missing)}")
         self._moderate(
             judgements=[_clean(j) for j in judgements],
             note=note,

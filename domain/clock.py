@@ -4,6 +4,7 @@ Tests move it with freezegun, which patches ``datetime.now``. Values are
 rebuilt as plain ``datetime``/``date`` objects (freezegun hands out subclasses)
 so that they serialise exactly like real ones.
 """
+
 from __future__ import annotations
 
 import datetime as _dt

@@ -1,4 +1,5 @@
 """The Complaint aggregate: received → acknowledged → responded → (escalated) → closed."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -12,7 +13,11 @@ from domain.errors import IllegalTransition, InvalidValue
 from domain.frameworks import complaints_policy_for
 
 RECEIVED, ACKNOWLEDGED, RESPONDED, ESCALATED, CLOSED = (
-    "received", "acknowledged", "responded", "escalated", "closed",
+    "received",
+    "acknowledged",
+    "responded",
+    "escalated",
+    "closed",
 )
 
 

@@ -6,6 +6,7 @@ statistics suppress such cells, and then suppress enough others that a hidden
 cell cannot be worked out from the totals (secondary suppression). The rule is
 data: a change is a new version, answered with the figures it was applied to.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -29,8 +30,9 @@ class SmallCellRule:
         hidden = {value for value, n in cases.items() if 0 < n < self.min_cases}
         if not hidden:
             return hidden
-        shown = sorted((n, order, value) for order, (value, n) in enumerate(cases.items())
-                       if n > 0 and value not in hidden)
+        shown = sorted(
+            (n, order, value) for order, (value, n) in enumerate(cases.items()) if n > 0 and value not in hidden
+        )
         while shown and (sum(cases[v] for v in hidden) < self.min_cases or len(hidden) < 2):
             hidden.add(shown.pop(0)[2])
         return hidden
@@ -40,8 +42,8 @@ class SmallCellRule:
             "version": self.version,
             "min_cases": self.min_cases,
             "rule": f"A value with 1 to {self.min_cases - 1} cases is suppressed, and then the smallest values "
-                    f"still shown until the suppressed values of the characteristic hold at least "
-                    f"{self.min_cases} cases together and are at least two.",
+            f"still shown until the suppressed values of the characteristic hold at least "
+            f"{self.min_cases} cases together and are at least two.",
         }
 
 

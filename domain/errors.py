@@ -1,4 +1,5 @@
 """Named domain errors. The web layer maps each family to one HTTP status."""
+
 from __future__ import annotations
 
 from datetime import datetime

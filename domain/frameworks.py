@@ -4,6 +4,7 @@ An inspection records the code of the framework version it was carried out
 under, so that a 2011 inspection is always replayed under 2011 rules. A new
 programme (the 2018 standards, say) is one more entry here, not new code.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -113,17 +114,33 @@ FRAMEWORKS: tuple[Framework, ...] = (
     ),
 )
 
+
 def _standards_framework(
-    code: str, programme: str, title: str, sector: str, valid_from: date, body_types: tuple[str, ...],
-    standards: tuple[Standard, ...], key_questions: tuple[str, ...],
+    code: str,
+    programme: str,
+    title: str,
+    sector: str,
+    valid_from: date,
+    body_types: tuple[str, ...],
+    standards: tuple[Standard, ...],
+    key_questions: tuple[str, ...],
 ) -> Framework:
     """A 2018 framework: its scored items ("areas") are the case standards' key questions, ``code/question``,
     pooled by question ("criteria"), so the 2009 tallies, views and diversity breakdown carry them as they are."""
     items = tuple(f"{s.code}/{q}" for s in standards if s.kind == CASE for q in key_questions)
     return Framework(
-        code=code, programme=programme, title=title, sector=sector, valid_from=valid_from,
-        areas=items, criteria=key_questions, standards=standards, key_questions=key_questions,
-        rating_rules=RatingRules(), sampling=SamplingRules(confidence=0.80, margin=0.10), body_types=body_types,
+        code=code,
+        programme=programme,
+        title=title,
+        sector=sector,
+        valid_from=valid_from,
+        areas=items,
+        criteria=key_questions,
+        standards=standards,
+        key_questions=key_questions,
+        rating_rules=RatingRules(),
+        sampling=SamplingRules(confidence=0.80, margin=0.10),
+        body_types=body_types,
     )
 
 
@@ -137,8 +154,12 @@ def _case(code: str, name: str, disposals: str) -> Standard:
 
 FRAMEWORKS += (
     _standards_framework(
-        "YOS-2018", "YOS", "Inspection of youth offending services (2018 standards)", "youth",
-        date(2018, 7, 16), ("yot",),
+        "YOS-2018",
+        "YOS",
+        "Inspection of youth offending services (2018 standards)",
+        "youth",
+        date(2018, 7, 16),
+        ("yot",),
         (
             _org("1.1", "governance_and_leadership"),
             _org("1.2", "staff"),
@@ -156,8 +177,12 @@ FRAMEWORKS += (
         ("desistance", "safety_and_wellbeing", "risk_of_harm"),
     ),
     _standards_framework(
-        "PROBATION-2018", "PROBATION", "Inspection of probation services (2018 standards)", "adult",
-        date(2018, 4, 1), ("nps_division", "crc"),
+        "PROBATION-2018",
+        "PROBATION",
+        "Inspection of probation services (2018 standards)",
+        "adult",
+        date(2018, 4, 1),
+        ("nps_division", "crc"),
         (
             _org("1.1", "leadership"),
             _org("1.2", "staff"),

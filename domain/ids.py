@@ -1,4 +1,5 @@
 """Ids as the views and the feed give them."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """The Inspection aggregate: one inspection of one body under one programme."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -125,14 +126,10 @@ class Inspection(InspectorateAggregate):
             raise DuplicateCase(f"case_ref '{case_ref}' is already in this inspection's sample")
         self._sample_case(case_id=case_id, case_ref=case_ref)
 
-    def complete_fieldwork(
-        self, unjudged_case_refs: list[str], short_sample_reason: str | None = None
-    ) -> None:
+    def complete_fieldwork(self, unjudged_case_refs: list[str], short_sample_reason: str | None = None) -> None:
         self._require(FIELDWORK, "complete fieldwork")
         if unjudged_case_refs:
-            raise UnjudgedCases(
-                f"{len(unjudged_case_refs)} sampled case(s) have no judgement yet"
-            )
+            raise UnjudgedCases(f"{len(unjudged_case_refs)} sampled case(s) have no judgement yet")
         if self.caseload is not None:
             size = self.sample_size
             sampled = len(self.case_refs)
@@ -194,7 +191,8 @@ class Inspection(InspectorateAggregate):
 
     def unrated_standards(self) -> list[str]:
         return [
-            s.code for s in self.rules.standards_for_body(self.inspected_body.get("type"))
+            s.code
+            for s in self.rules.standards_for_body(self.inspected_body.get("type"))
             if s.kind == ORGANISATIONAL and s.code not in self.standard_ratings
         ]
 

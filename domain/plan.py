@@ -3,6 +3,7 @@
 One plan per programme and year (its id derives from them); drawing it up again
 (new figures, a new capacity) records the new selection beside the old one.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,8 +28,13 @@ class Plan(InspectorateAggregate):
 
     @event("DrawnUp", topic="plan.drawn_up.v1")
     def __init__(
-        self, programme: str, year: str, criteria: str, capacity: int,
-        selected: list[dict[str, Any]], not_selected: list[dict[str, Any]],
+        self,
+        programme: str,
+        year: str,
+        criteria: str,
+        capacity: int,
+        selected: list[dict[str, Any]],
+        not_selected: list[dict[str, Any]],
     ) -> None:
         self.programme = programme
         self.year = year
@@ -54,5 +60,7 @@ class Plan(InspectorateAggregate):
         self.not_selected = not_selected
 
     def entries(self) -> list[dict[str, Any]]:
-        return [*({**e, "selected": True} for e in self.selected),
-                *({**e, "selected": False} for e in self.not_selected)]
+        return [
+            *({**e, "selected": True} for e in self.selected),
+            *({**e, "selected": False} for e in self.not_selected),
+        ]

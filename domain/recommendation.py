@@ -18,6 +18,7 @@ due day passes without an answer; a reinspection judges it (achieved, partly
 achieved, not achieved) and the judgement is fixed when the follow-up's
 report is published.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -156,8 +157,13 @@ class Recommendation(InspectorateAggregate):
     def mark_overdue(self, today: date) -> bool:
         """Record once that the response is overdue, once the due day has passed without one; idempotent.
         True if it changed. The event carries the due day, whatever day the deadline process runs."""
-        if (self.status != PUBLISHED or self.response is not None or self.overdue_since is not None
-                or self.response_due_on is None or today <= self.response_due_on):
+        if (
+            self.status != PUBLISHED
+            or self.response is not None
+            or self.overdue_since is not None
+            or self.response_due_on is None
+            or today <= self.response_due_on
+        ):
             return False
         self._mark_overdue(due_on=self.response_due_on, marked_on=today)
         return True
@@ -179,8 +185,10 @@ class Recommendation(InspectorateAggregate):
         if self.judgement_published_on is not None:
             raise RecordFrozen("the judgement is already published")
         self._publish_judgement(
-            judgement=self.judgement["judgement"], reinspection_id=UUID(str(self.judgement["reinspection_id"])),
-            inspection_id=UUID(str(self.judgement["inspection_id"])), published_on=published_on,
+            judgement=self.judgement["judgement"],
+            reinspection_id=UUID(str(self.judgement["reinspection_id"])),
+            inspection_id=UUID(str(self.judgement["inspection_id"])),
+            published_on=published_on,
         )
 
     def _require_published(self, action: str) -> None:
@@ -214,7 +222,10 @@ class Recommendation(InspectorateAggregate):
     @event("Judged", topic="recommendation.judged.v1")
     def _judge(self, judgement: str, note: str | None, reinspection_id: UUID, inspection_id: UUID) -> None:
         self.judgement = {
-            "judgement": judgement, "note": note, "reinspection_id": reinspection_id, "inspection_id": inspection_id,
+            "judgement": judgement,
+            "note": note,
+            "reinspection_id": reinspection_id,
+            "inspection_id": inspection_id,
         }
 
     @event("JudgementPublished", topic="recommendation.judgement_published.v1")

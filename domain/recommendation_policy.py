@@ -3,6 +3,7 @@
 A recommendation is answered under the policy in force on the day its report
 is published, so a later change of period never moves an earlier deadline.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """The Reinspection aggregate: a follow-up due about 12 months after a report of concern."""
+
 from __future__ import annotations
 
 from datetime import date

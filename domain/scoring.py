@@ -1,4 +1,5 @@
 """Pure score arithmetic, shared by the publish command and the projections."""
+
 from __future__ import annotations
 
 import math

@@ -6,6 +6,7 @@ year; then every body not inspected for ``overdue_after_years`` (or never);
 then the rest by score; within each, by score (rounded to 2 places), highest
 first, then name ignoring case, then id.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -126,7 +127,12 @@ def _entry(criteria: SelectionCriteria, year_start: date, c: Candidate, largest:
     else:
         basis = RISK
     return {
-        "body_id": c.body_id, "name": c.name, "type": c.type, "score": score, "basis": basis,
+        "body_id": c.body_id,
+        "name": c.name,
+        "type": c.type,
+        "score": score,
+        "basis": basis,
         "last_inspected": c.last_inspected.isoformat() if c.last_inspected else None,
-        "indicators_year": c.indicators_year, "reasons": reasons,
+        "indicators_year": c.indicators_year,
+        "reasons": reasons,
     }

@@ -10,6 +10,7 @@ time since the last inspection), up to 30 a year; every NPS division and CRC
 is inspected every year. *Ours*: the weights, the references and "not
 inspected for four years is selected first".
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -34,8 +35,9 @@ INDICATORS: dict[str, Indicator] = {
     for i in (
         Indicator("caseload", "people under supervision (children for a YOT)", 10_000_000, whole=True),
         Indicator("reoffending_rate", "proven reoffending within a year, % of the cohort", 100),
-        Indicator("first_time_entrants_rate", "first-time entrants to the justice system per 100,000 aged 10-17",
-                  100_000),
+        Indicator(
+            "first_time_entrants_rate", "first-time entrants to the justice system per 100,000 aged 10-17", 100_000
+        ),
         Indicator("custody_rate", "custodial sentences per 1,000 aged 10-17", 1_000),
     )
 }
@@ -125,9 +127,7 @@ def criteria_for(programme: str, on: date) -> SelectionCriteria:
         raise NotFound(f"{programme} has no published selection criteria")
     in_force = [c for c in versions if c.valid_from <= on]
     if not in_force:
-        raise InvalidValue(
-            "year", f"{programme} selection criteria apply from {versions[0].valid_from.isoformat()}"
-        )
+        raise InvalidValue("year", f"{programme} selection criteria apply from {versions[0].valid_from.isoformat()}")
     return in_force[-1]
 
 

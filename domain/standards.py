@@ -4,6 +4,7 @@ The numbers (bands, points, confidence, margin) are data held by each
 framework version (``domain.frameworks``); these functions only apply them,
 so the publish command and the views rate alike, on exact ratios.
 """
+
 from __future__ import annotations
 
 import math
@@ -172,8 +173,11 @@ def tolerance(size: int) -> int:
 
 
 def sample_report(
-    population: int, by: Mapping[str, Mapping[str, int]], sampled: Mapping[str, Mapping[str, int]],
-    total_sampled: int, rules: SamplingRules,
+    population: int,
+    by: Mapping[str, Mapping[str, int]],
+    sampled: Mapping[str, Mapping[str, int]],
+    total_sampled: int,
+    rules: SamplingRules,
 ) -> dict[str, Any]:
     """Sample size, quotas by dimension and value, what was sampled and the warnings."""
     size = sample_size(population, rules.confidence, rules.margin)
@@ -188,10 +192,15 @@ def sample_report(
             quota, got = shares.get(value, 0), counted.get(value, 0)
             values[value] = {"caseload": caseload.get(value, 0), "quota": quota, "sampled": got}
             if abs(got - quota) > allowed:
-                warnings.append({
-                    "dimension": dimension, "value": value, "quota": quota, "sampled": got,
-                    "message": f"{dimension} '{value}': {got} sampled against a quota of {quota} (±{allowed})",
-                })
+                warnings.append(
+                    {
+                        "dimension": dimension,
+                        "value": value,
+                        "quota": quota,
+                        "sampled": got,
+                        "message": f"{dimension} '{value}': {got} sampled against a quota of {quota} (±{allowed})",
+                    }
+                )
         dimensions[dimension] = values
     return {
         "population": population,

@@ -7,6 +7,7 @@ was announced. Lifecycle: announced → fieldwork → published, with its findin
 and recommendations (``domain.recommendation``, made before publication and
 published with it).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -59,8 +60,12 @@ class Thematic(InspectorateAggregate):
         if fieldwork_start is not None and fieldwork_start <= announced_on:
             raise InvalidValue("fieldwork_start", "a thematic inspection is announced before its fieldwork starts")
         return cls(
-            title=_name("title", title), topic=_name("topic", topic), sector=sector, partners=names,
-            announced_on=announced_on, planned_fieldwork_start=fieldwork_start,
+            title=_name("title", title),
+            topic=_name("topic", topic),
+            sector=sector,
+            partners=names,
+            announced_on=announced_on,
+            planned_fieldwork_start=fieldwork_start,
         )
 
     @event("Announced", topic="thematic.announced.v1")
@@ -112,8 +117,10 @@ class Thematic(InspectorateAggregate):
             raise NoFindings("record the findings before publishing the report")
         assert self.fieldwork_start is not None
         if published_on < self.fieldwork_start:
-            raise InvalidValue("published_on", "a report cannot be published before its fieldwork started "
-                                               f"({self.fieldwork_start.isoformat()})")
+            raise InvalidValue(
+                "published_on",
+                f"a report cannot be published before its fieldwork started ({self.fieldwork_start.isoformat()})",
+            )
         if published_on > today:
             raise InvalidValue("published_on", f"a report cannot be published in the future (today is {today})")
 
@@ -149,4 +156,3 @@ class Thematic(InspectorateAggregate):
     @event("RecommendationMade", topic="thematic.recommendation_made.v1")
     def _link_recommendation(self, recommendation_id: UUID) -> None:
         self.recommendation_ids = (*self.recommendation_ids, recommendation_id)
-

@@ -15,6 +15,7 @@ Two pieces:
   the pool timeout, raises ``DatabaseUnavailable``, which the library does
   not retry.
 """
+
 from __future__ import annotations
 
 import sqlite3

@@ -19,6 +19,7 @@ checksums, refuses a store that already holds events, copies (SQLite) or
 streams (PostgreSQL) the rows back, and verifies the hash chain against the
 head recorded in the manifest.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -113,8 +114,10 @@ def _copy_sqlite(settings: Settings, target: Path) -> None:
 
 def _online_copy(source: Path, destination: Path) -> None:
     """sqlite3's online backup: one consistent snapshot, writers are not blocked (WAL)."""
-    with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)) as src, \
-            closing(sqlite3.connect(private_file(destination))) as dst:
+    with (
+        closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)) as src,
+        closing(sqlite3.connect(private_file(destination))) as dst,
+    ):
         src.backup(dst)
         dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
 
@@ -122,24 +125,45 @@ def _online_copy(source: Path, destination: Path) -> None:
 def _stream_postgres(settings: Settings, target: Path, composer: Composer) -> None:
     names = _names(settings, composer)
     sqlite_names = _create_sqlite_store(target, composer)
-    with closing(psycopg.connect(_libpq_url(settings), autocommit=False)) as pg, \
-            closing(sqlite3.connect(target / EVENTS_FILE)) as events:
+    with (
+        closing(psycopg.connect(_libpq_url(settings), autocommit=False)) as pg,
+        closing(sqlite3.connect(target / EVENTS_FILE)) as events,
+    ):
         pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         schema = names.schema
-        rows = _server_side(pg, SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, state FROM {}.{} "
-            "ORDER BY notification_id").format(Identifier(schema), Identifier(names.events)))
-        _insert_batches(events, f"INSERT INTO {sqlite_names.events} (rowid, originator_id, originator_version, "
-                                "topic, state) VALUES (?, ?, ?, ?, ?)",
-                        ((p, UUID(str(o)).hex, v, t, bytes(s)) for p, o, v, t, s in rows))
-        links = _server_side(pg, SQL("SELECT position, prev_position, hash FROM {}.{} ORDER BY position").format(
-            Identifier(schema), Identifier(names.chain)))
-        _insert_batches(events, f"INSERT INTO {sqlite_names.chain} VALUES (?, ?, ?)",
-                        ((p, q, bytes(h)) for p, q, h in links))
-        keys = _server_side(pg, SQL("SELECT case_id, key FROM {}.{}").format(  # each case's key; NULL: erased
-            Identifier(schema), Identifier(_keys_table(names.events))))
-        _insert_batches(events, f"INSERT INTO {_keys_table(sqlite_names.events)} VALUES (?, ?)",
-                        ((UUID(str(c)).hex, None if k is None else bytes(k)) for c, k in keys))
+        rows = _server_side(
+            pg,
+            SQL(
+                "SELECT notification_id, originator_id, originator_version, topic, state FROM {}.{} "
+                "ORDER BY notification_id"
+            ).format(Identifier(schema), Identifier(names.events)),
+        )
+        _insert_batches(
+            events,
+            f"INSERT INTO {sqlite_names.events} (rowid, originator_id, originator_version, "
+            "topic, state) VALUES (?, ?, ?, ?, ?)",
+            ((p, UUID(str(o)).hex, v, t, bytes(s)) for p, o, v, t, s in rows),
+        )
+        links = _server_side(
+            pg,
+            SQL("SELECT position, prev_position, hash FROM {}.{} ORDER BY position").format(
+                Identifier(schema), Identifier(names.chain)
+            ),
+        )
+        _insert_batches(
+            events, f"INSERT INTO {sqlite_names.chain} VALUES (?, ?, ?)", ((p, q, bytes(h)) for p, q, h in links)
+        )
+        keys = _server_side(
+            pg,
+            SQL("SELECT case_id, key FROM {}.{}").format(  # each case's key; NULL: erased
+                Identifier(schema), Identifier(_keys_table(names.events))
+            ),
+        )
+        _insert_batches(
+            events,
+            f"INSERT INTO {_keys_table(sqlite_names.events)} VALUES (?, ?)",
+            ((UUID(str(c)).hex, None if k is None else bytes(k)) for c, k in keys),
+        )
         events.commit()
         kept = {name: _select_all(pg, schema, name) for name in KEPT_TABLES if _pg_has_table(pg, schema, name)}
         pg.rollback()
@@ -198,7 +222,11 @@ def _write_manifest(target: Path, source: str) -> Manifest:
         events, head = db.execute(f"SELECT count(*), coalesce(max(rowid), 0) FROM {names.events}").fetchone()
         link = db.execute(f"SELECT hash FROM {names.chain} ORDER BY position DESC LIMIT 1").fetchone()
     manifest = Manifest(
-        format=FORMAT, source=source, created_at=clock.now().isoformat(), events=events, head=head,
+        format=FORMAT,
+        source=source,
+        created_at=clock.now().isoformat(),
+        events=events,
+        head=head,
         chain_head=bytes(link[0]).hex() if link else None,
         files={p.name: _sha256(p) for p in sorted(target.iterdir()) if p.suffix == ".sqlite"},
     )
@@ -237,8 +265,10 @@ def _restore_sqlite(settings: Settings, source: Path) -> None:
 def _restore_postgres(settings: Settings, source: Path, composer: Composer) -> None:
     composer.migrate(settings)
     names = _names(settings, composer)
-    with closing(psycopg.connect(_libpq_url(settings), autocommit=False)) as pg, \
-            closing(sqlite3.connect(source / EVENTS_FILE)) as events:
+    with (
+        closing(psycopg.connect(_libpq_url(settings), autocommit=False)) as pg,
+        closing(sqlite3.connect(source / EVENTS_FILE)) as events,
+    ):
         schema = names.schema
         table, chain = Identifier(schema, names.events), Identifier(schema, names.chain)
         pg.execute(SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(table))
@@ -247,23 +277,35 @@ def _restore_postgres(settings: Settings, source: Path, composer: Composer) -> N
         local = _sqlite_names(events)
         with pg.cursor() as cursor:
             cursor.executemany(
-                SQL("INSERT INTO {} (notification_id, originator_id, originator_version, topic, state) "
-                    "VALUES (%s, %s, %s, %s, %s)").format(table),
-                ((p, UUID(o), v, t, s) for p, o, v, t, s in events.execute(
-                    f"SELECT rowid, originator_id, originator_version, topic, state FROM {local.events} "
-                    "ORDER BY rowid")),
+                SQL(
+                    "INSERT INTO {} (notification_id, originator_id, originator_version, topic, state) "
+                    "VALUES (%s, %s, %s, %s, %s)"
+                ).format(table),
+                (
+                    (p, UUID(o), v, t, s)
+                    for p, o, v, t, s in events.execute(
+                        f"SELECT rowid, originator_id, originator_version, topic, state FROM {local.events} "
+                        "ORDER BY rowid"
+                    )
+                ),
             )
-            cursor.executemany(SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(chain),
-                               events.execute(f"SELECT position, prev_position, hash FROM {local.chain}"))
+            cursor.executemany(
+                SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(chain),
+                events.execute(f"SELECT position, prev_position, hash FROM {local.chain}"),
+            )
             if _sqlite_has_table(events, _keys_table(local.events)):  # (backups from before per-case keys lack it)
                 cursor.executemany(
                     SQL("INSERT INTO {} VALUES (%s, %s)").format(Identifier(schema, _keys_table(names.events))),
                     ((UUID(c), k) for c, k in events.execute(f"SELECT case_id, key FROM {_keys_table(local.events)}")),
                 )
             # New events continue after the restored ones.
-            cursor.execute(SQL("SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), "
-                               "greatest((SELECT max(notification_id) FROM {}), 1))").format(table),
-                           [f'"{schema}"."{names.events}"'])
+            cursor.execute(
+                SQL(
+                    "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), "
+                    "greatest((SELECT max(notification_id) FROM {}), 1))"
+                ).format(table),
+                [f'"{schema}"."{names.events}"'],
+            )
         pg.commit()
     _merge_kept_tables(settings, source / VIEWS_FILE)
 

@@ -12,6 +12,7 @@ the database could recompute every later link too; an auditor who keeps the
 head (``GET /v1/audit/head``) elsewhere and passes it back as an anchor
 detects that as well.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,13 +48,15 @@ def link(previous: bytes, position: int, originator_id: bytes, version: int, top
     previous (32) | position, version (8+8, big-endian) | len(id) (4) | id | len(topic) (4) | topic | state
     """
     return hashlib.sha256(
-        b"".join((
-            previous,
-            _HEAD3.pack(position, version, len(originator_id)),
-            originator_id,
-            _topic_frame(topic),
-            state,
-        ))
+        b"".join(
+            (
+                previous,
+                _HEAD3.pack(position, version, len(originator_id)),
+                originator_id,
+                _topic_frame(topic),
+                state,
+            )
+        )
     ).digest()
 
 
@@ -68,9 +71,7 @@ class EventRow:
     state: bytes
 
 
-def chain_rows(
-    previous: tuple[int, bytes] | None, events: Iterable[EventRow]
-) -> list[tuple[int, int, bytes]]:
+def chain_rows(previous: tuple[int, bytes] | None, events: Iterable[EventRow]) -> list[tuple[int, int, bytes]]:
     """Links (position, prev_position, hash) for newly stored events following ``previous``."""
     prev_position, prev_hash = previous if previous is not None else (0, GENESIS)
     rows = []
@@ -159,13 +160,16 @@ def verify(rows: Iterable[Joined], anchors: Mapping[int, bytes] | None = None) -
                     f"event missing: the link at position {position} follows position "
                     f"{link_prev}, which is gone with its link",
                 )
-            return broken(position, f"event inserted: its link follows position {link_prev}, "
-                                    f"not the previous event at {prev_position}")
+            return broken(
+                position,
+                f"event inserted: its link follows position {link_prev}, not the previous event at {prev_position}",
+            )
         frame = frames.get(topic)  # type: ignore[arg-type]
         if frame is None:
             frame = frames[topic] = _topic_frame(topic)  # type: ignore[arg-type,index]
-        recomputed = sha256(join((prev_hash, head(position, version, len(originator_id)), originator_id,
-                                  frame, state))).digest()  # type: ignore[arg-type]
+        recomputed = sha256(
+            join((prev_hash, head(position, version, len(originator_id)), originator_id, frame, state))  # type: ignore[arg-type]
+        ).digest()
         if recomputed != link_hash:
             suspect = (position, recomputed, link_hash)
             continue
@@ -184,8 +188,13 @@ def verify(rows: Iterable[Joined], anchors: Mapping[int, bytes] | None = None) -
 
 
 def _diagnose(
-    suspect: tuple[int, bytes, bytes], position: int, originator_id: bytes | None, version: int | None,
-    topic: str | None, state: bytes | None, link_hash: bytes | None,
+    suspect: tuple[int, bytes, bytes],
+    position: int,
+    originator_id: bytes | None,
+    version: int | None,
+    topic: str | None,
+    state: bytes | None,
+    link_hash: bytes | None,
 ) -> str:
     """Tell an altered event from an altered link by looking one link further."""
     _, recomputed, stored = suspect

@@ -4,6 +4,7 @@ to build the application with: ports, implemented by the composition root (``web
 Infrastructure must not build the application (layers import inward), yet these run in processes
 of their own and open the record themselves; so they are handed a ``Composer``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence

@@ -1,4 +1,5 @@
 """Settings read from the environment, and the event store environment derived from them."""
+
 from __future__ import annotations
 
 import binascii
@@ -73,7 +74,8 @@ class Settings:
             retention_years=_positive_int(env.get("INSPECTORATE_RETENTION_YEARS"), "INSPECTORATE_RETENTION_YEARS"),
             webhook_allowed_hosts=frozenset(
                 host.strip().lower().rstrip(".")
-                for host in (env.get("INSPECTORATE_WEBHOOK_ALLOWED_HOSTS") or "").split(",") if host.strip()
+                for host in (env.get("INSPECTORATE_WEBHOOK_ALLOWED_HOSTS") or "").split(",")
+                if host.strip()
             ),
             secret_key=env.get("INSPECTORATE_SECRET_KEY") or None,
         )
@@ -179,6 +181,7 @@ def _public_url(value: str | None) -> str:
         return Settings.public_url
     url = urlparse(value.strip())
     if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
-        raise SettingsError(f"INSPECTORATE_PUBLIC_URL must be an http(s) URL such as https://inspectorate.example.org, "
-                         f"not {value!r}")
+        raise SettingsError(
+            f"INSPECTORATE_PUBLIC_URL must be an http(s) URL such as https://inspectorate.example.org, not {value!r}"
+        )
     return value.strip().rstrip("/")

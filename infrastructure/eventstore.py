@@ -12,6 +12,7 @@ lock is taken before anything is read), PostgreSQL writes after the library's
 ``LOCK TABLE ... IN EXCLUSIVE MODE`` on the events table, so links are always
 appended by one writer at a time, in position order.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -183,7 +184,7 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
                 _ImmediateTransaction(conn, commit=True, queue=self.writers_queue) as c,
                 c,
             ):
-                destroyed += self._destroy(c, case_ids[start:start + 500])
+                destroyed += self._destroy(c, case_ids[start : start + 500])
         self.checkpoint()
         return destroyed
 
@@ -200,7 +201,7 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
     def select_case_keys(self, case_ids: list[str]) -> dict[str, bytes | None]:
         found: dict[str, bytes | None] = {}
         for start in range(0, len(case_ids), 500):
-            chunk = case_ids[start:start + 500]
+            chunk = case_ids[start : start + 500]
             with self.datastore.get_connection(commit=False) as conn, conn.cursor() as c:
                 c.execute(
                     f"SELECT case_id, key FROM {self.keys_table_name} WHERE case_id IN ({','.join('?' * len(chunk))})",
@@ -270,7 +271,11 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
             ]
 
     def select_feed_rows(
-        self, after: int, limit: int, topics: Sequence[str] = (), stop: int | None = None,
+        self,
+        after: int,
+        limit: int,
+        topics: Sequence[str] = (),
+        stop: int | None = None,
         bare: Sequence[str] = (),
     ) -> list[tuple[int, str, int, str, bytes]]:
         """(position, stream, version, topic, state) after a position (up to ``stop``): the feed's and the
@@ -292,9 +297,7 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.row_factory = None  # type: ignore[attr-defined]
             c.execute(statement, params)
-            return [
-                (p, uuid_text(i), v, t, s) for p, i, v, t, s in c.fetchall()
-            ]
+            return [(p, uuid_text(i), v, t, s) for p, i, v, t, s in c.fetchall()]
 
     def select_streams_rows(
         self, streams: Sequence[str], topics: Sequence[str]
@@ -303,7 +306,7 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder):
         topics, by stream and version: streams' histories (what a projection derives a stream's state from)."""
         found: list[tuple[int, str, int, str, bytes]] = []
         for start in range(0, len(streams), 500):
-            chunk = list(streams[start:start + 500])
+            chunk = list(streams[start : start + 500])
             statement = (
                 f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table_name}"
                 f" WHERE originator_id IN ({','.join('?' * len(chunk))}) AND topic IN ({','.join('?' * len(topics))})"
@@ -463,7 +466,8 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(
                 self._sql("SELECT case_id, key FROM {schema}.{keys} WHERE case_id = ANY(%s)"),
-                [[UUID(h) for h in case_ids]], binary=True,
+                [[UUID(h) for h in case_ids]],
+                binary=True,
             )
             return {row[0].hex: None if row[1] is None else bytes(row[1]) for row in curs.fetchall()}
 
@@ -497,7 +501,11 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             ]
 
     def select_feed_rows(
-        self, after: int, limit: int, topics: Sequence[str] = (), stop: int | None = None,
+        self,
+        after: int,
+        limit: int,
+        topics: Sequence[str] = (),
+        stop: int | None = None,
         bare: Sequence[str] = (),
     ) -> list[tuple[int, str, int, str, bytes]]:
         """(position, stream, version, topic, state) after a position (up to ``stop``): the feed's and the
@@ -563,10 +571,12 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             # A link commits with its event, so everything at or below this snapshot's
             # maximum is complete; later writes are left for the next verification.
-            curs.execute(self._sql(
-                "SELECT greatest((SELECT max(notification_id) FROM {schema}.{table}),"
-                " (SELECT max(position) FROM {schema}.{chain}), 0)"
-            ))
+            curs.execute(
+                self._sql(
+                    "SELECT greatest((SELECT max(notification_id) FROM {schema}.{table}),"
+                    " (SELECT max(position) FROM {schema}.{chain}), 0)"
+                )
+            )
             stop = curs.fetchone()[0]  # type: ignore[index]
             after = 0
             while after < stop:

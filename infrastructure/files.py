@@ -7,6 +7,7 @@ SQLite gives the ``-wal``, ``-shm`` and journal files of a database the
 mode of the database file itself, so creating the database file 0600
 before SQLite opens it covers them too.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -1,4 +1,5 @@
 """England and Wales bank holidays, from the maintained ``holidays`` package."""
+
 from __future__ import annotations
 
 from datetime import date

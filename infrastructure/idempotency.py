@@ -6,6 +6,7 @@ and goes ahead; the other finds the claim and is told the first is in flight.
 The winner's answer is stored over its claim; later requests with the same key
 and the same request get that answer back and record nothing.
 """
+
 from __future__ import annotations
 
 import random
@@ -68,8 +69,11 @@ class IdempotencyStore:
         for _ in range(3):
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(idempotency_table.insert().values(
-                        token_key=token, key=key, request_hash=request_hash, created_at=now))
+                    conn.execute(
+                        idempotency_table.insert().values(
+                            token_key=token, key=key, request_hash=request_hash, created_at=now
+                        )
+                    )
                 return Outcome("claimed")
             except IntegrityError:
                 pass
@@ -95,8 +99,11 @@ class IdempotencyStore:
         t = idempotency_table
         body = self.cipher.encrypt(stored.body) if self.cipher is not None and stored.body else stored.body
         with self.engine.begin() as conn:
-            conn.execute(t.update().where(t.c.token_key == token, t.c.key == key, t.c.status.is_(None)).values(
-                status=stored.status, headers=orjson.dumps(stored.headers).decode(), body=body))
+            conn.execute(
+                t.update()
+                .where(t.c.token_key == token, t.c.key == key, t.c.status.is_(None))
+                .values(status=stored.status, headers=orjson.dumps(stored.headers).decode(), body=body)
+            )
 
     def release(self, token: str, key: str) -> None:
         """Forget a claim whose request failed on the server's side: the client may try again."""
@@ -122,7 +129,8 @@ class IdempotencyStore:
             rows = conn.execute(sa.select(t.c.token_key, t.c.key, t.c.body).where(t.c.status.is_not(None))).all()
             needle = text.encode()
             doomed = [
-                (row.token_key, row.key) for row in rows
+                (row.token_key, row.key)
+                for row in rows
                 if row.body and needle in (self.cipher.decrypt(row.body) if self.cipher is not None else row.body)
             ]
             for token, key in doomed:

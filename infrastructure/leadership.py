@@ -20,6 +20,7 @@ not so that it is correct.
 SQLite: an exclusive ``flock`` on a file in the data folder, which the kernel
 releases when its holder dies. (One machine: the data folder is that machine's.)
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -51,8 +52,14 @@ LOCK_FILE = "projection-worker.lock"  # SQLite: in the data folder
 APPLICATION_NAME = "inspectorate-worker"  # the lock session's name in pg_stat_activity: `views status` shows it
 
 # libpq's and the server's TCP settings for the lock session: a peer gone without a word is noticed in seconds.
-_KEEPALIVES: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 1, "keepalives_interval": 1, "keepalives_count": 2,
-               "tcp_user_timeout": 3000, "connect_timeout": 3}
+_KEEPALIVES: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 1,
+    "keepalives_interval": 1,
+    "keepalives_count": 2,
+    "tcp_user_timeout": 3000,
+    "connect_timeout": 3,
+}
 _SERVER_KEEPALIVES = "-c tcp_keepalives_idle=2 -c tcp_keepalives_interval=1 -c tcp_keepalives_count=2"
 
 # Who leads now, as the database sees it (PostgreSQL): the lock's holder and its session's name.
@@ -96,8 +103,15 @@ def _dsn(settings: Settings) -> str:
 class PostgresLeadership:
     """The advisory lock on a connection of its own, confirmed by a thread while held."""
 
-    def __init__(self, dsn: str, key: int = WORKER_LOCK_KEY, *, retry: float = RETRY_SECONDS,
-                 confirm: float = CONFIRM_SECONDS, lost_after: float = LOST_AFTER_SECONDS) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        key: int = WORKER_LOCK_KEY,
+        *,
+        retry: float = RETRY_SECONDS,
+        confirm: float = CONFIRM_SECONDS,
+        lost_after: float = LOST_AFTER_SECONDS,
+    ) -> None:
         self.dsn, self.key = dsn, key
         self.retry, self.confirm, self.lost_after = retry, confirm, lost_after
         self._conn: psycopg.Connection | None = None
@@ -125,8 +139,11 @@ class PostgresLeadership:
     def _try(self) -> bool:
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(
-                self.dsn, autocommit=True, application_name=f"{APPLICATION_NAME} {identity()}"[:63],
-                options=_SERVER_KEEPALIVES, **_KEEPALIVES,
+                self.dsn,
+                autocommit=True,
+                application_name=f"{APPLICATION_NAME} {identity()}"[:63],
+                options=_SERVER_KEEPALIVES,
+                **_KEEPALIVES,
             )
         row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
         return bool(row and row[0])

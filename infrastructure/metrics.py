@@ -8,6 +8,7 @@ starts (``prepare_multiprocess``) and a scrape sums their files
 failures are state kept in the database: they are read at scrape time, so they
 are right whichever process (or machine) moved them.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,20 +44,34 @@ class Meters:
 
         # Not the global registry: an app made in a test and another made later each have their own.
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter("inspectorate_http_requests", "HTTP requests answered, by route, method and status",
-                                ["route", "method", "status"], registry=self.registry)
-        self.duration = Histogram("inspectorate_http_request_duration_seconds",
-                                  "Time to answer an HTTP request, by route and method", ["route", "method"],
-                                  buckets=DURATION_BUCKETS, registry=self.registry)
-        self.recorded = Counter("inspectorate_events_recorded", "Events recorded (by every process of this service)",
-                                registry=self.registry)
-        self.webhook_deliveries = Counter("inspectorate_webhook_deliveries",
-                                          "Webhook deliveries attempted, by outcome", ["outcome"],
-                                          registry=self.registry)
-        self.webhook_delay = Histogram("inspectorate_webhook_delivery_lag_seconds",
-                                       "From an event's recording to its receiver's 2xx",
-                                       buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0),
-                                       registry=self.registry)
+        self.requests = Counter(
+            "inspectorate_http_requests",
+            "HTTP requests answered, by route, method and status",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "inspectorate_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route and method",
+            ["route", "method"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.recorded = Counter(
+            "inspectorate_events_recorded", "Events recorded (by every process of this service)", registry=self.registry
+        )
+        self.webhook_deliveries = Counter(
+            "inspectorate_webhook_deliveries",
+            "Webhook deliveries attempted, by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.webhook_delay = Histogram(
+            "inspectorate_webhook_delivery_lag_seconds",
+            "From an event's recording to its receiver's 2xx",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0),
+            registry=self.registry,
+        )
 
 
 def multiprocess() -> bool:
@@ -76,28 +91,40 @@ class DatabaseCollector:
         from infrastructure.webhooks import WebhookStore
 
         head = self.services.app.recorder.max_notification_id() or 0
-        yield GaugeMetricFamily("inspectorate_record_head_position", "The position of the last recorded event",
-                                value=head)
-        lag = GaugeMetricFamily("inspectorate_view_lag_events", "Events recorded but not yet in the view",
-                                labels=["view"])
-        position = GaugeMetricFamily("inspectorate_view_position", "The last position the view processed",
-                                     labels=["view"])
+        yield GaugeMetricFamily(
+            "inspectorate_record_head_position", "The position of the last recorded event", value=head
+        )
+        lag = GaugeMetricFamily(
+            "inspectorate_view_lag_events", "Events recorded but not yet in the view", labels=["view"]
+        )
+        position = GaugeMetricFamily(
+            "inspectorate_view_position", "The last position the view processed", labels=["view"]
+        )
         for name, at in ViewReader(self.services.read_engine).positions().items():
             lag.add_metric([name], max(0, head - at))
             position.add_metric([name], at)
         yield lag
         yield position
         hooks = WebhookStore(self.services.read_engine).stats()
-        w_lag = GaugeMetricFamily("inspectorate_webhook_lag_events",
-                                  "Events after the last one the webhook's receiver acknowledged", labels=["webhook"])
-        w_active = GaugeMetricFamily("inspectorate_webhook_active", "1 while the webhook is delivered, 0 if disabled",
-                                     labels=["webhook"])
-        w_failing = GaugeMetricFamily("inspectorate_webhook_consecutive_failures",
-                                      "Failed attempts in a row at the webhook's next event", labels=["webhook"])
-        w_delivered = CounterMetricFamily("inspectorate_webhook_delivered", "Events the receiver acknowledged",
-                                          labels=["webhook"])
-        w_failures = CounterMetricFamily("inspectorate_webhook_failures", "Failed delivery attempts",
-                                         labels=["webhook"])
+        w_lag = GaugeMetricFamily(
+            "inspectorate_webhook_lag_events",
+            "Events after the last one the webhook's receiver acknowledged",
+            labels=["webhook"],
+        )
+        w_active = GaugeMetricFamily(
+            "inspectorate_webhook_active", "1 while the webhook is delivered, 0 if disabled", labels=["webhook"]
+        )
+        w_failing = GaugeMetricFamily(
+            "inspectorate_webhook_consecutive_failures",
+            "Failed attempts in a row at the webhook's next event",
+            labels=["webhook"],
+        )
+        w_delivered = CounterMetricFamily(
+            "inspectorate_webhook_delivered", "Events the receiver acknowledged", labels=["webhook"]
+        )
+        w_failures = CounterMetricFamily(
+            "inspectorate_webhook_failures", "Failed delivery attempts", labels=["webhook"]
+        )
         for hook in hooks:
             w_lag.add_metric([hook.id], max(0, head - hook.position))
             w_active.add_metric([hook.id], 1 if hook.status == "active" else 0)

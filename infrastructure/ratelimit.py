@@ -4,6 +4,7 @@ The counters live in the read database (SQLite in the data dir, or PostgreSQL),
 so the limit holds across server workers and API replicas. Keys are token
 hashes, never secrets.
 """
+
 from __future__ import annotations
 
 import math

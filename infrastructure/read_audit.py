@@ -4,6 +4,7 @@ Case data is special category personal data, so reading it leaves a trace
 too. The trace lives in the read database (not the event store): it records
 access, not a fact of the inspection, and must not appear in the feed.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -88,7 +89,12 @@ def _record(row: Any) -> ReadRecord:
     if at.tzinfo is None:  # SQLite hands back naive datetimes: they were stored in UTC
         at = at.replace(tzinfo=UTC)
     return ReadRecord(
-        id=row["id"], at=at, actor_name=row["actor_name"], actor_role=row["actor_role"],
-        actor_organisation=row["actor_organisation"], what=row["what"], subject_id=row["subject_id"],
+        id=row["id"],
+        at=at,
+        actor_name=row["actor_name"],
+        actor_role=row["actor_role"],
+        actor_organisation=row["actor_organisation"],
+        what=row["what"],
+        subject_id=row["subject_id"],
         correlation_id=row["correlation_id"],
     )

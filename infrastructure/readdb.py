@@ -1,4 +1,5 @@
 """The read side: one SQLAlchemy engine for views, tokens and the read audit."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -7,6 +7,7 @@ to need the secret makes it and stores it, and every node reads that one.
 It is sealed with the record's cipher when INSPECTORATE_CIPHER_KEY is set, as
 webhook secrets are. (INSPECTORATE_SECRET_KEY, when set, is used instead.)
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """API tokens: random secrets handed out once, stored only as SHA-256 hashes."""
+
 from __future__ import annotations
 
 import contextlib
@@ -84,8 +85,12 @@ class TokenStore:
         with self.engine.begin() as conn:
             conn.execute(
                 tokens_table.insert().values(
-                    id=info.id, name=info.name, role=role, organisation=organisation,
-                    token_hash=hash_token(secret), created_at=info.created_at,
+                    id=info.id,
+                    name=info.name,
+                    role=role,
+                    organisation=organisation,
+                    token_hash=hash_token(secret),
+                    created_at=info.created_at,
                 )
             )
         return info, secret

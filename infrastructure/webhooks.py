@@ -13,6 +13,7 @@ Only hosts named in ``INSPECTORATE_WEBHOOK_ALLOWED_HOSTS`` are called, checked
 when a subscription is made and again before every delivery; redirects are not
 followed. A webhook cannot make the server call into its own network.
 """
+
 from __future__ import annotations
 
 import base64
@@ -135,8 +136,7 @@ def allowed_url(url: str, allowed_hosts: frozenset[str]) -> str | None:
     if parts.fragment:
         return "must not have a fragment"
     if host not in allowed_hosts:
-        return (f"the host {host!r} is not among the allowed webhook hosts "
-                "(INSPECTORATE_WEBHOOK_ALLOWED_HOSTS)")
+        return f"the host {host!r} is not among the allowed webhook hosts (INSPECTORATE_WEBHOOK_ALLOWED_HOSTS)"
     return None
 
 
@@ -182,13 +182,23 @@ class WebhookStore:
         """A new active subscription delivering every event recorded after ``head``; its secret once."""
         secret = new_secret()
         row = {
-            "id": str(uuid.uuid4()), "url": url, "secret": seal_secret(secret, self.cipher),
+            "id": str(uuid.uuid4()),
+            "url": url,
+            "secret": seal_secret(secret, self.cipher),
             "types": orjson.dumps(sorted(set(types))).decode() if types else None,
             "inspection_id": str(inspection_id) if inspection_id else None,
-            "status": "active", "position": head, "generation": 0, "attempts": 0,
-            "failing_since": None, "next_attempt_at": None, "last_error": None,
-            "delivered_total": 0, "failures_total": 0, "created_at": clock.now(),
-            "lease_owner": None, "lease_until": None,
+            "status": "active",
+            "position": head,
+            "generation": 0,
+            "attempts": 0,
+            "failing_since": None,
+            "next_attempt_at": None,
+            "last_error": None,
+            "delivered_total": 0,
+            "failures_total": 0,
+            "created_at": clock.now(),
+            "lease_owner": None,
+            "lease_until": None,
         }
         with self.engine.begin() as conn:
             conn.execute(webhooks_table.insert().values(**row))
@@ -216,23 +226,22 @@ class WebhookStore:
 
     def enable(self, webhook_id: str) -> dict[str, Any]:
         """Active again, retried at once from the event it stopped at (nothing is skipped)."""
-        self._update(webhook_id, status="active", attempts=0, failing_since=None, next_attempt_at=None,
-                     last_error=None)
+        self._update(webhook_id, status="active", attempts=0, failing_since=None, next_attempt_at=None, last_error=None)
         return self.get(webhook_id)
 
     def replay(self, webhook_id: str, after: int, head: int) -> dict[str, Any]:
         """Deliver again every event after ``after`` (which may also skip ahead, up to the head)."""
         if after < 0 or after > head:
             raise InvalidValue("after", f"must be between 0 and the head of the record ({head})")
-        self._update(webhook_id, position=after, attempts=0, failing_since=None, next_attempt_at=None,
-                     last_error=None)
+        self._update(webhook_id, position=after, attempts=0, failing_since=None, next_attempt_at=None, last_error=None)
         return self.get(webhook_id)
 
     def _update(self, webhook_id: str, **values: Any) -> None:
         table = webhooks_table
         with self.engine.begin() as conn:
-            done = conn.execute(table.update().where(table.c.id == webhook_id)
-                                .values(generation=table.c.generation + 1, **values))
+            done = conn.execute(
+                table.update().where(table.c.id == webhook_id).values(generation=table.c.generation + 1, **values)
+            )
         if done.rowcount != 1:
             raise NotFound(f"no webhook {webhook_id}")
 
@@ -240,8 +249,11 @@ class WebhookStore:
         """Each subscription's id, status, position and counters (for the metrics)."""
         t = webhooks_table
         with self.engine.connect() as conn:
-            return list(conn.execute(sa.select(t.c.id, t.c.status, t.c.position, t.c.attempts, t.c.delivered_total,
-                                               t.c.failures_total)).all())
+            return list(
+                conn.execute(
+                    sa.select(t.c.id, t.c.status, t.c.position, t.c.attempts, t.c.delivered_total, t.c.failures_total)
+                ).all()
+            )
 
 
 # -- delivery ------------------------------------------------------------------------------------
@@ -342,8 +354,11 @@ class SubscriptionDeliverer:
         """One round: a page of events delivered, or a wait. False when this thread should end."""
         # Caught up a moment ago: only the head of the record is looked at (the row, for an admin's
         # change or a deletion, at least every IDLE_ROW_SECONDS).
-        if (time.monotonic() < self.idle_until and self._hold_lease()
-                and (self.d.app.recorder.max_notification_id() or 0) <= self.position):
+        if (
+            time.monotonic() < self.idle_until
+            and self._hold_lease()
+            and (self.d.app.recorder.max_notification_id() or 0) <= self.position
+        ):
             self._wait(POLL_SECONDS)
             return True
         self.idle_until = 0.0
@@ -407,8 +422,14 @@ class SubscriptionDeliverer:
         t = webhooks_table
         with self.d.engine.begin() as conn:
             done = conn.execute(
-                t.update().where(t.c.id == self.id, t.c.generation == self.generation).values(
-                    position=self.position, attempts=0, failing_since=None, next_attempt_at=None, last_error=None,
+                t.update()
+                .where(t.c.id == self.id, t.c.generation == self.generation)
+                .values(
+                    position=self.position,
+                    attempts=0,
+                    failing_since=None,
+                    next_attempt_at=None,
+                    last_error=None,
                     delivered_total=t.c.delivered_total + delivered,
                 )
             )
@@ -425,18 +446,25 @@ class SubscriptionDeliverer:
         now = clock.now()
         with self.d.engine.begin() as conn:
             current = conn.execute(
-                sa.select(t.c.failing_since, t.c.attempts).where(t.c.id == self.id, t.c.generation == self.generation)
+                sa.select(t.c.failing_since, t.c.attempts)
+                .where(t.c.id == self.id, t.c.generation == self.generation)
                 .with_for_update()
             ).first()
             since = (_aware(current.failing_since) if current and current.failing_since else None) or now
             attempts = (current.attempts if current else 0) + 1
             disabled = now - since >= DISABLE_AFTER
             done = conn.execute(
-                t.update().where(t.c.id == self.id, t.c.generation == self.generation).values(
-                    position=self.position, attempts=attempts, failing_since=since, last_error=error[:500],
+                t.update()
+                .where(t.c.id == self.id, t.c.generation == self.generation)
+                .values(
+                    position=self.position,
+                    attempts=attempts,
+                    failing_since=since,
+                    last_error=error[:500],
                     next_attempt_at=now + timedelta(seconds=backoff_seconds(attempts)),
                     status="disabled" if disabled else "active",
-                    delivered_total=t.c.delivered_total + delivered, failures_total=t.c.failures_total + 1,
+                    delivered_total=t.c.delivered_total + delivered,
+                    failures_total=t.c.failures_total + 1,
                 )
             )
         if done.rowcount != 1:
@@ -453,10 +481,14 @@ class SubscriptionDeliverer:
             return True
         t, now = webhooks_table, time.time()
         with self.d.engine.begin() as conn:
-            done = conn.execute(t.update().where(
-                t.c.id == self.id,
-                sa.or_(t.c.lease_owner.is_(None), t.c.lease_owner == self.d.owner, t.c.lease_until < now),
-            ).values(lease_owner=self.d.owner, lease_until=now + LEASE_SECONDS))
+            done = conn.execute(
+                t.update()
+                .where(
+                    t.c.id == self.id,
+                    sa.or_(t.c.lease_owner.is_(None), t.c.lease_owner == self.d.owner, t.c.lease_until < now),
+                )
+                .values(lease_owner=self.d.owner, lease_until=now + LEASE_SECONDS)
+            )
         if done.rowcount == 1:
             self.lease_renewed = mono
             return True
@@ -541,8 +573,11 @@ class WebhookDispatcher:
         """
         t = webhooks_table
         with self.engine.begin() as conn:
-            conn.execute(t.update().where(t.c.lease_owner.is_not(None), t.c.lease_owner != self.owner)
-                         .values(lease_owner=None, lease_until=None))
+            conn.execute(
+                t.update()
+                .where(t.c.lease_owner.is_not(None), t.c.lease_owner != self.owner)
+                .values(lease_owner=None, lease_until=None)
+            )
 
     def _release(self) -> None:
         """Give up this process's leases, so a successor need not wait for them to run out."""
@@ -558,4 +593,3 @@ def check_types(types: Sequence[str] | None, known: set[str]) -> None:
     for name in types or ():
         if name not in known:
             raise InvalidValue("types", f"unknown event type {name!r}")
-

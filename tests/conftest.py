@@ -1,4 +1,5 @@
 """Shared fixtures: settings for each backend, a fresh store per test."""
+
 from __future__ import annotations
 
 import os

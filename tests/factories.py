@@ -1,4 +1,5 @@
 """Small builders of valid inputs, shared by the test tiers."""
+
 from __future__ import annotations
 
 from datetime import date

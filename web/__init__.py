@@ -1,4 +1,5 @@
 """The Flask API: an app factory, one blueprint per resource."""
+
 from __future__ import annotations
 
 from typing import Any, cast
@@ -20,8 +21,13 @@ class _JSON(DefaultJSONProvider):
     than ``\\u`` escapes. Anything orjson refuses (an integer beyond 64 bits) goes the standard way.
     """
 
-    options = (orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
-               | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_APPEND_NEWLINE)
+    options = (
+        orjson.OPT_SORT_KEYS
+        | orjson.OPT_NON_STR_KEYS
+        | orjson.OPT_PASSTHROUGH_DATETIME
+        | orjson.OPT_PASSTHROUGH_DATACLASS
+        | orjson.OPT_APPEND_NEWLINE
+    )
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
         if self.compact is False or (self.compact is None and self._app.debug):

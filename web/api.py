@@ -1,4 +1,5 @@
 """Wires the blueprints, authentication, errors and OpenAPI onto the Flask app."""
+
 from __future__ import annotations
 
 from http import HTTPStatus

@@ -11,6 +11,7 @@ Who may do what (the contract's tables; admin only where the contract names it):
 - reads: every role but integration; for an organisation another body's records do not exist (404,
   as for an unknown id: ``domain.access``)
 """
+
 from __future__ import annotations
 
 import re

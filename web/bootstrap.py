@@ -6,6 +6,7 @@ projector or a store. It lives in ``web/``, the outermost ring, because it must 
 layer and infrastructure may not build the application (layers import inward). (A top-level
 package of its own would need every checkout's editable install redone to be importable.)
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

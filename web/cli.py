@@ -4,6 +4,7 @@ Errors an operator can fix (a malformed setting, a database that cannot be
 reached, a wrong argument) are one line on stderr and exit 2, never a
 traceback; ``main`` is the console script and ``python -m web.cli``.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,14 @@ class _Group(click.Group):
                 raise OperatorError(f"{error.strerror}: {error.filename}") from None
             raise
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as error:
@@ -86,8 +93,9 @@ def _unreachable(error: BaseException) -> str:
     detail = _innermost(error)
     if settings.database_url and (password := urlparse(settings.database_url).password):
         detail = detail.replace(password, "***")
-    return (f"cannot reach the database ({where}): {detail}; start it, or point INSPECTORATE_DATABASE_URL "
-            "at one that runs")
+    return (
+        f"cannot reach the database ({where}): {detail}; start it, or point INSPECTORATE_DATABASE_URL at one that runs"
+    )
 
 
 def _innermost(error: BaseException) -> str:
@@ -127,12 +135,18 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(1, 65535), default=lambda: int(os.environ.get("PORT", "8000")),
-              help="TCP port to listen on (default: $PORT, else 8000).")
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
-              help="HTTP worker processes.")
-@click.option("--no-worker", is_flag=True,
-              help="Do not run the projection worker beside the server (run `inspectorate project` yourself).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=lambda: int(os.environ.get("PORT", "8000")),
+    help="TCP port to listen on (default: $PORT, else 8000).",
+)
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="HTTP worker processes.")
+@click.option(
+    "--no-worker",
+    is_flag=True,
+    help="Do not run the projection worker beside the server (run `inspectorate project` yourself).",
+)
 def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
     """Serve the HTTP API (and keep the read views current)."""
     from web.server import serve as run
@@ -142,10 +156,17 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
 
 
 @cli.command()
-@click.option("--exit-with-parent", is_flag=True, hidden=True,
-              help="Stop when the process that started this one exits (used by `serve`).")
-@click.option("--check", is_flag=True,
-              help="Do not run: exit 0 if a worker's loop turned within the last 30 s (its heartbeat file), else 1.")
+@click.option(
+    "--exit-with-parent",
+    is_flag=True,
+    hidden=True,
+    help="Stop when the process that started this one exits (used by `serve`).",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Do not run: exit 0 if a worker's loop turned within the last 30 s (its heartbeat file), else 1.",
+)
 def project(exit_with_parent: bool, check: bool) -> None:
     """Run the projection worker (read views, deadline process) until SIGTERM or SIGINT."""
     from infrastructure.projections.worker import HEARTBEAT_MAX_AGE, heartbeat_age, run_worker
@@ -155,8 +176,12 @@ def project(exit_with_parent: bool, check: bool) -> None:
     if check:  # a container health check: cheap, no database
         age = heartbeat_age(settings)
         if age is None or age > HEARTBEAT_MAX_AGE:
-            click.echo("projection worker: no heartbeat" if age is None
-                       else f"projection worker: no heartbeat for {age:.0f} s", err=True)
+            click.echo(
+                "projection worker: no heartbeat"
+                if age is None
+                else f"projection worker: no heartbeat for {age:.0f} s",
+                err=True,
+            )
             raise click.exceptions.Exit(1)
         click.echo(f"projection worker: alive ({age:.0f} s since its last heartbeat)")
         return
@@ -204,8 +229,12 @@ def _bounded(_: click.Context, parameter: click.Parameter, value: str | None) ->
 @token.command("create")
 @click.option("--name", required=True, callback=_bounded, help="Who the token is for (at most 200 characters).")
 @click.option("--role", required=True, type=click.Choice(ROLES), help="What the token may do.")
-@click.option("--organisation", default=None, callback=_bounded,
-              help=f"The body the token acts for; required for {' and '.join(ORGANISATION_ROLES)}.")
+@click.option(
+    "--organisation",
+    default=None,
+    callback=_bounded,
+    help=f"The body the token acts for; required for {' and '.join(ORGANISATION_ROLES)}.",
+)
 def token_create(name: str, role: str, organisation: str | None) -> None:
     """Create a token; its secret is printed alone on the last line (it is not stored)."""
     from web.bootstrap import build_services, migrate
@@ -239,8 +268,10 @@ def token_list() -> None:
         click.echo("id\tname\trole\torganisation\tcreated_at\tstate")
         for info in services.tokens.list():
             state = "revoked" if info.revoked_at else "active"
-            click.echo(f"{info.id}\t{info.name}\t{info.role}\t{info.organisation or '-'}\t"
-                       f"{info.created_at.isoformat()}\t{state}")
+            click.echo(
+                f"{info.id}\t{info.name}\t{info.role}\t{info.organisation or '-'}\t"
+                f"{info.created_at.isoformat()}\t{state}"
+            )
     finally:
         services.close()
 
@@ -305,10 +336,19 @@ def views() -> None:
 
 
 @views.command("rebuild")
-@click.option("--view", "names", multiple=True, type=click.Choice(_view_names()),
-              help="A view to rebuild (repeatable); default: all.")
-@click.option("--processes", type=click.IntRange(min=1), default=None,
-              help="Rebuild processes (default: one a CPU, at most one a view).")
+@click.option(
+    "--view",
+    "names",
+    multiple=True,
+    type=click.Choice(_view_names()),
+    help="A view to rebuild (repeatable); default: all.",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Rebuild processes (default: one a CPU, at most one a view).",
+)
 def views_rebuild(names: tuple[str, ...], processes: int | None) -> None:
     """Drop the named views (or all) and rebuild them from the first event, in parallel processes."""
     from infrastructure.projections.rebuild import rebuild
@@ -370,8 +410,11 @@ def erasures_list() -> None:
     try:
         for n in app.recorder.select_notifications(0, 1 << 62, topics=["case.personal_data_erased.v1"]):
             event = app.describe(n)
-            click.echo(json.dumps({"case_id": event["stream"], "reason": event["data"].get("reason"),
-                                   "at": event["recorded_at"]}))
+            click.echo(
+                json.dumps(
+                    {"case_id": event["stream"], "reason": event["data"].get("reason"), "at": event["recorded_at"]}
+                )
+            )
     finally:
         app.close()
 
@@ -399,8 +442,12 @@ def erasures_reapply(listing: Any) -> None:
                 continue
             entry = json.loads(line)
             try:
-                result = app.erase_case(SYSTEM, UUID(entry["case_id"]), entry.get("reason") or "re-applied",
-                                        correlation_id="erasures-reapply")
+                result = app.erase_case(
+                    SYSTEM,
+                    UUID(entry["case_id"]),
+                    entry.get("reason") or "re-applied",
+                    correlation_id="erasures-reapply",
+                )
             except NotFound:
                 missing += 1  # a case sampled after the backup was taken: not in the restored record
                 continue
@@ -408,8 +455,10 @@ def erasures_reapply(listing: Any) -> None:
         destroyed = app.reapply_erasures()
     finally:
         app.close()
-    click.echo(f"{erased} case(s) erased again from the listing, {missing} not in this record; "
-               f"{destroyed} key(s) of erased cases destroyed again")
+    click.echo(
+        f"{erased} case(s) erased again from the listing, {missing} not in this record; "
+        f"{destroyed} key(s) of erased cases destroyed again"
+    )
 
 
 @cli.group()
@@ -422,15 +471,22 @@ def _anchors(_: click.Context, parameter: click.Parameter, values: tuple[str, ..
     for anchor in values:
         match = _ANCHOR.match(anchor)
         if not match:
-            raise click.BadParameter(f"must be POSITION:HASH (64 lowercase hex digits), not {anchor!r}",
-                                     param=parameter)
+            raise click.BadParameter(
+                f"must be POSITION:HASH (64 lowercase hex digits), not {anchor!r}", param=parameter
+            )
         anchors[int(match[1])] = bytes.fromhex(match[2])
     return anchors
 
 
 @audit.command("verify")
-@click.option("--anchor", "anchors", multiple=True, metavar="POSITION:HASH", callback=_anchors,
-              help="A head kept from earlier (`audit head`); repeatable.")
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    metavar="POSITION:HASH",
+    callback=_anchors,
+    help="A head kept from earlier (`audit head`); repeatable.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def audit_verify(anchors: dict[int, bytes], as_json: bool) -> None:
     """Recompute the hash chain over every stored event: exit 0 intact, 1 broken, 2 not checkable."""
@@ -516,9 +572,11 @@ def backup_command(path: Path) -> None:
         manifest = backup(_settings(), path, composer=COMPOSER)
     except BackupError as error:
         _fail(str(error))
-    click.echo(f"backed up {manifest.events:,} events (head {manifest.head}, chain head "
-               f"{manifest.chain_head or '-'}) from {manifest.source} to {path} "
-               f"in {time.perf_counter() - started:.1f} s")
+    click.echo(
+        f"backed up {manifest.events:,} events (head {manifest.head}, chain head "
+        f"{manifest.chain_head or '-'}) from {manifest.source} to {path} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
 
 
 @cli.command("restore")
@@ -536,8 +594,10 @@ def restore_command(path: Path) -> None:
         manifest = restore(_settings(), path, composer=COMPOSER)
     except BackupError as error:
         _fail(str(error))
-    click.echo(f"restored {manifest.events:,} events (head {manifest.head}) from a {manifest.source} backup of "
-               f"{manifest.created_at}; hash chain verified in {time.perf_counter() - started:.1f} s")
+    click.echo(
+        f"restored {manifest.events:,} events (head {manifest.head}) from a {manifest.source} backup of "
+        f"{manifest.created_at}; hash chain verified in {time.perf_counter() - started:.1f} s"
+    )
     click.echo("the views catch up by themselves once the service runs; `inspectorate views rebuild` does it now")
 
 

@@ -1,4 +1,5 @@
 """Per-request access to the services and the caller."""
+
 from __future__ import annotations
 
 from flask import current_app, g

@@ -1,4 +1,5 @@
 """Every error leaves as application/problem+json, built in this one place."""
+
 from __future__ import annotations
 
 import logging
@@ -23,8 +24,13 @@ from infrastructure.availability import RETRY_AFTER_SECONDS, is_database_unavail
 log = logging.getLogger("inspectorate.web")
 
 
-def problem(status: int, title: str, detail: str | None = None, errors: dict[str, list[str]] | None = None,
-            headers: dict[str, str] | None = None) -> Response:
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    errors: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     body: dict[str, Any] = {
         "type": problem_type(status),
         "title": title,
@@ -71,7 +77,7 @@ class MalformedBody(EdgeError):
 class BadIfMatch(EdgeError):
     """If-Match is not a quoted aggregate version."""
 
-    detail = "If-Match must be a quoted aggregate version, e.g. \"3\"."
+    detail = 'If-Match must be a quoted aggregate version, e.g. "3".'
 
 
 class Unauthenticated(EdgeError):
@@ -113,8 +119,7 @@ class ViewNotCurrent(EdgeError):
 class LongHeldRefused(EdgeError):
     """No place left for another long-held request (a stream, a waiting read): ``web.longheld``."""
 
-    detail = ("This server worker (or this token) has as many streams and waiting reads open as it may; "
-              "retry shortly.")
+    detail = "This server worker (or this token) has as many streams and waiting reads open as it may; retry shortly."
 
 
 class PayloadTooLarge(EdgeError):

@@ -6,6 +6,7 @@ is stored after it. Already answered: that answer again, and nothing recorded.
 Another request under the key: 422. The first still running: 409. A 5xx is
 not kept, so a client may retry after the server's own failure.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -49,8 +50,10 @@ def claim() -> Response | None:
     if key is None or request.method != "POST" or g.get("actor") is None:
         return None
     if not 1 <= len(key) <= MAX_KEY or not key.isprintable() or not key.isascii():
-        raise InvalidInput(f"{HEADER} must be 1 to {MAX_KEY} printable ASCII characters.",
-                           {HEADER: [f"must be 1 to {MAX_KEY} printable ASCII characters"]})
+        raise InvalidInput(
+            f"{HEADER} must be 1 to {MAX_KEY} printable ASCII characters.",
+            {HEADER: [f"must be 1 to {MAX_KEY} printable ASCII characters"]},
+        )
     _, _, secret = request.headers.get("Authorization", "").partition(" ")
     token = hash_token(secret.strip())
     digest = request_hash(request.method, request.path, request.query_string, request.get_data(cache=True))
@@ -61,7 +64,8 @@ def claim() -> Response | None:
     if outcome.kind == "mismatch":
         raise IdempotencyKeyReused(
             f"This {HEADER} was used with another request in the last 24 hours; use a new key.",
-            {HEADER: ["already used with another request"]})
+            {HEADER: ["already used with another request"]},
+        )
     if outcome.kind == "in_flight":
         raise RequestInFlight(f"A request with this {HEADER} is still being processed; retry shortly.")
     stored = outcome.stored
@@ -81,8 +85,7 @@ def keep(response: Response) -> Response:
     if response.status_code >= 500:
         _store().release(token, key)
     else:
-        _store().store(token, key, Stored(response.status_code, stored_headers(response.headers),
-                                          response.get_data()))
+        _store().store(token, key, Stored(response.status_code, stored_headers(response.headers), response.get_data()))
     return response
 
 

@@ -3,6 +3,7 @@
 A line names the route template (``/v1/cases/<uuid:case_id>``), never the
 concrete path, and never a body, a token or case data.
 """
+
 from __future__ import annotations
 
 import json

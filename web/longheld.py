@@ -8,6 +8,7 @@ its token's, a long-held request is refused at once (503 with Retry-After) rathe
 While it waits it holds a thread, but no database connection or transaction: both poll the
 database briefly and sleep between polls.
 """
+
 from __future__ import annotations
 
 import threading
@@ -83,4 +84,3 @@ def held_while(body: Iterator[bytes], release: Callable[[], None]) -> Iterator[b
         yield from body
     finally:
         release()
-

@@ -1,4 +1,5 @@
 """`GET /metrics` (admin token): Prometheus text format; requests counted and timed after each answer."""
+
 from __future__ import annotations
 
 import time

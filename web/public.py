@@ -4,6 +4,7 @@ A problem's ``type`` is ``<INSPECTORATE_PUBLIC_URL>/problems/<status>`` and an
 event's ``dataschema`` is ``<INSPECTORATE_PUBLIC_URL>/schemas/events/<type>``;
 both answer here, so a client (or a person) following one learns what it means.
 """
+
 from __future__ import annotations
 
 from http import HTTPStatus
@@ -23,11 +24,11 @@ MEANINGS: dict[int, str] = {
     404: "No such resource, or not one the caller's organisation may see.",
     405: "The resource does not answer this method (see the Allow header).",
     409: "A lifecycle rule forbids this now, the resource is a duplicate, or a request with the same "
-         "Idempotency-Key is still in flight.",
+    "Idempotency-Key is still in flight.",
     412: "If-Match names a version that is no longer current: reload and retry.",
     413: "The request body is over the 1 MiB limit.",
     422: "One or more fields (or query parameters) are invalid: see `errors`, field by field. Also an "
-         "Idempotency-Key reused with another body.",
+    "Idempotency-Key reused with another body.",
     429: "The token made more requests this minute than allowed; retry after Retry-After seconds.",
     500: "An unexpected error; it has been logged.",
     503: "The database (or a view) is not available yet; retry after Retry-After seconds.",
@@ -41,13 +42,15 @@ def _json(body: object, mimetype: str = "application/json") -> Response:
 def describe_problem(status: int) -> Response:
     if status not in MEANINGS:
         raise UnknownResource(f"There is no problem type {status}.")
-    return _json({
-        "type": problem_type(status),
-        "status": status,
-        "title": HTTPStatus(status).phrase,
-        "description": MEANINGS[status],
-        "media_type": "application/problem+json",
-    })
+    return _json(
+        {
+            "type": problem_type(status),
+            "status": status,
+            "title": HTTPStatus(status).phrase,
+            "description": MEANINGS[status],
+            "media_type": "application/problem+json",
+        }
+    )
 
 
 def event_data_schema(topic: str) -> Response:

@@ -3,6 +3,7 @@
 Over the limit a request gets 429 problem+json with Retry-After. Only
 authenticated /v1 requests count; /health and 401s do not.
 """
+
 from __future__ import annotations
 
 from flask import Flask, current_app, g, request

@@ -1,4 +1,5 @@
 """Helpers for write responses: ETag with the aggregate version, the global position."""
+
 from __future__ import annotations
 
 from typing import Any

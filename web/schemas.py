@@ -1,4 +1,5 @@
 """Schema building blocks shared by the blueprints."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,13 @@ class _Parser(FlaskParser):
         self._empty_gives_empty: dict[Schema, bool] = {}  # (schemas are made once, at import)
 
     def parse(self, argmap: Any, req: Any = None, *, location: str | None = None, **kwargs: Any) -> Any:
-        if (location == "query" and isinstance(argmap, Schema) and kwargs.get("validate") is None
-                and not request.environ.get("QUERY_STRING") and self._empty_is_empty(argmap)):
+        if (
+            location == "query"
+            and isinstance(argmap, Schema)
+            and kwargs.get("validate") is None
+            and not request.environ.get("QUERY_STRING")
+            and self._empty_is_empty(argmap)
+        ):
             return {}
         return super().parse(argmap, req, location=location, **kwargs)
 
@@ -114,9 +120,7 @@ class BoundedInteger(fields.Integer):
             raise self.make_error("invalid", input=value)
         if isinstance(value, str):
             if _ASCII_INTEGER.fullmatch(value) is None:
-                raise ValidationError(
-                    "must be a whole number from {} to {}".format(*self.bounds)
-                )
+                raise ValidationError("must be a whole number from {} to {}".format(*self.bounds))
             value = int(value)
         return super()._deserialize(value, attr, data, **kwargs)
 

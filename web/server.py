@@ -11,6 +11,7 @@ them. Long-held requests (event streams, reads waiting for ``min_position``) may
 no longer hold up a plain read (docs/serving.md, with the figures). Spreading connections
 across machines or workers is a load balancer's job, not this process's.
 """
+
 from __future__ import annotations
 
 import gc
@@ -66,8 +67,9 @@ def _exit_with_server(server: int, every: float = 0.5, grace: float = 15.0) -> N
         time.sleep(grace)
         os._exit(1)
 
-    threading.Thread(target=watch_parent, args=(server, stop_self, threading.Event(), every),
-                     name="exit-with-server", daemon=True).start()
+    threading.Thread(
+        target=watch_parent, args=(server, stop_self, threading.Event(), every), name="exit-with-server", daemon=True
+    ).start()
 
 
 def serve(host: str, port: int, *, workers: int = 2, run_worker: bool = True) -> int:

@@ -1,4 +1,5 @@
 """Read models as pure folds over recorded events (no database here; see infrastructure.projections)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,4 +1,5 @@
 """Complaints: open and overdue counts, by category and outcome, with one item per complaint."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -25,21 +26,23 @@ class ComplaintsView(View):
     def received(self, fact: Fact, t: Tables) -> None:
         s = fact.state
         inspection = t[INSPECTIONS].get(str(s["inspection_id"])) or {}
-        t[COMPLAINTS].put({
-            "id": fact.key,
-            "inspection_id": str(s["inspection_id"]),
-            "body": inspection.get("body"),
-            "body_key": body_key(inspection.get("body")),
-            "programme": inspection.get("programme"),
-            "category": s["category"],
-            "status": "received",
-            "received_on": s["received_on"],
-            "response_due_on": s["response_due_on"],
-            "responded_on": None,
-            "escalated": False,
-            "outcome": None,
-            "closed_on": None,
-        })
+        t[COMPLAINTS].put(
+            {
+                "id": fact.key,
+                "inspection_id": str(s["inspection_id"]),
+                "body": inspection.get("body"),
+                "body_key": body_key(inspection.get("body")),
+                "programme": inspection.get("programme"),
+                "category": s["category"],
+                "status": "received",
+                "received_on": s["received_on"],
+                "response_due_on": s["response_due_on"],
+                "responded_on": None,
+                "escalated": False,
+                "outcome": None,
+                "closed_on": None,
+            }
+        )
 
     @handles("complaint.acknowledged.v1")
     def acknowledged(self, fact: Fact, t: Tables) -> None:

@@ -10,6 +10,7 @@ Assessors are told apart by id (the token's), never by name: two people may
 share one. Judgements recorded before actors had ids have none; those are
 grouped by name and role, as nothing else tells them apart.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -33,8 +34,12 @@ def first_judgements(facts: list[Fact]) -> dict[str, Any] | None:
     for fact in facts:
         s = fact.state
         if fact.topic == "case.sampled.v1":
-            case = {"inspection_id": str(s["inspection_id"]), "case_ref": s["case_ref"],
-                    "framework": s["framework"], "firsts": {}}
+            case = {
+                "inspection_id": str(s["inspection_id"]),
+                "case_ref": s["case_ref"],
+                "framework": s["framework"],
+                "firsts": {},
+            }
         elif case is not None and fact.topic == "case.rated.v1":
             by = s["by"]
             who = (by.get("id"), by.get("name"), by.get("role"))
@@ -50,7 +55,10 @@ class ConsistencyView(View):
     version = 5
     cost = 1.0
     tables = (INSPECTIONS, MODERATIONS)
-    reads_history: ClassVar[dict[str, frozenset[str]]] = {"case.moderated.v1": CASE_TOPICS, ERASED_TOPIC: frozenset({"case.moderated.v1"})}
+    reads_history: ClassVar[dict[str, frozenset[str]]] = {
+        "case.moderated.v1": CASE_TOPICS,
+        ERASED_TOPIC: frozenset({"case.moderated.v1"}),
+    }
 
     @handles("inspection.scheduled.v1")
     def scheduled(self, fact: Fact, t: Tables) -> None:
@@ -69,29 +77,30 @@ class ConsistencyView(View):
             first = case["firsts"].get(item)
             if first is None:
                 continue  # the aggregate refuses this; nothing to compare with
-            t[MODERATIONS].put({
-                "id": f"{fact.key}/{item}",
-                "case_id": fact.key,
-                "case_ref": case["case_ref"],
-                "inspection_id": case["inspection_id"],
-                "programme": programme,
-                "year": inspection.get("year"),
-                # a 2009 judgement's area and criterion, or a 2018 one's standard and key question
-                "area": j.get("area"),
-                "criterion": j.get("criterion"),
-                "standard": j.get("standard"),
-                "question": j.get("question"),
-                "first": first[0],
-                "moderated": j["sufficient"],
-                "first_id": first[1],
-                "first_name": first[2],
-                "first_role": first[3],
-                "moderator": s["by"].get("name"),
-                "moderator_id": s["by"].get("id"),
-                "after_publication": bool(s.get("after_publication")),
-                "position": fact.position,
-            })
-
+            t[MODERATIONS].put(
+                {
+                    "id": f"{fact.key}/{item}",
+                    "case_id": fact.key,
+                    "case_ref": case["case_ref"],
+                    "inspection_id": case["inspection_id"],
+                    "programme": programme,
+                    "year": inspection.get("year"),
+                    # a 2009 judgement's area and criterion, or a 2018 one's standard and key question
+                    "area": j.get("area"),
+                    "criterion": j.get("criterion"),
+                    "standard": j.get("standard"),
+                    "question": j.get("question"),
+                    "first": first[0],
+                    "moderated": j["sufficient"],
+                    "first_id": first[1],
+                    "first_name": first[2],
+                    "first_role": first[3],
+                    "moderator": s["by"].get("name"),
+                    "moderator_id": s["by"].get("id"),
+                    "after_publication": bool(s.get("after_publication")),
+                    "position": fact.position,
+                }
+            )
 
     @handles(ERASED_TOPIC)
     def erased(self, fact: Fact, t: Tables) -> None:
@@ -147,8 +156,11 @@ def consistency_body(rows: Iterable[Row]) -> dict[str, Any]:
                 "inspection_id": r["inspection_id"],
                 "programme": r["programme"],
                 "year": r["year"],
-                **({"standard": r["standard"], "question": r["question"]} if r.get("standard") is not None
-                   else {"area": r["area"], "criterion": r["criterion"]}),
+                **(
+                    {"standard": r["standard"], "question": r["question"]}
+                    if r.get("standard") is not None
+                    else {"area": r["area"], "criterion": r["criterion"]}
+                ),
                 "first": r["first"],
                 "moderated": r["moderated"],
                 "first_assessor": {"id": r.get("first_id"), "name": r["first_name"], "role": r["first_role"]},

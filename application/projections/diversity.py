@@ -15,6 +15,7 @@ take judgements as independent, though those of one case (and one
 inspection) are alike, so the true uncertainty is somewhat wider.
 Small cells are suppressed by ``domain.diversity.SMALL_CELLS``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -33,7 +34,7 @@ METHOD = {
     "ci95": "Wilson score interval without continuity correction, 95%",
     "difference": "this value's score minus the score of the year's other cases, in percentage points",
     "difference_ci95": "Newcombe's hybrid score interval (method 10 of Newcombe 1998, from the two Wilson "
-                       "intervals), 95%",
+    "intervals), 95%",
 }
 
 
@@ -52,8 +53,9 @@ def _sums(inspections: Iterable[Pooled]) -> tuple[int, dict[str, Tally], Groups]
     """Cases and tallies overall, and for each characteristic and value (as ``value_key`` names it)."""
     names = list(CHARACTERISTICS)
     # (plain lists while summing: a page of 53 inspections sums thousands of pairs)
-    cases_of: dict[str, dict[str, int]] = {name: {value_key(v): 0 for v in allowed}
-                                           for name, allowed in CHARACTERISTICS.items()}
+    cases_of: dict[str, dict[str, int]] = {
+        name: {value_key(v): 0 for v in allowed} for name, allowed in CHARACTERISTICS.items()
+    }
     pairs_of: dict[str, dict[str, dict[str, list[int]]]] = {name: {} for name in CHARACTERISTICS}
     overall: dict[str, list[int]] = {}
     total_cases = 0
@@ -64,8 +66,10 @@ def _sums(inspections: Iterable[Pooled]) -> tuple[int, dict[str, Tally], Groups]
             cases = inspection.profile_cases.get(key, 0)
             areas = inspection.profiles.get(key, {})
             total_cases += cases
-            for sums in [overall] + [pairs_of[name].setdefault(value_key(value), {})
-                                     for name, value in zip(names, key.split("|"), strict=False)]:
+            for sums in [overall] + [
+                pairs_of[name].setdefault(value_key(value), {})
+                for name, value in zip(names, key.split("|"), strict=False)
+            ]:
                 for area, (sufficient, applicable) in areas.items():
                     pair = sums.get(area)
                     if pair is None:
@@ -77,16 +81,24 @@ def _sums(inspections: Iterable[Pooled]) -> tuple[int, dict[str, Tally], Groups]
                 counts = cases_of[name]
                 counts[value_key(value)] = counts.get(value_key(value), 0) + cases
     groups: Groups = {
-        name: {value: (cases, {a: Tally(*p) for a, p in pairs_of[name].get(value, {}).items()})
-               for value, cases in counts.items()}
+        name: {
+            value: (cases, {a: Tally(*p) for a, p in pairs_of[name].get(value, {}).items()})
+            for value, cases in counts.items()
+        }
         for name, counts in cases_of.items()
     }
     return total_cases, {a: Tally(*p) for a, p in overall.items()}, groups
 
 
 def diversity_figures(
-    programme: str, year: str, areas: list[str], inspections: list[Pooled], *, reinspections: int,
-    published_only: bool, rule: SmallCellRule = SMALL_CELLS,
+    programme: str,
+    year: str,
+    areas: list[str],
+    inspections: list[Pooled],
+    *,
+    reinspections: int,
+    published_only: bool,
+    rule: SmallCellRule = SMALL_CELLS,
 ) -> dict[str, Any]:
     """The year's figures by characteristic, small cells suppressed (see the module's docstring)."""
     total_cases, overall, groups = _sums(inspections)
@@ -113,8 +125,9 @@ def diversity_figures(
     }
 
 
-def _cell(cases: int, tallies: dict[str, Tally], total_cases: int, overall: dict[str, Tally], areas: list[str],
-          hidden: bool) -> dict[str, Any]:
+def _cell(
+    cases: int, tallies: dict[str, Tally], total_cases: int, overall: dict[str, Tally], areas: list[str], hidden: bool
+) -> dict[str, Any]:
     if hidden:
         return {"cases": None, "share": None, "suppressed": True, "areas": None}
     scored: dict[str, Any] = {}
@@ -142,6 +155,10 @@ def year_diversity(programme: str, year: str, rows: list[dict[str, Any]], *, pub
     for row in rows:
         areas.extend(a for a in framework_by_code(row["framework"]).areas if a not in areas)
     return diversity_figures(
-        programme, year, areas, [Pooled(row["profiles"] or {}, row["profile_cases"] or {}) for row in pooled],
-        reinspections=len(rows) - len(pooled), published_only=published_only,
+        programme,
+        year,
+        areas,
+        [Pooled(row["profiles"] or {}, row["profile_cases"] or {}) for row in pooled],
+        reinspections=len(rows) - len(pooled),
+        published_only=published_only,
     )

@@ -1,4 +1,5 @@
 """Reinspections: pending, due, scheduled and completed, with due dates and the before/after comparison."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,21 +17,23 @@ class ReinspectionsView(View):
     @handles("reinspection.triggered.v1")
     def triggered(self, fact: Fact, t: Tables) -> None:
         s = fact.state
-        t[REINSPECTIONS].put({
-            "id": fact.key,
-            "origin_inspection_id": str(s["origin_inspection_id"]),
-            "programme": s["programme"],
-            "body": s["inspected_body"]["name"],
-            "body_key": body_key(s["inspected_body"]["name"]),
-            "published_on": s["published_on"],
-            "due_on": s["due_on"],
-            "status": "pending",
-            "became_due_on": None,
-            "reinspection_inspection_id": None,
-            "original_scores": s["original_scores"],
-            "reinspection_scores": None,
-            "comparison": None,
-        })
+        t[REINSPECTIONS].put(
+            {
+                "id": fact.key,
+                "origin_inspection_id": str(s["origin_inspection_id"]),
+                "programme": s["programme"],
+                "body": s["inspected_body"]["name"],
+                "body_key": body_key(s["inspected_body"]["name"]),
+                "published_on": s["published_on"],
+                "due_on": s["due_on"],
+                "status": "pending",
+                "became_due_on": None,
+                "reinspection_inspection_id": None,
+                "original_scores": s["original_scores"],
+                "reinspection_scores": None,
+                "comparison": None,
+            }
+        )
 
     @handles("reinspection.became_due.v1")
     def became_due(self, fact: Fact, t: Tables) -> None:

@@ -14,6 +14,7 @@ never written: it is whatever the case's own earlier events say, derived
 from the record when not held in memory. Only the inspections' rows are
 written, one per inspection, which is what makes a rebuild fast.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -101,8 +102,11 @@ def _bump(tallies: dict[str, list[int]], key: str, ds: int, da: int) -> None:
 
 def new_case(sampled: Sampled) -> dict[str, Any]:
     """A sampled case's scoring state, from its ``case.sampled.v1`` event."""
-    return {"inspection_id": ref_text(sampled.inspection_id), "profile": profile_key(sampled.characteristics),
-            "verdicts": {}}
+    return {
+        "inspection_id": ref_text(sampled.inspection_id),
+        "profile": profile_key(sampled.characteristics),
+        "verdicts": {},
+    }
 
 
 def case_state(facts: list[Fact]) -> dict[str, Any] | None:
@@ -132,24 +136,26 @@ class ScoresView(View):
     def scheduled(self, fact: Fact, t: Tables) -> None:
         s = fact.state
         framework = framework_by_code(s["framework"])
-        t[INSPECTIONS].put({
-            "id": fact.key,
-            "programme": s["programme"],
-            "year": s["year"],
-            "body": s["inspected_body"]["name"],
-            "body_key": body_key(s["inspected_body"]["name"]),
-            "status": "scheduled",
-            "published_on": None,
-            "case_count": 0,
-            "framework": s["framework"],
-            "fieldwork_start": text(s["fieldwork_start"]),
-            "inspected_body": s["inspected_body"],
-            "headline": {area: [0, 0] for area in framework.areas},
-            "criteria": {criterion: [0, 0] for criterion in framework.criteria},
-            "profiles": {},
-            "profile_cases": {},
-            "breakdown": None,
-        })
+        t[INSPECTIONS].put(
+            {
+                "id": fact.key,
+                "programme": s["programme"],
+                "year": s["year"],
+                "body": s["inspected_body"]["name"],
+                "body_key": body_key(s["inspected_body"]["name"]),
+                "status": "scheduled",
+                "published_on": None,
+                "case_count": 0,
+                "framework": s["framework"],
+                "fieldwork_start": text(s["fieldwork_start"]),
+                "inspected_body": s["inspected_body"],
+                "headline": {area: [0, 0] for area in framework.areas},
+                "criteria": {criterion: [0, 0] for criterion in framework.criteria},
+                "profiles": {},
+                "profile_cases": {},
+                "breakdown": None,
+            }
+        )
 
     @handles("inspection.fieldwork_started.v1")
     def fieldwork_started(self, fact: Fact, t: Tables) -> None:
@@ -197,8 +203,9 @@ class ScoresView(View):
         for f in sampled:
             if f.position >= before:
                 continue
-            other = case_state([e for e in t.history(ref_text(f.state["case_id"]), 1 << 62, CASE_TOPICS)
-                                if e.position < before])
+            other = case_state(
+                [e for e in t.history(ref_text(f.state["case_id"]), 1 << 62, CASE_TOPICS) if e.position < before]
+            )
             if other is None:
                 continue
             counts[other["profile"]] = counts.get(other["profile"], 0) + 1

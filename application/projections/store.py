@@ -5,6 +5,7 @@ memory (``Rows``); the mechanism in ``infrastructure.projections`` loads rows it
 does not hold yet, writes the changed ones and the view's position in one
 transaction per page, and throws the rows away whenever a transaction fails.
 """
+
 from __future__ import annotations
 
 import itertools

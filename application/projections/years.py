@@ -1,4 +1,5 @@
 """Programme years: the published inspections of one programme and business year, pooled."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,16 +26,18 @@ class ProgrammeYearsView(View):
     @handles("inspection.scheduled.v1")
     def scheduled(self, fact: Fact, t: Tables) -> None:
         s = fact.state
-        t[INSPECTIONS].put({
-            "id": fact.key,
-            "programme": s["programme"],
-            "year": s["year"],
-            "framework": s["framework"],
-            "body": s["inspected_body"]["name"],
-            "case_count": 0,
-            "ratings": None,
-            "reinspection": False,
-        })
+        t[INSPECTIONS].put(
+            {
+                "id": fact.key,
+                "programme": s["programme"],
+                "year": s["year"],
+                "framework": s["framework"],
+                "body": s["inspected_body"]["name"],
+                "case_count": 0,
+                "ratings": None,
+                "reinspection": False,
+            }
+        )
 
     @handles("inspection.designated_as_reinspection.v1")  # (always before publication)
     def designated_as_reinspection(self, fact: Fact, t: Tables) -> None:
@@ -77,16 +80,27 @@ def with_published(year: Row | None, inspection: Row, headline_scores: dict[str,
     ``year_body``.
     """
     key = year_key(inspection["programme"], inspection["year"])
-    year = year or {"id": key, "programme": inspection["programme"], "year": inspection["year"],
-                    "areas": [], "items": []}
+    year = year or {
+        "id": key,
+        "programme": inspection["programme"],
+        "year": inspection["year"],
+        "areas": [],
+        "items": [],
+    }
     for area in framework_by_code(inspection["framework"]).areas:
         if area not in year["areas"]:
             year["areas"].append(area)
     headline = {k: [v["sufficient"], v["applicable"]] for k, v in headline_scores.items()}
-    year["items"].append([
-        inspection["id"], inspection["body"], inspection["case_count"], headline, bool(inspection["reinspection"]),
-        inspection.get("ratings"),
-    ])
+    year["items"].append(
+        [
+            inspection["id"],
+            inspection["body"],
+            inspection["case_count"],
+            headline,
+            bool(inspection["reinspection"]),
+            inspection.get("ratings"),
+        ]
+    )
     return year
 
 
@@ -115,8 +129,14 @@ def rating_distribution(summaries: list[dict[str, Any]]) -> dict[str, Any]:
 def year_body(row: Row | None, programme: str, year: str) -> dict[str, Any]:
     """The programme-year view as the API answers it (empty when nothing is published yet)."""
     rows = [
-        YearRow(item[0], item[1], item[2], {a: Tally(s, n) for a, (s, n) in item[3].items()},
-                bool(item[4]) if len(item) > 4 else False, item[5] if len(item) > 5 else None)
+        YearRow(
+            item[0],
+            item[1],
+            item[2],
+            {a: Tally(s, n) for a, (s, n) in item[3].items()},
+            bool(item[4]) if len(item) > 4 else False,
+            item[5] if len(item) > 5 else None,
+        )
         for item in (row["items"] if row else [])
     ]
     return year_figures(programme, year, row["areas"] if row else [], rows)

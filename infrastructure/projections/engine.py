@@ -6,6 +6,7 @@ under the lock. A connection opened with the execution option
 ``snapshot=True`` begins a plain (deferred) read transaction instead.
 (The shared read engine keeps pysqlite's lazy BEGIN.)
 """
+
 from __future__ import annotations
 
 from typing import Any

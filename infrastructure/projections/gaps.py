@@ -13,6 +13,7 @@ once all of them have ended, any hole below the highest position we had seen
 that is still empty on a fresh read can only be a rollback, and is settled.
 The cost is one look at ``pg_locks`` per hole, and one extra read.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,4 +1,5 @@
 """Reads of the views for the API: plain bodies, built by the pure view functions."""
+
 from __future__ import annotations
 
 import time
@@ -43,8 +44,9 @@ class ViewReader:
         positions = self.positions()
         return all(positions[name] >= position for name in names)
 
-    def wait_for(self, names: tuple[str, ...], position: int, timeout: float, interval: float = 0.01,
-                 longest: float = 0.1) -> bool:
+    def wait_for(
+        self, names: tuple[str, ...], position: int, timeout: float, interval: float = 0.01, longest: float = 0.1
+    ) -> bool:
         """True once every named view has processed ``position``; False after about ``timeout`` seconds.
 
         Polls at once, then after ``interval``, growing by half each time to ``longest``: a write is
@@ -87,17 +89,30 @@ class ViewReader:
         ``q`` matches part of the name ignoring case; ``organisation`` keeps that body's own.
         The API's listing and the pages' list both read it (the pages show ``case_count`` too)."""
         table = T["vw_score_inspections"]
-        query = sa.select(
-            table.c.id, table.c.programme, table.c.framework, table.c.year, table.c.inspected_body,
-            table.c.status, table.c.fieldwork_start, table.c.published_on, table.c.case_count,
-        ).order_by(table.c.fieldwork_start.desc(), table.c.id.desc()).limit(limit + 1)
+        query = (
+            sa.select(
+                table.c.id,
+                table.c.programme,
+                table.c.framework,
+                table.c.year,
+                table.c.inspected_body,
+                table.c.status,
+                table.c.fieldwork_start,
+                table.c.published_on,
+                table.c.case_count,
+            )
+            .order_by(table.c.fieldwork_start.desc(), table.c.id.desc())
+            .limit(limit + 1)
+        )
         query = _inspections_where(query, table, programme, year, status, body, q, organisation)
         if after is not None:
             start, key = after
-            query = query.where(sa.or_(
-                table.c.fieldwork_start < start,
-                sa.and_(table.c.fieldwork_start == start, table.c.id < key),
-            ))
+            query = query.where(
+                sa.or_(
+                    table.c.fieldwork_start < start,
+                    sa.and_(table.c.fieldwork_start == start, table.c.id < key),
+                )
+            )
         with self.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
         more = len(rows) > limit
@@ -115,8 +130,14 @@ class ViewReader:
         the published ones, or every one; with ``ids``, only those."""
         scores, marks = T["vw_score_inspections"], T["vw_year_inspections"]
         query = (
-            sa.select(scores.c.id, scores.c.framework, scores.c.status, scores.c.profiles, scores.c.profile_cases,
-                      marks.c.reinspection)
+            sa.select(
+                scores.c.id,
+                scores.c.framework,
+                scores.c.status,
+                scores.c.profiles,
+                scores.c.profile_cases,
+                marks.c.reinspection,
+            )
             .select_from(scores.outerjoin(marks, marks.c.id == scores.c.id))
             .where(scores.c.programme == programme, scores.c.year == year)
             .order_by(scores.c.fieldwork_start, scores.c.id)
@@ -183,8 +204,14 @@ class ViewReader:
 
 
 def _inspections_where(
-    query: Any, table: sa.Table, programme: str | None, year: str | None, status: str | None,
-    body: str | None, q: str | None, organisation: str | None,
+    query: Any,
+    table: sa.Table,
+    programme: str | None,
+    year: str | None,
+    status: str | None,
+    body: str | None,
+    q: str | None,
+    organisation: str | None,
 ) -> Any:
     """The listing's filters: ``body`` a whole name and ``q`` part of one (case and
     spaces ignored); ``organisation`` keeps that body's own."""

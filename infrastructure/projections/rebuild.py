@@ -9,6 +9,7 @@ the write lock is held only to write, so the processes run side by side even
 on SQLite). This process shows progress from the tracked positions and reports
 the first failure. A rebuild stopped anywhere resumes as any projection does.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -123,8 +124,9 @@ def _with_processes(
     (each runs ``target(settings, composer, names, errors)``: ``_catch_up``, or a test's stand-in)."""
     context = multiprocessing.get_context("spawn")
     errors = context.Queue()
-    children = [context.Process(target=target, args=(settings, composer, group, errors), daemon=True)
-                for group in groups]
+    children = [
+        context.Process(target=target, args=(settings, composer, group, errors), daemon=True) for group in groups
+    ]
     for child in children:
         child.start()
     lowest = sa.select(sa.func.min(tracking.c.position)).where(tracking.c.name.in_(names))

@@ -6,6 +6,7 @@ the changed rows and the new positions, and commits: rows and position move
 together or not at all, so a crash anywhere leaves a consistent view that
 resumes where it stopped, and two copies never count an event twice.
 """
+
 from __future__ import annotations
 
 import gc
@@ -32,6 +33,7 @@ class Decoder(Protocol):
     def facts(
         self, rows: Iterable[EventRow], topics: frozenset[str] | None = None, bare: frozenset[str] = frozenset()
     ) -> list[Fact]: ...
+
 
 log = logging.getLogger("inspectorate.projections")
 
@@ -66,7 +68,8 @@ class Projector:
         self._topic_list = sorted(self.topics)
         # Topics no view here reads the state of (View.keys_only): their events are never decoded.
         self.bare = frozenset(
-            topic for topic in self.topics
+            topic
+            for topic in self.topics
             if all(topic in view.keys_only for view in self.views if topic in view.handlers)
         )
         self._bare_list = sorted(self.bare)
@@ -82,9 +85,7 @@ class Projector:
         self._positions_query = sa.select(tracking.c.name, tracking.c.position).where(tracking.c.name.in_(self.names))
         self._locking_query = self._positions_query.order_by(tracking.c.name).with_for_update()
         self._upserts: dict[str, Upsert] = {}
-        self._advance = tracking.update().where(tracking.c.name == sa.bindparam("n")).values(
-            position=sa.bindparam("p")
-        )
+        self._advance = tracking.update().where(tracking.c.name == sa.bindparam("n")).values(position=sa.bindparam("p"))
         self._selects = {name: t.select().where(t.c.id == sa.bindparam("key")) for name, t in VIEW_TABLES.items()}
 
     # -- setup ------------------------------------------------------------------
@@ -103,8 +104,11 @@ class Projector:
             conn.execute(insert, [{"name": n, "position": 0, "fingerprint": f} for n, f in fingerprints.items()])
         with self.engine.begin() as conn:
             self._lock(conn)
-            found = dict(conn.execute(sa.select(tracking.c.name, tracking.c.fingerprint)
-                                      .where(tracking.c.name.in_(self.names))).all())
+            found = dict(
+                conn.execute(
+                    sa.select(tracking.c.name, tracking.c.fingerprint).where(tracking.c.name.in_(self.names))
+                ).all()
+            )
             stale = [view for view in self.views if found.get(view.name) != fingerprints[view.name]]
             for view in stale:
                 log.warning("view %s changed since it was built: rebuilding it from the first event", view.name)
@@ -218,7 +222,7 @@ class Projector:
                 if self.yield_on_conflict:
                     # A live worker racing a rebuild (or another worker) would redo every page
                     # it loses: let the other go on, longer the more often it has lost in a row.
-                    time.sleep(min(2.0, 0.01 * 2 ** lost))
+                    time.sleep(min(2.0, 0.01 * 2**lost))
                 continue
             except BaseException:
                 self._forget()

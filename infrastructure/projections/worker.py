@@ -9,6 +9,7 @@ recorder's NOTIFY (channel = the events table's name), at most once per
 25 ms (so under load a page covers several commits), with a poll every
 second as a fallback in case a notification is lost over a reconnection.
 """
+
 from __future__ import annotations
 
 import logging
@@ -142,8 +143,9 @@ def heartbeat_age(settings: Settings) -> float | None:
         return None
 
 
-def follow(projector: Projector, waiter: Poller | Listener, stop: threading.Event,
-           heartbeat: Heartbeat | None = None) -> None:
+def follow(
+    projector: Projector, waiter: Poller | Listener, stop: threading.Event, heartbeat: Heartbeat | None = None
+) -> None:
     """Keep the views current until ``stop`` is set; survives database outages."""
     backoff = 0.1
     while not stop.is_set():
@@ -161,8 +163,9 @@ def follow(projector: Projector, waiter: Poller | Listener, stop: threading.Even
         waiter.wait(stop, projector.position)
 
 
-def run_deadlines(app: EventApp, stop: threading.Event, interval: float = DEADLINE_SECONDS,
-                  settings: Settings | None = None) -> None:
+def run_deadlines(
+    app: EventApp, stop: threading.Event, interval: float = DEADLINE_SECONDS, settings: Settings | None = None
+) -> None:
     """The deadline process: mark reinspections due and recommendations' responses overdue, and apply
     the retention schedule (when INSPECTORATE_RETENTION_YEARS sets one), at start and then every
     ``interval`` seconds."""
@@ -220,8 +223,14 @@ def run_webhooks(app: EventApp, settings: Settings, stop: threading.Event, compo
 
     engine = create_read_engine(settings)
     try:
-        dispatcher = WebhookDispatcher(engine, app, settings.webhook_allowed_hosts, stop,
-                                       events=partial(composer.events_after, app), observe=observe)
+        dispatcher = WebhookDispatcher(
+            engine,
+            app,
+            settings.webhook_allowed_hosts,
+            stop,
+            events=partial(composer.events_after, app),
+            observe=observe,
+        )
         try:
             dispatcher.take_over()  # this worker leads: whoever held a lease before has stopped (or died)
         except Exception as error:  # then the leases run out (LEASE_SECONDS)
@@ -237,8 +246,14 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-def run_worker(settings: Settings, stop: threading.Event, *, composer: Composer, parent_pid: int | None = None,
-               leadership: Leadership | None = None) -> None:
+def run_worker(
+    settings: Settings,
+    stop: threading.Event,
+    *,
+    composer: Composer,
+    parent_pid: int | None = None,
+    leadership: Leadership | None = None,
+) -> None:
     """Stand by until this worker leads (``infrastructure.leadership``), then keep the views current,
     run the deadline process and deliver webhooks while it leads; stand by again if it loses the lead.
     Until ``stop`` is set (or the parent dies). Of several workers, exactly one works at a time."""
@@ -246,8 +261,12 @@ def run_worker(settings: Settings, stop: threading.Event, *, composer: Composer,
     heartbeat = Heartbeat(heartbeat_path(settings))  # standing by, too: a standby is alive
     watcher = None
     if parent_pid is not None:
-        watcher = threading.Thread(target=watch_parent, args=(parent_pid, lambda: _parent_gone(stop), stop, 1.0),
-                                   name="parent-watch", daemon=True)
+        watcher = threading.Thread(
+            target=watch_parent,
+            args=(parent_pid, lambda: _parent_gone(stop), stop, 1.0),
+            name="parent-watch",
+            daemon=True,
+        )
         watcher.start()
     try:
         while not stop.is_set():
@@ -277,10 +296,12 @@ def lead(settings: Settings, composer: Composer, lost: threading.Event, heartbea
         projector.yield_on_conflict = True  # a `views rebuild` running meanwhile goes first
         projector.ensure_tracking()
         waiter = Listener(settings, app.recorder.channel_name) if settings.is_postgres else Poller(app)  # type: ignore[attr-defined]
-        threads = [threading.Thread(target=run_deadlines, args=(app, lost, DEADLINE_SECONDS, settings),
-                                    name="deadlines", daemon=True),
-                   threading.Thread(target=run_webhooks, args=(app, settings, lost, composer), name="webhooks",
-                                    daemon=True)]
+        threads = [
+            threading.Thread(
+                target=run_deadlines, args=(app, lost, DEADLINE_SECONDS, settings), name="deadlines", daemon=True
+            ),
+            threading.Thread(target=run_webhooks, args=(app, settings, lost, composer), name="webhooks", daemon=True),
+        ]
         for thread in threads:
             thread.start()
         follow(projector, waiter, lost, heartbeat)

@@ -2,6 +2,7 @@
 
 Import the ``api`` fixture into a test module to use it (``from tests.api.api_client import api``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -42,8 +43,15 @@ class Api:
             headers["Authorization"] = f"Bearer {self.token(role)}"
         return headers
 
-    def call(self, method: str, path: str, role: str | None = "inspector", json: Any = None,
-             headers: dict[str, str] | None = None, **kwargs: Any) -> TestResponse:
+    def call(
+        self,
+        method: str,
+        path: str,
+        role: str | None = "inspector",
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> TestResponse:
         all_headers = {**self.headers(role), **(headers or {})}
         return self.client.open(path, method=method, json=json, headers=all_headers, **kwargs)
 
@@ -59,8 +67,7 @@ class Api:
         assert response.status_code == status, (response.status_code, response.get_json())
         return response.get_json()
 
-    def schedule(self, name: str = "Cumbria", start: str = "2011-05-03", programme: str = "OMI2",
-                 **extra: Any) -> str:
+    def schedule(self, name: str = "Cumbria", start: str = "2011-05-03", programme: str = "OMI2", **extra: Any) -> str:
         data = {"programme": programme, "inspected_body": body(name), "fieldwork_start": start, **extra}
         return self.ok(self.post("/v1/inspections", data), 201)["id"]
 
@@ -76,8 +83,9 @@ class Api:
     def rate(self, case_id: str, sufficient: bool | None, role: str = "inspector") -> dict[str, Any]:
         return self.ok(self.post(f"/v1/cases/{case_id}/ratings", {"judgements": judgements(sufficient)}, role))
 
-    def published(self, verdicts: list[bool], name: str = "Cumbria", start: str = "2011-05-03",
-                  on: str = "2012-01-10") -> dict[str, Any]:
+    def published(
+        self, verdicts: list[bool], name: str = "Cumbria", start: str = "2011-05-03", on: str = "2012-01-10"
+    ) -> dict[str, Any]:
         """An inspection with one case per verdict, published: the publish response."""
         inspection_id = self.in_fieldwork(name, start)
         for n, verdict in enumerate(verdicts):

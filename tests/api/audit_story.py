@@ -1,4 +1,5 @@
 """One story that records every event type: a report of concern, its reinspection, a complaint."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,9 +27,7 @@ class Story:
 def record_every_type(app: InspectorateApp, name: str = "Cumbria") -> Story:
     inspection_id = UUID(app.schedule_inspection(ANN, "OMI2", body(name), date(2011, 5, 3)).body["id"])
     app.start_fieldwork(ANN, inspection_id)
-    case_ids = [
-        UUID(app.add_case(ANN, inspection_id, f"C{n}", characteristics()).body["id"]) for n in range(3)
-    ]
+    case_ids = [UUID(app.add_case(ANN, inspection_id, f"C{n}", characteristics()).body["id"]) for n in range(3)]
     for case_id, verdict in zip(case_ids, (False, False, True), strict=True):  # 33%: of concern
         app.rate_case(ANN, case_id, judgements(verdict))
     app.moderate_case(QUINN, case_ids[0], judgements(True)[:2], "second look")
@@ -46,7 +45,12 @@ def record_every_type(app: InspectorateApp, name: str = "Cumbria") -> Story:
     app.publish(ANN, follow_up_id, date(2013, 6, 1))
 
     complaint_id = UUID(
-        app.receive_complaint(Actor(f"{name} rep", "organisation", organisation=name, id=f"token-{name.lower()}-rep"), inspection_id, "report_wording", "The wording of page 3").body["id"]
+        app.receive_complaint(
+            Actor(f"{name} rep", "organisation", organisation=name, id=f"token-{name.lower()}-rep"),
+            inspection_id,
+            "report_wording",
+            "The wording of page 3",
+        ).body["id"]
     )
     app.acknowledge_complaint(ANN, complaint_id)
     app.respond_to_complaint(ANN, complaint_id, "We have reviewed it")
@@ -63,8 +67,9 @@ def record_2018_types(app: InspectorateApp, name: str = "Durham Tees Valley CRC"
     app.start_fieldwork(ANN, inspection_id)
     app.record_caseload(ANN, inspection_id, 40, {"gender": {"male": 30, "female": 10}})
     case_id = UUID(app.add_case(ANN, inspection_id, "P1", characteristics()).body["id"])
-    key_questions = [{"standard": "2.1", "question": q, "sufficient": True}
-                     for q in ("engagement", "desistance", "keeping_safe")]
+    key_questions = [
+        {"standard": "2.1", "question": q, "sufficient": True} for q in ("engagement", "desistance", "keeping_safe")
+    ]
     app.rate_case(ANN, case_id, key_questions)
     app.moderate_case(QUINN, case_id, [{**key_questions[0], "sufficient": False}], "second look")
     app.complete_fieldwork(ANN, inspection_id, short_sample_reason="a small division this year")
@@ -100,8 +105,11 @@ def record_recommendation_types(app: InspectorateApp, name: str = "Lancashire") 
     app.judge_recommendation(ANN, answered, "achieved", "Every plan reviewed.")
     app.judge_recommendation(ANN, ignored, "not_achieved")
     app.publish(ANN, follow_up, date(2013, 6, 1))
-    thematic = UUID(app.announce_thematic(ANN, "Domestic abuse", "domestic abuse", "adult",
-                                          ["HM Inspectorate of Prisons"], date(2018, 5, 18)).body["id"])
+    thematic = UUID(
+        app.announce_thematic(
+            ANN, "Domestic abuse", "domestic abuse", "adult", ["HM Inspectorate of Prisons"], date(2018, 5, 18)
+        ).body["id"]
+    )
     app.start_thematic_fieldwork(ANN, thematic, date(2018, 6, 4))
     app.record_thematic_findings(ANN, thematic, "Victims were rarely contacted.")
     app.make_recommendation(ANN, thematic, name, "Contact every victim.")

@@ -7,6 +7,7 @@
 
 (Another body's records answering 404 to an organisation is tested with each resource.)
 """
+
 from __future__ import annotations
 
 import csv
@@ -42,8 +43,10 @@ class Person:
 
 
 def sample(person: Person, inspection_id: str, case_ref: str) -> str:
-    response = person.post(f"/v1/inspections/{inspection_id}/cases",
-                           {"case_ref": case_ref, "characteristics": characteristics(risk_level="very_high")})
+    response = person.post(
+        f"/v1/inspections/{inspection_id}/cases",
+        {"case_ref": case_ref, "characteristics": characteristics(risk_level="very_high")},
+    )
     return person.api.ok(response, 201)["id"]
 
 
@@ -88,14 +91,18 @@ def test_events_carry_the_actors_id_in_history_csv_and_feed(api: Api) -> None:
     text = api.get(f"/v1/inspections/{inspection_id}/history?format=csv", "inspector").get_data(as_text=True)
     rows = [r for r in csv.DictReader(io.StringIO(text)) if r["type"] == "case.rated.v1"]
     assert [(r["actor_id"], r["actor_name"], r["actor_organisation"]) for r in rows] == [
-        (first.id, "Lee Evans", "Lancashire"), (second.id, "Lee Evans", "Durham")
+        (first.id, "Lee Evans", "Lancashire"),
+        (second.id, "Lee Evans", "Durham"),
     ]
 
     feed = api.ok(api.get(f"/v1/events?inspection_id={inspection_id}&types=case.rated.v1", "integration"))
     assert [e["data"]["actor"]["id"] for e in feed["events"]] == [first.id, second.id]
     stream = api.get("/v1/events/stream?types=case.rated.v1&max_events=2&timeout=5", "integration")
-    sent = [orjson.loads(line[len("data: "):]) for line in stream.get_data(as_text=True).splitlines()
-            if line.startswith("data: ")]
+    sent = [
+        orjson.loads(line[len("data: ") :])
+        for line in stream.get_data(as_text=True).splitlines()
+        if line.startswith("data: ")
+    ]
     assert [e["data"]["actor"]["id"] for e in sent] == [first.id, second.id]
 
 
@@ -103,16 +110,20 @@ def test_the_consistency_view_tells_two_assessors_with_one_name_apart(api: Api) 
     inspection_id = api.in_fieldwork("Cumbria")
     first = Person(api, "Lee Evans", "local_assessor", organisation="Lancashire")
     second = Person(api, "Lee Evans", "local_assessor", organisation="Lancashire")
-    moderation = {"judgements": [{"area": "risk_of_harm", "criterion": "outcomes", "sufficient": False}],
-                  "note": "Dip sample."}
+    moderation = {
+        "judgements": [{"area": "risk_of_harm", "criterion": "outcomes", "sufficient": False}],
+        "note": "Dip sample.",
+    }
     for n, person in enumerate((first, second)):
         case_id = sample(person, inspection_id, f"C{n}")
         api.ok(person.post(f"/v1/cases/{case_id}/ratings", {"judgements": judgements(n == 0)}))
         api.ok(api.post(f"/v1/cases/{case_id}/moderations", moderation, "qa_reviewer"))
     project(api)
     body = api.ok(api.get("/v1/views/consistency", "qa_reviewer"))
-    rows = sorted(((a["id"], a["name"], a["pairs"], a["agreements"]) for a in body["by_assessor"]),
-                  key=lambda row: row[0] != first.id)
+    rows = sorted(
+        ((a["id"], a["name"], a["pairs"], a["agreements"]) for a in body["by_assessor"]),
+        key=lambda row: row[0] != first.id,
+    )
     assert rows == [(first.id, "Lee Evans", 1, 0), (second.id, "Lee Evans", 1, 1)]
     assert {d["first_assessor"]["id"] for d in body["disagreements"]} == {first.id}
 
@@ -151,6 +162,6 @@ def test_the_feed_and_its_stream_carry_characteristics_only_for_auditors_and_adm
         stream = api.get("/v1/events/stream?types=case.sampled.v1&max_events=1&timeout=5", role)
         text = stream.get_data(as_text=True)
         (line,) = [line for line in text.splitlines() if line.startswith("data: ")]
-        assert orjson.loads(line[len("data: "):])["data"].get("characteristics") == expected, role
+        assert orjson.loads(line[len("data: ") :])["data"].get("characteristics") == expected, role
         if expected is None:
             assert not any(word in text for word in SPECIAL)

@@ -1,4 +1,5 @@
 """Chain verification and head over HTTP and the CLI, and the log of reads."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,14 @@ from web.cli import main as cli
 
 def test_verify_and_head_for_auditors_and_admins_only(api: Api) -> None:
     empty = api.ok(api.get("/v1/audit/verify", "auditor"))
-    assert empty == {"ok": True, "checked": 0, "head_position": 0, "head_hash": None, "first_broken": None,
-                     "anchors_checked": []}
+    assert empty == {
+        "ok": True,
+        "checked": 0,
+        "head_position": 0,
+        "head_hash": None,
+        "first_broken": None,
+        "anchors_checked": [],
+    }
     assert api.ok(api.get("/v1/audit/head", "admin")) == {"position": 0, "hash": None}
     record_every_type(services_of(api.app).app)
     head = api.ok(api.get("/v1/audit/head", "auditor"))

@@ -1,4 +1,5 @@
 """Cases over HTTP: sampling, ratings by the assessor, moderations, reads."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -13,9 +14,11 @@ UNKNOWN = "00000000-0000-0000-0000-000000000000"
 
 def test_add_case_answers_201_with_the_caller_as_assessor_and_no_characteristics(api: Api) -> None:
     inspection_id = api.in_fieldwork()
-    response = api.post(f"/v1/inspections/{inspection_id}/cases",
-                        {"case_ref": "YOT-0001", "characteristics": characteristics(disability="unknown")},
-                        "local_assessor")
+    response = api.post(
+        f"/v1/inspections/{inspection_id}/cases",
+        {"case_ref": "YOT-0001", "characteristics": characteristics(disability="unknown")},
+        "local_assessor",
+    )
     case = api.ok(response, 201)
     assert case["inspection_id"] == inspection_id and case["case_ref"] == "YOT-0001"
     assert case["assessor"]["role"] == "local_assessor"
@@ -39,8 +42,11 @@ def test_a_local_assessor_never_assesses_their_own_organisation(api: Api) -> Non
     data = {"case_ref": "C1", "characteristics": characteristics()}
     problem = assert_problem(api.post(f"/v1/inspections/{inspection_id}/cases", data, "local_assessor"), 403)
     assert "own organisation" in problem["detail"]
-    other_spelling = api.client.post(f"/v1/inspections/{inspection_id}/cases", json=data, headers={
-        "Authorization": f"Bearer {api.token('local_assessor', organisation='  LANCASHIRE ', name='Lou')}"})
+    other_spelling = api.client.post(
+        f"/v1/inspections/{inspection_id}/cases",
+        json=data,
+        headers={"Authorization": f"Bearer {api.token('local_assessor', organisation='  LANCASHIRE ', name='Lou')}"},
+    )
     assert_problem(other_spelling, 403)
     api.ok(api.post(f"/v1/inspections/{inspection_id}/cases", data, "inspector"), 201)
 
@@ -51,15 +57,22 @@ def test_the_cases_assessor_or_an_inspector_rates_others_may_not(api: Api) -> No
     rated = api.rate(case_id, True, "local_assessor")
     assert rated["judged"] is True and len(rated["judgements"]) == 9
     assert "characteristics" not in rated
-    other = api.client.post(f"/v1/cases/{case_id}/ratings", json={"judgements": judgements(False)}, headers={
-        "Authorization": f"Bearer {api.token('local_assessor', organisation='Durham', name='Another')}"})
+    other = api.client.post(
+        f"/v1/cases/{case_id}/ratings",
+        json={"judgements": judgements(False)},
+        headers={"Authorization": f"Bearer {api.token('local_assessor', organisation='Durham', name='Another')}"},
+    )
     assert_problem(other, 403)
-    response = api.post(f"/v1/cases/{case_id}/ratings",
-                        {"judgements": [{"area": "risk_of_harm", "criterion": "outcomes", "sufficient": None,
-                                         "note": "not applicable here"}]})
+    response = api.post(
+        f"/v1/cases/{case_id}/ratings",
+        {
+            "judgements": [
+                {"area": "risk_of_harm", "criterion": "outcomes", "sufficient": None, "note": "not applicable here"}
+            ]
+        },
+    )
     replaced = api.ok(response)
-    outcome = [j for j in replaced["judgements"]
-               if (j["area"], j["criterion"]) == ("risk_of_harm", "outcomes")]
+    outcome = [j for j in replaced["judgements"] if (j["area"], j["criterion"]) == ("risk_of_harm", "outcomes")]
     assert outcome[0]["sufficient"] is None and outcome[0]["note"] == "not applicable here"
     assert response.headers["ETag"] == '"3"'
 
@@ -76,8 +89,13 @@ def test_ratings_after_publication_are_409_moderations_still_allowed(api: Api) -
     published = api.published([True])
     case_id = api.ok(api.get(f"/v1/inspections/{published['id']}/cases"))["items"][0]["id"]
     assert_problem(api.post(f"/v1/cases/{case_id}/ratings", {"judgements": judgements(False)}), 409)
-    moderated = api.ok(api.post(f"/v1/cases/{case_id}/moderations",
-                                {"judgements": judgements(False)[:1], "note": "dip sample"}, "qa_reviewer"))
+    moderated = api.ok(
+        api.post(
+            f"/v1/cases/{case_id}/moderations",
+            {"judgements": judgements(False)[:1], "note": "dip sample"},
+            "qa_reviewer",
+        )
+    )
     assert moderated["moderations"][0]["after_publication"] is True
     assert api.ok(api.get(f"/v1/inspections/{published['id']}"))["headline_scores"] == published["headline_scores"]
 
@@ -85,11 +103,13 @@ def test_ratings_after_publication_are_409_moderations_still_allowed(api: Api) -
 def test_moderation_is_a_second_judgement_of_items_already_judged(api: Api) -> None:
     case_id = api.add_case(api.in_fieldwork())
     items = judgements(True)[:2]
-    assert_problem(api.post(f"/v1/cases/{case_id}/moderations", {"judgements": items, "note": "n"},
-                            "qa_reviewer"), 409)
+    assert_problem(api.post(f"/v1/cases/{case_id}/moderations", {"judgements": items, "note": "n"}, "qa_reviewer"), 409)
     api.rate(case_id, True)
-    moderated = api.ok(api.post(f"/v1/cases/{case_id}/moderations",
-                                {"judgements": judgements(False)[:2], "note": "disagree"}, "qa_reviewer"))
+    moderated = api.ok(
+        api.post(
+            f"/v1/cases/{case_id}/moderations", {"judgements": judgements(False)[:2], "note": "disagree"}, "qa_reviewer"
+        )
+    )
     first = moderated["moderations"][0]
     assert first["sufficient"] is False and first["first"] is True and first["moderation_note"] == "disagree"
     assert_problem(api.post(f"/v1/cases/{case_id}/moderations", {"judgements": items}, "qa_reviewer"), 422)

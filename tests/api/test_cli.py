@@ -2,6 +2,7 @@
 
 (The console script itself, as a subprocess, is exercised in tests/reliability/test_operator_cli.py.)
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,8 +22,18 @@ from web.cli import ORGANISATION_ROLES, cli
 
 # The commands the README and the contract list (api.md "Running it", api-2.md A).
 COMMANDS = [
-    ("serve",), ("project",), ("migrate",), ("token", "create"), ("token", "list"), ("token", "revoke"),
-    ("views", "rebuild"), ("views", "status"), ("audit", "verify"), ("audit", "head"), ("backup",), ("restore",),
+    ("serve",),
+    ("project",),
+    ("migrate",),
+    ("token", "create"),
+    ("token", "list"),
+    ("token", "revoke"),
+    ("views", "rebuild"),
+    ("views", "status"),
+    ("audit", "verify"),
+    ("audit", "head"),
+    ("backup",),
+    ("restore",),
     ("key", "generate"),
 ]
 BAD_KEYS = ["abc", "not base64 at all!", base64.b64encode(b"ten bytes!").decode(), "x" * 44]
@@ -74,8 +85,12 @@ def test_version_and_every_command_of_the_contract_with_its_help() -> None:
 
 
 def test_every_option_has_a_help_line() -> None:
-    missing = [(path, param.name) for path, command in walk(cli) for param in command.params
-               if isinstance(param, click.Option) and not param.help]
+    missing = [
+        (path, param.name)
+        for path, command in walk(cli)
+        for param in command.params
+        if isinstance(param, click.Option) and not param.help
+    ]
     assert not missing
     assert all(command.help for _, command in walk(cli))
 
@@ -95,11 +110,11 @@ def test_a_usage_error_is_one_line_with_where_to_look() -> None:
 
 
 @pytest.mark.parametrize("key", BAD_KEYS)
-@pytest.mark.parametrize("command", [("migrate",), ("token", "list"), ("views", "status"), ("audit", "verify"),
-                                     ("serve", "--port", "1"), ("project",)])
-def test_a_malformed_cipher_key_is_one_line_and_exit_2(
-    env: Settings, command: tuple[str, ...], key: str
-) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [("migrate",), ("token", "list"), ("views", "status"), ("audit", "verify"), ("serve", "--port", "1"), ("project",)],
+)
+def test_a_malformed_cipher_key_is_one_line_and_exit_2(env: Settings, command: tuple[str, ...], key: str) -> None:
     result = invoke(*command, INSPECTORATE_CIPHER_KEY=key)
     assert result.exit_code == 2, result.output
     line = one_line_error(result)
@@ -123,9 +138,14 @@ def test_key_generate_prints_a_key_the_application_runs_with(env: Settings, monk
     try:
         headers = {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
         answer = app.test_client().post(
-            "/v1/inspections", headers=headers,
-            json={"programme": "OMI2", "fieldwork_start": "2011-05-03",
-                  "inspected_body": {"name": "Keyed Trust", "type": "probation_trust", "region": "North West"}})
+            "/v1/inspections",
+            headers=headers,
+            json={
+                "programme": "OMI2",
+                "fieldwork_start": "2011-05-03",
+                "inspected_body": {"name": "Keyed Trust", "type": "probation_trust", "region": "North West"},
+            },
+        )
         assert answer.status_code == 201, answer.get_json()
         read = app.test_client().get(f"/v1/inspections/{answer.get_json()['id']}", headers=headers)
         assert read.status_code == 200 and read.get_json()["inspected_body"]["name"] == "Keyed Trust"
@@ -135,8 +155,17 @@ def test_key_generate_prints_a_key_the_application_runs_with(env: Settings, monk
         assert b"Keyed Trust" not in env.events_path.read_bytes()  # stored as ciphertext: the key is in use
 
 
-@pytest.mark.parametrize("command", [("migrate",), ("token", "list"), ("token", "create", "--name", "A", "--role",
-                                     "admin"), ("views", "status"), ("audit", "verify"), ("audit", "head")])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("migrate",),
+        ("token", "list"),
+        ("token", "create", "--name", "A", "--role", "admin"),
+        ("views", "status"),
+        ("audit", "verify"),
+        ("audit", "head"),
+    ],
+)
 def test_a_database_that_is_down_is_one_line_and_exit_2(tmp_path: Path, command: tuple[str, ...]) -> None:
     url = f"postgresql+psycopg://inspectorate:hunter2secret@127.0.0.1:{closed_port()}/inspectorate"
     result = invoke(*command, INSPECTORATE_DATABASE_URL=url, INSPECTORATE_DATA_DIR=str(tmp_path / "var"))

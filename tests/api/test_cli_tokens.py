@@ -1,4 +1,5 @@
 """`inspectorate token create|list|revoke` against the same database the API uses."""
+
 from __future__ import annotations
 
 import os
@@ -38,8 +39,9 @@ def test_create_prints_the_secret_alone_on_the_last_line_and_it_authenticates(
     assert " " not in secret and len(secret) >= 32
     app = create_app(cli_env)
     try:
-        response = app.test_client().get("/v1/inspections/00000000-0000-0000-0000-000000000000",
-                                         headers={"Authorization": f"Bearer {secret}"})
+        response = app.test_client().get(
+            "/v1/inspections/00000000-0000-0000-0000-000000000000", headers={"Authorization": f"Bearer {secret}"}
+        )
         assert response.status_code == 404  # authenticated; the inspection just does not exist
     finally:
         services_of(app).close()
@@ -48,8 +50,9 @@ def test_create_prints_the_secret_alone_on_the_last_line_and_it_authenticates(
 def test_list_shows_tokens_without_secrets_and_revoke_disables_one(
     cli_env: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, out, _ = run(capsys, "token", "create", "--name", "Org rep", "--role", "organisation",
-                    "--organisation", "Cumbria")
+    _, out, _ = run(
+        capsys, "token", "create", "--name", "Org rep", "--role", "organisation", "--organisation", "Cumbria"
+    )
     secret = out.strip().splitlines()[-1]
     code, listing, _ = run(capsys, "token", "list")
     assert code == 0 and secret not in listing
@@ -65,8 +68,9 @@ def test_list_shows_tokens_without_secrets_and_revoke_disables_one(
 
     app = create_app(cli_env)
     try:
-        response = app.test_client().get("/v1/inspections/00000000-0000-0000-0000-000000000000",
-                                         headers={"Authorization": f"Bearer {secret}"})
+        response = app.test_client().get(
+            "/v1/inspections/00000000-0000-0000-0000-000000000000", headers={"Authorization": f"Bearer {secret}"}
+        )
         assert response.status_code == 401
     finally:
         services_of(app).close()
@@ -87,7 +91,13 @@ def test_python_dash_m_web_cli_has_every_command(tmp_path: Path) -> None:
     """`python -m web.cli` (as the benchmarks run it, e.g. under -O) knows the commands other modules add."""
     env = {**os.environ, "INSPECTORATE_DATA_DIR": str(tmp_path / "var")}
     env.pop("INSPECTORATE_DATABASE_URL", None)
-    done = subprocess.run([sys.executable, "-m", "web.cli", "views", "status"], env=env, capture_output=True,
-                          text=True, cwd=Path(__file__).resolve().parents[2], timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "web.cli", "views", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "scores" in done.stdout

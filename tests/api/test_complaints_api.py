@@ -1,4 +1,5 @@
 """Complaints over HTTP: who may complain, the lifecycle, the response deadline."""
+
 from __future__ import annotations
 
 from freezegun import freeze_time
@@ -7,8 +8,11 @@ from tests.api.api_client import Api, assert_problem
 
 
 def complain(api: Api, inspection_id: str, role: str = "organisation", category: str = "methodology") -> object:
-    return api.post("/v1/complaints", {"inspection_id": inspection_id, "category": category,
-                                       "summary": "The sample left out custody cases."}, role)
+    return api.post(
+        "/v1/complaints",
+        {"inspection_id": inspection_id, "category": category, "summary": "The sample left out custody cases."},
+        role,
+    )
 
 
 def test_an_organisation_complains_about_its_own_inspection_with_a_deadline_in_working_days(api: Api) -> None:

@@ -1,4 +1,5 @@
 """One composition root: every service of a process is built once, from Settings (web.bootstrap)."""
+
 from __future__ import annotations
 
 from pathlib import Path

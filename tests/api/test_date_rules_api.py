@@ -1,5 +1,6 @@
 """Lenient values refused over HTTP (issue 16, item 6): dates outside the programme's period, blank names,
 publication in the future or before fieldwork, Unicode digits as a year, follow-ups that cannot follow up."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,15 +14,25 @@ from tests.factories import body
 
 def schedule(api: Api, programme: str, start: str, name: str = "Cumbria") -> Any:
     type_ = "yot" if programme == "CCI" else "probation_trust"
-    return api.post("/v1/inspections", {"programme": programme, "inspected_body": body(name, type_),
-                                        "fieldwork_start": start})
+    return api.post(
+        "/v1/inspections", {"programme": programme, "inspected_body": body(name, type_), "fieldwork_start": start}
+    )
 
 
-@pytest.mark.parametrize(("programme", "start"), [
-    ("CCI", "0001-01-01"), ("CCI", "9999-12-31"), ("CCI", "2009-03-31"), ("CCI", "2012-04-01"),
-    ("CCI", "2018-07-16"), ("OMI2", "0001-01-01"), ("OMI2", "2009-08-31"), ("OMI2", "2013-04-01"),
-    ("OMI2", "2018-04-01"),
-])
+@pytest.mark.parametrize(
+    ("programme", "start"),
+    [
+        ("CCI", "0001-01-01"),
+        ("CCI", "9999-12-31"),
+        ("CCI", "2009-03-31"),
+        ("CCI", "2012-04-01"),
+        ("CCI", "2018-07-16"),
+        ("OMI2", "0001-01-01"),
+        ("OMI2", "2009-08-31"),
+        ("OMI2", "2013-04-01"),
+        ("OMI2", "2018-04-01"),
+    ],
+)
 def test_fieldwork_outside_the_programmes_period_is_422(api: Api, programme: str, start: str) -> None:
     problem = assert_problem(schedule(api, programme, start), 422)
     assert "fieldwork_start" in problem["errors"]
@@ -30,8 +41,12 @@ def test_fieldwork_outside_the_programmes_period_is_422(api: Api, programme: str
 
 
 def test_fieldwork_on_the_first_and_last_day_of_the_period_is_accepted(api: Api) -> None:
-    for programme, start, year in (("CCI", "2009-04-01", "2009-10"), ("CCI", "2012-03-31", "2011-12"),
-                                   ("OMI2", "2009-09-01", "2009-10"), ("OMI2", "2013-03-31", "2012-13")):
+    for programme, start, year in (
+        ("CCI", "2009-04-01", "2009-10"),
+        ("CCI", "2012-03-31", "2011-12"),
+        ("OMI2", "2009-09-01", "2009-10"),
+        ("OMI2", "2013-03-31", "2012-13"),
+    ):
         created = api.ok(schedule(api, programme, start), 201)
         assert created["year"] == year and created["framework"] == f"{programme}-2009"
 
@@ -53,8 +68,11 @@ def test_publication_in_the_future_or_before_fieldwork_is_422(api: Api) -> None:
     inspection_id = ready(api)
     publish = f"/v1/inspections/{inspection_id}/publish"
     with freeze_time("2012-01-10 12:00:00"):
-        for published_on, words in (("2012-01-11", "future"), ("9999-12-31", "future"),
-                                    ("2011-05-02", "before its fieldwork")):
+        for published_on, words in (
+            ("2012-01-11", "future"),
+            ("9999-12-31", "future"),
+            ("2011-05-02", "before its fieldwork"),
+        ):
             problem = assert_problem(api.post(publish, {"published_on": published_on}), 422)
             assert "published_on" in problem["errors"] and words in problem["detail"], problem
         assert api.ok(api.get(f"/v1/inspections/{inspection_id}"))["status"] == "fieldwork_complete"
@@ -66,8 +84,7 @@ def test_publishing_on_9999_12_31_of_a_report_of_concern_is_422_not_500(api: Api
     inspection_id = api.in_fieldwork("Cumbria", "2011-05-03")
     api.rate(api.add_case(inspection_id, "C1"), False)
     api.ok(api.post(f"/v1/inspections/{inspection_id}/complete-fieldwork"))
-    problem = assert_problem(api.post(f"/v1/inspections/{inspection_id}/publish", {"published_on": "9999-12-31"}),
-                             422)
+    problem = assert_problem(api.post(f"/v1/inspections/{inspection_id}/publish", {"published_on": "9999-12-31"}), 422)
     assert "published_on" in problem["errors"]
 
 
@@ -89,8 +106,7 @@ def origin_of_concern(api: Api) -> tuple[str, str]:
 def test_a_follow_up_that_started_before_the_origin_was_published_is_409(api: Api, start: str) -> None:
     early = api.schedule("Cumbria", start=start)
     _, reinspection_id = origin_of_concern(api)
-    problem = assert_problem(api.post(f"/v1/reinspections/{reinspection_id}/schedule", {"inspection_id": early}),
-                             409)
+    problem = assert_problem(api.post(f"/v1/reinspections/{reinspection_id}/schedule", {"inspection_id": early}), 409)
     assert "after the origin was published" in problem["detail"]
     assert api.ok(api.get(f"/v1/reinspections/{reinspection_id}"))["status"] != "scheduled"
     assert api.ok(api.get(f"/v1/inspections/{early}"))["reinspection_of"] is None

@@ -4,6 +4,7 @@ Pooled from the scores view's per-inspection profile tallies over the year's pub
 (reinspections left out), small cells suppressed; the same after a rebuild; as it stood with ``as_of``;
 live inspections too with ``published_only=false``, for the inspectorate's roles only.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,13 +36,23 @@ def project(api: Api, *, rebuild: bool = False) -> None:
 
 def inspection(api: Api, name: str, start: str, cases: list[tuple[str, bool]], published_on: str | None) -> str:
     """A CCI inspection with one case per (gender, verdict), every item judged alike; published if a date."""
-    created = api.ok(api.post("/v1/inspections", {"programme": "CCI", "inspected_body": body(name, "yot", "London"),
-                                                  "fieldwork_start": start}), 201)
+    created = api.ok(
+        api.post(
+            "/v1/inspections",
+            {"programme": "CCI", "inspected_body": body(name, "yot", "London"), "fieldwork_start": start},
+        ),
+        201,
+    )
     inspection_id = created["id"]
     api.ok(api.post(f"/v1/inspections/{inspection_id}/start-fieldwork", {}))
     for n, (gender, verdict) in enumerate(cases):
-        case = api.ok(api.post(f"/v1/inspections/{inspection_id}/cases",
-                               {"case_ref": f"{name[:3]}{n}", "characteristics": characteristics(gender=gender)}), 201)
+        case = api.ok(
+            api.post(
+                f"/v1/inspections/{inspection_id}/cases",
+                {"case_ref": f"{name[:3]}{n}", "characteristics": characteristics(gender=gender)},
+            ),
+            201,
+        )
         api.ok(api.post(f"/v1/cases/{case['id']}/ratings", {"judgements": judgements(verdict, CCI_AREAS)}))
     if published_on is not None:
         api.ok(api.post(f"/v1/inspections/{inspection_id}/complete-fieldwork"))
@@ -55,8 +66,13 @@ def a_year_of_two_reports_and_one_in_fieldwork(api: Api) -> None:
     with freeze_time("2011-10-03 09:00:00"):
         inspection(api, "Greenwich", "2011-05-02", [("female", True)] * 12 + [("male", False)] * 3, "2011-09-30")
     with freeze_time("2011-12-01 09:00:00"):
-        inspection(api, "Lambeth", "2011-06-06", [("male", True)] * 4 + [("male", False)] * 4
-                   + [("other", True)] * 2, "2011-11-30")
+        inspection(
+            api,
+            "Lambeth",
+            "2011-06-06",
+            [("male", True)] * 4 + [("male", False)] * 4 + [("other", True)] * 2,
+            "2011-11-30",
+        )
     with freeze_time("2012-01-09 09:00:00"):
         inspection(api, "Southwark", "2011-12-05", [("female", False)] * 5, None)
 
@@ -75,8 +91,12 @@ def test_cases_shares_scores_and_differences_by_characteristic_with_small_cells_
     assert figures["overall"]["risk_of_harm"]["sufficient"] == 3 * (12 + 4 + 2)
     gender = figures["characteristics"]["gender"]
     # other (2 cases) is below 10, so the next smallest, male (11), is hidden too: 13 hidden together.
-    assert [(v, c["suppressed"], c["cases"]) for v, c in gender.items()] == \
-        [("female", False, 12), ("male", True, None), ("other", True, None), ("unknown", False, 0)]
+    assert [(v, c["suppressed"], c["cases"]) for v, c in gender.items()] == [
+        ("female", False, 12),
+        ("male", True, None),
+        ("other", True, None),
+        ("unknown", False, 0),
+    ]
     female = gender["female"]
     assert female["share"] == 48.0
     # 36 of 36 judgements against the other 13 cases' 18 of 39 (Newcombe: 35.8 to 68.4 points)
@@ -108,8 +128,9 @@ def test_unpublished_inspections_count_only_when_asked_and_only_for_the_inspecto
         assert_problem(api.get(DIVERSITY, role, query_string={"published_only": "false"}), 403)
     # published figures are for every reader, an organisation included (they pool published reports)
     assert api.ok(api.get(DIVERSITY, "organisation"))["cases"] == 25
-    assert_problem(api.get(DIVERSITY, "admin", query_string={"published_only": "false",
-                                                            "as_of": "2011-11-01T00:00:00Z"}), 422)
+    assert_problem(
+        api.get(DIVERSITY, "admin", query_string={"published_only": "false", "as_of": "2011-11-01T00:00:00Z"}), 422
+    )
 
 
 def test_a_reinspection_is_left_out_as_from_the_years_pooled_figures(api: Api) -> None:
@@ -143,16 +164,39 @@ def test_as_of_a_publication_the_scores_view_has_not_reached_is_503_with_retry_a
 
 
 def test_a_2018_programme_year_is_broken_down_by_standard_and_key_question(api: Api) -> None:
-    created = api.ok(api.post("/v1/inspections", {"programme": "YOS", "fieldwork_start": "2019-03-04",
-                                                  "inspected_body": body("Cumbria", "yot", "North West")}), 201)
+    created = api.ok(
+        api.post(
+            "/v1/inspections",
+            {
+                "programme": "YOS",
+                "fieldwork_start": "2019-03-04",
+                "inspected_body": body("Cumbria", "yot", "North West"),
+            },
+        ),
+        201,
+    )
     inspection_id = created["id"]
     api.ok(api.post(f"/v1/inspections/{inspection_id}/start-fieldwork", {}))
     for n, gender in enumerate(["female"] * 10 + ["male"] * 10):
-        case = api.ok(api.post(f"/v1/inspections/{inspection_id}/cases", {
-            "case_ref": f"Y{n}", "characteristics": characteristics(gender=gender, age_band="15-17")}), 201)
-        api.ok(api.post(f"/v1/cases/{case['id']}/ratings", {"judgements": [
-            {"standard": s, "question": q, "sufficient": gender == "female"}
-            for s in ("2.1", "2.2", "2.3", "2.4") for q in ("desistance", "safety_and_wellbeing", "risk_of_harm")]}))
+        case = api.ok(
+            api.post(
+                f"/v1/inspections/{inspection_id}/cases",
+                {"case_ref": f"Y{n}", "characteristics": characteristics(gender=gender, age_band="15-17")},
+            ),
+            201,
+        )
+        api.ok(
+            api.post(
+                f"/v1/cases/{case['id']}/ratings",
+                {
+                    "judgements": [
+                        {"standard": s, "question": q, "sufficient": gender == "female"}
+                        for s in ("2.1", "2.2", "2.3", "2.4")
+                        for q in ("desistance", "safety_and_wellbeing", "risk_of_harm")
+                    ]
+                },
+            )
+        )
     project(api)
     path = "/v1/views/programmes/YOS/years/2018-19/diversity"
     assert api.ok(api.get(path))["inspections"] == 0  # nothing published yet

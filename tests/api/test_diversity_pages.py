@@ -1,4 +1,5 @@
 """The programme year's page shows the diversity figures (table, charts, CSV) as the API answers them."""
+
 from __future__ import annotations
 
 import csv
@@ -35,8 +36,13 @@ def test_the_year_page_has_the_diversity_table_charts_and_csv_of_the_api_figures
     assert "diversity.csv" in answer.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
     row = next(r for r in rows if (r["characteristic"], r["value"], r["area"]) == ("gender", "female", "risk_of_harm"))
-    assert (row["cases"], row["share"], row["score"], row["difference"], row["difference_ci95_high"]) == \
-        ("12", "48.0", "100", "53.8", "68.4")
+    assert (row["cases"], row["share"], row["score"], row["difference"], row["difference_ci95_high"]) == (
+        "12",
+        "48.0",
+        "100",
+        "53.8",
+        "68.4",
+    )
     hidden = [r for r in rows if r["characteristic"] == "gender" and r["suppressed"] == "true"]
     assert [r["value"] for r in hidden] == ["male", "other"] and not any(r["cases"] for r in hidden)
     assert client.get(f"{PAGE}?format=csv&table=nope").status_code == 422

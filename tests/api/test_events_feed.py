@@ -1,4 +1,5 @@
 """The event feed over HTTP: CloudEvents 1.0 pages after a kept position, filters, SSE, the catalogue."""
+
 from __future__ import annotations
 
 import json
@@ -88,8 +89,15 @@ def test_pages_follow_positions_with_next_after_and_head(api: Api) -> None:
 
 
 def test_bad_feed_queries_are_422(api: Api) -> None:
-    for query in ("?limit=0", "?limit=1001", "?limit=x", "?after=-1", "?types=case.nope.v1",
-                  "?inspection_id=not-a-uuid", "?colour=red"):
+    for query in (
+        "?limit=0",
+        "?limit=1001",
+        "?limit=x",
+        "?after=-1",
+        "?types=case.nope.v1",
+        "?inspection_id=not-a-uuid",
+        "?colour=red",
+    ):
         assert_problem(api.get(f"/v1/events{query}", "integration"), 422)
 
 

@@ -1,4 +1,5 @@
 """An inspection's whole history over HTTP (JSON and CSV), and a programme year as it stood at a past moment."""
+
 from __future__ import annotations
 
 import csv
@@ -29,16 +30,21 @@ def test_history_holds_every_stream_in_recorded_order_with_summaries(api: Api) -
     story = record_every_type(app)
     events = history(api, story.inspection_id)
     streams = {e["stream"] for e in events}
-    assert streams == {str(s) for s in (story.inspection_id, *story.case_ids, story.reinspection_id,
-                                        story.complaint_id)}
+    assert streams == {
+        str(s) for s in (story.inspection_id, *story.case_ids, story.reinspection_id, story.complaint_id)
+    }
     assert [e["position"] for e in events] == sorted(e["position"] for e in events)
     assert all(set(CASE_FIELDS) <= set(e) for e in events)
     summaries = [e["summary"] for e in events]
-    assert summaries[0] == "Ann Inspector (inspector) scheduled the OMI2 inspection of Cumbria, fieldwork from 2011-05-03"
+    assert (
+        summaries[0] == "Ann Inspector (inspector) scheduled the OMI2 inspection of Cumbria, fieldwork from 2011-05-03"
+    )
     assert "Ann Inspector (inspector) rated case C0: 9 judgements" in summaries
     assert "Quinn Reviewer (qa_reviewer) moderated case C0: 2 judgements" in summaries
-    assert any(s.startswith("Ann Inspector (inspector) published the report on 2012-01-10: risk of harm 33%")
-               for s in summaries)
+    assert any(
+        s.startswith("Ann Inspector (inspector) published the report on 2012-01-10: risk of harm 33%")
+        for s in summaries
+    )
     assert "Cumbria rep (organisation) made a complaint (report wording); response due" in " ".join(summaries)
     assert "Ann Inspector (inspector) closed the complaint: partly upheld" in summaries
     # Summaries never carry case characteristics (special category data).
@@ -48,8 +54,12 @@ def test_history_holds_every_stream_in_recorded_order_with_summaries(api: Api) -
     rated = next(e for e in events if e["type"] == "case.rated.v1")
     assert rated["actor"] == {"id": "token-ann", "name": "Ann Inspector", "role": "inspector", "organisation": None}
     complained = next(e for e in events if e["type"] == "complaint.received.v1")
-    assert complained["actor"] == {"id": "token-cumbria-rep", "name": "Cumbria rep", "role": "organisation",
-                                   "organisation": "Cumbria"}
+    assert complained["actor"] == {
+        "id": "token-cumbria-rep",
+        "name": "Cumbria rep",
+        "role": "organisation",
+        "organisation": "Cumbria",
+    }
     assert len(rated["data"]["judgements"]) == 9
 
 
@@ -74,7 +84,9 @@ def test_history_as_csv_has_one_row_per_event_and_data_as_json(api: Api) -> None
 
 def test_a_name_that_looks_like_a_formula_cannot_run_in_a_spreadsheet(api: Api) -> None:
     app = services_of(api.app).app
-    inspection_id = app.schedule_inspection(Actor("=HYPERLINK(1)", "inspector"), "OMI2", body(), date(2011, 5, 3)).body["id"]
+    inspection_id = app.schedule_inspection(Actor("=HYPERLINK(1)", "inspector"), "OMI2", body(), date(2011, 5, 3)).body[
+        "id"
+    ]
     response = api.get(f"/v1/inspections/{inspection_id}/history?format=csv", "auditor")
     row = next(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert row["actor_name"] == "'=HYPERLINK(1)"
@@ -136,19 +148,31 @@ def test_programme_year_as_of_counts_only_reports_recorded_by_then(api: Api) -> 
     at_first = programme_year_as_of(app, "OMI2", "2011-12", first_at)  # inclusive, to the microsecond
     assert at_first["inspections"] == 1 and at_first["cases"] == 3
     assert at_first["aggregate"]["risk_of_harm"] == {"score": 67, "sufficient": 6, "applicable": 9}
-    assert at_first["rows"] == [{
-        "inspection_id": str(cumbria), "inspected_body": "Cumbria", "cases": 3, "reinspection": False,
-        "headline": {"risk_of_harm": 67, "likelihood_of_reoffending": 67, "compliance_and_enforcement": 67},
-    }]
+    assert at_first["rows"] == [
+        {
+            "inspection_id": str(cumbria),
+            "inspected_body": "Cumbria",
+            "cases": 3,
+            "reinspection": False,
+            "headline": {"risk_of_harm": 67, "likelihood_of_reoffending": 67, "compliance_and_enforcement": 67},
+        }
+    ]
 
     later = programme_year_as_of(app, "OMI2", "2011-12", datetime(2013, 1, 1, tzinfo=UTC))
     assert later["inspections"] == 2 and later["cases"] == 7
     assert later["aggregate"]["risk_of_harm"] == {"score": 86, "sufficient": 18, "applicable": 21}
-    assert later["lowest"]["risk_of_harm"] == {"score": 67, "inspection_id": str(cumbria), "inspected_body": "Cumbria",
-                                               "tied": [{"inspection_id": str(cumbria), "inspected_body": "Cumbria"}]}
-    assert later["highest"]["risk_of_harm"] == {"score": 100, "inspection_id": str(cheshire),
-                                                "inspected_body": "Cheshire",
-                                                "tied": [{"inspection_id": str(cheshire), "inspected_body": "Cheshire"}]}
+    assert later["lowest"]["risk_of_harm"] == {
+        "score": 67,
+        "inspection_id": str(cumbria),
+        "inspected_body": "Cumbria",
+        "tied": [{"inspection_id": str(cumbria), "inspected_body": "Cumbria"}],
+    }
+    assert later["highest"]["risk_of_harm"] == {
+        "score": 100,
+        "inspection_id": str(cheshire),
+        "inspected_body": "Cheshire",
+        "tied": [{"inspection_id": str(cheshire), "inspected_body": "Cheshire"}],
+    }
     assert [r["inspected_body"] for r in later["rows"]] == ["Cumbria", "Cheshire"]
     assert programme_year_as_of(app, "CCI", "2011-12", datetime(2013, 1, 1, tzinfo=UTC))["inspections"] == 0
 

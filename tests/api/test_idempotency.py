@@ -1,4 +1,5 @@
 """Idempotency-Key on POST: the first answer again, nothing recorded; another body 422; two at once, one write."""
+
 from __future__ import annotations
 
 import threading
@@ -71,8 +72,9 @@ def test_two_at_once_give_one_write(api: Api) -> None:
     def send() -> None:
         client = api.app.test_client()
         barrier.wait()
-        response = client.post("/v1/complaints", json=complaint(inspection_id),
-                               headers={"Authorization": f"Bearer {token}", **KEY})
+        response = client.post(
+            "/v1/complaints", json=complaint(inspection_id), headers={"Authorization": f"Bearer {token}", **KEY}
+        )
         answers.append((response.status_code, response.get_json()))
 
     threads = [threading.Thread(target=send) for _ in range(6)]
@@ -126,8 +128,15 @@ def test_while_the_first_is_in_flight_the_same_key_is_409(api: Api) -> None:
     store = IdempotencyStore(services_of(api.app).read_engine)
     assert store.claim(hash_token(api.token("inspector")), KEY["Idempotency-Key"], digest).kind == "claimed"
     at = head(api)
-    problem = assert_problem(api.client.post("/v1/complaints", data=json.dumps(body), content_type="application/json",
-                                             headers={**api.headers("inspector"), **KEY}), 409)
+    problem = assert_problem(
+        api.client.post(
+            "/v1/complaints",
+            data=json.dumps(body),
+            content_type="application/json",
+            headers={**api.headers("inspector"), **KEY},
+        ),
+        409,
+    )
     assert problem["title"] == "Request in flight" and head(api) == at
 
 

@@ -1,4 +1,5 @@
 """GET /v1/inspections: filters, newest first, cursor paging, organisations see their own (api-2 C)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,8 +21,16 @@ def test_lists_newest_first_with_the_contract_fields(api: Api) -> None:
     body = listing(api)
     assert [i["id"] for i in body["items"]] == [newer, older] and body["next_cursor"] is None
     item = body["items"][0]
-    assert set(item) >= {"id", "programme", "framework", "year", "inspected_body", "status",
-                         "fieldwork_start", "published_on"}
+    assert set(item) >= {
+        "id",
+        "programme",
+        "framework",
+        "year",
+        "inspected_body",
+        "status",
+        "fieldwork_start",
+        "published_on",
+    }
     assert item["fieldwork_start"] == "2011-06-01" and item["status"] == "scheduled"
     assert item["year"] == "2011-12" and item["programme"] == "OMI2" and item["published_on"] is None
     # the register's name (surrounding spaces dropped), with the body's register id
@@ -71,8 +80,18 @@ def test_an_organisation_sees_its_own(api: Api) -> None:
     assert [i["id"] for i in listing(api, role="organisation")["items"]] == [own]
 
 
-@pytest.mark.parametrize("query", ["?limit=0", "?limit=201", "?cursor=nonsense!", "?cursor=WzFd", "?status=x",
-                                   "?year=2011", "?unknown=1", "?min_position=1"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?limit=0",
+        "?limit=201",
+        "?cursor=nonsense!",
+        "?cursor=WzFd",
+        "?status=x",
+        "?year=2011",
+        "?unknown=1",
+        "?min_position=1",
+    ],
+)
 def test_bad_queries_are_422(api: Api, query: str) -> None:
     assert_problem(api.get(f"/v1/inspections{query}"), 422)
-

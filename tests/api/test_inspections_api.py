@@ -1,4 +1,5 @@
 """Inspections over HTTP: schedule, fieldwork, publish, read (also as of a past moment)."""
+
 from __future__ import annotations
 
 import json
@@ -13,10 +14,16 @@ from tests.factories import OMI2_AREAS, body
 
 
 def test_schedule_answers_201_with_the_new_inspection_and_write_headers(api: Api) -> None:
-    response = api.post("/v1/inspections", {
-        "programme": "OMI2", "inspected_body": body(), "fieldwork_start": "2011-05-03",
-        "fieldwork_end": "2011-05-10", "lead_inspector": "Ann Inspector",
-    })
+    response = api.post(
+        "/v1/inspections",
+        {
+            "programme": "OMI2",
+            "inspected_body": body(),
+            "fieldwork_start": "2011-05-03",
+            "fieldwork_end": "2011-05-10",
+            "lead_inspector": "Ann Inspector",
+        },
+    )
     created = api.ok(response, 201)
     assert created["status"] == "scheduled"
     assert (created["programme"], created["framework"], created["year"]) == ("OMI2", "OMI2-2009", "2011-12")
@@ -34,8 +41,9 @@ def test_business_year_runs_april_to_march(api: Api) -> None:
 
 def test_the_same_inspection_twice_is_409(api: Api) -> None:
     api.schedule("Cumbria")
-    again = api.post("/v1/inspections", {"programme": "OMI2", "inspected_body": body(" CUMBRIA "),
-                                         "fieldwork_start": "2011-05-03"})
+    again = api.post(
+        "/v1/inspections", {"programme": "OMI2", "inspected_body": body(" CUMBRIA "), "fieldwork_start": "2011-05-03"}
+    )
     assert_problem(again, 409)
 
 
@@ -43,8 +51,19 @@ def test_get_inspection_has_the_contract_fields_and_an_etag(api: Api) -> None:
     inspection_id = api.schedule()
     response = api.get(f"/v1/inspections/{inspection_id}", "auditor")
     got = api.ok(response)
-    for field in ("id", "programme", "framework", "year", "inspected_body", "status", "fieldwork_start",
-                  "published_on", "case_count", "version", "headline_scores"):
+    for field in (
+        "id",
+        "programme",
+        "framework",
+        "year",
+        "inspected_body",
+        "status",
+        "fieldwork_start",
+        "published_on",
+        "case_count",
+        "version",
+        "headline_scores",
+    ):
         assert field in got
     assert got["case_count"] == 0 and got["published_on"] is None and got["headline_scores"] is None
     assert response.headers["ETag"] == f'"{got["version"]}"' == '"1"'
@@ -100,8 +119,7 @@ def test_if_match_with_the_current_version_succeeds_and_a_stale_one_is_412(api: 
     assert_problem(api.post(path, headers={"If-Match": '"7"'}), 412)
     response = api.post(path, headers={"If-Match": '"1"'})
     assert api.ok(response)["version"] == 2 and response.headers["ETag"] == '"2"'
-    assert_problem(api.post(f"/v1/inspections/{inspection_id}/complete-fieldwork",
-                            headers={"If-Match": '"1"'}), 412)
+    assert_problem(api.post(f"/v1/inspections/{inspection_id}/complete-fieldwork", headers={"If-Match": '"1"'}), 412)
 
 
 def test_as_of_answers_the_state_recorded_at_that_moment_inclusive_to_the_microsecond(api: Api) -> None:
@@ -125,8 +143,9 @@ def test_as_of_answers_the_state_recorded_at_that_moment_inclusive_to_the_micros
 
 def test_as_of_with_an_unencoded_plus_is_read_as_an_offset(api: Api) -> None:
     inspection_id = api.schedule()
-    response = api.client.get(f"/v1/inspections/{inspection_id}?as_of=2999-01-01T00:00:00+01:00",
-                              headers=api.headers("inspector"))
+    response = api.client.get(
+        f"/v1/inspections/{inspection_id}?as_of=2999-01-01T00:00:00+01:00", headers=api.headers("inspector")
+    )
     assert api.ok(response)["status"] == "scheduled"
 
 
@@ -186,8 +205,13 @@ def test_openapi_and_docs_need_no_token(api: Api) -> None:
     assert spec["security"] == [{"bearer": []}]
     not_found = spec["components"]["responses"]["NOT_FOUND"]["content"]
     assert list(not_found) == ["application/problem+json"]
-    for path in ("/v1/inspections", "/v1/inspections/{inspection_id}/publish", "/v1/cases/{case_id}/ratings",
-                 "/v1/reinspections", "/v1/complaints/{complaint_id}/close"):
+    for path in (
+        "/v1/inspections",
+        "/v1/inspections/{inspection_id}/publish",
+        "/v1/cases/{case_id}/ratings",
+        "/v1/reinspections",
+        "/v1/complaints/{complaint_id}/close",
+    ):
         assert path in spec["paths"]
     rating = spec["paths"]["/v1/cases/{case_id}/ratings"]["post"]["responses"]
     assert {"200", "400", "401", "403", "404", "409", "412", "413", "422"} <= set(rating)

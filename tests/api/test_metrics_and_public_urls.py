@@ -1,4 +1,5 @@
 """GET /metrics (Prometheus text, admin), and the problem/schema URLs resolving on INSPECTORATE_PUBLIC_URL."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -45,12 +46,17 @@ def test_metrics_need_an_admin_token_and_parse_with_prometheus_clients_parser(pu
     response = api.get("/metrics", role="admin")
     assert response.status_code == 200 and response.mimetype == "text/plain"
     found = samples(response.get_data(as_text=True))
-    requests = {(s.labels["route"], s.labels["method"], s.labels["status"]): s.value
-                for s in found["inspectorate_http_requests_total"]}
+    requests = {
+        (s.labels["route"], s.labels["method"], s.labels["status"]): s.value
+        for s in found["inspectorate_http_requests_total"]
+    }
     assert requests[("/v1/inspections", "POST", "201")] == 1
     assert requests[("/v1/inspections/<uuid:inspection_id>", "GET", "200")] == 1
-    buckets = [s for s in found["inspectorate_http_request_duration_seconds_bucket"]
-               if s.labels["route"] == "/v1/inspections/<uuid:inspection_id>/cases"]
+    buckets = [
+        s
+        for s in found["inspectorate_http_request_duration_seconds_bucket"]
+        if s.labels["route"] == "/v1/inspections/<uuid:inspection_id>/cases"
+    ]
     assert buckets and buckets[-1].labels["le"] == "+Inf" and buckets[-1].value == 1
     # scheduled (with its body registered and linked: 3 events), started, sampled (x2)
     assert found["inspectorate_events_recorded_total"][0].value == 6
@@ -102,7 +108,9 @@ def test_problem_types_and_event_schemas_resolve_on_the_public_url(public_api: A
 
 
 def test_public_url_from_the_environment() -> None:
-    assert Settings.from_env({"INSPECTORATE_PUBLIC_URL": "https://x.example.org/"}).public_url == "https://x.example.org"
+    assert (
+        Settings.from_env({"INSPECTORATE_PUBLIC_URL": "https://x.example.org/"}).public_url == "https://x.example.org"
+    )
     assert Settings.from_env({}).public_url == "http://127.0.0.1:8000"
     with pytest.raises(ValueError, match="INSPECTORATE_PUBLIC_URL"):
         Settings.from_env({"INSPECTORATE_PUBLIC_URL": "inspectorate.example"})
@@ -113,13 +121,21 @@ def test_public_url_from_the_environment() -> None:
 def test_under_serve_the_workers_metrics_are_summed_in_multiprocess_mode(settings: Settings) -> None:
     with serving(settings) as server:
         env = environment(settings)
-        created = subprocess.run([INSPECTORATE, "token", "create", "--name", "Ops", "--role", "admin"], env=env,
-                                 cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
+        created = subprocess.run(
+            [INSPECTORATE, "token", "create", "--name", "Ops", "--role", "admin"],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         admin = created.stdout.strip().splitlines()[-1]
         for _ in range(40):  # new connections each: shared out across both workers
             assert server.call("GET", "/v1/views/complaints").status == 200
-        request = urllib.request.Request(f"http://127.0.0.1:{server.port}/metrics",
-                                         headers={"Authorization": f"Bearer {admin}"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server.port}/metrics", headers={"Authorization": f"Bearer {admin}"}
+        )
         with urllib.request.urlopen(request, timeout=15) as response:
             text = response.read().decode()
         folder = settings.data_dir / "prometheus"

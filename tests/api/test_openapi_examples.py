@@ -1,4 +1,5 @@
 """The OpenAPI document: an example for every request body and response, every path parameter described."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,8 +24,9 @@ def test_every_request_body_and_response_has_an_example(api: Api) -> None:
             if "example" not in content:
                 missing.append(f"{method.upper()} {path} request {media}")
         for status, response in operation["responses"].items():
-            response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]] \
-                if "$ref" in response else response
+            response = (
+                spec["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]] if "$ref" in response else response
+            )
             for media, content in response.get("content", {}).items():
                 if "example" not in content:
                     missing.append(f"{method.upper()} {path} {status} {media}")
@@ -40,7 +42,8 @@ def test_every_path_parameter_is_described_and_the_year_is_written_2011_12(api: 
     for method, path, _, parameters in operations(spec):
         for parameter in (p for p in parameters if p["in"] == "path"):
             assert parameter.get("description") and parameter.get("example"), (method, path, parameter)
-    year = next(p for p in spec["paths"]["/v1/views/programmes/{programme}/years/{year}"]["parameters"]
-                if p["name"] == "year")
+    year = next(
+        p for p in spec["paths"]["/v1/views/programmes/{programme}/years/{year}"]["parameters"] if p["name"] == "year"
+    )
     assert year["example"] == "2011-12" and "2011-12" in year["description"]
     assert year["schema"]["pattern"] == "^[0-9]{4}-[0-9]{2}$"

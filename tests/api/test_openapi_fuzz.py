@@ -6,6 +6,7 @@ body matches its documented schema. Valid requests are pointed at real
 records half of the time so that commands get past the 404. Derandomised
 and bounded, so it is deterministic and takes well under a minute.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,8 +27,10 @@ from schemathesis.specs.openapi.checks import (
 from infrastructure.config import Settings
 from tests.api.api_client import Api
 
-OURS = (r"^/v1/(inspections|cases|reinspections|complaints|recommendations|thematics|bodies"
-        r"|programmes/[^/]+/(selection-criteria|plans))")
+OURS = (
+    r"^/v1/(inspections|cases|reinspections|complaints|recommendations|thematics|bodies"
+    r"|programmes/[^/]+/(selection-criteria|plans))"
+)
 NOT_OURS = r"/history$"  # the audit module's, tested there
 # Inspectors may do most things, so they get half the requests; the other roles mostly meet 403s.
 ROLE_MIX = ("inspector", "inspector", "inspector", "admin", "qa_reviewer", "local_assessor", "organisation")
@@ -42,19 +45,40 @@ def known_records(api: Api) -> dict[str, list[str]]:
     for n, verdict in enumerate((False, False, True)):
         api.rate(api.add_case(ready, f"C{n}"), verdict)
     api.ok(api.post(f"/v1/inspections/{ready}/complete-fieldwork"))
-    recommendation = api.ok(api.post(f"/v1/inspections/{ready}/recommendations", {"to": "Cumbria", "text": "Plan."}),
-                            201)["id"]
+    recommendation = api.ok(
+        api.post(f"/v1/inspections/{ready}/recommendations", {"to": "Cumbria", "text": "Plan."}), 201
+    )["id"]
     published = api.ok(api.post(f"/v1/inspections/{ready}/publish", {"published_on": "2012-01-10"}))
-    thematic = api.ok(api.post("/v1/thematics", {"title": "Post-sentence supervision", "topic": "supervision",
-                                                 "sector": "adult", "partners": [], "announced_on": "2018-05-18"}),
-                      201)["id"]
+    thematic = api.ok(
+        api.post(
+            "/v1/thematics",
+            {
+                "title": "Post-sentence supervision",
+                "topic": "supervision",
+                "sector": "adult",
+                "partners": [],
+                "announced_on": "2018-05-18",
+            },
+        ),
+        201,
+    )["id"]
     open_one = api.in_fieldwork("Durham", start="2011-06-06")
     case = api.add_case(open_one, "D1")
-    complaint = api.ok(api.post("/v1/complaints", {"inspection_id": open_one, "category": "other",
-                                                   "summary": "Fuzz."}), 201)["id"]
+    complaint = api.ok(
+        api.post("/v1/complaints", {"inspection_id": open_one, "category": "other", "summary": "Fuzz."}), 201
+    )["id"]
     published_cases = [item["id"] for item in api.ok(api.get(f"/v1/inspections/{published['id']}/cases"))["items"]]
-    yos = api.ok(api.post("/v1/inspections", {"programme": "YOS", "fieldwork_start": "2019-03-04", "inspected_body": {
-        "name": "Cumbria", "type": "yot", "region": "North West"}}), 201)["id"]
+    yos = api.ok(
+        api.post(
+            "/v1/inspections",
+            {
+                "programme": "YOS",
+                "fieldwork_start": "2019-03-04",
+                "inspected_body": {"name": "Cumbria", "type": "yot", "region": "North West"},
+            },
+        ),
+        201,
+    )["id"]
     api.ok(api.post(f"/v1/inspections/{yos}/start-fieldwork", {}))
     yos_case = api.add_case(yos, "Y1")
     return {
@@ -72,8 +96,8 @@ def known_records(api: Api) -> dict[str, list[str]]:
 
 
 def test_fuzzing_finds_no_server_error_and_no_undocumented_response(api: Api, settings: Settings) -> None:
-    schema = schemathesis.openapi.from_wsgi("/openapi.json", api.app).include(path_regex=OURS).exclude(
-        path_regex=NOT_OURS
+    schema = (
+        schemathesis.openapi.from_wsgi("/openapi.json", api.app).include(path_regex=OURS).exclude(path_regex=NOT_OURS)
     )
     ids = known_records(api)
     tokens = {role: api.token(role) for role in set(ROLE_MIX)}
@@ -84,10 +108,19 @@ def test_fuzzing_finds_no_server_error_and_no_undocumented_response(api: Api, se
         valid = operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
         invalid = operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)
 
-        @hypothesis_settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-                             suppress_health_check=list(HealthCheck))
-        @given(case=st.one_of(valid, invalid), role=st.sampled_from(ROLE_MIX), real_ids=st.booleans(),
-               pick=st.integers(min_value=0, max_value=10))
+        @hypothesis_settings(
+            max_examples=examples,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(
+            case=st.one_of(valid, invalid),
+            role=st.sampled_from(ROLE_MIX),
+            real_ids=st.booleans(),
+            pick=st.integers(min_value=0, max_value=10),
+        )
         def run(case: Any, role: str, real_ids: bool, pick: int) -> None:
             negative = case.meta is not None and case.meta.generation.mode.is_negative
             if real_ids and not negative and case.path_parameters:
@@ -120,8 +153,11 @@ def test_fuzzing_finds_no_server_error_and_no_undocumented_response(api: Api, se
 # Reads whose query strings carry integers (positions, limits); the stream is left out: a valid request holds it open.
 QUERY_INTEGERS = r"^/v1/(events|audit/reads|views/)"
 STREAMS = r"/stream$"
-HUGE = st.one_of(st.integers(min_value=2**63, max_value=2**63 + 2), st.integers(min_value=2**63, max_value=2**200),
-                 st.integers(min_value=-(2**200), max_value=-1))  # every one outside 0..2**63-1
+HUGE = st.one_of(
+    st.integers(min_value=2**63, max_value=2**63 + 2),
+    st.integers(min_value=2**63, max_value=2**200),
+    st.integers(min_value=-(2**200), max_value=-1),
+)  # every one outside 0..2**63-1
 
 
 def test_fuzzing_query_integers_of_any_size_finds_no_server_error(api: Api, settings: Settings) -> None:
@@ -130,29 +166,40 @@ def test_fuzzing_query_integers_of_any_size_finds_no_server_error(api: Api, sett
     api.app.config["INSPECTORATE_VIEW_WAIT_SECONDS"] = 0  # a position beyond the head: answer at once
     api.published([False, False, True])
     document = api.ok(api.get("/openapi.json", None))
-    schema = schemathesis.openapi.from_wsgi("/openapi.json", api.app).include(path_regex=QUERY_INTEGERS).exclude(
-        path_regex=STREAMS
+    schema = (
+        schemathesis.openapi.from_wsgi("/openapi.json", api.app)
+        .include(path_regex=QUERY_INTEGERS)
+        .exclude(path_regex=STREAMS)
     )
     token = api.token("admin")
     examples = EXAMPLES["postgres" if settings.database_url else "sqlite"]
     seen: set[tuple[str, int, bool]] = set()
 
     def fuzz(operation: Any) -> None:
-        integers = [p["name"] for p in document["paths"][operation.path]["get"].get("parameters", [])
-                    if p["in"] == "query" and p["schema"].get("type") == "integer"]
+        integers = [
+            p["name"]
+            for p in document["paths"][operation.path]["get"].get("parameters", [])
+            if p["in"] == "query" and p["schema"].get("type") == "integer"
+        ]
         valid = operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
         invalid = operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)
 
-        @hypothesis_settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-                             suppress_health_check=list(HealthCheck))
+        @hypothesis_settings(
+            max_examples=examples,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=st.one_of(valid, invalid), huge=st.one_of(st.none(), HUGE), pick=st.integers(0, 10))
         def run(case: Any, huge: int | None, pick: int) -> None:
             negative = case.meta is not None and case.meta.generation.mode.is_negative
             if huge is not None and integers:
                 case.query = {**(case.query or {}), integers[pick % len(integers)]: str(huge)}
             # A documented 503 (a view not yet at ``min_position``) is not a server error here; a 500 is.
-            checks = [c for c in ([*CHECKS, negative_data_rejection] if negative else CHECKS)
-                      if c is not not_a_server_error]
+            checks = [
+                c for c in ([*CHECKS, negative_data_rejection] if negative else CHECKS) if c is not not_a_server_error
+            ]
             response = case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=checks)
             assert response.status_code < 500 or (
                 response.status_code == 503 and "min_position" in (case.query or {})
@@ -180,19 +227,30 @@ def test_a_chunked_body_gets_what_the_same_body_with_a_length_gets(api: Api) -> 
     import io
 
     inspection = api.in_fieldwork("Durham", start="2011-06-06")
-    paths = ["/v1/inspections", "/v1/complaints", f"/v1/inspections/{inspection}/cases",
-             f"/v1/inspections/{inspection}/start-fieldwork"]
+    paths = [
+        "/v1/inspections",
+        "/v1/complaints",
+        f"/v1/inspections/{inspection}/cases",
+        f"/v1/inspections/{inspection}/start-fieldwork",
+    ]
     headers = {**api.headers("inspector"), "Content-Type": "application/json"}
 
-    @hypothesis_settings(max_examples=30, deadline=None, derandomize=True, database=None,
-                         suppress_health_check=list(HealthCheck))
-    @given(size=st.one_of(st.integers(min_value=2, max_value=2 * MIB), st.sampled_from([MIB - 1, MIB, MIB + 1])),
-           path=st.sampled_from(paths))
+    @hypothesis_settings(
+        max_examples=30, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    )
+    @given(
+        size=st.one_of(st.integers(min_value=2, max_value=2 * MIB), st.sampled_from([MIB - 1, MIB, MIB + 1])),
+        path=st.sampled_from(paths),
+    )
     def run(size: int, path: str) -> None:
         raw = b"{" + b" " * (size - 2) + b"}"
         with_length = api.client.post(path, data=raw, headers=headers)
-        chunked = api.client.post(path, input_stream=io.BytesIO(raw), headers={**headers, "Transfer-Encoding": "chunked"},
-                                  environ_overrides={"wsgi.input_terminated": True})
+        chunked = api.client.post(
+            path,
+            input_stream=io.BytesIO(raw),
+            headers={**headers, "Transfer-Encoding": "chunked"},
+            environ_overrides={"wsgi.input_terminated": True},
+        )
         assert chunked.status_code == with_length.status_code, (size, path, chunked.get_json())
         assert (chunked.status_code == 413) == (size > MIB), (size, path, chunked.status_code)
 

@@ -1,5 +1,6 @@
 """The pages through Flask's test client, on both backends: sign-in, sessions, CSRF, roles, CSV,
 headers and bad input. (tests/browser drives the same pages in Chromium.)"""
+
 from __future__ import annotations
 
 import csv
@@ -29,8 +30,7 @@ def csrf_of(client: FlaskClient, path: str = "/sign-in") -> str:
 
 def signed_in(api: Api, role: str, **headers: str) -> FlaskClient:
     client = api.app.test_client()
-    response = client.post("/sign-in", data={"token": api.token(role), "csrf_token": csrf_of(client)},
-                           headers=headers)
+    response = client.post("/sign-in", data={"token": api.token(role), "csrf_token": csrf_of(client)}, headers=headers)
     assert response.status_code == 303, response.get_data(as_text=True)
     return client
 
@@ -42,8 +42,10 @@ def test_pages_need_a_signed_in_token_and_every_form_its_csrf_token(api: Api) ->
     assert client.post("/sign-in", data={"token": api.token("inspector")}).status_code == 400
     assert client.post("/sign-in", data={"token": api.token("inspector"), "csrf_token": "forged"}).status_code == 400
     assert client.get("/inspections").status_code == 303  # still not signed in
-    response = client.post("/sign-in", data={"token": api.token("inspector"), "csrf_token": csrf_of(client),
-                                             "next": "/inspections?programme=OMI2"})
+    response = client.post(
+        "/sign-in",
+        data={"token": api.token("inspector"), "csrf_token": csrf_of(client), "next": "/inspections?programme=OMI2"},
+    )
     assert response.status_code == 303 and response.headers["Location"] == "/inspections?programme=OMI2"
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
@@ -74,15 +76,19 @@ def test_revoking_the_token_ends_its_sessions_at_once(api: Api) -> None:
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
 def test_sign_in_returns_only_to_a_page_of_this_site(api: Api, target: str) -> None:
     client = api.app.test_client()
-    response = client.post("/sign-in", data={"token": api.token("auditor"), "csrf_token": csrf_of(client),
-                                             "next": target})
+    response = client.post(
+        "/sign-in", data={"token": api.token("auditor"), "csrf_token": csrf_of(client), "next": target}
+    )
     assert response.headers["Location"] == "/inspections"
 
 
 def test_the_cookie_is_secure_behind_https(api: Api) -> None:
     client = api.app.test_client()
-    response = client.post("/sign-in", data={"token": api.token("auditor"), "csrf_token": csrf_of(client)},
-                           headers={"X-Forwarded-Proto": "https"})
+    response = client.post(
+        "/sign-in",
+        data={"token": api.token("auditor"), "csrf_token": csrf_of(client)},
+        headers={"X-Forwarded-Proto": "https"},
+    )
     assert "; Secure" in response.headers["Set-Cookie"]
 
 
@@ -112,8 +118,15 @@ def test_pages_have_their_own_csp_no_script_and_nothing_from_another_origin(api:
     client = signed_in(api, "admin")
     inspection_id = next(iter(api.ok(api.get("/v1/views/programmes/OMI2/years/2011-12"))["rows"]))["inspection_id"]
     assert published["status"] == "published"
-    for path in ("/inspections", f"/inspections/{inspection_id}", "/programmes/OMI2/years/2011-12",
-                 "/consistency", "/complaints", "/audit", "/sign-in"):
+    for path in (
+        "/inspections",
+        f"/inspections/{inspection_id}",
+        "/programmes/OMI2/years/2011-12",
+        "/consistency",
+        "/complaints",
+        "/audit",
+        "/sign-in",
+    ):
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.headers["Content-Security-Policy"].startswith("default-src 'none'; style-src 'self'")
@@ -150,8 +163,10 @@ def test_case_characteristics_only_for_auditor_and_admin_and_reads_are_recorded(
         page = signed_in(api, role).get(f"/inspections/{inspection_id}").get_data(as_text=True)
         assert ("ethnicity: bame" in page) is shown, role
     reads = api.ok(api.get(f"/v1/audit/reads?subject_id={inspection_id}", "admin"))["items"]
-    assert {(r["what"], r["actor"]["role"]) for r in reads} >= {("inspection.history", "qa_reviewer"),
-                                                                 ("case.list", "auditor")}
+    assert {(r["what"], r["actor"]["role"]) for r in reads} >= {
+        ("inspection.history", "qa_reviewer"),
+        ("case.list", "auditor"),
+    }
 
 
 def test_each_page_offers_its_csv_and_cells_cannot_start_a_formula(api: Api) -> None:
@@ -160,27 +175,42 @@ def test_each_page_offers_its_csv_and_cells_cannot_start_a_formula(api: Api) -> 
     client = signed_in(api, "auditor")
     view = api.ok(api.get("/v1/views/programmes/OMI2/years/2011-12"))
     iid = view["rows"][0]["inspection_id"]
-    for path, first in (("/inspections", "id"), (f"/inspections/{iid}", "position"),
-                        ("/programmes/OMI2/years/2011-12", "inspection_id"), ("/consistency", "inspection_id"),
-                        ("/complaints", "id"), ("/audit", "ok")):
+    for path, first in (
+        ("/inspections", "id"),
+        (f"/inspections/{iid}", "position"),
+        ("/programmes/OMI2/years/2011-12", "inspection_id"),
+        ("/consistency", "inspection_id"),
+        ("/complaints", "id"),
+        ("/audit", "ok"),
+    ):
         response = client.get(f"{path}?format=csv")
         assert response.status_code == 200 and response.mimetype == "text/csv", path
         assert response.headers["Content-Disposition"].startswith("attachment;")
         assert next(csv.reader(io.StringIO(response.get_data(as_text=True))))[0] == first
     answer = client.get("/programmes/OMI2/years/2011-12?format=csv")
     rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
-    assert rows == [{"inspection_id": iid, "inspected_body": "'=HYPERLINK(1)", "cases": "2",
-                     **{area: str(score) for area, score in view["rows"][0]["headline"].items()}}]
+    assert rows == [
+        {
+            "inspection_id": iid,
+            "inspected_body": "'=HYPERLINK(1)",
+            "cases": "2",
+            **{area: str(score) for area, score in view["rows"][0]["headline"].items()},
+        }
+    ]
 
 
 def test_bad_input_is_a_clear_4xx_page(api: Api) -> None:
     inspection_id = api.schedule()
     client = signed_in(api, "auditor")
-    for path, status in (("/inspections?status=bogus", 422), ("/inspections?year=2011", 422),
-                         (f"/inspections/{inspection_id}?as_of=yesterday", 422),
-                         (f"/inspections/{inspection_id}?as_of=2001-01-01T00:00", 404),
-                         ("/inspections/00000000-0000-0000-0000-000000000000", 404),
-                         ("/programmes/NOPE/years/2011-12", 404), ("/programmes/OMI2/years/11", 404)):
+    for path, status in (
+        ("/inspections?status=bogus", 422),
+        ("/inspections?year=2011", 422),
+        (f"/inspections/{inspection_id}?as_of=yesterday", 422),
+        (f"/inspections/{inspection_id}?as_of=2001-01-01T00:00", 404),
+        ("/inspections/00000000-0000-0000-0000-000000000000", 404),
+        ("/programmes/NOPE/years/2011-12", 404),
+        ("/programmes/OMI2/years/11", 404),
+    ):
         response = client.get(path)
         assert response.status_code == status, (path, response.status_code)
         assert response.mimetype == "text/html" and "<h1>" in response.get_data(as_text=True)

@@ -1,4 +1,5 @@
 """The pages' inspection list reads the API's listing (ViewReader.inspection_list), a page at a time."""
+
 from __future__ import annotations
 
 import csv

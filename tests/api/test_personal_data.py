@@ -1,6 +1,7 @@
 """Erasing a case's personal data (crypto-shredding), on SQLite and PostgreSQL: nothing of it is left in the
 database files, the rows or a backup taken afterwards; reads show it erased; the chain verifies; published
 figures do not change; a rebuild gives the live views."""
+
 from __future__ import annotations
 
 import csv
@@ -54,8 +55,11 @@ def postgres_rows_hold(settings: Settings) -> set[str]:
     found: set[str] = set()
     try:
         with engine.connect() as conn:
-            tables = conn.execute(sa.text(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")).scalars().all()
+            tables = (
+                conn.execute(sa.text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"))
+                .scalars()
+                .all()
+            )
             assert any(t.endswith("_case_keys") for t in tables)
             for table in tables:
                 for (text,) in conn.execute(sa.text(f'SELECT t::text FROM public."{table}" t')):
@@ -90,8 +94,10 @@ def views_snapshot(settings: Settings) -> dict[str, Any]:
     engine = create_projection_engine(settings)
     try:
         with engine.connect() as conn:
-            return {name: [dict(r) for r in conn.execute(t.select().order_by(t.c.id)).mappings()]
-                    for name, t in VIEW_TABLES.items()}
+            return {
+                name: [dict(r) for r in conn.execute(t.select().order_by(t.c.id)).mappings()]
+                for name, t in VIEW_TABLES.items()
+            }
     finally:
         engine.dispose()
 
@@ -108,11 +114,16 @@ def sampled(api: Api, verdicts: tuple[bool, ...], *, name: str = "Cumbria") -> t
     for n, verdict in enumerate(verdicts):
         ref = REF if n == 0 else f"{OTHER_REF}-{n}"
         data = {"case_ref": ref, "characteristics": characteristics(gender="female" if n == 0 else "male")}
-        created = api.ok(api.post(f"/v1/inspections/{inspection_id}/cases", data,
-                                  headers={"Idempotency-Key": f"add-{name}-{n}"}), 201)
+        created = api.ok(
+            api.post(f"/v1/inspections/{inspection_id}/cases", data, headers={"Idempotency-Key": f"add-{name}-{n}"}),
+            201,
+        )
         case_ids.append(created["id"])
-        api.ok(api.post(f"/v1/cases/{created['id']}/ratings", {"judgements": noted(verdict) if n == 0
-                                                                 else judgements(verdict)}))
+        api.ok(
+            api.post(
+                f"/v1/cases/{created['id']}/ratings", {"judgements": noted(verdict) if n == 0 else judgements(verdict)}
+            )
+        )
     moderation = {"judgements": judgements(not verdicts[0])[:1], "note": MODERATION_NOTE}
     api.ok(api.post(f"/v1/cases/{case_ids[0]}/moderations", moderation, "qa_reviewer"))
     return inspection_id, case_ids
@@ -157,8 +168,13 @@ def test_an_erased_case_leaves_no_trace_in_the_store_or_a_backup_and_the_publish
     history = api.ok(api.get(f"/v1/inspections/{inspection_id}/history", "admin"))
     history = history["events"] if isinstance(history, dict) else history
     of_case = [e for e in history if e["stream"] == case_id or e["data"].get("case_id") == case_id]
-    assert {e["type"] for e in of_case} >= {"case.sampled.v1", "case.rated.v1", "case.moderated.v1",
-                                            "inspection.case_sampled.v1", "case.personal_data_erased.v1"}
+    assert {e["type"] for e in of_case} >= {
+        "case.sampled.v1",
+        "case.rated.v1",
+        "case.moderated.v1",
+        "inspection.case_sampled.v1",
+        "case.personal_data_erased.v1",
+    }
     for event in of_case:
         if event["type"] in ("case.sampled.v1", "case.rated.v1", "case.moderated.v1", "inspection.case_sampled.v1"):
             assert event["data"].get("erased") is True, event
@@ -188,8 +204,13 @@ def test_an_erased_case_leaves_no_trace_in_the_store_or_a_backup_and_the_publish
         assert _found_in_bytes(path.read_bytes()) == set(), path.name
     # Erasing again records nothing and answers the same.
     api.ok(erase(api, case_id))
-    assert sum(e["type"] == "case.personal_data_erased.v1" for e in api.ok(
-        api.get(f"/v1/inspections/{inspection_id}/history", "admin"))["events"]) == 1
+    assert (
+        sum(
+            e["type"] == "case.personal_data_erased.v1"
+            for e in api.ok(api.get(f"/v1/inspections/{inspection_id}/history", "admin"))["events"]
+        )
+        == 1
+    )
 
 
 def test_before_publication_an_erased_case_leaves_the_breakdown_live_as_in_a_rebuild(api: Api) -> None:
@@ -216,8 +237,9 @@ def test_before_publication_an_erased_case_leaves_the_breakdown_live_as_in_a_reb
     assert published["breakdown"] == after["breakdown"] and published["headline"] == after["headline"]
 
 
-@pytest.mark.parametrize("role", ["inspector", "local_assessor", "qa_reviewer", "auditor", "organisation",
-                                  "integration"])
+@pytest.mark.parametrize(
+    "role", ["inspector", "local_assessor", "qa_reviewer", "auditor", "organisation", "integration"]
+)
 def test_only_an_admin_erases(api: Api, role: str) -> None:
     inspection_id = api.in_fieldwork()
     case_id = api.add_case(inspection_id, REF)

@@ -1,4 +1,5 @@
 """Integer query parameters: anything outside 0..2**63-1 (or the parameter's own range) is a 422, never a 500."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,8 +24,21 @@ PARAMETERS = [
     ("/v1/views/inspections/00000000-0000-0000-0000-000000000000/scores", "min_position", "admin", 0, 2**63 - 1),
 ]
 IDS = [f"{'/'.join(path.split('/')[2:4])}:{name}" for path, name, *_ in PARAMETERS]
-OUT_OF_RANGE = ["9223372036854775808", "9" * 19, "9" * 30, "9" * 5000, "-9223372036854775809", "-1",
-                "\u0661\u0662", "１", "1.0", "1e3", " 1", "0x10", ""]
+OUT_OF_RANGE = [
+    "9223372036854775808",
+    "9" * 19,
+    "9" * 30,
+    "9" * 5000,
+    "-9223372036854775809",
+    "-1",
+    "\u0661\u0662",
+    "１",
+    "1.0",
+    "1e3",
+    " 1",
+    "0x10",
+    "",
+]
 
 
 def test_the_reported_values_are_422(api: Api) -> None:
@@ -37,8 +51,9 @@ def test_the_reported_values_are_422(api: Api) -> None:
 
 
 @pytest.mark.parametrize(("path", "name", "role", "low", "high"), PARAMETERS, ids=IDS)
-def test_integer_parameters_out_of_range_are_422(api: Api, path: str, name: str, role: str,
-                                                 low: int, high: int) -> None:
+def test_integer_parameters_out_of_range_are_422(
+    api: Api, path: str, name: str, role: str, low: int, high: int
+) -> None:
     for value in [*OUT_OF_RANGE, str(low - 1), str(high + 1)]:
         if value in ("-1",) and low < 0:
             continue
@@ -55,16 +70,22 @@ def test_the_largest_position_is_accepted(api: Api) -> None:
 
 
 @pytest.mark.parametrize(("path", "name", "role", "low", "high"), PARAMETERS, ids=IDS)
-def test_any_integer_is_answered_without_a_server_error(api: Api, path: str, name: str, role: str,
-                                                        low: int, high: int) -> None:
+def test_any_integer_is_answered_without_a_server_error(
+    api: Api, path: str, name: str, role: str, low: int, high: int
+) -> None:
     """Fuzz: integers of any size (and digit strings of any script) are 2xx, 422 or 503, never 5xx otherwise."""
     api.app.config["INSPECTORATE_VIEW_WAIT_SECONDS"] = 0  # a position beyond the head: answer at once
 
-    @hypothesis_settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                         suppress_health_check=list(HealthCheck))
-    @given(value=st.one_of(st.integers(min_value=-(2**70), max_value=2**70).map(str),
-                           st.integers(min_value=2**62, max_value=2**64).map(str),
-                           st.text(alphabet=st.characters(categories=["Nd"]), min_size=1, max_size=25)))
+    @hypothesis_settings(
+        max_examples=25, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    )
+    @given(
+        value=st.one_of(
+            st.integers(min_value=-(2**70), max_value=2**70).map(str),
+            st.integers(min_value=2**62, max_value=2**64).map(str),
+            st.text(alphabet=st.characters(categories=["Nd"]), min_size=1, max_size=25),
+        )
+    )
     def run(value: str) -> None:
         query = {name: value, **({"timeout": "0"} if path.endswith("/stream") else {})}
         response = api.get(path, role, query_string=query)

@@ -3,6 +3,7 @@
 A whole inspection is driven over loopback HTTP to publication, then the
 server gets SIGTERM and must exit cleanly.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -106,13 +107,25 @@ def serving(settings: Settings, *options: str, cores: set[int] | None = None) ->
     # Output to a file: a pipe nobody reads holds 64 KiB, and a server whose access lines fill it blocks
     # writing the next one, its request unanswered (a test that sends a few hundred requests hung so).
     log = tempfile.TemporaryFile()  # noqa: SIM115 - the server writes to it as long as it runs
-    process = subprocess.Popen([INSPECTORATE, "serve", "--port", str(port), *options], env=env, cwd=REPO,
-                               stdout=log, stderr=subprocess.STDOUT,
-                               preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None)
+    process = subprocess.Popen(
+        [INSPECTORATE, "serve", "--port", str(port), *options],
+        env=env,
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None,
+    )
     try:
         wait_until_healthy(port, process, log)
-        created = subprocess.run([INSPECTORATE, "token", "create", "--name", "Ann Inspector", "--role", "inspector"],
-                                 env=env, cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
+        created = subprocess.run(
+            [INSPECTORATE, "token", "create", "--name", "Ann Inspector", "--role", "inspector"],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         yield Server(port, process, log, created.stdout.strip().splitlines()[-1])
     finally:
         if process.poll() is None:
@@ -128,9 +141,15 @@ def server(settings: Settings) -> Iterator[Server]:
 
 
 def test_a_whole_inspection_to_publication_over_http_then_a_clean_sigterm(server: Server) -> None:
-    created = server.call("POST", "/v1/inspections", {
-        "programme": "CCI", "inspected_body": {"name": "Wigan YOT", "type": "yot", "region": "North West"},
-        "fieldwork_start": "2011-10-03"})
+    created = server.call(
+        "POST",
+        "/v1/inspections",
+        {
+            "programme": "CCI",
+            "inspected_body": {"name": "Wigan YOT", "type": "yot", "region": "North West"},
+            "fieldwork_start": "2011-10-03",
+        },
+    )
     assert created.status == 201, created.body
     assert created.headers["ETag"] == '"1"' and int(created.headers["Inspectorate-Position"]) >= 1
     assert created.headers["X-Content-Type-Options"] == "nosniff"
@@ -138,8 +157,12 @@ def test_a_whole_inspection_to_publication_over_http_then_a_clean_sigterm(server
     server.ok("POST", f"/v1/inspections/{inspection}/start-fieldwork", {})
     areas = ("safeguarding", "risk_of_harm", "likelihood_of_reoffending")
     for n, verdict in enumerate([True, True, False, True, None]):
-        case = server.ok("POST", f"/v1/inspections/{inspection}/cases",
-                         {"case_ref": f"W{n:03d}", "characteristics": characteristics()}, status=201)["id"]
+        case = server.ok(
+            "POST",
+            f"/v1/inspections/{inspection}/cases",
+            {"case_ref": f"W{n:03d}", "characteristics": characteristics()},
+            status=201,
+        )["id"]
         server.ok("POST", f"/v1/cases/{case}/ratings", {"judgements": judgements(verdict, areas)})
     server.ok("POST", f"/v1/inspections/{inspection}/complete-fieldwork")
     published = server.ok("POST", f"/v1/inspections/{inspection}/publish", {"published_on": "2012-01-16"})
@@ -283,12 +306,29 @@ def test_sixteen_long_held_requests_do_not_hold_up_a_plain_read(settings: Settin
 
     with serving(settings, "--no-worker") as server:
         env = environment(settings)
-        auditors = [subprocess.run([INSPECTORATE, "token", "create", "--name", f"Auditor {n}", "--role", "auditor"],
-                                   env=env, cwd=REPO, capture_output=True, text=True, timeout=60,
-                                   check=True).stdout.strip().splitlines()[-1] for n in range(4)]
-        created = server.call("POST", "/v1/inspections", {
-            "programme": "OMI2", "fieldwork_start": "2011-05-03",
-            "inspected_body": {"name": "Cumbria", "type": "probation_trust", "region": "North West"}})
+        auditors = [
+            subprocess.run(
+                [INSPECTORATE, "token", "create", "--name", f"Auditor {n}", "--role", "auditor"],
+                env=env,
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+            for n in range(4)
+        ]
+        created = server.call(
+            "POST",
+            "/v1/inspections",
+            {
+                "programme": "OMI2",
+                "fieldwork_start": "2011-05-03",
+                "inspected_body": {"name": "Cumbria", "type": "probation_trust", "region": "North West"},
+            },
+        )
         assert created.status == 201
         head = int(created.headers["Inspectorate-Position"])
         read = f"/v1/inspections/{created.body['id']}"
@@ -304,8 +344,11 @@ def test_sixteen_long_held_requests_do_not_hold_up_a_plain_read(settings: Settin
 
         def hold(n: int) -> None:
             stream = n % 2 == 0
-            path = (f"/v1/events/stream?after={head}&types=complaint.received.v1&timeout=5" if stream
-                    else f"/v1/views/complaints?min_position={head}")
+            path = (
+                f"/v1/events/stream?after={head}&types=complaint.received.v1&timeout=5"
+                if stream
+                else f"/v1/views/complaints?min_position={head}"
+            )
             first = True
             while not stop.is_set():
                 connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=40)
@@ -337,8 +380,10 @@ def test_sixteen_long_held_requests_do_not_hold_up_a_plain_read(settings: Settin
         for holder in holders:
             holder.join(timeout=30)
         assert set(statuses) == {200}
-        print(f"\nplain read p99: unloaded {unloaded * 1000:.1f} ms, with 16 long-held open {loaded * 1000:.1f} ms "
-              f"(400 reads in {took:.1f} s); the held requests got {dict(seen)}")
+        print(
+            f"\nplain read p99: unloaded {unloaded * 1000:.1f} ms, with 16 long-held open {loaded * 1000:.1f} ms "
+            f"(400 reads in {took:.1f} s); the held requests got {dict(seen)}"
+        )
         # Each was held to its end (a 5 s stream, a 3 s wait then 503) and none was refused: all 16 were open.
         assert seen["stream 200"] >= 8 and seen["wait 503 View not current yet"] >= 8, seen
         assert set(seen) == {"stream 200", "wait 503 View not current yet"}, seen

@@ -1,4 +1,5 @@
 """Reinspections over HTTP: triggered by a report of concern, listed, scheduled, compared."""
+
 from __future__ import annotations
 
 from typing import Any

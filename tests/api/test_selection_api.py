@@ -1,4 +1,5 @@
 """Risk-based selection over HTTP (api-2 C): published criteria, plans recorded with each body's reasons."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -37,7 +38,11 @@ def test_a_yos_plan_selects_to_capacity_with_reasons_and_is_recorded(api: Api) -
     plan = api.ok(response, 201)
     assert response.headers["Inspectorate-Position"]
     assert (plan["year"], plan["criteria"]["code"], plan["capacity"], plan["revision"]) == (
-        "2018-19", "YOS-SELECTION-2018", 2, 1)
+        "2018-19",
+        "YOS-SELECTION-2018",
+        2,
+        1,
+    )
     assert [e["body_id"] for e in plan["selected"]] == [big, middle]
     assert [e["body_id"] for e in plan["not_selected"]] == [small]
     first = plan["selected"][0]
@@ -64,8 +69,7 @@ def test_an_organisation_is_told_its_own_entry(api: Api) -> None:
 def test_probation_selects_every_division_and_crc(api: Api) -> None:
     trust = register(api, "Cumbria", "probation_trust")
     api.ok(api.post("/v1/bodies", {"name": "CLCRC", "type": "crc", "region": "NW", "succeeds": [trust]}), 201)
-    api.ok(api.post("/v1/bodies", {"name": "NPS NW", "type": "nps_division", "region": "NW", "succeeds": [trust]}),
-           201)
+    api.ok(api.post("/v1/bodies", {"name": "NPS NW", "type": "nps_division", "region": "NW", "succeeds": [trust]}), 201)
     plan = api.ok(api.post("/v1/programmes/PROBATION/plans", {"year": "2018-19"}), 201)
     assert sorted(e["name"] for e in plan["selected"]) == ["CLCRC", "NPS NW"] and plan["not_selected"] == []
     assert {e["basis"] for e in plan["selected"]} == {"every_year"}
@@ -74,8 +78,14 @@ def test_probation_selects_every_division_and_crc(api: Api) -> None:
 
 
 def test_plan_input_and_roles(api: Api) -> None:
-    for data in ({}, {"year": "2018"}, {"year": "2018-19", "capacity": -1}, {"year": "2018-19", "capacity": "3"},
-                 {"year": "2017-18"}, {"year": "2018-19", "extra": 1}):
+    for data in (
+        {},
+        {"year": "2018"},
+        {"year": "2018-19", "capacity": -1},
+        {"year": "2018-19", "capacity": "3"},
+        {"year": "2017-18"},
+        {"year": "2018-19", "extra": 1},
+    ):
         assert_problem(api.post("/v1/programmes/YOS/plans", data), 422)
     assert_problem(api.post("/v1/programmes/CCI/plans", {"year": "2011-12"}), 404)
     for role in ("local_assessor", "qa_reviewer", "auditor", "organisation", "integration"):

@@ -1,4 +1,5 @@
 """A server worker's app, as granian builds it in each worker process (``web.server.worker_app``)."""
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,9 @@ def test_a_worker_keeps_what_it_starts_with_out_of_the_cyclic_collectors_way(tmp
     """Its startup objects are frozen, so no full collection walks them again with a request waiting."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("INSPECTORATE_")}
     env["INSPECTORATE_DATA_DIR"] = str(tmp_path)
-    done = subprocess.run([sys.executable, "-c", WORKER], env=env, cwd=REPO, capture_output=True, text=True,
-                          timeout=60, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER], env=env, cwd=REPO, capture_output=True, text=True, timeout=60, check=True
+    )
     before, frozen, health = (int(x) for x in done.stdout.split())
     assert before == 0
     assert frozen > 50_000  # modules, the app, its schemas and routes
@@ -64,8 +66,9 @@ print(child.pid, flush=True)
 
 def test_a_worker_whose_server_is_gone_exits_even_if_it_ignores_sigterm() -> None:
     """The server's main process exits (here: at once), leaving the worker an orphan that ignores SIGTERM."""
-    done = subprocess.run([sys.executable, "-c", PARENT, ORPHAN], cwd=REPO, capture_output=True, text=True,
-                          timeout=30, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", PARENT, ORPHAN], cwd=REPO, capture_output=True, text=True, timeout=30, check=True
+    )
     orphan = Path(f"/proc/{int(done.stdout)}")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and orphan.exists() and "Z" not in _state(orphan):

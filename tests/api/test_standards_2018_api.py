@@ -1,4 +1,5 @@
 """The 2018 standards framework over HTTP: a whole YOS inspection, and every new request's errors."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,10 +25,14 @@ def put(api: Api, path: str, data: Any, role: str = "inspector") -> Any:
     return api.call("PUT", path, role, json=data)
 
 
-def schedule(api: Api, programme: str = "YOS", name: str = "Cumbria", type_: str = "yot",
-             start: str = "2019-03-04") -> str:
-    data = {"programme": programme, "inspected_body": {"name": name, "type": type_, "region": "North West"},
-            "fieldwork_start": start}
+def schedule(
+    api: Api, programme: str = "YOS", name: str = "Cumbria", type_: str = "yot", start: str = "2019-03-04"
+) -> str:
+    data = {
+        "programme": programme,
+        "inspected_body": {"name": name, "type": type_, "region": "North West"},
+        "fieldwork_start": start,
+    }
     return api.ok(api.post("/v1/inspections", data), 201)["id"]
 
 
@@ -42,14 +47,20 @@ def add_case(api: Api, inspection_id: str, ref: str, **overrides: Any) -> str:
     return api.ok(api.post(f"/v1/inspections/{inspection_id}/cases", data), 201)["id"]
 
 
-def key_questions(standards: tuple[str, ...], sufficient: bool | None,
-                  questions: tuple[str, ...] = YOS_QUESTIONS) -> list[dict[str, Any]]:
+def key_questions(
+    standards: tuple[str, ...], sufficient: bool | None, questions: tuple[str, ...] = YOS_QUESTIONS
+) -> list[dict[str, Any]]:
     return [{"standard": s, "question": q, "sufficient": sufficient} for s in standards for q in questions]
 
 
-CASELOAD_20 = {"population": 20, "by": {"gender": {"male": 15, "female": 5},
-                                         "disposal": {"community": 16, "pre_court": 4},
-                                         "risk_level": {"medium": 12, "high": 8}}}
+CASELOAD_20 = {
+    "population": 20,
+    "by": {
+        "gender": {"male": 15, "female": 5},
+        "disposal": {"community": 16, "pre_court": 4},
+        "risk_level": {"medium": 12, "high": 8},
+    },
+}
 
 
 def test_a_whole_yos_inspection_through_the_api(api: Api) -> None:
@@ -68,12 +79,20 @@ def test_a_whole_yos_inspection_through_the_api(api: Api) -> None:
     for case_id in out_of_court:
         api.ok(api.post(f"/v1/cases/{case_id}/ratings", {"judgements": key_questions(("3.1", "3.2", "3.3"), True)}))
     sample = api.ok(api.get(f"/v1/inspections/{inspection_id}/sample"))
-    assert sample["sampled"] == 13 and sample["by"]["disposal"]["pre_court"] == {"caseload": 4, "quota": 3, "sampled": 3}
+    assert sample["sampled"] == 13 and sample["by"]["disposal"]["pre_court"] == {
+        "caseload": 4,
+        "quota": 3,
+        "sampled": 3,
+    }
 
     # A moderation of a key question, for the consistency view.
-    api.ok(api.post(f"/v1/cases/{court[0]}/moderations",
-                    {"judgements": [{"standard": "2.1", "question": "desistance", "sufficient": False}],
-                     "note": "Dip sample."}, "qa_reviewer"))
+    api.ok(
+        api.post(
+            f"/v1/cases/{court[0]}/moderations",
+            {"judgements": [{"standard": "2.1", "question": "desistance", "sufficient": False}], "note": "Dip sample."},
+            "qa_reviewer",
+        )
+    )
 
     # Live ratings before publication: the rule on the lowest key question.
     project(api)
@@ -81,47 +100,75 @@ def test_a_whole_yos_inspection_through_the_api(api: Api) -> None:
     assert live["frozen"] is False
     assert live["standards"]["2.1"]["rating"] == "good" and live["standards"]["2.1"]["percentage"] == 70
     assert live["standards"]["2.1"]["key_questions"]["desistance"] == {
-        "score": 70, "sufficient": 7, "applicable": 10, "ci95": [39.7, 89.2],
+        "score": 70,
+        "sufficient": 7,
+        "applicable": 10,
+        "ci95": [39.7, 89.2],
     }
     assert live["standards"]["1.1"]["rating"] is None
     scores = api.ok(api.get(f"/v1/views/inspections/{inspection_id}/scores"))
     # Diversity breakdown by characteristic for key questions, as for areas.
     assert scores["breakdown"]["gender"]["female"]["3.1/desistance"]["applicable"] == 3
     assert scores["breakdown"]["gender"]["male"]["2.1/desistance"] == {
-        "score": 70, "sufficient": 7, "applicable": 10, "ci95": [39.7, 89.2],
+        "score": 70,
+        "sufficient": 7,
+        "applicable": 10,
+        "ci95": [39.7, 89.2],
     }
     assert scores["criteria"]["desistance"]["applicable"] == 10 * 4 + 3 * 3
 
     # 13 sampled of 14: complete-fieldwork asks for a reason.
     problem = assert_problem(api.post(f"/v1/inspections/{inspection_id}/complete-fieldwork", {}), 409)
     assert "14" in problem["detail"]
-    api.ok(api.post(f"/v1/inspections/{inspection_id}/complete-fieldwork",
-                    {"short_sample_reason": "one case file was sealed by the court"}))
+    api.ok(
+        api.post(
+            f"/v1/inspections/{inspection_id}/complete-fieldwork",
+            {"short_sample_reason": "one case file was sealed by the court"},
+        )
+    )
 
     problem = assert_problem(api.post(f"/v1/inspections/{inspection_id}/publish", {"published_on": "2019-06-01"}), 409)
     assert "1.1" in problem["detail"] and "3.4" in problem["detail"]
     for code in ("1.1", "1.2", "1.3", "1.4", "3.4"):
-        rated = api.ok(api.post(f"/v1/inspections/{inspection_id}/standards/{code}/rating",
-                                {"rating": "good", "rationale": "Evidence from the meetings."}))
+        rated = api.ok(
+            api.post(
+                f"/v1/inspections/{inspection_id}/standards/{code}/rating",
+                {"rating": "good", "rationale": "Evidence from the meetings."},
+            )
+        )
         assert (rated["standard"], rated["kind"]) == (code, "organisational")
-    override = api.ok(api.post(f"/v1/inspections/{inspection_id}/standards/2.2/rating",
-                               {"rating": "requires_improvement", "rationale": "Plans were not shared."}))
+    override = api.ok(
+        api.post(
+            f"/v1/inspections/{inspection_id}/standards/2.2/rating",
+            {"rating": "requires_improvement", "rationale": "Plans were not shared."},
+        )
+    )
     assert override["kind"] == "override"
 
     with freeze_time("2019-07-01"):
         published = api.ok(api.post(f"/v1/inspections/{inspection_id}/publish", {"published_on": "2019-06-01"}))
     assert published["status"] == "published"
     ratings = published["ratings"]
-    assert ratings["standards"]["2.2"] == {"rating": "requires_improvement", "rule_rating": "good",
-                                           "percentage": 70, "overridden": True, "kind": "case"}
+    assert ratings["standards"]["2.2"] == {
+        "rating": "requires_improvement",
+        "rule_rating": "good",
+        "percentage": 70,
+        "overridden": True,
+        "kind": "case",
+    }
     assert ratings["standards"]["3.1"]["rating"] == "outstanding"
     # 5 good org (10) + 2.1, 2.3, 2.4 good (6) + 2.2 RI (1) + 3.1-3.3 outstanding (9) = 26 of 36
     assert ratings["overall"] == {"rating": "good", "score": 26, "max": 36}
     assert published["reinspection"] is None
 
     # Frozen: no rating, judgement or caseload changes afterwards.
-    assert_problem(api.post(f"/v1/inspections/{inspection_id}/standards/1.1/rating",
-                            {"rating": "inadequate", "rationale": "Later evidence."}), 409)
+    assert_problem(
+        api.post(
+            f"/v1/inspections/{inspection_id}/standards/1.1/rating",
+            {"rating": "inadequate", "rationale": "Later evidence."},
+        ),
+        409,
+    )
     assert_problem(api.post(f"/v1/cases/{court[0]}/ratings", {"judgements": key_questions(("2.1",), True)}), 409)
     assert_problem(put(api, f"/v1/inspections/{inspection_id}/caseload", CASELOAD_20), 409)
 
@@ -146,8 +193,12 @@ def test_a_whole_yos_inspection_through_the_api(api: Api) -> None:
 
     history = api.ok(api.get(f"/v1/inspections/{inspection_id}/history", "auditor"))
     kinds = [e["type"] for e in history["events"]] if isinstance(history, dict) else [e["type"] for e in history]
-    for kind in ("inspection.caseload_recorded.v1", "inspection.standard_rated.v1",
-                 "inspection.short_sample_accepted.v1", "inspection.ratings_published.v1"):
+    for kind in (
+        "inspection.caseload_recorded.v1",
+        "inspection.standard_rated.v1",
+        "inspection.short_sample_accepted.v1",
+        "inspection.ratings_published.v1",
+    ):
         assert kind in kinds
     feed = api.ok(api.get("/v1/events?after=0&limit=1000", "integration"))
     rated_events = [e for e in feed["events"] if e["type"] == "inspection.standard_rated.v1"]
@@ -174,17 +225,29 @@ def test_judgements_of_the_wrong_shape_or_a_standard_that_does_not_apply(api: Ap
     court_case = add_case(api, yos, "C1", disposal="custody")
     wrong_shape = assert_problem(api.post(f"/v1/cases/{court_case}/ratings", {"judgements": judgements(True)}), 422)
     assert "standard" in wrong_shape["detail"] or "standard" in str(wrong_shape.get("errors"))
-    not_applicable = assert_problem(api.post(f"/v1/cases/{court_case}/ratings",
-                                             {"judgements": key_questions(("3.1",), True)}), 422)
+    not_applicable = assert_problem(
+        api.post(f"/v1/cases/{court_case}/ratings", {"judgements": key_questions(("3.1",), True)}), 422
+    )
     assert "does not apply" in str(not_applicable)
-    organisational = assert_problem(api.post(f"/v1/cases/{court_case}/ratings",
-                                             {"judgements": key_questions(("1.1",), True)}), 422)
+    organisational = assert_problem(
+        api.post(f"/v1/cases/{court_case}/ratings", {"judgements": key_questions(("1.1",), True)}), 422
+    )
     assert "judgements.0.standard" in organisational["errors"]  # organisational: not among the case standards
-    wrong_question = assert_problem(api.post(f"/v1/cases/{court_case}/ratings", {"judgements": [
-        {"standard": "2.1", "question": "keeping_safe", "sufficient": True}]}), 422)
+    wrong_question = assert_problem(
+        api.post(
+            f"/v1/cases/{court_case}/ratings",
+            {"judgements": [{"standard": "2.1", "question": "keeping_safe", "sufficient": True}]},
+        ),
+        422,
+    )
     assert "keeping_safe" in str(wrong_question)
-    mixed = assert_problem(api.post(f"/v1/cases/{court_case}/ratings", {"judgements": [
-        {"standard": "2.1", "question": "desistance", "area": "risk_of_harm", "sufficient": True}]}), 422)
+    mixed = assert_problem(
+        api.post(
+            f"/v1/cases/{court_case}/ratings",
+            {"judgements": [{"standard": "2.1", "question": "desistance", "area": "risk_of_harm", "sufficient": True}]},
+        ),
+        422,
+    )
     assert mixed["status"] == 422
     # and the 2018 shape on a 2011 inspection
     omi2 = api.in_fieldwork()
@@ -196,38 +259,73 @@ def test_judgements_of_the_wrong_shape_or_a_standard_that_does_not_apply(api: Ap
 
 
 def test_probation_answers_every_case_and_rates_by_body_type(api: Api) -> None:
-    assert_problem(api.post("/v1/inspections", {
-        "programme": "PROBATION", "fieldwork_start": "2019-03-04",
-        "inspected_body": {"name": "Cumbria YOT", "type": "yot", "region": "North West"}}), 422)
-    assert_problem(api.post("/v1/inspections", {
-        "programme": "YOS", "fieldwork_start": "2019-03-04",
-        "inspected_body": {"name": "Cumbria NPS", "type": "nps_division", "region": "North West"}}), 422)
+    assert_problem(
+        api.post(
+            "/v1/inspections",
+            {
+                "programme": "PROBATION",
+                "fieldwork_start": "2019-03-04",
+                "inspected_body": {"name": "Cumbria YOT", "type": "yot", "region": "North West"},
+            },
+        ),
+        422,
+    )
+    assert_problem(
+        api.post(
+            "/v1/inspections",
+            {
+                "programme": "YOS",
+                "fieldwork_start": "2019-03-04",
+                "inspected_body": {"name": "Cumbria NPS", "type": "nps_division", "region": "North West"},
+            },
+        ),
+        422,
+    )
     nps = in_fieldwork(api, programme="PROBATION", name="North West NPS", type_="nps_division")
     case_id = add_case(api, nps, "A1", disposal="pre_court")
     api.ok(api.post(f"/v1/cases/{case_id}/ratings", {"judgements": key_questions(COURT, False, PROBATION_QUESTIONS)}))
-    assert_problem(api.post(f"/v1/inspections/{nps}/standards/4.1/rating",
-                            {"rating": "good", "rationale": "x"}), 422)  # a CRC's standard
-    assert_problem(api.post(f"/v1/inspections/{nps}/standards/9.9/rating",
-                            {"rating": "good", "rationale": "x"}), 422)
-    assert_problem(api.post(f"/v1/inspections/{nps}/standards/1.1/rating",
-                            {"rating": "great", "rationale": "x"}), 422)
+    assert_problem(
+        api.post(f"/v1/inspections/{nps}/standards/4.1/rating", {"rating": "good", "rationale": "x"}), 422
+    )  # a CRC's standard
+    assert_problem(api.post(f"/v1/inspections/{nps}/standards/9.9/rating", {"rating": "good", "rationale": "x"}), 422)
+    assert_problem(api.post(f"/v1/inspections/{nps}/standards/1.1/rating", {"rating": "great", "rationale": "x"}), 422)
     assert_problem(api.post(f"/v1/inspections/{nps}/standards/1.1/rating", {"rating": "good"}), 422)
-    assert_problem(api.post(f"/v1/inspections/{nps}/standards/1.1/rating",
-                            {"rating": "good", "rationale": "x"}, "local_assessor"), 403)
+    assert_problem(
+        api.post(f"/v1/inspections/{nps}/standards/1.1/rating", {"rating": "good", "rationale": "x"}, "local_assessor"),
+        403,
+    )
     api.ok(api.post(f"/v1/inspections/{nps}/complete-fieldwork", {}))  # no caseload: no sample rule
     for code in ("1.1", "1.2", "1.3", "1.4", "3.1"):
-        api.ok(api.post(f"/v1/inspections/{nps}/standards/{code}/rating",
-                        {"rating": "inadequate", "rationale": "Little evidence."}))
+        api.ok(
+            api.post(
+                f"/v1/inspections/{nps}/standards/{code}/rating",
+                {"rating": "inadequate", "rationale": "Little evidence."},
+            )
+        )
     problem = assert_problem(api.post(f"/v1/inspections/{nps}/publish", {"published_on": "2019-06-01"}), 409)
     assert "3.2" in problem["detail"]
-    api.ok(api.post(f"/v1/inspections/{nps}/standards/3.2/rating", {"rating": "requires_improvement",
-                                                                   "rationale": "Some contact."}))
+    api.ok(
+        api.post(
+            f"/v1/inspections/{nps}/standards/3.2/rating",
+            {"rating": "requires_improvement", "rationale": "Some contact."},
+        )
+    )
     with freeze_time("2019-07-01"):
         published = api.ok(api.post(f"/v1/inspections/{nps}/publish", {"published_on": "2019-06-01"}))
     assert published["ratings"]["overall"] == {"rating": "inadequate", "score": 1, "max": 30}
     assert published["of_concern"] is True and published["reinspection"]["due_on"] == "2020-06-01"
-    assert set(published["ratings"]["standards"]) == {"1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4",
-                                                       "3.1", "3.2"}
+    assert set(published["ratings"]["standards"]) == {
+        "1.1",
+        "1.2",
+        "1.3",
+        "1.4",
+        "2.1",
+        "2.2",
+        "2.3",
+        "2.4",
+        "3.1",
+        "3.2",
+    }
     reinspections = api.ok(api.get(f"/v1/reinspections?origin_inspection_id={nps}", "auditor"))
     assert len(reinspections["items"]) == 1
 
@@ -266,16 +364,17 @@ def test_caseload_and_sample_roles_and_frameworks(api: Api) -> None:
     assert api.get(f"/v1/inspections/{other}/sample", "organisation").status_code in (403, 404)
     omi2 = api.in_fieldwork()
     assert_problem(put(api, f"/v1/inspections/{omi2}/caseload", CASELOAD_20), 422)
-    assert_problem(api.post(f"/v1/inspections/{omi2}/standards/1.1/rating",
-                            {"rating": "good", "rationale": "x"}), 422)
+    assert_problem(api.post(f"/v1/inspections/{omi2}/standards/1.1/rating", {"rating": "good", "rationale": "x"}), 422)
     assert_problem(api.get(f"/v1/views/inspections/{omi2}/ratings"), 404)
 
 
 @pytest.mark.parametrize(("population", "size"), [(20, 14), (100, 30), (1000, 40)])
 def test_the_sample_sizes_the_service_computes(api: Api, population: int, size: int) -> None:
     inspection_id = in_fieldwork(api)
-    caseload = {"population": population, "by": {"gender": {"male": population - population // 4,
-                                                             "female": population // 4}}}
+    caseload = {
+        "population": population,
+        "by": {"gender": {"male": population - population // 4, "female": population // 4}},
+    }
     sample = api.ok(put(api, f"/v1/inspections/{inspection_id}/caseload", caseload))
     assert sample["sample_size"] == size
     assert sum(v["quota"] for v in sample["by"]["gender"].values()) == size

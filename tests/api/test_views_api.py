@@ -1,4 +1,5 @@
 """Read views over HTTP: shapes, roles, organisations, ?min_position, status and health."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -50,14 +51,20 @@ def test_scores_are_live_in_fieldwork_with_intervals_and_a_breakdown_then_frozen
     project(api)
     frozen = api.ok(api.get(f"/v1/views/inspections/{inspection_id}/scores"))
     assert frozen["frozen"] is True
-    assert {a: {k: v[k] for k in ("score", "sufficient", "applicable")} for a, v in frozen["headline"].items()} \
-        == published["headline_scores"]
+    assert {
+        a: {k: v[k] for k in ("score", "sufficient", "applicable")} for a, v in frozen["headline"].items()
+    } == published["headline_scores"]
 
 
 def test_min_position_waits_for_the_view_else_503_with_retry_after(api: Api) -> None:
-    response = api.post("/v1/inspections", {"programme": "OMI2", "fieldwork_start": "2011-05-03",
-                                            "inspected_body": {"name": "Cumbria", "type": "probation_trust",
-                                                               "region": "North West"}})
+    response = api.post(
+        "/v1/inspections",
+        {
+            "programme": "OMI2",
+            "fieldwork_start": "2011-05-03",
+            "inspected_body": {"name": "Cumbria", "type": "probation_trust", "region": "North West"},
+        },
+    )
     position = int(response.headers["Inspectorate-Position"])
     inspection_id = response.get_json()["id"]
     path = f"/v1/views/inspections/{inspection_id}/scores?min_position={position}"
@@ -73,10 +80,16 @@ def test_min_position_waits_for_the_view_else_503_with_retry_after(api: Api) -> 
 def test_a_min_position_beyond_the_head_is_422_at_once(api: Api) -> None:
     import time
 
-    position = int(api.post("/v1/inspections", {"programme": "OMI2", "fieldwork_start": "2011-05-03",
-                                                "inspected_body": {"name": "Cumbria", "type": "probation_trust",
-                                                                   "region": "North West"}}
-                            ).headers["Inspectorate-Position"])
+    position = int(
+        api.post(
+            "/v1/inspections",
+            {
+                "programme": "OMI2",
+                "fieldwork_start": "2011-05-03",
+                "inspected_body": {"name": "Cumbria", "type": "probation_trust", "region": "North West"},
+            },
+        ).headers["Inspectorate-Position"]
+    )
     started = time.monotonic()
     problem = assert_problem(api.get("/v1/views/complaints?min_position=999999999", "organisation"), 422)
     assert time.monotonic() - started < 0.5  # not a 3 s wait that can never succeed
@@ -90,10 +103,16 @@ def test_a_long_held_request_beyond_the_workers_or_the_tokens_places_is_refused_
 
     from web import longheld
 
-    position = int(api.post("/v1/inspections", {"programme": "OMI2", "fieldwork_start": "2011-05-03",
-                                                "inspected_body": {"name": "Cumbria", "type": "probation_trust",
-                                                                   "region": "North West"}}
-                            ).headers["Inspectorate-Position"])
+    position = int(
+        api.post(
+            "/v1/inspections",
+            {
+                "programme": "OMI2",
+                "fieldwork_start": "2011-05-03",
+                "inspected_body": {"name": "Cumbria", "type": "probation_trust", "region": "North West"},
+            },
+        ).headers["Inspectorate-Position"]
+    )
     gate = longheld.Gate(places=3, per_token=2)
     monkeypatch.setattr(longheld, "GATE", gate)
     mine = longheld.hash_token(api.token("inspector"))
@@ -123,8 +142,12 @@ def test_programme_year_pools_published_inspections_with_lowest_and_highest(api:
     year = api.ok(api.get("/v1/views/programmes/OMI2/years/2011-12"))
     assert year["inspections"] == 2 and year["cases"] == 7
     assert year["aggregate"]["risk_of_harm"] == {"score": 43, "sufficient": 9, "applicable": 21}
-    assert year["lowest"]["risk_of_harm"] == {"score": 25, "inspection_id": second["id"], "inspected_body": "Lancashire",
-                                              "tied": [{"inspection_id": second["id"], "inspected_body": "Lancashire"}]}
+    assert year["lowest"]["risk_of_harm"] == {
+        "score": 25,
+        "inspection_id": second["id"],
+        "inspected_body": "Lancashire",
+        "tied": [{"inspection_id": second["id"], "inspected_body": "Lancashire"}],
+    }
     assert year["highest"]["risk_of_harm"]["inspection_id"] == first["id"]
     assert [row["headline"]["risk_of_harm"] for row in year["rows"]] == [67, 25]
     empty = api.ok(api.get("/v1/views/programmes/CCI/years/2011-12"))
@@ -174,9 +197,13 @@ def test_consistency_is_for_quality_assurance_auditors_and_admins(api: Api) -> N
     inspection_id = api.in_fieldwork()
     case_id = api.add_case(inspection_id)
     api.rate(case_id, True)
-    moderation = {"judgements": [{"area": "risk_of_harm", "criterion": "outcomes", "sufficient": False},
-                                 {"area": "risk_of_harm", "criterion": "interventions", "sufficient": True}],
-                  "note": "Dip sample."}
+    moderation = {
+        "judgements": [
+            {"area": "risk_of_harm", "criterion": "outcomes", "sufficient": False},
+            {"area": "risk_of_harm", "criterion": "interventions", "sufficient": True},
+        ],
+        "note": "Dip sample.",
+    }
     api.ok(api.post(f"/v1/cases/{case_id}/moderations", moderation, "qa_reviewer"))
     project(api)
     for role in ("inspector", "organisation", "local_assessor", "integration"):
@@ -199,8 +226,16 @@ def test_reinspections_view_lists_due_dates_and_status(api: Api) -> None:
     assert api.ok(api.get(f"/v1/views/reinspections?origin_inspection_id={published['id']}"))["items"]
     assert api.ok(api.get("/v1/views/reinspections?status=completed"))["items"] == []
     assert api.ok(api.get("/v1/views/reinspections", "organisation"))["items"]  # Cumbria's own
-    assert api.ok(api.get("/v1/views/reinspections", "organisation", headers={
-        "Authorization": f"Bearer {api.token('organisation', 'Lancashire')}"}))["items"] == []
+    assert (
+        api.ok(
+            api.get(
+                "/v1/views/reinspections",
+                "organisation",
+                headers={"Authorization": f"Bearer {api.token('organisation', 'Lancashire')}"},
+            )
+        )["items"]
+        == []
+    )
 
 
 def test_a_reinspection_reads_due_from_its_due_date_in_both_reads_before_the_deadline_process(api: Api) -> None:

@@ -1,4 +1,5 @@
 """Webhooks: real deliveries to a receiver on loopback, verified with the Standard Webhooks reference library."""
+
 from __future__ import annotations
 
 import contextlib
@@ -117,8 +118,11 @@ def test_three_days_of_failures_disable_it_and_an_admin_enables_it_again(hooked:
             time.sleep(0.02)
         engine = services_of(hooked.app).read_engine
         with engine.begin() as conn:  # it has been failing for three days; the next attempt is due now
-            conn.execute(webhooks_table.update().where(webhooks_table.c.id == created["id"]).values(
-                failing_since=clock.now() - timedelta(days=3, seconds=1), next_attempt_at=clock.now()))
+            conn.execute(
+                webhooks_table.update()
+                .where(webhooks_table.c.id == created["id"])
+                .values(failing_since=clock.now() - timedelta(days=3, seconds=1), next_attempt_at=clock.now())
+            )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             shown = hooked.ok(hooked.get(f"/v1/webhooks/{created['id']}", role="admin"))
@@ -159,7 +163,7 @@ def test_replay_from_a_position_and_filters_by_type_and_inspection(hooked: Api) 
         deadline = time.monotonic() + 10
         while len(everything.acknowledged()) < len(expected) + 2 and time.monotonic() < deadline:
             time.sleep(0.02)
-        again = [r.headers["webhook-id"] for r in everything.acknowledged()[len(expected):]]
+        again = [r.headers["webhook-id"] for r in everything.acknowledged()[len(expected) :]]
         assert again == [e["id"] for e in expected[-2:]]
         too_far = hooked.post(f"/v1/webhooks/{webhook_id}/replay", {"after": 10**12}, role="admin")
         assert "after" in assert_problem(too_far, 422)["errors"]
@@ -167,11 +171,18 @@ def test_replay_from_a_position_and_filters_by_type_and_inspection(hooked: Api) 
         assert_problem(hooked.get(f"/v1/webhooks/{webhook_id}", role="admin"), 404)
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:9/hook",  # loopback: refused unless named
-    "http://10.0.0.5/hook", "http://169.254.169.254/latest/meta-data", "http://localhost/hook",
-    "ftp://partner.example.org/x", "not a url", "http://user:pw@partner.example.org/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hook",  # loopback: refused unless named
+        "http://10.0.0.5/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://localhost/hook",
+        "ftp://partner.example.org/x",
+        "not a url",
+        "http://user:pw@partner.example.org/",
+    ],
+)
 def test_a_url_to_a_host_not_allowed_is_422(api: Api, url: str) -> None:
     problem = assert_problem(api.post("/v1/webhooks", {"url": url}, role="admin"), 422)
     assert "url" in problem["errors"]
@@ -181,9 +192,12 @@ def test_a_url_to_a_host_not_allowed_is_422(api: Api, url: str) -> None:
 def test_webhooks_are_for_admins_and_bad_fields_are_422(hooked: Api) -> None:
     assert_problem(hooked.post("/v1/webhooks", {"url": "http://127.0.0.1/"}, role="integration"), 403)
     assert_problem(hooked.get("/v1/webhooks", role="inspector"), 403)
-    for body in ({"url": "http://127.0.0.1/", "types": ["no.such.v1"]},
-                 {"url": "http://127.0.0.1/", "inspection_id": "3f1c2b8e-6a0d-4d57-9a53-2b7e2f9c1d40"},
-                 {"url": "http://127.0.0.1/", "colour": "red"}, {}):
+    for body in (
+        {"url": "http://127.0.0.1/", "types": ["no.such.v1"]},
+        {"url": "http://127.0.0.1/", "inspection_id": "3f1c2b8e-6a0d-4d57-9a53-2b7e2f9c1d40"},
+        {"url": "http://127.0.0.1/", "colour": "red"},
+        {},
+    ):
         assert_problem(hooked.post("/v1/webhooks", body, role="admin"), 422)
 
 
@@ -263,8 +277,9 @@ def test_serve_killed_outright_mid_delivery_resumes_after_a_restart(settings: Se
 
     def start() -> tuple[subprocess.Popen[bytes], object]:
         log = open(tmp_path / "serve.log", "ab")  # noqa: SIM115 - the server writes to it as long as it runs
-        process = subprocess.Popen([INSPECTORATE, "serve", "--port", str(port)], env=env, cwd=REPO, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [INSPECTORATE, "serve", "--port", str(port)], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT
+        )
         wait_until_healthy(port, process, log)
         return process, log
 
@@ -276,15 +291,24 @@ def test_serve_killed_outright_mid_delivery_resumes_after_a_restart(settings: Se
         process.wait(timeout=10)
 
     def token(role: str) -> str:
-        created = subprocess.run([INSPECTORATE, "token", "create", "--name", role, "--role", role], env=env, cwd=REPO,
-                                 capture_output=True, text=True, timeout=60, check=True)
+        created = subprocess.run(
+            [INSPECTORATE, "token", "create", "--name", role, "--role", role],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         return created.stdout.strip().splitlines()[-1]
 
     def call(method: str, path: str, secret: str, body: object = None) -> dict:
-        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
-                                         data=json.dumps(body).encode() if body is not None else None,
-                                         headers={"Authorization": f"Bearer {secret}",
-                                                  "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}",
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=15) as response:
             return json.loads(response.read() or b"null")
 
@@ -293,18 +317,39 @@ def test_serve_killed_outright_mid_delivery_resumes_after_a_restart(settings: Se
         admin, inspector, integration = token("admin"), token("inspector"), token("integration")
         with receiving(delay=0.03) as receiver:
             created = call("POST", "/v1/webhooks", admin, {"url": receiver.url})
-            inspection = call("POST", "/v1/inspections", inspector, {
-                "programme": "OMI2", "inspected_body": {"name": "Cumbria", "type": "probation_trust",
-                                                        "region": "North West"}, "fieldwork_start": "2011-05-03"})["id"]
+            inspection = call(
+                "POST",
+                "/v1/inspections",
+                inspector,
+                {
+                    "programme": "OMI2",
+                    "inspected_body": {"name": "Cumbria", "type": "probation_trust", "region": "North West"},
+                    "fieldwork_start": "2011-05-03",
+                },
+            )["id"]
             call("POST", f"/v1/inspections/{inspection}/start-fieldwork", inspector, {})
             for n in range(30):
-                call("POST", f"/v1/inspections/{inspection}/cases", inspector, {
-                    "case_ref": f"C{n}", "characteristics": {"gender": "male", "ethnicity": "white",
-                                                             "age_band": "25-49", "disability": False,
-                                                             "looked_after": None, "disposal": "community",
-                                                             "risk_level": "low"}})
-            expected = [e["id"] for e in call("GET", f"/v1/events?after={created['position']}&limit=1000",
-                                              integration)["events"]]
+                call(
+                    "POST",
+                    f"/v1/inspections/{inspection}/cases",
+                    inspector,
+                    {
+                        "case_ref": f"C{n}",
+                        "characteristics": {
+                            "gender": "male",
+                            "ethnicity": "white",
+                            "age_band": "25-49",
+                            "disability": False,
+                            "looked_after": None,
+                            "disposal": "community",
+                            "risk_level": "low",
+                        },
+                    },
+                )
+            expected = [
+                e["id"]
+                for e in call("GET", f"/v1/events?after={created['position']}&limit=1000", integration)["events"]
+            ]
             receiver.wait_for(10, timeout=60)
             kill_all(process)
             time.sleep(0.3)

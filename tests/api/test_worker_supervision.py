@@ -1,4 +1,5 @@
 """`inspectorate serve` keeps its projection worker alive: a worker that exits is started again."""
+
 from __future__ import annotations
 
 import subprocess
@@ -42,8 +43,9 @@ def test_the_worker_beats_while_idle_and_project_check_tells_a_live_one_from_a_s
     heartbeat = tmp_path / "var" / "projection-worker.heartbeat"
 
     def check() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([INSPECTORATE, "project", "--check"], env=env, cwd=REPO, capture_output=True,
-                              text=True, timeout=60)
+        return subprocess.run(
+            [INSPECTORATE, "project", "--check"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
+        )
 
     assert check().returncode == 1  # never started: no heartbeat
     with open(tmp_path / "worker.log", "wb") as log:

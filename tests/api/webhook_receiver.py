@@ -1,4 +1,5 @@
 """A real HTTP receiver on loopback for webhook tests: records what it was sent, answers as told."""
+
 from __future__ import annotations
 
 import threading
@@ -66,8 +67,9 @@ def receiving(answer: Callable[[int], int] | None = None, delay: float = 0.0) ->
                 time.sleep(receiver.delay)
             with receiver.lock:
                 status = receiver.answer(len(receiver.received))
-                receiver.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body, status,
-                                                  time.time()))
+                receiver.received.append(
+                    Received({k.lower(): v for k, v in self.headers.items()}, body, status, time.time())
+                )
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()

@@ -1,4 +1,5 @@
 """The register and selection plans through the application, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -87,6 +88,5 @@ def test_the_register_and_plans_read_as_history_summaries(app: InspectorateApp) 
         f"Succeeded by crc {crc}",
         "Ann Inspector (inspector) recorded the figures of 2017-18: caseload 2400",
         "Ann Inspector (inspector) drew up the plan under PROBATION-SELECTION-2018: 1 selected of 1, capacity 1",
-        "Ann Inspector (inspector) drew up the plan again under PROBATION-SELECTION-2018: 1 selected of 1, "
-        "capacity 5",
+        "Ann Inspector (inspector) drew up the plan again under PROBATION-SELECTION-2018: 1 selected of 1, capacity 5",
     ]

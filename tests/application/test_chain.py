@@ -1,4 +1,5 @@
 """The tamper-evident record on a real store: links written with the events, verification names the break."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -120,8 +121,10 @@ def test_event_written_around_the_recorder_is_named(app: InspectorateApp, settin
     run = execute(settings)
     stray = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
     if settings.is_postgres:
-        run("INSERT INTO {events} (originator_id, originator_version, topic, state) VALUES (?, 1, 'x', ?)",
-            (stray, b"{}"))
+        run(
+            "INSERT INTO {events} (originator_id, originator_version, topic, state) VALUES (?, 1, 'x', ?)",
+            (stray, b"{}"),
+        )
     else:
         run("INSERT INTO {events} VALUES (?, 1, 'x', ?)", (UUID(stray).hex, b"{}"))
     report = app.recorder.verify_chain()  # type: ignore[attr-defined]

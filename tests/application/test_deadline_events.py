@@ -5,6 +5,7 @@ process first run in 2026 said 2026. Class version 2 records ``due_on`` (and the
 events stored by version 1 stay readable, upcast on read, and every reader takes the due day from the
 reinspection where version 1 did not record it.
 """
+
 from __future__ import annotations
 
 import json
@@ -102,12 +103,18 @@ def store_as_version_1(app: InspectorateApp, reinspection_id: UUID, ran_on: date
     state = app.mapper.transcoder.decode(stored.state)
     assert state.pop("class_version") == 2 and state.pop("due_on") == date(2013, 1, 10)
     state["on"] = state.pop("marked_on")
-    app.recorder.insert_events([StoredEvent(stored.originator_id, stored.originator_version, stored.topic,
-                                            app.mapper.transcoder.encode(state))])
+    app.recorder.insert_events(
+        [
+            StoredEvent(
+                stored.originator_id, stored.originator_version, stored.topic, app.mapper.transcoder.encode(state)
+            )
+        ]
+    )
 
 
-def test_a_version_1_event_stays_readable_and_readers_give_the_due_day(app: InspectorateApp,
-                                                                       settings: Settings) -> None:
+def test_a_version_1_event_stays_readable_and_readers_give_the_due_day(
+    app: InspectorateApp, settings: Settings
+) -> None:
     inspection_id, reinspection_id = of_concern(app)
     store_as_version_1(app, reinspection_id, date(2026, 12, 4))
     notification = became_due_notification(app)

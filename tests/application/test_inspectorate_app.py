@@ -1,4 +1,5 @@
 """The application on a real store: the same tests on SQLite and on PostgreSQL."""
+
 from __future__ import annotations
 
 import threading
@@ -107,7 +108,10 @@ def test_the_cases_assessor_is_recognised_by_id_never_by_name(app: InspectorateA
     inspection_id = in_fieldwork(app, "Cumbria")
     case_id = UUID(app.add_case(LEE, inspection_id, "C1", characteristics()).body["id"])
     assert app.get_case(case_id).assessor == {
-        "id": "token-lee", "name": "Lee Assessor", "role": "local_assessor", "organisation": "Lancashire"
+        "id": "token-lee",
+        "name": "Lee Assessor",
+        "role": "local_assessor",
+        "organisation": "Lancashire",
     }
     namesake = Actor("Lee Assessor", "local_assessor", organisation="Lancashire", id="token-other-lee")
     with pytest.raises(NotTheAssessor):
@@ -138,9 +142,13 @@ def test_events_recorded_before_actors_had_ids_stay_readable_and_match_nobody(ap
     token = _cause.set(old_cause)  # as events were stamped before actors had ids
     try:
         inspection = app.get_inspection(inspection_id)
-        case = CaseAssessment(inspection_id=inspection_id, framework=inspection.framework, case_ref="OLD-1",
-                              characteristics=characteristics(),
-                              assessor={"name": "Lee Assessor", "role": "local_assessor", "organisation": "Lancashire"})
+        case = CaseAssessment(
+            inspection_id=inspection_id,
+            framework=inspection.framework,
+            case_ref="OLD-1",
+            characteristics=characteristics(),
+            assessor={"name": "Lee Assessor", "role": "local_assessor", "organisation": "Lancashire"},
+        )
         inspection.sample_case(case.id, "OLD-1")
         app.save(inspection, case)
     finally:
@@ -151,7 +159,10 @@ def test_events_recorded_before_actors_had_ids_stay_readable_and_match_nobody(ap
     app.rate_case(ANN, case.id, judgements(True))
     events = {e["type"]: e for e in app.history(inspection_id)}
     assert events["case.sampled.v1"]["actor"] == {
-        "id": None, "name": "Lee Assessor", "role": "local_assessor", "organisation": None
+        "id": None,
+        "name": "Lee Assessor",
+        "role": "local_assessor",
+        "organisation": None,
     }
     assert events["case.rated.v1"]["actor"]["id"] == "token-ann"
     notification = app.recorder.select_notifications(events["case.sampled.v1"]["position"], 1)[0]
@@ -211,7 +222,8 @@ def rated_in_both(app: InspectorateApp, other: InspectorateApp) -> UUID:
 
 
 def test_a_command_on_a_copy_cached_before_another_process_wrote_is_decided_again_on_the_newest(
-    app: InspectorateApp, other: InspectorateApp,
+    app: InspectorateApp,
+    other: InspectorateApp,
 ) -> None:
     case_id = rated_in_both(app, other)
     result = app.rate_case(ANN, case_id, judgements(True))
@@ -221,7 +233,8 @@ def test_a_command_on_a_copy_cached_before_another_process_wrote_is_decided_agai
 
 
 def test_if_match_is_checked_against_the_newest_version_not_a_cached_one(
-    app: InspectorateApp, other: InspectorateApp,
+    app: InspectorateApp,
+    other: InspectorateApp,
 ) -> None:
     case_id = rated_in_both(app, other)
     # Cached here at version 2; the newest is 3: no false 412.
@@ -233,7 +246,8 @@ def test_if_match_is_checked_against_the_newest_version_not_a_cached_one(
 
 
 def test_a_refusal_is_decided_on_the_newest_state_not_a_cached_one(
-    app: InspectorateApp, other: InspectorateApp,
+    app: InspectorateApp,
+    other: InspectorateApp,
 ) -> None:
     inspection_id = in_fieldwork(app)
     case_id = UUID(app.add_case(ANN, inspection_id, "C1", characteristics()).body["id"])
@@ -248,7 +262,8 @@ def test_a_refusal_is_decided_on_the_newest_state_not_a_cached_one(
 
 
 def test_a_decision_on_a_cached_aggregate_it_does_not_write_is_made_again_on_the_newest(
-    app: InspectorateApp, other: InspectorateApp,
+    app: InspectorateApp,
+    other: InspectorateApp,
 ) -> None:
     case_id = rated_in_both(app, other)
     seen: list[int] = []
@@ -325,8 +340,12 @@ def test_history_is_in_recorded_order_with_actor_and_as_of_time_travel(app: Insp
         app.start_fieldwork(ANN, inspection_id)
     history = app.history(inspection_id)
     assert [e["position"] for e in history] == sorted(e["position"] for e in history)
-    assert history[0]["actor"] == {"id": "token-ann", "name": "Ann Inspector", "role": "inspector",
-                                   "organisation": None}
+    assert history[0]["actor"] == {
+        "id": "token-ann",
+        "name": "Ann Inspector",
+        "role": "inspector",
+        "organisation": None,
+    }
     moment = datetime(2011, 5, 3, 9, 0, 0, tzinfo=UTC)
     assert app.get_inspection(inspection_id, as_of=moment).status == "scheduled"
     assert app.get_inspection(inspection_id, as_of=moment + timedelta(microseconds=1)).status == "fieldwork"

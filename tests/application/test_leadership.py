@@ -1,4 +1,5 @@
 """Leadership among workers: exactly one leads; a standby takes over within seconds when it goes."""
+
 from __future__ import annotations
 
 import threading
@@ -103,8 +104,9 @@ def test_when_the_leaders_session_dies_it_stops_at_once_and_the_standby_leads_wi
     try:
         assert not standby.wait(1.2)
         with psycopg.connect(_dsn(postgres_settings), autocommit=True) as conn:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-                         (leader,))
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", (leader,)
+            )
         cut = time.monotonic()
         assert term.lost.wait(3.0), "the old leader did not notice it lost the lock"
         assert time.monotonic() - cut < 1.5  # it confirms every 0.5 s

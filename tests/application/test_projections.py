@@ -1,4 +1,5 @@
 """Tracked projections on a real store (SQLite and PostgreSQL): live equals rebuilt, crashes, concurrent copies."""
+
 from __future__ import annotations
 
 import threading
@@ -42,8 +43,9 @@ class World:
     app: InspectorateApp
     engine: sa.Engine
 
-    def projector(self, names: list[str] | None = None, page_size: int = 1000, engine: sa.Engine | None = None
-                  ) -> Projector:
+    def projector(
+        self, names: list[str] | None = None, page_size: int = 1000, engine: sa.Engine | None = None
+    ) -> Projector:
         projector = build_projector(self.app, engine or self.engine, self.settings, names)
         projector.page_size = page_size
         projector.ensure_tracking()
@@ -67,8 +69,10 @@ def world(settings: Settings) -> Iterator[World]:
 def snapshot(engine: sa.Engine) -> dict[str, Any]:
     """Every row of every view table, and every tracked position."""
     with engine.connect() as conn:
-        rows = {name: [dict(r) for r in conn.execute(t.select().order_by(t.c.id)).mappings()]
-                for name, t in VIEW_TABLES.items()}
+        rows = {
+            name: [dict(r) for r in conn.execute(t.select().order_by(t.c.id)).mappings()]
+            for name, t in VIEW_TABLES.items()
+        }
         rows["view_tracking"] = dict(conn.execute(sa.select(tracking.c.name, tracking.c.position)).all())
     return rows
 
@@ -83,8 +87,11 @@ def rebuilt(world: World) -> dict[str, Any]:
 
 def test_live_projection_follows_the_record_and_a_rebuild_gives_exactly_the_same_rows(world: World) -> None:
     projector = world.projector(page_size=200)
-    waiter = Listener(world.settings, world.app.recorder.channel_name) if world.settings.is_postgres \
+    waiter = (
+        Listener(world.settings, world.app.recorder.channel_name)
+        if world.settings.is_postgres
         else Poller(world.app, interval=0.01)
+    )
     stop = threading.Event()
     follower = threading.Thread(target=follow, args=(projector, waiter, stop))
     follower.start()
@@ -168,14 +175,21 @@ def assert_views_agree_with_the_application(world: World) -> None:
             cases = app.list_cases(inspection.id)
             headline, _ = tally_cases((c.verdicts() for c in cases), inspection.rules.areas, inspection.rules.criteria)
             expected = {area: t.as_dict() for area, t in headline.items()}
-        assert {a: {k: v[k] for k in ("score", "sufficient", "applicable")} for a, v in view["headline"].items()} \
-            == expected
+        assert {
+            a: {k: v[k] for k in ("score", "sufficient", "applicable")} for a, v in view["headline"].items()
+        } == expected
         assert view["frozen"] == (inspection.status == "published")
     some = published[0]
     same_year = [i for i in published if (i.programme, i.year) == (some.programme, some.year)]
     aggregate, _, _ = pool_year(
-        ((str(i.id), i.inspected_body["name"], {a: Tally(v["sufficient"], v["applicable"])
-                                                 for a, v in i.headline_scores.items()}) for i in same_year),
+        (
+            (
+                str(i.id),
+                i.inspected_body["name"],
+                {a: Tally(v["sufficient"], v["applicable"]) for a, v in i.headline_scores.items()},
+            )
+            for i in same_year
+        ),
         some.rules.areas,
     )
     year = reader.programme_year(some.programme, some.year)
@@ -340,14 +354,16 @@ def test_events_whose_state_no_view_reads_are_not_decoded(world: World) -> None:
     play(world.app, 1, SMALL)
     years = world.projector(["programme_years"])
     assert years.bare == {"inspection.case_sampled.v1"}  # counted by its key: never decoded
-    together = Projector(world.engine, world.app.recorder, years.decoder, [*views_named(["programme_years"]),
-                                                                           _ReadsCaseSampled()])
+    together = Projector(
+        world.engine, world.app.recorder, years.decoder, [*views_named(["programme_years"]), _ReadsCaseSampled()]
+    )
     assert together.bare == frozenset()  # another view reads its state: decoded for both
     rows = world.app.recorder.select_feed_rows(0, 10_000)
     full = years.decoder.facts(rows, years.topics)
     lean = years.decoder.facts(rows, years.topics, years.bare)
     assert [(f.position, f.topic, f.key, f.version) for f in lean] == [
-        (f.position, f.topic, f.key, f.version) for f in full]
+        (f.position, f.topic, f.key, f.version) for f in full
+    ]
     sampled = [(a, b) for a, b in zip(lean, full, strict=True) if a.topic == "inspection.case_sampled.v1"]
     assert sampled and all(a.state == {} and b.state["case_ref"] for a, b in sampled)
     # Nor is their state read from the record.
@@ -359,8 +375,11 @@ def test_events_whose_state_no_view_reads_are_not_decoded(world: World) -> None:
     for _, fact in sampled:
         cases[UUID(fact.key)] += 1
     with world.engine.connect() as conn:
-        counted = dict(conn.execute(sa.select(VIEW_TABLES["vw_year_inspections"].c.id,
-                                              VIEW_TABLES["vw_year_inspections"].c.case_count)).all())
+        counted = dict(
+            conn.execute(
+                sa.select(VIEW_TABLES["vw_year_inspections"].c.id, VIEW_TABLES["vw_year_inspections"].c.case_count)
+            ).all()
+        )
     assert {UUID(k): v for k, v in counted.items()} == cases
 
 
@@ -390,7 +409,8 @@ def test_views_follow_the_record_on_postgres_without_skipping_a_position_that_co
     def insert(conn: psycopg.Connection) -> int:
         row = conn.execute(
             "INSERT INTO inspectorate_events (originator_id, originator_version, topic, state) "
-            "VALUES (gen_random_uuid(), 1, %s, %s) RETURNING notification_id", (template.topic, template.state)
+            "VALUES (gen_random_uuid(), 1, %s, %s) RETURNING notification_id",
+            (template.topic, template.state),
         ).fetchone()
         return row[0]
 
@@ -414,8 +434,9 @@ def test_views_follow_the_record_on_postgres_without_skipping_a_position_that_co
     if settle_head:  # settled to the head once the doomed insert had ended
         assert projector.gaps.settled == last
     with engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(VIEW_TABLES["vw_score_inspections"])).scalar() \
-            == len(list(app._ids_with_topic("inspection.scheduled.v1")))
+        assert conn.execute(
+            sa.select(sa.func.count()).select_from(VIEW_TABLES["vw_score_inspections"])
+        ).scalar() == len(list(app._ids_with_topic("inspection.scheduled.v1")))
     app.close()
     engine.dispose()
     assert views_named() and projector.gaps is not None
@@ -431,8 +452,9 @@ def test_the_worker_runs_the_deadline_process_and_keeps_the_views_current(sqlite
     with freeze_time("2012-01-10T10:00:00Z"):  # published then: its reinspection is not due yet
         inspection_id = UUID(app.schedule_inspection(ANN, "OMI2", body(), FIELDWORK_START).body["id"])
         app.start_fieldwork(ANN, inspection_id)
-        app.rate_case(ANN, UUID(app.add_case(ANN, inspection_id, "C1", characteristics()).body["id"]),
-                      judgements(False))
+        app.rate_case(
+            ANN, UUID(app.add_case(ANN, inspection_id, "C1", characteristics()).body["id"]), judgements(False)
+        )
         app.complete_fieldwork(ANN, inspection_id)
         reinspection = app.publish(ANN, inspection_id, date(2012, 1, 10)).body["reinspection"]
     assert app.get_reinspection(UUID(reinspection["id"])).status == "pending"

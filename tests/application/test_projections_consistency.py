@@ -1,4 +1,5 @@
 """Consistency of judgements: agreement and Cohen's kappa, checked against scikit-learn."""
+
 from __future__ import annotations
 
 import random
@@ -19,10 +20,21 @@ LABELS = {True: "sufficient", False: "insufficient", None: "not_applicable"}
 
 def row(n: int, first: bool | None, moderated: bool | None, area: str, assessor: str) -> dict:
     return {
-        "id": f"case{n}/{area}/outcomes", "case_id": f"case{n}", "case_ref": f"C{n}", "inspection_id": "i",
-        "programme": "CCI", "year": "2011-12", "area": area, "criterion": "outcomes", "first": first,
-        "moderated": moderated, "first_name": assessor, "first_role": "local_assessor" if "LA" in assessor
-        else "inspector", "moderator": "QA", "after_publication": False, "position": n,
+        "id": f"case{n}/{area}/outcomes",
+        "case_id": f"case{n}",
+        "case_ref": f"C{n}",
+        "inspection_id": "i",
+        "programme": "CCI",
+        "year": "2011-12",
+        "area": area,
+        "criterion": "outcomes",
+        "first": first,
+        "moderated": moderated,
+        "first_name": assessor,
+        "first_role": "local_assessor" if "LA" in assessor else "inspector",
+        "moderator": "QA",
+        "after_publication": False,
+        "position": n,
     }
 
 
@@ -36,8 +48,9 @@ def test_kappa_overall_and_by_group_matches_scikit_learn() -> None:
     for n in range(400):
         first = rng.choice((True, True, True, False, None))
         moderated = first if rng.random() < 0.8 else rng.choice((True, False, None))
-        rows.append(row(n, first, moderated, rng.choice(("safeguarding", "risk_of_harm")),
-                        rng.choice(("Ann", "Bob", "LA Lee"))))
+        rows.append(
+            row(n, first, moderated, rng.choice(("safeguarding", "risk_of_harm")), rng.choice(("Ann", "Bob", "LA Lee")))
+        )
     body = consistency_body(rows)
     assert body["overall"]["kappa"] == pytest.approx(sklearn_kappa(rows), abs=1e-12)
     assert body["overall"]["agreement_rate"] == sum(r["first"] == r["moderated"] for r in rows) / 400
@@ -55,7 +68,9 @@ def test_assessors_are_grouped_by_id_not_by_name() -> None:
     rows.append(row(9, True, True, "safeguarding", "LA Lee"))  # recorded before ids: no id, its own group
     body = consistency_body(rows)
     assert sorted((a["id"] or "", a["name"], a["pairs"], a["agreements"]) for a in body["by_assessor"]) == [
-        ("", "LA Lee", 1, 1), ("token-0", "LA Lee", 2, 2), ("token-1", "LA Lee", 2, 0)
+        ("", "LA Lee", 1, 1),
+        ("token-0", "LA Lee", 2, 2),
+        ("token-1", "LA Lee", 2, 0),
     ]
     assert {d["first_assessor"]["id"] for d in body["disagreements"]} == {"token-1"}
 

@@ -1,4 +1,5 @@
 """The pure view folds, fact by fact, with rows in memory (no database)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -47,22 +48,44 @@ def fold(view: View, *facts: Fact, memos: bool = True) -> Tables:
 
 
 INSPECTION, CASE = uuid4(), uuid4()
-SCHEDULED = fact("inspection.scheduled.v1", INSPECTION, programme="OMI2", framework="OMI2-2009", year="2011-12",
-                 fieldwork_start="2011-05-03",
-                 inspected_body={"name": "Cumbria", "type": "probation_trust", "region": "North West"})
-SAMPLED = fact("case.sampled.v1", CASE, inspection_id=INSPECTION, framework="OMI2-2009", case_ref="C1",
-               characteristics=characteristics(gender="male", disability=True))
+SCHEDULED = fact(
+    "inspection.scheduled.v1",
+    INSPECTION,
+    programme="OMI2",
+    framework="OMI2-2009",
+    year="2011-12",
+    fieldwork_start="2011-05-03",
+    inspected_body={"name": "Cumbria", "type": "probation_trust", "region": "North West"},
+)
+SAMPLED = fact(
+    "case.sampled.v1",
+    CASE,
+    inspection_id=INSPECTION,
+    framework="OMI2-2009",
+    case_ref="C1",
+    characteristics=characteristics(gender="male", disability=True),
+)
 BY = {"name": "Ann", "role": "inspector", "organisation": None}
 
 
 def test_a_later_judgement_of_the_same_item_replaces_the_earlier_one() -> None:
     tables = fold(
-        ScoresView(), SCHEDULED, SAMPLED,
+        ScoresView(),
+        SCHEDULED,
+        SAMPLED,
         fact("case.rated.v1", CASE, judgements=judgements(True), by=BY),
-        fact("case.rated.v1", CASE, judgements=[{"area": "risk_of_harm", "criterion": "outcomes",
-                                                  "sufficient": False}], by=BY),
-        fact("case.rated.v1", CASE, judgements=[{"area": "risk_of_harm", "criterion": "interventions",
-                                                  "sufficient": None}], by=BY),
+        fact(
+            "case.rated.v1",
+            CASE,
+            judgements=[{"area": "risk_of_harm", "criterion": "outcomes", "sufficient": False}],
+            by=BY,
+        ),
+        fact(
+            "case.rated.v1",
+            CASE,
+            judgements=[{"area": "risk_of_harm", "criterion": "interventions", "sufficient": None}],
+            by=BY,
+        ),
     )
     body = scores_body(tables[INSPECTIONS].get(str(INSPECTION)))
     assert body["headline"]["risk_of_harm"] == {"score": 50, "sufficient": 1, "applicable": 2, "ci95": [9.5, 90.5]}
@@ -77,9 +100,16 @@ def test_a_later_judgement_of_the_same_item_replaces_the_earlier_one() -> None:
 def test_case_state_derived_from_the_record_gives_the_same_scores_as_state_kept_in_memory() -> None:
     other = uuid4()
     facts = (
-        SCHEDULED, SAMPLED,
-        fact("case.sampled.v1", other, inspection_id=INSPECTION, framework="OMI2-2009", case_ref="C2",
-             characteristics=characteristics(gender="female")),
+        SCHEDULED,
+        SAMPLED,
+        fact(
+            "case.sampled.v1",
+            other,
+            inspection_id=INSPECTION,
+            framework="OMI2-2009",
+            case_ref="C2",
+            characteristics=characteristics(gender="female"),
+        ),
         fact("case.rated.v1", CASE, judgements=judgements(True), by=BY),
         fact("case.rated.v1", other, judgements=judgements(False), by=BY),
         fact("case.rated.v1", CASE, judgements=judgements(None)[:2], by=BY),
@@ -93,25 +123,42 @@ def test_case_state_derived_from_the_record_gives_the_same_scores_as_state_kept_
 def test_published_scores_are_the_record_and_nothing_after_changes_them() -> None:
     published = {a: {"score": 75, "sufficient": 3, "applicable": 4} for a in OMI2_AREAS}
     tables = fold(
-        ScoresView(), SCHEDULED, SAMPLED,
+        ScoresView(),
+        SCHEDULED,
+        SAMPLED,
         fact("case.rated.v1", CASE, judgements=judgements(True), by=BY),
-        fact("inspection.report_published.v1", INSPECTION, published_on=date(2012, 1, 10),
-             headline_scores=published, criteria_scores={}, of_concern=False, reinspection_id=None),
+        fact(
+            "inspection.report_published.v1",
+            INSPECTION,
+            published_on=date(2012, 1, 10),
+            headline_scores=published,
+            criteria_scores={},
+            of_concern=False,
+            reinspection_id=None,
+        ),
         fact("case.rated.v1", CASE, judgements=judgements(False), by=BY),  # refused by the aggregate anyway
         fact("case.moderated.v1", CASE, judgements=judgements(False), note="n", by=BY, after_publication=True),
     )
     body = scores_body(tables[INSPECTIONS].get(str(INSPECTION)))
     assert body["frozen"] and body["published_on"] == "2012-01-10"
-    assert {a: {k: v[k] for k in ("score", "sufficient", "applicable")} for a, v in body["headline"].items()} \
-        == published
+    assert {
+        a: {k: v[k] for k in ("score", "sufficient", "applicable")} for a, v in body["headline"].items()
+    } == published
 
 
 def test_overdue_means_open_unanswered_and_past_its_due_date() -> None:
     complaint = uuid4()
     tables = fold(
-        ComplaintsView(), SCHEDULED,
-        fact("complaint.received.v1", complaint, inspection_id=INSPECTION, category="conduct",
-             received_on=date(2011, 12, 20), response_due_on=date(2012, 1, 20)),
+        ComplaintsView(),
+        SCHEDULED,
+        fact(
+            "complaint.received.v1",
+            complaint,
+            inspection_id=INSPECTION,
+            category="conduct",
+            received_on=date(2011, 12, 20),
+            response_due_on=date(2012, 1, 20),
+        ),
     )
     rows = [tables["vw_complaints"].get(str(complaint))]
     assert rows[0]["body"] == "Cumbria"

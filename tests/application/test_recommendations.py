@@ -1,5 +1,6 @@
 """Recommendations through the application: published with the report, answered by their body, overdue on the
 business calendar (the deadline process), judged by the reinspection; thematic inspections."""
+
 from __future__ import annotations
 
 import threading
@@ -48,8 +49,10 @@ def with_recommendations(app: InspectorateApp) -> tuple[UUID, list[UUID]]:
     """A report of concern with two recommendations (to Cumbria and to HMPPS), published 2012-01-10."""
     with freeze_time("2012-01-10 09:00:00+00:00"):
         inspection_id = ready_to_publish(app)
-        ids = [UUID(app.make_recommendation(ANN, inspection_id, to, text).body["id"])
-               for to, text in (("Cumbria", "Review every risk plan."), ("HMPPS", "Fund the training."))]
+        ids = [
+            UUID(app.make_recommendation(ANN, inspection_id, to, text).body["id"])
+            for to, text in (("Cumbria", "Review every risk plan."), ("HMPPS", "Fund the training."))
+        ]
         app.publish(ANN, inspection_id, date(2012, 1, 10))
     return inspection_id, ids
 
@@ -78,9 +81,11 @@ def test_only_the_addressed_organisation_answers_after_publication(app: Inspecto
     inspection_id, (to_cumbria, to_hmpps) = with_recommendations(app)
     with pytest.raises(NotFound):  # another body's inspection, and its recommendations, do not exist for Cheshire
         app.recommendations_of(CHESHIRE, inspection_id)
-    for step in (lambda: app.respond_to_recommendation(CHESHIRE, to_cumbria, "agreed"),
-                 lambda: app.report_recommendation_progress(CHESHIRE, to_cumbria, "achieved"),
-                 lambda: app.get_recommendation(CHESHIRE, to_cumbria)):
+    for step in (
+        lambda: app.respond_to_recommendation(CHESHIRE, to_cumbria, "agreed"),
+        lambda: app.report_recommendation_progress(CHESHIRE, to_cumbria, "achieved"),
+        lambda: app.get_recommendation(CHESHIRE, to_cumbria),
+    ):
         with pytest.raises(NotFound):
             step()
     with pytest.raises(PermissionDenied):
@@ -172,7 +177,9 @@ def test_the_reinspection_judges_each_recommendation_and_its_comparison_shows_th
         app.judge_recommendation(ANN, to_hmpps, "not_achieved")
         # Before the follow-up is published the organisation sees no judgement; the inspectorate does.
         assert [r["judgement"] for r in app.reinspection_state(reinspection_id, drafts=False)["recommendations"]] == [
-            None, None]
+            None,
+            None,
+        ]
         assert app.get_recommendation(CUMBRIA, to_cumbria)["judgement"] is None
         app.publish(ANN, follow_up, date(2013, 6, 1))
         with pytest.raises(RecordFrozen):
@@ -180,17 +187,25 @@ def test_the_reinspection_judges_each_recommendation_and_its_comparison_shows_th
     state = app.reinspection_state(reinspection_id, drafts=False)
     assert state["status"] == "completed" and state["comparison"]
     assert [(r["to"], r["judgement"], r["judgement_published_on"]) for r in state["recommendations"]] == [
-        ("Cumbria", "achieved", "2013-06-01"), ("HMPPS", "not_achieved", "2013-06-01")]
+        ("Cumbria", "achieved", "2013-06-01"),
+        ("HMPPS", "not_achieved", "2013-06-01"),
+    ]
     assert app.get_recommendation(CUMBRIA, to_cumbria)["judged_in"] == {
-        "reinspection_id": str(reinspection_id), "inspection_id": str(follow_up)}
-    summaries = [e["summary"] for e in inspection_history(app, inspection_id, ADMIN)
-                 if e["type"].startswith("recommendation.")]
-    assert summaries[:2] == ["Ann Inspector (inspector) made a recommendation to Cumbria",
-                             "Ann Inspector (inspector) made a recommendation to HMPPS"]
-    assert ("Ann Inspector (inspector) judged the recommendation to Cumbria in the reinspection: achieved"
-            in summaries)
-    assert ("The reinspection's judgement of the recommendation to HMPPS was published on 2013-06-01: not achieved"
-            in summaries)
+        "reinspection_id": str(reinspection_id),
+        "inspection_id": str(follow_up),
+    }
+    summaries = [
+        e["summary"] for e in inspection_history(app, inspection_id, ADMIN) if e["type"].startswith("recommendation.")
+    ]
+    assert summaries[:2] == [
+        "Ann Inspector (inspector) made a recommendation to Cumbria",
+        "Ann Inspector (inspector) made a recommendation to HMPPS",
+    ]
+    assert "Ann Inspector (inspector) judged the recommendation to Cumbria in the reinspection: achieved" in summaries
+    assert (
+        "The reinspection's judgement of the recommendation to HMPPS was published on 2013-06-01: not achieved"
+        in summaries
+    )
     assert not any("Every plan reviewed" in s or "risk plan" in s for s in summaries)  # never free text
 
 
@@ -206,8 +221,14 @@ def test_a_follow_up_of_a_report_without_recommendations_publishes_as_before(app
 
 def test_a_thematic_inspection_announced_then_published_with_its_recommendations(app: InspectorateApp) -> None:
     with freeze_time("2018-05-18 09:00:00+00:00"):
-        thematic = app.announce_thematic(ADMIN, "Domestic abuse and CRCs", "domestic abuse", "adult",
-                                         ["HM Inspectorate of Prisons"], date(2018, 5, 18)).body
+        thematic = app.announce_thematic(
+            ADMIN,
+            "Domestic abuse and CRCs",
+            "domestic abuse",
+            "adult",
+            ["HM Inspectorate of Prisons"],
+            date(2018, 5, 18),
+        ).body
     tid = UUID(thematic["id"])
     assert (thematic["status"], thematic["joint"]) == ("announced", True)
     with freeze_time("2018-06-04 09:00:00+00:00"):

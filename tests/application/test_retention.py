@@ -1,5 +1,6 @@
 """The retention schedule (INSPECTORATE_RETENTION_YEARS): the deadline process erases the cases of
 inspections published more than that many years ago, once each, with reason ``retention``."""
+
 from __future__ import annotations
 
 import threading
@@ -47,8 +48,9 @@ def erasures(app: InspectorateApp) -> list[dict]:
     return [app.describe(n) for n in notifications]
 
 
-def test_cases_published_more_than_the_retention_years_ago_are_erased_once_each(settings: Settings,
-                                                                               app: InspectorateApp) -> None:
+def test_cases_published_more_than_the_retention_years_ago_are_erased_once_each(
+    settings: Settings, app: InspectorateApp
+) -> None:
     settings = replace(settings, retention_years=6)
     old = published(app, "Cumbria", date(2012, 1, 10), ("OLD-1", "OLD-2"))
     newer = published(app, "Lancashire", date(2013, 3, 1), ("NEW-1",))

@@ -1,4 +1,5 @@
 """A YOS and a PROBATION inspection carried through to publication, beside a 2011 one (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -25,7 +26,9 @@ def app(settings: Settings) -> Iterator[InspectorateApp]:
     application.close()
 
 
-def key_questions(standards: tuple[str, ...], questions: tuple[str, ...], sufficient: bool | None) -> list[dict[str, Any]]:
+def key_questions(
+    standards: tuple[str, ...], questions: tuple[str, ...], sufficient: bool | None
+) -> list[dict[str, Any]]:
     return [{"standard": s, "question": q, "sufficient": sufficient} for s in standards for q in questions]
 
 
@@ -80,7 +83,11 @@ def test_a_yos_inspection_runs_to_publication_beside_a_2011_one(app: Inspectorat
     published = app.publish(ANN, yos, date(2019, 6, 1)).body
     ratings = published["ratings"]
     assert ratings["standards"]["2.2"] == {
-        "rating": "good", "rule_rating": "good", "percentage": 70, "overridden": False, "kind": "case",
+        "rating": "good",
+        "rule_rating": "good",
+        "percentage": 70,
+        "overridden": False,
+        "kind": "case",
     }
     assert ratings["standards"]["2.1"]["rating"] == "requires_improvement"
     assert ratings["standards"]["2.1"]["rule_rating"] == "good"

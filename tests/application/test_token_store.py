@@ -1,4 +1,5 @@
 """Token liveness checks reuse connections without holding one per thread that ever asked."""
+
 from __future__ import annotations
 
 import threading

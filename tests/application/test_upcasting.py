@@ -7,6 +7,7 @@ mechanism is the library's: ``class_version = 2`` on the event class and an
 The public type (the topic) stays ``*.v1`` because the change only adds a
 field; a change that breaks consumers would get a new topic instead.
 """
+
 from __future__ import annotations
 
 import json
@@ -93,8 +94,12 @@ def test_feed_shows_the_upcast_event_and_the_chain_still_holds(app: Inspectorate
     as_cloud_event = cloud_event(app, notification, special_category=False)
     assert as_cloud_event["type"] == "testsitevisit.recorded.v1"
     assert as_cloud_event["data"]["judgement_count"] == 2
-    assert as_cloud_event["data"]["actor"] == {"id": "token-ann", "name": "Ann Inspector", "role": "inspector",
-                                               "organisation": None}
+    assert as_cloud_event["data"]["actor"] == {
+        "id": "token-ann",
+        "name": "Ann Inspector",
+        "role": "inspector",
+        "organisation": None,
+    }
     # The chain covers the bytes as stored; reading them upcast changes nothing there.
     assert app.recorder.verify_chain().ok  # type: ignore[attr-defined]
 

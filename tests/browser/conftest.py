@@ -5,6 +5,7 @@ Chromium is the Debian package (`/usr/bin/chromium`): Playwright's own browser d
 fetched here. Without it (or without Playwright) these tests skip locally, and fail in CI (CI=true),
 where .ci/run installs both.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,16 @@ from tests.factories import body, characteristics, judgements
 from web.bootstrap import build_services
 
 CHROMIUM = os.environ.get("INSPECTORATE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # Screenshots of every page the tests visit: look at them (gitignored).
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
@@ -60,8 +69,7 @@ class Record:
     def origin(self) -> str:
         return f"http://127.0.0.1:{self.server.port}"
 
-    def api(self, path: str, role: str = "auditor", method: str = "GET", data: Any = None,
-            status: int = 200) -> Any:
+    def api(self, path: str, role: str = "auditor", method: str = "GET", data: Any = None, status: int = 200) -> Any:
         """The JSON API, as `role`: what the pages are checked against."""
         payload = json.dumps(data).encode() if data is not None else None
         request = urllib.request.Request(self.origin + path, data=payload, method=method)
@@ -80,8 +88,14 @@ class Record:
         return json.loads(raw) if raw else None
 
 
-ROLES = {"inspector": None, "auditor": None, "admin": None, "qa_reviewer": None, "organisation": "Cumbria",
-         "integration": None}
+ROLES = {
+    "inspector": None,
+    "auditor": None,
+    "admin": None,
+    "qa_reviewer": None,
+    "organisation": "Cumbria",
+    "integration": None,
+}
 
 
 def _seed(record: Record) -> None:
@@ -89,36 +103,79 @@ def _seed(record: Record) -> None:
     a complaint from Cumbria. Lancashire's sample is larger, ten of its cases men's, so that the year's
     figures by characteristic have two groups of ten (no smaller group is shown)."""
     lancashire = (True, True, True, False, True, False, True, True, False, True, True, True, False)
-    for name, verdicts in (("Cumbria", (True, False, True)), ("Lancashire", lancashire),
-                           ("Durham", (False, False, True, None))):
-        iid = record.api("/v1/inspections", "inspector", "POST", {
-            "programme": "OMI2", "inspected_body": body(name), "fieldwork_start": "2011-05-03"}, 201)["id"]
+    for name, verdicts in (
+        ("Cumbria", (True, False, True)),
+        ("Lancashire", lancashire),
+        ("Durham", (False, False, True, None)),
+    ):
+        iid = record.api(
+            "/v1/inspections",
+            "inspector",
+            "POST",
+            {"programme": "OMI2", "inspected_body": body(name), "fieldwork_start": "2011-05-03"},
+            201,
+        )["id"]
         record.api(f"/v1/inspections/{iid}/start-fieldwork", "inspector", "POST", {})
         for n, verdict in enumerate(verdicts):
-            case = record.api(f"/v1/inspections/{iid}/cases", "inspector", "POST",
-                              {"case_ref": f"{name[:2].upper()}{n}", "characteristics": characteristics(
-                                  gender="male" if name == "Lancashire" and n >= 3 else "female")}, 201)["id"]
+            case = record.api(
+                f"/v1/inspections/{iid}/cases",
+                "inspector",
+                "POST",
+                {
+                    "case_ref": f"{name[:2].upper()}{n}",
+                    "characteristics": characteristics(gender="male" if name == "Lancashire" and n >= 3 else "female"),
+                },
+                201,
+            )["id"]
             record.api(f"/v1/cases/{case}/ratings", "inspector", "POST", {"judgements": judgements(verdict)})
             if name == "Cumbria" and n == 0:
-                moderated = [{**j, "sufficient": j["criterion"] != "outcomes"}  # outcomes: they disagree
-                             for j in judgements(True)]
-                record.api(f"/v1/cases/{case}/moderations", "qa_reviewer", "POST",
-                           {"judgements": moderated, "note": "Outcomes not evidenced."})
+                moderated = [
+                    {**j, "sufficient": j["criterion"] != "outcomes"}  # outcomes: they disagree
+                    for j in judgements(True)
+                ]
+                record.api(
+                    f"/v1/cases/{case}/moderations",
+                    "qa_reviewer",
+                    "POST",
+                    {"judgements": moderated, "note": "Outcomes not evidenced."},
+                )
         record.api(f"/v1/inspections/{iid}/complete-fieldwork", "inspector", "POST", {})
         record.api(f"/v1/inspections/{iid}/publish", "inspector", "POST", {"published_on": "2012-01-10"})
         record.published[name] = iid
-    record.fieldwork = record.api("/v1/inspections", "inspector", "POST", {
-        "programme": "OMI2", "inspected_body": body("Cheshire"), "fieldwork_start": "2011-09-05"}, 201)["id"]
+    record.fieldwork = record.api(
+        "/v1/inspections",
+        "inspector",
+        "POST",
+        {"programme": "OMI2", "inspected_body": body("Cheshire"), "fieldwork_start": "2011-09-05"},
+        201,
+    )["id"]
     record.api(f"/v1/inspections/{record.fieldwork}/start-fieldwork", "inspector", "POST", {})
-    case = record.api(f"/v1/inspections/{record.fieldwork}/cases", "inspector", "POST",
-                      {"case_ref": "CH0", "characteristics": characteristics()}, 201)["id"]
+    case = record.api(
+        f"/v1/inspections/{record.fieldwork}/cases",
+        "inspector",
+        "POST",
+        {"case_ref": "CH0", "characteristics": characteristics()},
+        201,
+    )["id"]
     record.api(f"/v1/cases/{case}/ratings", "inspector", "POST", {"judgements": judgements(True)})
-    record.api("/v1/complaints", "organisation", "POST", {
-        "inspection_id": record.published["Cumbria"], "category": "methodology",
-        "summary": "The sample left out custody cases."}, 201)
+    record.api(
+        "/v1/complaints",
+        "organisation",
+        "POST",
+        {
+            "inspection_id": record.published["Cumbria"],
+            "category": "methodology",
+            "summary": "The sample left out custody cases.",
+        },
+        201,
+    )
     # Every view has caught up with everything recorded before the pages are read.
-    for view in (f"/v1/views/inspections/{record.fieldwork}/scores", "/v1/views/complaints",
-                 "/v1/views/consistency", "/v1/views/programmes/OMI2/years/2011-12"):
+    for view in (
+        f"/v1/views/inspections/{record.fieldwork}/scores",
+        "/v1/views/complaints",
+        "/v1/views/consistency",
+        "/v1/views/programmes/OMI2/years/2011-12",
+    ):
         record.api(f"{view}?min_position={record.head}")
 
 

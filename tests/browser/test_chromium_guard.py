@@ -1,4 +1,5 @@
 """Without chromium the browser tests skip on a developer's machine, and fail in CI."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ leaves the origin; that the console stays free of errors (a CSP refusal is one);
 serious or critical; the page weighs under 300 KB; it fits a phone's width. A screenshot of each is
 kept under test-artifacts/screenshots/.
 """
+
 from __future__ import annotations
 
 import csv
@@ -174,8 +175,12 @@ def test_an_inspection_shows_lifecycle_scores_with_intervals_cases_and_history(
     scores = record.api(f"/v1/views/inspections/{iid}/scores")
     shown = {r[0]: r[1:] for r in cells(w.page, "Headline scores")}
     assert shown == {
-        area.replace("_", " "): [pct(s["score"]), str(s["sufficient"]), str(s["applicable"]),
-                                 f"{s['ci95'][0]}–{s['ci95'][1]}%"]
+        area.replace("_", " "): [
+            pct(s["score"]),
+            str(s["sufficient"]),
+            str(s["applicable"]),
+            f"{s['ci95'][0]}–{s['ci95'][1]}%",
+        ]
         for area, s in scores["headline"].items()
     }
     chart = w.page.get_by_role("img", name="Headline scores with 95% intervals")
@@ -198,14 +203,16 @@ def test_the_as_of_picker_shows_the_inspection_as_it_stood(auditor: Any, record:
     w.goto(f"/inspections/{iid}")
     # the timeline's entry for the start of fieldwork links to the inspection as it stood just after it
     w.page.locator("ol.timeline > li", has_text="fieldwork").filter(
-        has=w.page.locator(f"time[datetime='{fieldwork_started['recorded_at']}']")).get_by_role("link").click()
+        has=w.page.locator(f"time[datetime='{fieldwork_started['recorded_at']}']")
+    ).get_by_role("link").click()
     w.page.wait_for_url("**as_of=*")
     then = record.api(f"/v1/inspections/{iid}?as_of={fieldwork_started['recorded_at'].replace('+', '%2B')}")
     assert then["status"] == "fieldwork"
     assert w.page.locator("[aria-current=step] .step-name").inner_text().lower() == then["status"]
     assert "No scores had been published at that time." in w.page.locator("main").inner_text()
     assert w.page.locator("ol.timeline > li").count() == len(
-        [e for e in history if e["position"] <= fieldwork_started["position"]])
+        [e for e in history if e["position"] <= fieldwork_started["position"]]
+    )
     w.check("inspection-as-of", screenshots)
     # the picker itself: a time before the inspection existed is a clear 404 page
     w.page.get_by_label("Show as it stood at (UTC)").fill("2001-01-01T00:00:00")
@@ -222,7 +229,8 @@ def test_an_inspection_in_fieldwork_shows_live_scores(auditor: Any, record: Reco
     assert scores["frozen"] is False
     assert "Live: from the judgements recorded so far." in w.page.locator("main").inner_text()
     assert {r[0]: r[1] for r in cells(w.page, "Headline scores")} == {
-        area.replace("_", " "): pct(s["score"]) for area, s in scores["headline"].items()}
+        area.replace("_", " "): pct(s["score"]) for area, s in scores["headline"].items()
+    }
     w.check("inspection-fieldwork", screenshots)
 
 
@@ -238,7 +246,8 @@ def test_the_programme_year_table_chart_aggregate_and_csv(auditor: Any, record: 
         assert row[3] == f"{pct(view['highest'][area]['score'])}, {view['highest'][area]['inspected_body']}"
     rows = cells(w.page, "Scores of each inspection")
     assert {r[0]: r[2:] for r in rows} == {
-        r["inspected_body"]: [pct(r["headline"][a]) for a in view["aggregate"]] for r in view["rows"]}
+        r["inspected_body"]: [pct(r["headline"][a]) for a in view["aggregate"]] for r in view["rows"]
+    }
     chart = w.page.get_by_role("img", name="Every inspection's scores, OMI2 2011-12")
     dots = sum(1 for r in view["rows"] for s in r["headline"].values() if s is not None)
     assert chart.locator("circle").count() == dots
@@ -247,9 +256,11 @@ def test_the_programme_year_table_chart_aggregate_and_csv(auditor: Any, record: 
         w.page.get_by_role("link", name="Download as CSV").click()
     table = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
     assert {r["inspection_id"]: r["inspected_body"] for r in table} == {
-        r["inspection_id"]: r["inspected_body"] for r in view["rows"]}
+        r["inspection_id"]: r["inspected_body"] for r in view["rows"]
+    }
     assert [int(r[a]) if r[a] else None for r in table for a in view["aggregate"]] == [
-        r["headline"][a] for r in view["rows"] for a in view["aggregate"]]
+        r["headline"][a] for r in view["rows"] for a in view["aggregate"]
+    ]
 
 
 def test_the_programme_year_by_characteristic_table_charts_and_csv(
@@ -268,15 +279,19 @@ def test_the_programme_year_by_characteristic_table_charts_and_csv(
         for area in figures["areas"]:
             t = cell["areas"][area]
             d = t["difference"]
-            want += [f"{pct(t['score'])} ({t['ci95'][0]}–{t['ci95'][1]})",
-                     f"{d['points']:+.1f} ({d['ci95'][0]} to {d['ci95'][1]})"]
+            want += [
+                f"{pct(t['score'])} ({t['ci95'][0]}–{t['ci95'][1]})",
+                f"{d['points']:+.1f} ({d['ci95'][0]} to {d['ci95'][1]})",
+            ]
         assert shown[value] == want
     assert shown["other"][:2] == ["0", "0.0%"]
     for area in figures["areas"]:
         chart = w.page.get_by_role("img", name=f"{area.replace('_', ' ')} by characteristic, OMI2 2011-12")
         female = gender["female"]["areas"][area]
-        assert f"gender: female: {female['score']}% (95% interval {female['ci95'][0]}–{female['ci95'][1]}%)" \
+        assert (
+            f"gender: female: {female['score']}% (95% interval {female['ci95'][0]}–{female['ci95'][1]}%)"
             in chart.locator("desc").text_content()
+        )
     w.check("programme-year-diversity", screenshots)
     with w.page.expect_download() as download:
         w.page.get_by_role("link", name="Download the figures by characteristic as CSV").click()
@@ -297,11 +312,17 @@ def test_consistency_by_assessor_and_area_with_the_disagreements(
     assert f"kappa {view['overall']['kappa']:.2f}" in overall if view["overall"]["kappa"] is not None else True
     by_area = {r[0]: r[1:] for r in cells(w.page, "By area")}
     assert by_area == {
-        area: [str(s["pairs"]), str(s["agreements"]), f"{100 * s['agreement_rate']:.0f}%",
-               "—" if s["kappa"] is None else f"{s['kappa']:.2f}"]
-        for area, s in view["by_area"].items()}
+        area: [
+            str(s["pairs"]),
+            str(s["agreements"]),
+            f"{100 * s['agreement_rate']:.0f}%",
+            "—" if s["kappa"] is None else f"{s['kappa']:.2f}",
+        ]
+        for area, s in view["by_area"].items()
+    }
     assert [r[0] for r in cells(w.page, "By first assessor")] == [
-        f"{a['name']} ({a['role'].replace('_', ' ')})" for a in view["by_assessor"]]
+        f"{a['name']} ({a['role'].replace('_', ' ')})" for a in view["by_assessor"]
+    ]
     assert len(cells(w.page, "disagreement")) == len(view["disagreements"]) > 0
     w.check("consistency", screenshots)
 
@@ -313,7 +334,8 @@ def test_complaints_open_overdue_and_by_category(auditor: Any, record: Record, s
     assert w.page.locator("#open-count").inner_text() == str(view["open"])
     assert w.page.locator("#overdue-count").inner_text() == str(view["overdue"])
     assert {r[0]: r[2] for r in cells(w.page, "By category")} == {
-        k.replace("_", " "): str(v) for k, v in view["by_category"].items()}
+        k.replace("_", " "): str(v) for k, v in view["by_category"].items()
+    }
     assert len(cells(w.page, "Every complaint")) == len(view["items"]) == 1
     w.check("complaints", screenshots)
 
@@ -353,7 +375,10 @@ def test_an_organisation_sees_only_its_own_and_not_the_qa_or_audit_pages(
     w.goto("/inspections")
     assert [r[0] for r in cells(w.page, "inspection")] == ["Cumbria"]
     assert w.page.get_by_role("navigation").get_by_role("link").all_inner_texts() == [
-        "Inspections", "Complaints", "API"]
+        "Inspections",
+        "Complaints",
+        "API",
+    ]
     w.check("organisation-inspections", screenshots)
     page = context.new_page()
     for path in ("/consistency", "/audit"):
@@ -384,13 +409,25 @@ def test_case_characteristics_only_for_auditor_and_admin(browser: Any, record: R
     context.close()
 
 
-PAGES = ("/inspections", "/inspections/{iid}", "/programmes/OMI2/years/2011-12", "/consistency", "/complaints",
-         "/audit", "/sign-in")
+PAGES = (
+    "/inspections",
+    "/inspections/{iid}",
+    "/programmes/OMI2/years/2011-12",
+    "/consistency",
+    "/complaints",
+    "/audit",
+    "/sign-in",
+)
 
 
 def test_every_page_fits_a_phone(browser: Any, record: Record, screenshots: Path) -> None:
-    context = browser.new_context(base_url=record.origin, viewport={"width": 360, "height": 740},
-                                  device_scale_factor=2, is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        base_url=record.origin,
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
     sign_in(context, record, "auditor")
     page = context.new_page()
     for path in PAGES:

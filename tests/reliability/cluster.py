@@ -5,6 +5,7 @@ Used by the cluster test (tests/reliability/test_cluster.py) and the balancer be
 process group (so a SIGKILL takes its children too), and has a data folder of its own, as
 on separate machines: nothing may rely on a shared disk.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -75,8 +76,9 @@ class Process:
 
     def start(self) -> Process:
         with open(self.log, "ab") as out:
-            self.process = subprocess.Popen(self.args, env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                self.args, env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         return self
 
     @property
@@ -140,13 +142,20 @@ class Cluster:
         env = {k: v for k, v in os.environ.items() if not k.startswith("INSPECTORATE_")}
         data = self.root / name
         data.mkdir(parents=True, exist_ok=True)
-        env.update({"INSPECTORATE_DATA_DIR": str(data), "INSPECTORATE_DATABASE_URL": self.database_url,
-                    "PYTHONUNBUFFERED": "1", **self.extra_env})
+        env.update(
+            {
+                "INSPECTORATE_DATA_DIR": str(data),
+                "INSPECTORATE_DATABASE_URL": self.database_url,
+                "PYTHONUNBUFFERED": "1",
+                **self.extra_env,
+            }
+        )
         return env
 
     def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([INSPECTORATE, *args], env=self.env("cli"), cwd=REPO, capture_output=True, text=True,
-                              timeout=timeout)
+        done = subprocess.run(
+            [INSPECTORATE, *args], env=self.env("cli"), cwd=REPO, capture_output=True, text=True, timeout=timeout
+        )
         assert done.returncode == 0, f"inspectorate {' '.join(args)} exited {done.returncode}:\n{done.stderr}"
         return done
 
@@ -158,16 +167,21 @@ class Cluster:
         for n in range(self.nodes):
             port = free_port()
             self.node_ports.append(port)
-            self.api.append(Process(
-                [INSPECTORATE, "serve", "--no-worker", "--port", str(port), "--workers", str(self.node_workers)],
-                self.env(f"node{n + 1}"), self.root / f"node{n + 1}.log").start())
+            self.api.append(
+                Process(
+                    [INSPECTORATE, "serve", "--no-worker", "--port", str(port), "--workers", str(self.node_workers)],
+                    self.env(f"node{n + 1}"),
+                    self.root / f"node{n + 1}.log",
+                ).start()
+            )
         for _ in range(self.workers):
             self.start_worker()
         binary = haproxy_binary()
         assert binary is not None, "haproxy is not installed"
         config = self.root / "haproxy.cfg"
-        config.write_text(haproxy_config(self.port, {f"node{n + 1}": p for n, p in enumerate(self.node_ports)},
-                                         self.balance))
+        config.write_text(
+            haproxy_config(self.port, {f"node{n + 1}": p for n, p in enumerate(self.node_ports)}, self.balance)
+        )
         check = subprocess.run([binary, "-c", "-f", str(config)], capture_output=True, text=True, timeout=30)
         assert check.returncode == 0, check.stdout + check.stderr
         self.balancer = Process([binary, "-db", "-f", str(config)], dict(os.environ), self.root / "haproxy.log").start()
@@ -216,5 +230,5 @@ class Cluster:
         raise AssertionError(f"no worker leads after {timeout} s")
 
     def stop(self) -> None:
-        for process in [*( [self.balancer] if self.balancer else []), *self.api, *self.projectors]:
+        for process in [*([self.balancer] if self.balancer else []), *self.api, *self.projectors]:
             process.stop()

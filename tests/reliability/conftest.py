@@ -1,4 +1,5 @@
 """Fixtures for the reliability tests: real servers as subprocesses, each with its own data dir."""
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 Each server gets its own port, data directory and environment, and runs in its
 own process group so a test can SIGKILL the server's main process and workers at once.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -23,13 +24,18 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-INSPECTORATE = str(Path(sys.executable).with_name("inspectorate")) if Path(
-    sys.executable
-).with_name("inspectorate").exists() else (shutil.which("inspectorate") or "inspectorate")
+INSPECTORATE = (
+    str(Path(sys.executable).with_name("inspectorate"))
+    if Path(sys.executable).with_name("inspectorate").exists()
+    else (shutil.which("inspectorate") or "inspectorate")
+)
 
 # Settings a developer's shell may carry that would leak into the servers under test.
 _OWN_VARIABLES = (
-    "INSPECTORATE_DATABASE_URL", "INSPECTORATE_CIPHER_KEY", "INSPECTORATE_RATE_LIMIT", "INSPECTORATE_DATA_DIR",
+    "INSPECTORATE_DATABASE_URL",
+    "INSPECTORATE_CIPHER_KEY",
+    "INSPECTORATE_RATE_LIMIT",
+    "INSPECTORATE_DATA_DIR",
 )
 
 
@@ -48,7 +54,9 @@ def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def cli(env: Mapping[str, str], *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+def cli(
+    env: Mapping[str, str], *args: str, timeout: float = 120, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Run `inspectorate ARGS...` and return the finished process (output captured as text)."""
     done = subprocess.run(
         [INSPECTORATE, *args], env=dict(env), cwd=REPO, capture_output=True, text=True, timeout=timeout
@@ -105,7 +113,8 @@ def request(
     raw: bytes | None = None,
     timeout: float = 15,
 ) -> Reply:
-    """One HTTP request on a fresh loopback connection (so that successive requests may reach different server workers)."""
+    """One HTTP request on a fresh loopback connection (so that successive requests may reach different
+    server workers)."""
     sent: dict[str, str] = {"Accept": "application/json"}
     data = raw
     if body is not None:
@@ -123,7 +132,9 @@ def request(
         response = conn.getresponse()
         payload = response.read()
         return Reply(
-            response.status, {k.lower(): v for k, v in response.getheaders()}, payload,
+            response.status,
+            {k.lower(): v for k, v in response.getheaders()},
+            payload,
             time.monotonic() - started,
         )
     finally:
@@ -157,7 +168,11 @@ class Server:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         self.process = subprocess.Popen(
             [INSPECTORATE, "serve", "--port", str(self.port), *self.args],
-            env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=self.env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         self.wait_healthy(timeout)
@@ -236,15 +251,21 @@ def view_rows(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
 
     with sqlite3.connect(data_dir / "views.sqlite") as db:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'vw_%'")]
-        return {t: sorted(tuple(plain(v) for v in row) for row in db.execute(f"SELECT * FROM {t}"))
-                for t in sorted(tables)}
+        return {
+            t: sorted(tuple(plain(v) for v in row) for row in db.execute(f"SELECT * FROM {t}")) for t in sorted(tables)
+        }
 
 
 # -- valid inputs (the HTTP contract in shared/api.md) ---------------------------------------------
 
 CHARACTERISTICS = {
-    "gender": "female", "ethnicity": "bame", "age_band": "18-24", "disability": False,
-    "looked_after": None, "disposal": "community", "risk_level": "medium",
+    "gender": "female",
+    "ethnicity": "bame",
+    "age_band": "18-24",
+    "disability": False,
+    "looked_after": None,
+    "disposal": "community",
+    "risk_level": "medium",
 }
 OMI2_AREAS = ("risk_of_harm", "likelihood_of_reoffending", "compliance_and_enforcement")
 CRITERIA = ("assessment_and_planning", "interventions", "outcomes")
@@ -264,8 +285,9 @@ def judgements(sufficient: bool | None = True, areas: tuple[str, ...] = OMI2_ARE
 
 def schedule(port: int, token: str, name: str, day: int = 0) -> str:
     """Schedule an inspection (unique by name and start day) and return its id."""
-    reply = request(port, "POST", "/v1/inspections", inspection_body(name, date(2011, 5, 3) + timedelta(day)),
-                    token=token)
+    reply = request(
+        port, "POST", "/v1/inspections", inspection_body(name, date(2011, 5, 3) + timedelta(day)), token=token
+    )
     assert reply.status == 201, (reply.status, reply.data)
     return reply.json()["id"]
 

@@ -1,5 +1,6 @@
 """Access control on the real server: hashed tokens, instant revocation, 401/403, another body's
 records as 404 for an organisation, optional rate limits."""
+
 from __future__ import annotations
 
 import hashlib
@@ -29,8 +30,10 @@ def every_stored_byte(data_dir: Path) -> bytes:
 
 def test_tokens_are_stored_only_as_hashes(module_server: Server) -> None:
     token = create_token(module_server.env, "Hash Check", "inspector")
-    assert module_server.request("POST", "/v1/inspections", inspection_body("Hash Check"),
-                                 token=token.secret).status == 201
+    assert (
+        module_server.request("POST", "/v1/inspections", inspection_body("Hash Check"), token=token.secret).status
+        == 201
+    )
     with sqlite3.connect(module_server.data_dir / "views.sqlite") as db:
         rows = db.execute("SELECT * FROM api_tokens WHERE id = ?", (token.id,)).fetchall()
     assert len(rows) == 1
@@ -50,15 +53,19 @@ def test_a_revoked_token_stops_working_at_once(module_server: Server) -> None:
         reply = module_server.request("GET", path, token=token.secret)
         assert reply.status == 401 and reply.is_problem, reply.data
         assert reply.headers.get("www-authenticate", "").lower().startswith("bearer")
-    refused = module_server.request("POST", "/v1/inspections", inspection_body("After revocation"),
-                                    token=token.secret)
+    refused = module_server.request("POST", "/v1/inspections", inspection_body("After revocation"), token=token.secret)
     assert refused.status == 401
 
 
 def test_missing_unknown_and_malformed_credentials_are_401(module_server: Server) -> None:
     path = f"/v1/inspections/{MISSING_ID}"
-    for headers in ({}, {"Authorization": "Bearer not-a-real-token"}, {"Authorization": "Token abc"},
-                    {"Authorization": ""}, {"Authorization": "Bearer"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer not-a-real-token"},
+        {"Authorization": "Token abc"},
+        {"Authorization": ""},
+        {"Authorization": "Bearer"},
+    ):
         reply = module_server.request("GET", path, headers=headers)
         assert reply.status == 401 and reply.is_problem, (headers, reply.status)
         assert reply.json()["status"] == 401
@@ -93,8 +100,7 @@ def test_an_organisation_cannot_tell_another_bodys_inspection_from_none(module_s
 
 def test_rate_limiting_is_off_by_default(module_server: Server) -> None:
     token = create_token(module_server.env, "Busy Client", "auditor").secret
-    statuses = {module_server.request("GET", f"/v1/inspections/{MISSING_ID}", token=token).status
-                for _ in range(80)}
+    statuses = {module_server.request("GET", f"/v1/inspections/{MISSING_ID}", token=token).status for _ in range(80)}
     assert statuses == {404}
 
 
@@ -139,7 +145,11 @@ def test_rate_limiter_counts_atomically_on_each_backend(settings: Settings) -> N
         with freeze_time("2011-05-03 10:01:00"):
             assert limiter.hit("k" * 64).allowed  # a new window
         with engine.connect() as conn:  # the old window was forgotten
-            assert conn.execute(sa.text("SELECT count(*) FROM api_rate_limits WHERE token_key = :k"),
-                                {"k": "k" * 64}).scalar_one() == 1
+            assert (
+                conn.execute(
+                    sa.text("SELECT count(*) FROM api_rate_limits WHERE token_key = :k"), {"k": "k" * 64}
+                ).scalar_one()
+                == 1
+            )
     finally:
         engine.dispose()

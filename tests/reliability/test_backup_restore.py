@@ -1,4 +1,5 @@
 """`inspectorate backup` / `inspectorate restore`: consistent while writing, exact, verified, refusing damage."""
+
 from __future__ import annotations
 
 import json
@@ -37,12 +38,16 @@ INSPECTOR = Actor(name="Backup Inspector", role="inspector", organisation=None)
 
 def stored(events_file: Path, upto: int) -> list[tuple]:  # type: ignore[type-arg]
     with closing(sqlite3.connect(events_file)) as db:
-        return db.execute("SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
-                          "WHERE rowid <= ? ORDER BY rowid", (upto,)).fetchall()
+        return db.execute(
+            "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
+            "WHERE rowid <= ? ORDER BY rowid",
+            (upto,),
+        ).fetchall()
 
 
-def test_backup_while_writing_restores_an_exact_verified_prefix(start_server: Callable[..., Server],
-                                                                tmp_path: Path) -> None:
+def test_backup_while_writing_restores_an_exact_verified_prefix(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
     server = start_server()
     token = create_token(server.env, "Backup Inspector", "inspector")
     admin = create_token(server.env, "Backup Admin", "admin").secret
@@ -54,12 +59,22 @@ def test_backup_while_writing_restores_an_exact_verified_prefix(start_server: Ca
         n = 0
         while not stop.is_set():
             n += 1
-            added = request(server.port, "POST", f"/v1/inspections/{inspection_id}/cases",
-                            {"case_ref": f"B-{n}", "characteristics": CHARACTERISTICS}, token=token.secret)
+            added = request(
+                server.port,
+                "POST",
+                f"/v1/inspections/{inspection_id}/cases",
+                {"case_ref": f"B-{n}", "characteristics": CHARACTERISTICS},
+                token=token.secret,
+            )
             assert added.status == 201, added.data
             acked.append((added.json()["id"], int(added.headers["inspectorate-position"])))
-            rated = request(server.port, "POST", f"/v1/cases/{added.json()['id']}/ratings",
-                            {"judgements": judgements(n % 2 == 0)}, token=token.secret)
+            rated = request(
+                server.port,
+                "POST",
+                f"/v1/cases/{added.json()['id']}/ratings",
+                {"judgements": judgements(n % 2 == 0)},
+                token=token.secret,
+            )
             assert rated.status == 200
 
     writer = threading.Thread(target=write)
@@ -81,16 +96,16 @@ def test_backup_while_writing_restores_an_exact_verified_prefix(start_server: Ca
     restored = cli(restored_env, "restore", str(tmp_path / "backup"))
     assert "hash chain verified" in restored.stdout
     # Byte for byte the live record up to the backup's head: a consistent snapshot, not a torn copy.
-    assert stored(tmp_path / "restored" / "events.sqlite", manifest.head) == \
-        stored(server.data_dir / "events.sqlite", manifest.head)
+    assert stored(tmp_path / "restored" / "events.sqlite", manifest.head) == stored(
+        server.data_dir / "events.sqlite", manifest.head
+    )
 
     again = start_server("restored")
     # Tokens came with it; every case acknowledged before the backup is there.
     for case_id, position in acked[:before]:
         assert position <= manifest.head
         assert again.request("GET", f"/v1/cases/{case_id}", token=token.secret).status == 200
-    assert again.request("POST", "/v1/inspections", inspection_body("After restore"),
-                         token=token.secret).status == 201
+    assert again.request("POST", "/v1/inspections", inspection_body("After restore"), token=token.secret).status == 201
     wait_views_current(again, admin)
     again.stop()
     live_views = view_rows(again.data_dir)
@@ -124,8 +139,11 @@ def write_some(settings: Settings) -> tuple[uuid.UUID, uuid.UUID, str]:
     services = build_services(settings, create_tables=True)
     app = services.app
     try:
-        inspection_id = uuid.UUID(app.schedule_inspection(
-            INSPECTOR, "OMI2", inspection_body("Portable Trust")["inspected_body"], date(2011, 5, 3)).body["id"])
+        inspection_id = uuid.UUID(
+            app.schedule_inspection(
+                INSPECTOR, "OMI2", inspection_body("Portable Trust")["inspected_body"], date(2011, 5, 3)
+            ).body["id"]
+        )
         app.start_fieldwork(INSPECTOR, inspection_id)
         case_id = uuid.UUID(app.add_case(INSPECTOR, inspection_id, "P-1", CHARACTERISTICS).body["id"])
         app.rate_case(INSPECTOR, case_id, judgements(True))
@@ -135,8 +153,7 @@ def write_some(settings: Settings) -> tuple[uuid.UUID, uuid.UUID, str]:
     return inspection_id, case_id, secret
 
 
-def check_restored(settings: Settings, inspection_id: uuid.UUID, case_id: uuid.UUID, secret: str,
-                   head: int) -> None:
+def check_restored(settings: Settings, inspection_id: uuid.UUID, case_id: uuid.UUID, secret: str, head: int) -> None:
     services = build_services(settings)
     app = services.app
     try:
@@ -152,8 +169,9 @@ def check_restored(settings: Settings, inspection_id: uuid.UUID, case_id: uuid.U
 
 
 @pytest.mark.postgres
-def test_postgresql_backup_restores_into_sqlite_and_back_into_postgresql(postgres_settings: Settings,
-                                                                       tmp_path: Path) -> None:
+def test_postgresql_backup_restores_into_sqlite_and_back_into_postgresql(
+    postgres_settings: Settings, tmp_path: Path
+) -> None:
     inspection_id, case_id, secret = write_some(postgres_settings)
     manifest = backup(postgres_settings, tmp_path / "from-pg", composer=COMPOSER)
     # scheduled (with its body registered and linked: 3 events), fieldwork, case sampled (2), rated

@@ -7,6 +7,7 @@ reinspection once, and the webhook receiver got every event, in order, without a
 Runs whenever INSPECTORATE_TEST_POSTGRES_URL is set and haproxy is installed; in CI (CI set) a
 missing haproxy fails it rather than skipping it.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -110,27 +111,33 @@ class Load:
     def _rate_some(self, writer: int, n: int, rng: random.Random) -> None:
         inspection_id = self._in_fieldwork(writer, n)
         for c in range(3):
-            case = self._post(f"/v1/inspections/{inspection_id}/cases",
-                              {"case_ref": f"CL-{writer}-{n}-{c}", "characteristics": CHARACTERISTICS})
+            case = self._post(
+                f"/v1/inspections/{inspection_id}/cases",
+                {"case_ref": f"CL-{writer}-{n}-{c}", "characteristics": CHARACTERISTICS},
+            )
             assert case is not None
             self._ack(Ack("case", inspection_id, case["_position"], case["id"]))
-            rated = self._post(f"/v1/cases/{case['id']}/ratings",
-                               {"judgements": judgements(rng.choice([True, False, None]))})
+            rated = self._post(
+                f"/v1/cases/{case['id']}/ratings", {"judgements": judgements(rng.choice([True, False, None]))}
+            )
             assert rated is not None
             self._ack(Ack("rating", inspection_id, rated["_position"], case["id"]))
 
     def _publish_one_of_concern(self, writer: int, n: int) -> None:
         """Every case insufficient: publication triggers a reinspection, due a year later (long past)."""
         inspection_id = self._in_fieldwork(writer, n)
-        case = self._post(f"/v1/inspections/{inspection_id}/cases",
-                          {"case_ref": f"CP-{writer}-{n}", "characteristics": CHARACTERISTICS})
+        case = self._post(
+            f"/v1/inspections/{inspection_id}/cases",
+            {"case_ref": f"CP-{writer}-{n}", "characteristics": CHARACTERISTICS},
+        )
         assert case is not None
         self._post(f"/v1/cases/{case['id']}/ratings", {"judgements": judgements(False)})
         self._post(f"/v1/inspections/{inspection_id}/complete-fieldwork", {})
         published = self._post(f"/v1/inspections/{inspection_id}/publish", {"published_on": "2012-09-01"})
         assert published is not None and published["reinspection"] is not None, published
-        self._ack(Ack("published", inspection_id, published["_position"], inspection_id,
-                      published["reinspection"]["id"]))
+        self._ack(
+            Ack("published", inspection_id, published["_position"], inspection_id, published["reinspection"]["id"])
+        )
 
 
 class _NotAcknowledged(Exception):
@@ -165,12 +172,22 @@ def _view_rows(url: str) -> dict[str, list[str]]:
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
-            tables = [r[0] for r in conn.execute(sa.text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'vw\\_%' "
-                "ORDER BY tablename"))]
-            return {t: sorted(json.dumps(dict(row._mapping), sort_keys=True, default=str)
-                              for row in conn.execute(sa.text(f'SELECT * FROM "{t}"')))
-                    for t in tables}
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    sa.text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'vw\\_%' "
+                        "ORDER BY tablename"
+                    )
+                )
+            ]
+            return {
+                t: sorted(
+                    json.dumps(dict(row._mapping), sort_keys=True, default=str)
+                    for row in conn.execute(sa.text(f'SELECT * FROM "{t}"'))
+                )
+                for t in tables
+            }
     finally:
         engine.dispose()
 
@@ -181,9 +198,13 @@ def _sign_in_and_browse(port: int, token: str) -> None:
     assert form.status == 200
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.data.decode()).group(1)  # type: ignore[union-attr]
     cookie = form.headers["set-cookie"].split(";", 1)[0]
-    signed = request(port, "POST", "/sign-in", raw=urlencode({"token": token, "csrf_token": csrf}).encode(),
-                     headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie,
-                              "Accept": "text/html"})
+    signed = request(
+        port,
+        "POST",
+        "/sign-in",
+        raw=urlencode({"token": token, "csrf_token": csrf}).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie, "Accept": "text/html"},
+    )
     assert signed.status == 303, (signed.status, signed.data[:300])
     cookie = signed.headers["set-cookie"].split(";", 1)[0]
     for _ in range(4):
@@ -304,8 +325,10 @@ def test_two_api_nodes_and_two_workers_behind_haproxy_survive_sigkill_under_load
             raise
         finally:
             cluster.stop()
-    print(f"\ncluster: {len(load.acks)} writes acknowledged ({before_node_kill} before the node was killed), "
-          f"0 lost; not acknowledged: {dict(load.refused)}; takeover {first_takeover:.2f} s after SIGKILL, "
-          f"{second_takeover:.2f} s after SIGTERM; {len(reinspections)} reinspections due once each; "
-          f"{len(expected)} webhook events, {duplicates} delivered twice")
+    print(
+        f"\ncluster: {len(load.acks)} writes acknowledged ({before_node_kill} before the node was killed), "
+        f"0 lost; not acknowledged: {dict(load.refused)}; takeover {first_takeover:.2f} s after SIGKILL, "
+        f"{second_takeover:.2f} s after SIGTERM; {len(reinspections)} reinspections due once each; "
+        f"{len(expected)} webhook events, {duplicates} delivered twice"
+    )
     assert first_takeover < 5.0 and second_takeover < 5.0, (first_takeover, second_takeover)

@@ -4,6 +4,7 @@ Unconditional writes that lose an optimistic-concurrency race are retried by
 the server and succeed; conditional ones (If-Match) get 2xx or 412; the
 history holds exactly the accepted events.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -52,8 +53,9 @@ def test_same_cases_and_same_inspection_written_at_once(server: Server) -> None:
 
     def add(ref: str, if_match: str | None = None):  # type: ignore[no-untyped-def]
         headers = {"If-Match": if_match} if if_match else {}
-        return lambda: server.request("POST", cases_path, {"case_ref": ref, "characteristics": CHARACTERISTICS},
-                                      token=token, headers=headers)
+        return lambda: server.request(
+            "POST", cases_path, {"case_ref": ref, "characteristics": CHARACTERISTICS}, token=token, headers=headers
+        )
 
     # Adding cases to one inspection from every client at once: each add changes the inspection.
     added = many([add(f"C-{n}") for n in range(CLIENTS * PER_CLIENT // 2)])
@@ -71,8 +73,9 @@ def test_same_cases_and_same_inspection_written_at_once(server: Server) -> None:
     # Unconditional ratings of the same three cases from every client: all accepted.
     def rate(case_id: str, sufficient: bool | None, if_match: str | None = None):  # type: ignore[no-untyped-def]
         headers = {"If-Match": if_match} if if_match else {}
-        return lambda: server.request("POST", f"/v1/cases/{case_id}/ratings",
-                                      {"judgements": judgements(sufficient)}, token=token, headers=headers)
+        return lambda: server.request(
+            "POST", f"/v1/cases/{case_id}/ratings", {"judgements": judgements(sufficient)}, token=token, headers=headers
+        )
 
     plain = many([rate(case_ids[n % 3], [True, False, None][n % 3]) for n in range(CLIENTS * PER_CLIENT)])
     assert [r.status for r in plain] == [200] * len(plain), Counter(r.status for r in plain)
@@ -102,6 +105,8 @@ def test_same_cases_and_same_inspection_written_at_once(server: Server) -> None:
     assert rated == accepted
     positions = [e["position"] for e in history]
     assert positions == sorted(set(positions))
-    print(f"\nconcurrency: {len(plain)} unconditional ratings all 200; conditional {dict(statuses)}; "
-          f"{sum(rated.values())} case.rated.v1 events = accepted")
+    print(
+        f"\nconcurrency: {len(plain)} unconditional ratings all 200; conditional {dict(statuses)}; "
+        f"{sum(rated.values())} case.rated.v1 events = accepted"
+    )
     assert "unhandled error" not in server.log_text()

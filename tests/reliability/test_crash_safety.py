@@ -4,6 +4,7 @@ Every write that got a 2xx must be there after the restart, at the position it
 was acknowledged with; multi-aggregate writes are all or nothing; the views
 catch up to exactly what a rebuild from the record gives; the hash chain holds.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -70,43 +71,59 @@ class Load:
                 self.failures += 1
                 time.sleep(0.02)
 
-    def _step(self, writer: int, i: int, rng: random.Random, mine: list[tuple[str, str]],
-              scheduled: list[str]) -> None:
+    def _step(self, writer: int, i: int, rng: random.Random, mine: list[tuple[str, str]], scheduled: list[str]) -> None:
         action = i % 4
         if action == 0:
-            reply = request(self.port, "POST", "/v1/inspections",
-                            inspection_body(f"Crash {self.tag}{writer}-{i}"), token=self.token)
+            reply = request(
+                self.port, "POST", "/v1/inspections", inspection_body(f"Crash {self.tag}{writer}-{i}"), token=self.token
+            )
             if reply.status == 201:
                 scheduled.append(reply.json()["id"])
                 self._ack(reply, "scheduled", reply.json()["id"])
         elif action == 1 and scheduled:
             inspection_id = scheduled.pop()
-            reply = request(self.port, "POST", f"/v1/inspections/{inspection_id}/start-fieldwork", {},
-                            token=self.token)
+            reply = request(self.port, "POST", f"/v1/inspections/{inspection_id}/start-fieldwork", {}, token=self.token)
             self._ack(reply, "fieldwork", inspection_id)
         elif action == 2 or not mine:
             inspection_id = rng.choice(self.shared)
             case_ref = f"CR-{self.tag}{writer}-{i}"
-            reply = request(self.port, "POST", f"/v1/inspections/{inspection_id}/cases",
-                            {"case_ref": case_ref, "characteristics": CHARACTERISTICS}, token=self.token)
+            reply = request(
+                self.port,
+                "POST",
+                f"/v1/inspections/{inspection_id}/cases",
+                {"case_ref": case_ref, "characteristics": CHARACTERISTICS},
+                token=self.token,
+            )
             if reply.status == 201:
                 mine.append((inspection_id, reply.json()["id"]))
                 self._ack(reply, "case", inspection_id, reply.json()["id"], case_ref)
         else:
             inspection_id, case_id = rng.choice(mine)
-            reply = request(self.port, "POST", f"/v1/cases/{case_id}/ratings",
-                            {"judgements": judgements(rng.choice([True, False, None]))}, token=self.token)
+            reply = request(
+                self.port,
+                "POST",
+                f"/v1/cases/{case_id}/ratings",
+                {"judgements": judgements(rng.choice([True, False, None]))},
+                token=self.token,
+            )
             self._ack(reply, "rating", inspection_id, case_id)
 
-    def _ack(self, reply: Any, kind: str, inspection_id: str, case_id: str | None = None,
-             case_ref: str | None = None) -> None:
+    def _ack(
+        self, reply: Any, kind: str, inspection_id: str, case_id: str | None = None, case_ref: str | None = None
+    ) -> None:
         assert reply.status < 500, (reply.status, reply.data[:300])
         if 200 <= reply.status < 300:
             self.acks.append(Ack(kind, inspection_id, int(reply.headers["inspectorate-position"]), case_id, case_ref))
 
 
-def drive(server: Server, token: str, seconds: float, crash: Callable[[], None] | None = None,
-          crash_after: float = 0.0, tag: str = "") -> Load:
+def drive(
+    server: Server,
+    token: str,
+    seconds: float,
+    crash: Callable[[], None] | None = None,
+    crash_after: float = 0.0,
+    tag: str = "",
+) -> Load:
     shared = [open_fieldwork(server.port, token, f"Shared {tag}{n}") for n in range(3)]
     load = Load(server.port, token, shared, tag)
     threads = [threading.Thread(target=load.run, args=(n,)) for n in range(WRITERS)]
@@ -138,8 +155,10 @@ def check_every_ack_is_recorded(server: Server, token: str, acks: list[Ack]) -> 
         assert event is not None, f"acknowledged {ack.kind} at position {ack.position} is missing"
         if ack.kind in expected_type:
             assert event["type"] == expected_type[ack.kind], (ack, event["type"])
-        assert event["stream"] == (ack.case_id if ack.kind in ("case", "rating") else ack.inspection_id) \
-            or ack.kind == "case", (ack, event)
+        assert (
+            event["stream"] == (ack.case_id if ack.kind in ("case", "rating") else ack.inspection_id)
+            or ack.kind == "case"
+        ), (ack, event)
         if ack.kind == "case":
             case = server.request("GET", f"/v1/cases/{ack.case_id}", token=token)
             assert case.status == 200 and case.json()["case_ref"] == ack.case_ref
@@ -173,9 +192,11 @@ def test_sigkill_of_the_server_mid_load_loses_no_acknowledged_write(start_server
 
     server.start()  # same data dir: the record is recovered from the SQLite file and its WAL
     check_every_ack_is_recorded(server, token, load.acks)
-    print(f"\nserver SIGKILL: {acked_before_kill} writes acknowledged, 0 lost, "
-          f"{load.failures} refused while down; kinds "
-          f"{ {k: sum(a.kind == k for a in load.acks) for k in ('scheduled', 'fieldwork', 'case', 'rating')} }")
+    print(
+        f"\nserver SIGKILL: {acked_before_kill} writes acknowledged, 0 lost, "
+        f"{load.failures} refused while down; kinds "
+        f"{ {k: sum(a.kind == k for a in load.acks) for k in ('scheduled', 'fieldwork', 'case', 'rating')} }"
+    )
     # The service carries on writing after the crash.
     after = drive(server, token, seconds=0.5, tag="after ")
     check_every_ack_is_recorded(server, token, after.acks)
@@ -192,8 +213,9 @@ def test_sigkill_of_the_projection_worker_mid_page_then_views_equal_a_rebuild(
     worker: subprocess.Popen[bytes] | None = None
 
     def start_worker() -> subprocess.Popen[bytes]:
-        return subprocess.Popen([INSPECTORATE, "project"], env=server.env, cwd=REPO,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return subprocess.Popen(
+            [INSPECTORATE, "project"], env=server.env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
 
     def crash_worker_repeatedly() -> None:
         nonlocal worker, kills

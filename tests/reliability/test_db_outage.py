@@ -3,6 +3,7 @@
 Runs against a throw-away cluster of its own (started with scripts/start-test-postgres.sh,
 then stopped and started with pg_ctl on the same data directory), never the shared one.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,10 @@ class Cluster:
         self._pg_ctl("-m", "fast", "-w", "stop")
 
     def start(self) -> None:
-        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.data_dir} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.data_dir} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
         self._pg_ctl("-w", "-t", "60", "-l", f"{self.data_dir}.log", "-o", options, "start")
 
 
@@ -72,19 +75,25 @@ def cluster() -> Iterator[Cluster]:
     Path(f"{data_dir}.log").unlink(missing_ok=True)
 
 
-def test_the_event_store_fails_fast_while_down_and_recovers_without_a_restart(cluster: Cluster,
-                                                                               tmp_path: Path) -> None:
+def test_the_event_store_fails_fast_while_down_and_recovers_without_a_restart(cluster: Cluster, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "var", database_url=cluster.url)
     migrate(settings)
     app = build_app(settings, create_table=False)
     try:
-        inspection_id = uuid.UUID(app.schedule_inspection(
-            INSPECTOR, "OMI2", {"name": "Direct", "type": "probation_trust", "region": "North West"},
-            date(2011, 5, 3)).body["id"])
+        inspection_id = uuid.UUID(
+            app.schedule_inspection(
+                INSPECTOR,
+                "OMI2",
+                {"name": "Direct", "type": "probation_trust", "region": "North West"},
+                date(2011, 5, 3),
+            ).body["id"]
+        )
         cluster.stop()
         try:
-            for attempt in (lambda: app.get_inspection(inspection_id),
-                            lambda: app.start_fieldwork(INSPECTOR, inspection_id)):
+            for attempt in (
+                lambda: app.get_inspection(inspection_id),
+                lambda: app.start_fieldwork(INSPECTOR, inspection_id),
+            ):
                 started = time.monotonic()
                 with pytest.raises(DatabaseUnavailable):
                     attempt()
@@ -101,11 +110,11 @@ def test_the_event_store_fails_fast_while_down_and_recovers_without_a_restart(cl
 
 def views_current(port: int, token: str) -> None:
     """A new write reaches the views (a view read waits for its position, up to a few seconds)."""
-    written = request(port, "POST", "/v1/inspections", inspection_body(f"Probe {uuid.uuid4().hex[:8]}"),
-                      token=token)
+    written = request(port, "POST", "/v1/inspections", inspection_body(f"Probe {uuid.uuid4().hex[:8]}"), token=token)
     assert written.status == 201
-    path = (f"/v1/views/inspections/{written.json()['id']}/scores"
-            f"?min_position={written.headers['inspectorate-position']}")
+    path = (
+        f"/v1/views/inspections/{written.json()['id']}/scores?min_position={written.headers['inspectorate-position']}"
+    )
     for _ in range(5):  # each read waits up to 3 s; the worker may still be starting
         view = request(port, "GET", path, token=token)
         if view.status != 503:
@@ -138,15 +147,27 @@ def test_http_under_load_503_fast_during_outage_then_recovers(cluster: Cluster, 
                 i += 1
                 started = time.monotonic()
                 try:
-                    reply = request(server.port, "POST", "/v1/inspections",
-                                    inspection_body(f"Load {n}-{i}"), token=token, timeout=20)
+                    reply = request(
+                        server.port,
+                        "POST",
+                        "/v1/inspections",
+                        inspection_body(f"Load {n}-{i}"),
+                        token=token,
+                        timeout=20,
+                    )
                 except OSError:
                     outcomes.append(Outcome(started, time.monotonic(), 0))
                     continue
-                outcomes.append(Outcome(
-                    started, time.monotonic(), reply.status, reply.headers.get("retry-after"), reply.is_problem,
-                    reply.json()["id"] if reply.status == 201 else None,
-                ))
+                outcomes.append(
+                    Outcome(
+                        started,
+                        time.monotonic(),
+                        reply.status,
+                        reply.headers.get("retry-after"),
+                        reply.is_problem,
+                        reply.json()["id"] if reply.status == 201 else None,
+                    )
+                )
                 time.sleep(0.01)
 
         threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
@@ -184,16 +205,19 @@ def test_http_under_load_503_fast_during_outage_then_recovers(cluster: Cluster, 
         assert after and [(round(o.started - up_at, 2), o.status) for o in after if o.status != 201] == []
         longest = max(o.ended - o.started for o in outcomes)  # including any caught mid-statement at the stop
         assert longest < 3.0, longest
-        print(f"\noutage: {len(during)} requests refused with 503, slowest {slowest * 1000:.0f} ms "
-              f"(any request, across the stop and start: {longest * 1000:.0f} ms); "
-              f"first success {recovery:.2f} s after the database was back; "
-              f"{sum(o.status == 201 for o in outcomes)} writes accepted in all")
+        print(
+            f"\noutage: {len(during)} requests refused with 503, slowest {slowest * 1000:.0f} ms "
+            f"(any request, across the stop and start: {longest * 1000:.0f} ms); "
+            f"first success {recovery:.2f} s after the database was back; "
+            f"{sum(o.status == 201 for o in outcomes)} writes accepted in all"
+        )
         assert recovery < 5.0, recovery
         # Every acknowledged write survived the outage.
         for outcome in outcomes:
             if outcome.inspection_id:
-                assert request(server.port, "GET", f"/v1/inspections/{outcome.inspection_id}",
-                               token=token).status == 200
+                assert (
+                    request(server.port, "GET", f"/v1/inspections/{outcome.inspection_id}", token=token).status == 200
+                )
         views_current(server.port, token)  # the projection worker rode out the outage too
         assert "unhandled error" not in server.log_text()
     finally:
@@ -219,17 +243,25 @@ def test_which_errors_mean_the_database_is_unavailable() -> None:
     assert connection_lost(wrapped(psycopg.errors.AdminShutdown("terminating connection")))
     assert not connection_lost(wrapped(psycopg.errors.LockNotAvailable("lock timeout")))  # worth retrying
     assert not connection_lost(wrapped(psycopg.errors.QueryCanceled("statement timeout")))
-    for unavailable in (DatabaseUnavailable("down"), OperationalError("locked"),
-                        sqlalchemy.exc.OperationalError("SELECT 1", {}, psycopg.OperationalError("refused")),
-                        psycopg.OperationalError("refused")):
+    for unavailable in (
+        DatabaseUnavailable("down"),
+        OperationalError("locked"),
+        sqlalchemy.exc.OperationalError("SELECT 1", {}, psycopg.OperationalError("refused")),
+        psycopg.OperationalError("refused"),
+    ):
         assert is_database_unavailable(unavailable), unavailable
-    for other in (IntegrityError("duplicate"), ProgrammingError("no such table"), ValueError("x"),
-                  sqlalchemy.exc.IntegrityError("INSERT", {}, Exception("duplicate"))):
+    for other in (
+        IntegrityError("duplicate"),
+        ProgrammingError("no such table"),
+        ValueError("x"),
+        sqlalchemy.exc.IntegrityError("INSERT", {}, Exception("duplicate")),
+    ):
         assert not is_database_unavailable(other), other
 
 
-def test_a_database_error_during_a_request_is_a_fast_503_problem(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_database_error_during_a_request_is_a_fast_503_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import psycopg
     import sqlalchemy.exc
 

@@ -4,6 +4,7 @@ No case reference, characteristic or note appears in the raw bytes of the
 event store (the SQLite file and its WAL, or the PostgreSQL rows), while the
 application reads everything back.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -27,11 +28,24 @@ NOTE = "NOTESECRET456 about the family"
 BODY = "BODYSECRET789 Trust"
 # Every characteristic at a value no other field uses, so its presence would be telling.
 DISTINCT = {
-    "gender": "other", "ethnicity": "white", "age_band": "50+", "disability": True,
-    "looked_after": True, "disposal": "licence", "risk_level": "very_high",
+    "gender": "other",
+    "ethnicity": "white",
+    "age_band": "50+",
+    "disability": True,
+    "looked_after": True,
+    "disposal": "licence",
+    "risk_level": "very_high",
 }
-SECRETS = (CASE_REF, NOTE.split()[0], BODY.split()[0], "very_high", "licence", "looked_after", "characteristics",
-           "age_band")
+SECRETS = (
+    CASE_REF,
+    NOTE.split()[0],
+    BODY.split()[0],
+    "very_high",
+    "licence",
+    "looked_after",
+    "characteristics",
+    "age_band",
+)
 
 
 def leaks(raw: bytes) -> list[str]:
@@ -47,14 +61,17 @@ def test_sqlite_files_hold_no_plaintext_case_data(start_server: Callable[..., Se
     server = start_server(INSPECTORATE_CIPHER_KEY=AESCipher.create_key(32))
     token = create_token(server.env, "Cipher Inspector", "inspector").secret
     inspection_id = open_fieldwork(server.port, token, BODY)
-    added = server.request("POST", f"/v1/inspections/{inspection_id}/cases",
-                           {"case_ref": CASE_REF, "characteristics": DISTINCT}, token=token)
+    added = server.request(
+        "POST",
+        f"/v1/inspections/{inspection_id}/cases",
+        {"case_ref": CASE_REF, "characteristics": DISTINCT},
+        token=token,
+    )
     assert added.status == 201, added.data
     case_id = added.json()["id"]
     rating = judgements(True)
     rating[0]["note"] = NOTE
-    assert server.request("POST", f"/v1/cases/{case_id}/ratings", {"judgements": rating},
-                          token=token).status == 200
+    assert server.request("POST", f"/v1/cases/{case_id}/ratings", {"judgements": rating}, token=token).status == 200
 
     # Read back through the application: everything decrypts.
     case = server.request("GET", f"/v1/cases/{case_id}", token=token).json()
@@ -79,11 +96,21 @@ def test_the_views_database_holds_no_case_data_in_plaintext(start_server: Callab
     server = start_server(INSPECTORATE_CIPHER_KEY=AESCipher.create_key(32))
     token = create_token(server.env, "Cipher Inspector", "inspector").secret
     inspection_id = open_fieldwork(server.port, token, BODY)
-    added = server.request("POST", f"/v1/inspections/{inspection_id}/cases",
-                           {"case_ref": CASE_REF, "characteristics": DISTINCT}, token=token)
+    added = server.request(
+        "POST",
+        f"/v1/inspections/{inspection_id}/cases",
+        {"case_ref": CASE_REF, "characteristics": DISTINCT},
+        token=token,
+    )
     assert added.status == 201
-    assert server.request("GET", f"/v1/views/inspections/{inspection_id}/scores?min_position="
-                          f"{added.headers['inspectorate-position']}", token=token).status == 200
+    assert (
+        server.request(
+            "GET",
+            f"/v1/views/inspections/{inspection_id}/scores?min_position={added.headers['inspectorate-position']}",
+            token=token,
+        ).status
+        == 200
+    )
     server.stop()
     raw = b"".join(p.read_bytes() for p in server.data_dir.glob("views.sqlite*"))
     assert BODY.split()[0].encode() in raw  # the views were written: the check below is not vacuous
@@ -96,8 +123,9 @@ def test_stored_event_rows_are_ciphertext_on_each_backend(settings: Settings) ->
     migrate(settings)
     app = build_app(settings, create_table=False)
     try:
-        inspection = app.schedule_inspection(INSPECTOR, "OMI2", inspection_body(BODY)["inspected_body"],
-                                             date(2011, 5, 3))
+        inspection = app.schedule_inspection(
+            INSPECTOR, "OMI2", inspection_body(BODY)["inspected_body"], date(2011, 5, 3)
+        )
         inspection_id = uuid.UUID(inspection.body["id"])
         app.start_fieldwork(INSPECTOR, inspection_id)
         case = app.add_case(INSPECTOR, inspection_id, CASE_REF, DISTINCT)

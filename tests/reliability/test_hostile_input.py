@@ -1,4 +1,5 @@
 """Hostile input against the real server: stored verbatim or refused with a 4xx, never a 5xx or a crash."""
+
 from __future__ import annotations
 
 import contextlib
@@ -57,7 +58,7 @@ def refused(reply: Reply, *statuses: int) -> None:
 def test_injection_strings_are_stored_and_returned_verbatim(server: Server, token: str) -> None:
     body = inspection_body(SQL_INJECTION)
     body["inspected_body"]["region"] = SCRIPT
-    body["lead_inspector"] = "Robert'); DROP TABLE api_tokens;-- \u202e\U0001F600 \u0645\u0631\u062d\u0628\u0627"
+    body["lead_inspector"] = "Robert'); DROP TABLE api_tokens;-- \u202e\U0001f600 \u0645\u0631\u062d\u0628\u0627"
     created = server.request("POST", "/v1/inspections", body, token=token)
     assert created.status == 201, created.data
     assert created.headers["content-type"].startswith("application/json")  # never rendered as HTML
@@ -74,8 +75,12 @@ def test_injection_in_case_ref_is_stored_verbatim(server: Server, token: str) ->
     if not route_exists(server.port, token, "POST", f"/v1/inspections/{inspection_id}/cases"):
         pytest.skip("POST /v1/inspections/{id}/cases is not built yet")
     for case_ref in (SQL_INJECTION, SCRIPT, "1 OR 1=1", "../../etc/passwd", "%00%27"):
-        added = server.request("POST", f"/v1/inspections/{inspection_id}/cases",
-                               {"case_ref": case_ref, "characteristics": CHARACTERISTICS}, token=token)
+        added = server.request(
+            "POST",
+            f"/v1/inspections/{inspection_id}/cases",
+            {"case_ref": case_ref, "characteristics": CHARACTERISTICS},
+            token=token,
+        )
         assert added.status == 201, added.data
         assert added.json()["case_ref"] == case_ref
         case = server.request("GET", f"/v1/cases/{added.json()['id']}", token=token)
@@ -98,8 +103,14 @@ def test_body_size_limit(server: Server, token: str, size: int, expected: tuple[
 
 
 def test_a_lying_content_length_is_refused_without_reading(server: Server, token: str) -> None:
-    reply = server.request("POST", "/v1/inspections", raw=b"{}", token=token,
-                           headers={**JSON_TYPE, "Content-Length": str(50 * ONE_MIB)}, timeout=5)
+    reply = server.request(
+        "POST",
+        "/v1/inspections",
+        raw=b"{}",
+        token=token,
+        headers={**JSON_TYPE, "Content-Length": str(50 * ONE_MIB)},
+        timeout=5,
+    )
     refused(reply, 413)
 
 
@@ -117,8 +128,13 @@ def test_a_chunked_body_is_held_to_the_same_limit(server: Server, token: str, si
     try:
         # answered (413) and closed before the whole body was read
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            conn.request("POST", "/v1/inspections", body=(raw[i:i + 65536] for i in range(0, size, 65536)),
-                         headers={**JSON_TYPE, "Authorization": f"Bearer {token}"}, encode_chunked=True)
+            conn.request(
+                "POST",
+                "/v1/inspections",
+                body=(raw[i : i + 65536] for i in range(0, size, 65536)),
+                headers={**JSON_TYPE, "Authorization": f"Bearer {token}"},
+                encode_chunked=True,
+            )
         response = conn.getresponse()
         reply = Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read(), 0.0)
     finally:
@@ -128,17 +144,20 @@ def test_a_chunked_body_is_held_to_the_same_limit(server: Server, token: str, si
         assert list(reply.json()["errors"]) == ["lead_inspector"]
 
 
-@pytest.mark.parametrize("raw", [
-    pytest.param(b"[" * 100_000 + b"]" * 100_000, id="100k-nested-arrays"),
-    pytest.param(b'{"a":' * 100_000 + b"1" + b"}" * 100_000, id="100k-nested-objects"),
-    pytest.param(b'{"programme": ' + b"9" * 5000 + b"}", id="5000-digit-integer"),
-    pytest.param(b'{"programme": "OMI2"', id="truncated"),
-    pytest.param(b'{"programme": "\xff\xfe\xfd"}', id="not-utf8"),
-    pytest.param(b"\xef\xbb\xbf{}", id="utf8-bom"),
-    pytest.param(b"\x00\x00\x00{", id="nul-bytes"),
-    pytest.param(b"[1, 2, 3]", id="array-not-object"),
-    pytest.param(b'"just a string"', id="string-not-object"),
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, id="100k-nested-arrays"),
+        pytest.param(b'{"a":' * 100_000 + b"1" + b"}" * 100_000, id="100k-nested-objects"),
+        pytest.param(b'{"programme": ' + b"9" * 5000 + b"}", id="5000-digit-integer"),
+        pytest.param(b'{"programme": "OMI2"', id="truncated"),
+        pytest.param(b'{"programme": "\xff\xfe\xfd"}', id="not-utf8"),
+        pytest.param(b"\xef\xbb\xbf{}", id="utf8-bom"),
+        pytest.param(b"\x00\x00\x00{", id="nul-bytes"),
+        pytest.param(b"[1, 2, 3]", id="array-not-object"),
+        pytest.param(b'"just a string"', id="string-not-object"),
+    ],
+)
 def test_malformed_json_is_400(server: Server, token: str, raw: bytes) -> None:
     reply = server.request("POST", "/v1/inspections", raw=raw, token=token, headers=JSON_TYPE)
     refused(reply, 400, 422)
@@ -154,8 +173,9 @@ def test_non_finite_and_wrong_typed_values_are_refused(server: Server, token: st
         refused(server.request("POST", "/v1/inspections", raw=raw, token=token, headers=JSON_TYPE), 400, 422)
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
-                                          "application/xml", None])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/xml", None]
+)
 def test_wrong_content_type_is_a_client_error(server: Server, token: str, content_type: str | None) -> None:
     headers = {"Content-Type": content_type} if content_type else {}
     raw = json.dumps(inspection_body("Content type")).encode()
@@ -165,8 +185,9 @@ def test_wrong_content_type_is_a_client_error(server: Server, token: str, conten
 
 @pytest.mark.parametrize("name", ["Z" * 201, "nul\u0000byte", "bell\u0007", "\ud800", "line\nbreak", ""])
 def test_overlong_or_unprintable_names_are_422(server: Server, token: str, name: str) -> None:
-    reply = server.request("POST", "/v1/inspections", raw=json.dumps(inspection_body(name)).encode(),
-                           token=token, headers=JSON_TYPE)
+    reply = server.request(
+        "POST", "/v1/inspections", raw=json.dumps(inspection_body(name)).encode(), token=token, headers=JSON_TYPE
+    )
     refused(reply, 422)
     assert "inspected_body.name" in reply.json()["errors"]
 
@@ -176,63 +197,86 @@ def test_overlong_note_and_hostile_characteristics_are_422(server: Server, token
     cases = f"/v1/inspections/{inspection_id}/cases"
     if not route_exists(server.port, token, "POST", cases):
         pytest.skip("POST /v1/inspections/{id}/cases is not built yet")
-    for bad in ({"gender": SQL_INJECTION}, {"age_band": 17}, {"disability": "yes"}, {"risk_level": None},
-                {"extra": "field"}):
-        reply = server.request("POST", cases, {"case_ref": "C-bad", "characteristics": {**CHARACTERISTICS, **bad}},
-                               token=token)
+    for bad in (
+        {"gender": SQL_INJECTION},
+        {"age_band": 17},
+        {"disability": "yes"},
+        {"risk_level": None},
+        {"extra": "field"},
+    ):
+        reply = server.request(
+            "POST", cases, {"case_ref": "C-bad", "characteristics": {**CHARACTERISTICS, **bad}}, token=token
+        )
         refused(reply, 422)
-    refused(server.request("POST", cases, {"case_ref": "R" * 201, "characteristics": CHARACTERISTICS},
-                           token=token), 422)
+    refused(
+        server.request("POST", cases, {"case_ref": "R" * 201, "characteristics": CHARACTERISTICS}, token=token), 422
+    )
     added = server.request("POST", cases, {"case_ref": "C-notes", "characteristics": CHARACTERISTICS}, token=token)
     assert added.status == 201, added.data
     rating = judgements(True)
     rating[0]["note"] = "n" * 10_001
-    refused(server.request("POST", f"/v1/cases/{added.json()['id']}/ratings", {"judgements": rating},
-                           token=token), 422)
+    refused(server.request("POST", f"/v1/cases/{added.json()['id']}/ratings", {"judgements": rating}, token=token), 422)
     rating[0]["note"] = "n" * 10_000
-    assert server.request("POST", f"/v1/cases/{added.json()['id']}/ratings", {"judgements": rating},
-                          token=token).status == 200
+    assert (
+        server.request("POST", f"/v1/cases/{added.json()['id']}/ratings", {"judgements": rating}, token=token).status
+        == 200
+    )
 
 
-@pytest.mark.parametrize("path", [
-    "/v1/inspections/not-a-uuid",
-    "/v1/inspections/" + "9" * 5000,
-    "/v1/inspections/00000000-0000-0000-0000-000000000000?as_of=garbage",
-    "/v1/inspections/00000000-0000-0000-0000-000000000000?as_of=9999-99-99T99:99:99Z",
-    "/v1/inspections/00000000-0000-0000-0000-000000000000/history",
-    "/v1/inspections/%00",
-    "/v1/inspections/..%2F..%2Fetc%2Fpasswd",
-    "/v1/events?after=-1&limit=999999999999999999999",
-    "/v1/events?after=" + "9" * 5000,
-    "/v1/views/programmes/'%3B%20DROP%20TABLE%20x%3B--/years/2011-12",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/inspections/not-a-uuid",
+        "/v1/inspections/" + "9" * 5000,
+        "/v1/inspections/00000000-0000-0000-0000-000000000000?as_of=garbage",
+        "/v1/inspections/00000000-0000-0000-0000-000000000000?as_of=9999-99-99T99:99:99Z",
+        "/v1/inspections/00000000-0000-0000-0000-000000000000/history",
+        "/v1/inspections/%00",
+        "/v1/inspections/..%2F..%2Fetc%2Fpasswd",
+        "/v1/events?after=-1&limit=999999999999999999999",
+        "/v1/events?after=" + "9" * 5000,
+        "/v1/views/programmes/'%3B%20DROP%20TABLE%20x%3B--/years/2011-12",
+    ],
+)
 def test_hostile_paths_and_queries_are_client_errors(server: Server, token: str, path: str) -> None:
     reply = server.request("GET", path, token=token)
     assert 400 <= reply.status < 500, (reply.status, reply.data[:300])
 
 
-@pytest.mark.parametrize("headers", [
-    {"If-Match": '"' + "9" * 5000 + '"'},
-    {"If-Match": "not-a-version"},
-    {"If-Match": '"-1"'},
-    {"X-Correlation-ID": "x" * 10_000},
-    {"X-Correlation-ID": "line\r\nbreak"[:4] + "\u00e9"},
-    {"Accept": "text/html"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"If-Match": '"' + "9" * 5000 + '"'},
+        {"If-Match": "not-a-version"},
+        {"If-Match": '"-1"'},
+        {"X-Correlation-ID": "x" * 10_000},
+        {"X-Correlation-ID": "line\r\nbreak"[:4] + "\u00e9"},
+        {"Accept": "text/html"},
+    ],
+)
 def test_hostile_headers_are_client_errors(server: Server, token: str, headers: dict[str, str]) -> None:
     inspection_id = schedule(server.port, token, f"Headers {uuid.uuid4().hex[:8]}")
-    reply = server.request("POST", f"/v1/inspections/{inspection_id}/start-fieldwork", {}, token=token,
-                           headers=headers)
+    reply = server.request("POST", f"/v1/inspections/{inspection_id}/start-fieldwork", {}, token=token, headers=headers)
     assert reply.status < 500, (reply.status, reply.data[:300])
     # 431: the HTTP server may refuse an oversized header itself, before the application sees it.
     assert reply.status in (200, 400, 412, 431), reply.data[:300]
 
 
-@pytest.mark.parametrize("authorization", ["Bearer " + "x" * 7000, "Bearer \u00e9\u00e9", "Basic dXNlcjpwYXNz",
-                                           "Bearer", "Bearer  ", "bearer " + SQL_INJECTION])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Bearer " + "x" * 7000,
+        "Bearer \u00e9\u00e9",
+        "Basic dXNlcjpwYXNz",
+        "Bearer",
+        "Bearer  ",
+        "bearer " + SQL_INJECTION,
+    ],
+)
 def test_hostile_tokens_are_401(server: Server, authorization: str) -> None:
-    reply = server.request("GET", "/v1/inspections/00000000-0000-0000-0000-000000000000",
-                           headers={"Authorization": authorization})
+    reply = server.request(
+        "GET", "/v1/inspections/00000000-0000-0000-0000-000000000000", headers={"Authorization": authorization}
+    )
     refused(reply, 401)
 
 

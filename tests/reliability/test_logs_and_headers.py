@@ -1,4 +1,5 @@
 """What the real server writes to its log, and the headers on every response it sends."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,13 @@ from tests.reliability.helpers import Reply, Server, create_token, judgements, o
 CASE_REF = "LOGSECRETREF-7731"
 NOTE = "LOGSECRETNOTE about a child"
 CHARACTERISTICS = {
-    "gender": "other", "ethnicity": "white", "age_band": "10-14", "disability": True,
-    "looked_after": True, "disposal": "custody", "risk_level": "very_high",
+    "gender": "other",
+    "ethnicity": "white",
+    "age_band": "10-14",
+    "disability": True,
+    "looked_after": True,
+    "disposal": "custody",
+    "risk_level": "very_high",
 }
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -36,8 +42,16 @@ def test_no_tokens_or_case_data_in_the_server_log(start_server: Callable[..., Se
     assert server.request("POST", cases, body, token=token).status == 409
     bad = {**body, "characteristics": {**CHARACTERISTICS, "risk_level": f"{CASE_REF}-bogus"}}
     assert server.request("POST", cases, bad, token=token).status == 422
-    assert server.request("POST", cases, raw=f'{{"case_ref": "{CASE_REF}"'.encode(), token=token,
-                          headers={"Content-Type": "application/json"}).status == 400
+    assert (
+        server.request(
+            "POST",
+            cases,
+            raw=f'{{"case_ref": "{CASE_REF}"'.encode(),
+            token=token,
+            headers={"Content-Type": "application/json"},
+        ).status
+        == 400
+    )
     wrong_token = f"WRONGTOKEN{uuid.uuid4().hex}"
     assert server.request("GET", f"/v1/cases/{case_id}", token=wrong_token).status == 401
     assert server.request("GET", f"/v1/cases/{case_id}", token=token).status == 200
@@ -45,8 +59,17 @@ def test_no_tokens_or_case_data_in_the_server_log(start_server: Callable[..., Se
 
     log = server.log_text()
     assert '"status":201' in log.replace(" ", "")  # the access log is there, so silence is not the reason
-    for secret in (token, wrong_token, CASE_REF, NOTE, "LOGSECRETNOTE", json.dumps(CHARACTERISTICS),
-                   "very_high", "looked_after", "characteristics"):
+    for secret in (
+        token,
+        wrong_token,
+        CASE_REF,
+        NOTE,
+        "LOGSECRETNOTE",
+        json.dumps(CHARACTERISTICS),
+        "very_high",
+        "looked_after",
+        "characteristics",
+    ):
         assert secret not in log, f"{secret!r} is in the server log"
     assert case_id not in log  # access lines name the route template, not the concrete path
 
@@ -68,16 +91,24 @@ def test_security_headers_on_every_kind_of_response(module_server: Server) -> No
     calls: list[tuple[str, str, dict, int]] = [  # type: ignore[type-arg]
         ("GET", "/health", {}, 200),
         ("GET", f"/v1/inspections/{inspection_id}", {"token": token}, 200),
-        ("POST", f"/v1/inspections/{inspection_id}/cases",
-         {"token": token, "body": {"case_ref": "H-1", "characteristics": CHARACTERISTICS}}, 201),
+        (
+            "POST",
+            f"/v1/inspections/{inspection_id}/cases",
+            {"token": token, "body": {"case_ref": "H-1", "characteristics": CHARACTERISTICS}},
+            201,
+        ),
         ("GET", f"/v1/inspections/{inspection_id}", {}, 401),
         ("POST", "/v1/inspections", {"token": auditor, "body": {}}, 403),
         ("GET", f"/v1/inspections/{missing}", {"token": token}, 404),
         ("GET", "/v1/no-such-thing", {"token": token}, 404),
         ("DELETE", f"/v1/inspections/{inspection_id}", {"token": token}, 405),
         ("POST", f"/v1/inspections/{inspection_id}/start-fieldwork", {"token": token, "body": {}}, 409),
-        ("POST", f"/v1/inspections/{inspection_id}/start-fieldwork",
-         {"token": token, "body": {}, "headers": {"If-Match": '"1"'}}, 412),
+        (
+            "POST",
+            f"/v1/inspections/{inspection_id}/start-fieldwork",
+            {"token": token, "body": {}, "headers": {"If-Match": '"1"'}},
+            412,
+        ),
         ("POST", "/v1/inspections", {"token": token, "raw": b"{", "headers": json_type}, 400),
         ("POST", "/v1/inspections", {"token": token, "body": {"programme": "NOPE"}}, 422),
         ("POST", "/v1/inspections", {"token": token, "raw": b"x" * (1024 * 1024 + 1), "headers": json_type}, 413),

@@ -1,4 +1,5 @@
 """The real `inspectorate` console script as an operator meets it: exit codes, one-line errors, file modes."""
+
 from __future__ import annotations
 
 import base64
@@ -41,14 +42,16 @@ def test_a_malformed_cipher_key_exits_2_with_one_line(tmp_path: Path) -> None:
         done = cli(env, *args, check=False)
         assert done.returncode == 2, done.stderr
         assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1, done.stderr
-        assert done.stderr.startswith("error: INSPECTORATE_CIPHER_KEY is malformed: a key is 16, 24 or 32 random "
-                                      "bytes in base64")
+        assert done.stderr.startswith(
+            "error: INSPECTORATE_CIPHER_KEY is malformed: a key is 16, 24 or 32 random bytes in base64"
+        )
 
 
 def test_a_database_that_is_down_exits_2_with_one_line(tmp_path: Path) -> None:
     port = closed_port()
-    env = server_env(tmp_path / "var",
-                     INSPECTORATE_DATABASE_URL=f"postgresql+psycopg://inspectorate:s3cret@127.0.0.1:{port}/x")
+    env = server_env(
+        tmp_path / "var", INSPECTORATE_DATABASE_URL=f"postgresql+psycopg://inspectorate:s3cret@127.0.0.1:{port}/x"
+    )
     for args in (("token", "create", "--name", "Ann", "--role", "admin"), ("migrate",), ("serve", "--port", "1")):
         done = cli(env, *args, check=False, timeout=60)
         assert done.returncode == 2, done.stderr
@@ -59,8 +62,9 @@ def test_a_database_that_is_down_exits_2_with_one_line(tmp_path: Path) -> None:
 
 def test_python_dash_m_web_cli_is_the_same_command_line(tmp_path: Path) -> None:
     env = server_env(tmp_path / "var")
-    done = subprocess.run([sys.executable, "-m", "web.cli", "--version"], env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "web.cli", "--version"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0 and done.stdout.strip() == "inspectorate 0.1.0"
     assert cli(env, "--version").stdout.strip() == "inspectorate 0.1.0"
 
@@ -86,8 +90,15 @@ def test_the_running_service_keeps_its_files_to_its_owner(
     token = create_token(server.env, "Ann Inspector", "inspector").secret
     open_fieldwork(server.port, token, "Modes Trust")
     data = server.data_dir
-    expected = {"events.sqlite", "events.sqlite-wal", "events.sqlite-shm", "events.sqlite-writers.lock",
-                "views.sqlite", "views.sqlite-wal", "views.sqlite-shm"}
+    expected = {
+        "events.sqlite",
+        "events.sqlite-wal",
+        "events.sqlite-shm",
+        "events.sqlite-writers.lock",
+        "views.sqlite",
+        "views.sqlite-wal",
+        "views.sqlite-shm",
+    }
     files = {p.name: mode(p) for p in data.iterdir()}
     assert expected <= set(files), files
     assert mode(data) == 0o700

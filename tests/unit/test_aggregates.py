@@ -1,4 +1,5 @@
 """Aggregates: each command raises the right events, each rule its named error."""
+
 from datetime import date
 from uuid import uuid4
 
@@ -38,8 +39,13 @@ def test_scheduling_records_framework_year_and_cause() -> None:
     (event,) = inspection.collect_events()
     assert type(event).TOPIC == "inspection.scheduled.v1"
     assert event.framework == "OMI2-2009" and event.year == "2011-12"
-    assert event.cause == {"actor_id": "token-ann", "actor_name": "Ann Inspector", "actor_role": "inspector",
-                           "actor_organisation": None, "correlation_id": "corr-1"}
+    assert event.cause == {
+        "actor_id": "token-ann",
+        "actor_name": "Ann Inspector",
+        "actor_role": "inspector",
+        "actor_organisation": None,
+        "correlation_id": "corr-1",
+    }
 
 
 def test_same_natural_key_gives_same_id_whatever_the_case_of_the_name() -> None:
@@ -127,8 +133,12 @@ def test_moderation_needs_a_first_judgement_and_never_changes_the_published_one(
 
 def test_reinspection_becomes_due_once_on_its_date() -> None:
     reinspection = Reinspection(
-        origin_inspection_id=uuid4(), programme="OMI2", inspected_body=body(),
-        published_on=date(2012, 1, 10), due_on=date(2013, 1, 10), original_scores={},
+        origin_inspection_id=uuid4(),
+        programme="OMI2",
+        inspected_body=body(),
+        published_on=date(2012, 1, 10),
+        due_on=date(2013, 1, 10),
+        original_scores={},
     )
     assert not reinspection.become_due(date(2013, 1, 9))
     assert reinspection.become_due(date(2013, 1, 10))
@@ -154,8 +164,12 @@ def test_complaint_lifecycle() -> None:
     with pytest.raises(IllegalTransition):
         complaint.close("withdrawn", date(2012, 2, 12))
     assert topics(complaint) == [
-        "complaint.received.v1", "complaint.acknowledged.v1", "complaint.responded.v1",
-        "complaint.escalated.v1", "complaint.responded.v1", "complaint.closed.v1",
+        "complaint.received.v1",
+        "complaint.acknowledged.v1",
+        "complaint.responded.v1",
+        "complaint.escalated.v1",
+        "complaint.responded.v1",
+        "complaint.closed.v1",
     ]
     with pytest.raises(InvalidValue):
         Complaint.receive(uuid4(), "food", "x", ANN, date(2012, 2, 1), date(2012, 2, 29))
@@ -183,12 +197,19 @@ def test_a_copy_of_a_case_for_a_command_cannot_change_the_original() -> None:
     full.__dict__ = copy.deepcopy(original.__dict__)  # what a generic deep copy gives
     assert type(fast) is CaseAssessment and fast.__dict__ == full.__dict__
     for case in (fast, full):
-        case.rate(OMI2, [{"area": "risk_of_harm", "criterion": "outcomes", "sufficient": False},
-                         {"area": "risk_of_harm", "criterion": "interventions", "sufficient": None}], ANN)
+        case.rate(
+            OMI2,
+            [
+                {"area": "risk_of_harm", "criterion": "outcomes", "sufficient": False},
+                {"area": "risk_of_harm", "criterion": "interventions", "sufficient": None},
+            ],
+            ANN,
+        )
         case.moderate(OMI2, [{"area": "risk_of_harm", "criterion": "outcomes", "sufficient": True}], "QA", qa)
         case.lock_for_publication()
     assert fast.__dict__.keys() == full.__dict__.keys()
-    assert {k: v for k, v in fast.__dict__.items() if k not in ("_pending_events", "_modified_on")} == \
-        {k: v for k, v in full.__dict__.items() if k not in ("_pending_events", "_modified_on")}
+    assert {k: v for k, v in fast.__dict__.items() if k not in ("_pending_events", "_modified_on")} == {
+        k: v for k, v in full.__dict__.items() if k not in ("_pending_events", "_modified_on")
+    }
     assert len(fast.collect_events()) == 3
     assert pickle.dumps(original.__dict__) == before  # the original is untouched

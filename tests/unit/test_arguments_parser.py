@@ -1,4 +1,5 @@
 """The argument parser's shortcuts give what webargs itself would give."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -46,8 +47,9 @@ def test_an_empty_query_string_skips_only_schemas_that_turn_nothing_into_nothing
 
 def test_a_body_parsed_before_is_used_only_for_json_content() -> None:
     app = Flask(__name__)
-    with app.test_request_context("/x", method="POST", data=b'{"name": "from the body"}',
-                                  content_type="application/json"):
+    with app.test_request_context(
+        "/x", method="POST", data=b'{"name": "from the body"}', content_type="application/json"
+    ):
         g.json_body = {"name": "parsed before"}
         assert _Parser().parse(Body(), location="json") == {"name": "parsed before"}
     with app.test_request_context("/x", method="POST", data=b'{"name": "from the body"}', content_type="text/plain"):

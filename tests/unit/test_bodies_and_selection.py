@@ -1,4 +1,5 @@
 """The register's rules (Body) and risk-based selection (a pure function): determinism, ties, order."""
+
 from __future__ import annotations
 
 import random
@@ -30,11 +31,15 @@ def test_an_old_inspected_body_gets_the_id_the_register_gives_it() -> None:
     assert with_body_id({**old, "id": "x"})["id"] == "x"
 
 
-@pytest.mark.parametrize(("name", "type_", "region", "field"), [
-    (" ", "yot", "X", "name"), ("A", "school", "X", "type"), ("A", "yot", " ", "region"),
-])
-def test_registration_is_validated_before_anything_is_recorded(name: str, type_: str, region: str,
-                                                               field: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "type_", "region", "field"),
+    [
+        (" ", "yot", "X", "name"),
+        ("A", "school", "X", "type"),
+        ("A", "yot", " ", "region"),
+    ],
+)
+def test_registration_is_validated_before_anything_is_recorded(name: str, type_: str, region: str, field: str) -> None:
     with pytest.raises(InvalidValue) as error:
         Body.register(name, type_, region)
     assert error.value.field == field
@@ -56,9 +61,12 @@ def test_succession_follows_the_types() -> None:
 def test_indicators_are_checked_and_the_latest_year_up_to_a_year_is_used() -> None:
     body = Body.register("Cumbria", "yot", "North West")
     for year, figures, field in [
-        ("2018", {"caseload": 1}, "year"), ("2018-20", {"caseload": 1}, "year"),
-        ("2018-19", {}, "caseload"), ("2018-19", {"caseload": 1.5}, "caseload"),
-        ("2018-19", {"caseload": True}, "caseload"), ("2018-19", {"caseload": 1, "custody_rate": -1}, "custody_rate"),
+        ("2018", {"caseload": 1}, "year"),
+        ("2018-20", {"caseload": 1}, "year"),
+        ("2018-19", {}, "caseload"),
+        ("2018-19", {"caseload": 1.5}, "caseload"),
+        ("2018-19", {"caseload": True}, "caseload"),
+        ("2018-19", {"caseload": 1, "custody_rate": -1}, "custody_rate"),
         ("2018-19", {"caseload": 1, "reoffending_rate": 100.5}, "reoffending_rate"),
         ("2018-19", {"caseload": 1, "mood": 1}, "mood"),
     ]:
@@ -116,10 +124,15 @@ def test_bodies_not_inspected_for_four_years_come_first_whatever_their_score() -
 
 
 def test_scores_add_time_volume_and_performance_with_their_reasons() -> None:
-    plan = select(YOS, APRIL_2018, 30, [
-        yot("A", date(2016, 4, 1), caseload=300, reoffending_rate=60.0),
-        yot("B", date(2016, 4, 1), caseload=150),
-    ])
+    plan = select(
+        YOS,
+        APRIL_2018,
+        30,
+        [
+            yot("A", date(2016, 4, 1), caseload=300, reoffending_rate=60.0),
+            yot("B", date(2016, 4, 1), caseload=150),
+        ],
+    )
     a, b = plan["selected"]
     # time: 2 of 4 years -> 20 of 40; volume: 300/300 -> 30, 150/300 -> 15; reoffending 60 vs 40: half excess -> 7.5
     assert (a["name"], a["score"]) == ("A", 57.5)
@@ -130,8 +143,9 @@ def test_scores_add_time_volume_and_performance_with_their_reasons() -> None:
 
 def test_ties_are_broken_by_name_ignoring_case_then_id_and_the_order_of_input_does_not_matter() -> None:
     tied = [yot(n, date(2016, 6, 1), caseload=100) for n in ("delta", "Alpha", "charlie", "Bravo")]
-    twin = Candidate("00000000-0000-0000-0000-000000000000", "alpha", "yot", date(2016, 6, 1), "2017-18",
-                     {"caseload": 100})
+    twin = Candidate(
+        "00000000-0000-0000-0000-000000000000", "alpha", "yot", date(2016, 6, 1), "2017-18", {"caseload": 100}
+    )
     expected = None
     for seed in range(5):
         shuffled = [*tied, twin]

@@ -1,5 +1,6 @@
 """Dates an inspection cannot have: outside its programme's period, published in the future or before
 fieldwork, and follow-ups that cannot follow up (issue 16, item 6)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -16,10 +17,13 @@ from domain.reinspection import Reinspection
 from tests.factories import body
 
 
-@pytest.mark.parametrize(("programme", "first", "last", "outside"), [
-    ("CCI", date(2009, 4, 1), date(2012, 3, 31), (date(2009, 3, 31), date(2012, 4, 1))),
-    ("OMI2", date(2009, 9, 1), date(2013, 3, 31), (date(2009, 8, 31), date(2013, 4, 1))),
-])
+@pytest.mark.parametrize(
+    ("programme", "first", "last", "outside"),
+    [
+        ("CCI", date(2009, 4, 1), date(2012, 3, 31), (date(2009, 3, 31), date(2012, 4, 1))),
+        ("OMI2", date(2009, 9, 1), date(2013, 3, 31), (date(2009, 8, 31), date(2013, 4, 1))),
+    ],
+)
 def test_fieldwork_must_start_within_the_programmes_period(
     programme: str, first: date, last: date, outside: tuple[date, date]
 ) -> None:
@@ -49,7 +53,9 @@ def test_the_version_in_force_is_chosen_from_the_data(monkeypatch: pytest.Monkey
     assert framework_for("CCI", date(2030, 1, 1)).code == "CCI-2014"
     with pytest.raises(InvalidValue) as error:
         framework_for("CCI", date(2013, 6, 1))
-    assert "CCI-2009 2009-04-01 to 2012-03-31" in error.value.detail and "CCI-2014 2014-04-01 to now" in error.value.detail
+    assert (
+        "CCI-2009 2009-04-01 to 2012-03-31" in error.value.detail and "CCI-2014 2014-04-01 to now" in error.value.detail
+    )
 
 
 def test_a_body_name_of_spaces_alone_is_refused() -> None:
@@ -79,8 +85,14 @@ def test_publication_is_not_in_the_future_nor_before_fieldwork() -> None:
 
 
 def reinspection(published_on: date = date(2012, 1, 10)) -> Reinspection:
-    return Reinspection(origin_inspection_id=uuid4(), programme="OMI2", inspected_body=body(),
-                        published_on=published_on, due_on=date(2013, 1, 10), original_scores={})
+    return Reinspection(
+        origin_inspection_id=uuid4(),
+        programme="OMI2",
+        inspected_body=body(),
+        published_on=published_on,
+        due_on=date(2013, 1, 10),
+        original_scores={},
+    )
 
 
 def test_a_follow_up_must_start_after_the_origin_was_published() -> None:

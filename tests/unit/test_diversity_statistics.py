@@ -1,4 +1,5 @@
 """The statistics of diversity across inspections: Newcombe's interval, the small-cell rule, the pooling."""
+
 from __future__ import annotations
 
 import pytest
@@ -39,8 +40,12 @@ def test_newcombe_is_antisymmetric_and_needs_something_judged_on_both_sides() ->
 def test_wilson_matches_newcombes_single_proportion_values() -> None:
     # Newcombe (1998), Statistics in Medicine 17:857-872, Table I, method 3 (score, no correction), given
     # there to four decimals; ours is in percent to one (so within 0.05 of the table, and its rounding).
-    for (s, n), published in {(81, 263): (25.53, 36.62), (15, 148): (6.24, 16.05), (0, 20): (0.0, 16.11),
-                              (1, 29): (0.61, 17.18)}.items():
+    for (s, n), published in {
+        (81, 263): (25.53, 36.62),
+        (15, 148): (6.24, 16.05),
+        (0, 20): (0.0, 16.11),
+        (1, 29): (0.61, 17.18),
+    }.items():
         assert wilson_interval(s, n) == pytest.approx(published, abs=0.06)
 
 
@@ -61,8 +66,16 @@ def test_the_small_cell_rule_suppresses_small_values_and_enough_others() -> None
 
 
 def _profile(**overrides: object) -> str:
-    values = {"gender": "female", "ethnicity": "white", "age_band": "18-24", "disability": False,
-              "looked_after": None, "disposal": "community", "risk_level": "medium", **overrides}
+    values = {
+        "gender": "female",
+        "ethnicity": "white",
+        "age_band": "18-24",
+        "disability": False,
+        "looked_after": None,
+        "disposal": "community",
+        "risk_level": "medium",
+        **overrides,
+    }
     return "|".join(str(values[name]) for name in CHARACTERISTICS)
 
 
@@ -72,8 +85,7 @@ def test_figures_pool_profiles_of_every_inspection_into_shares_scores_and_differ
         Pooled({women: {"risk_of_harm": [20, 30]}, men: {"risk_of_harm": [30, 40]}}, {women: 10, men: 14}),
         Pooled({women: {"risk_of_harm": [16, 20]}, other: {"risk_of_harm": [1, 3]}}, {women: 6, other: 1}),
     ]
-    figures = diversity_figures("OMI2", "2011-12", ["risk_of_harm"], inspections, reinspections=1,
-                                published_only=True)
+    figures = diversity_figures("OMI2", "2011-12", ["risk_of_harm"], inspections, reinspections=1, published_only=True)
     assert (figures["inspections"], figures["reinspections"], figures["cases"]) == (2, 1, 31)
     assert figures["overall"]["risk_of_harm"]["sufficient"] == 67
     assert figures["overall"]["risk_of_harm"]["applicable"] == 93
@@ -85,8 +97,12 @@ def test_figures_pool_profiles_of_every_inspection_into_shares_scores_and_differ
     female = gender["female"]
     assert (female["cases"], female["share"]) == (16, 51.6)
     risk = female["areas"]["risk_of_harm"]
-    assert (risk["score"], risk["sufficient"], risk["applicable"], risk["ci95"]) == \
-        (72, 36, 50, list(wilson_interval(36, 50)))
+    assert (risk["score"], risk["sufficient"], risk["applicable"], risk["ci95"]) == (
+        72,
+        36,
+        50,
+        list(wilson_interval(36, 50)),
+    )
     d, low, high = newcombe_difference(36, 50, 31, 43)  # the other cases: 30+1 of 40+3
     assert risk["difference"] == {"points": d, "ci95": [low, high]}
     # one case with a disability: hidden, and so the rest, which would give it away by subtraction

@@ -1,5 +1,6 @@
 """Errors are raised by name and mapped once: ``web.errors.PROBLEMS`` is the only place that gives an
 error its status, title and headers (style.md 9)."""
+
 from __future__ import annotations
 
 import ast

@@ -1,4 +1,5 @@
 """The judgements list loads as the nested schema would, whether it takes the plain path or not."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,17 +21,20 @@ def test_a_plainly_valid_list_loads_exactly_as_the_nested_schema_loads_it() -> N
     assert RateIn().load({"judgements": GOOD})["judgements"] == JudgementIn(many=True).load(GOOD)
 
 
-@pytest.mark.parametrize("item", [
-    {"area": "risk_of_harm", "criterion": "outcomes"},  # sufficient missing
-    {"area": "risk_of_harm", "criterion": "outcomes", "sufficient": 1},  # not a boolean
-    {"area": "risk_of_harm", "criterion": "outcomes", "sufficient": "yes"},
-    {"area": "nowhere", "criterion": "outcomes", "sufficient": True},
-    {"area": "risk_of_harm", "criterion": "outcomes", "sufficient": True, "extra": 1},
-    {"area": ["risk_of_harm"], "criterion": "outcomes", "sufficient": True},
-    {"area": "risk_of_harm", "criterion": "outcomes", "sufficient": True, "note": ""},
-    {"area": "risk_of_harm", "criterion": "outcomes", "sufficient": True, "note": "bad\x00"},
-    "risk_of_harm",
-])
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"area": "risk_of_harm", "criterion": "outcomes"},  # sufficient missing
+        {"area": "risk_of_harm", "criterion": "outcomes", "sufficient": 1},  # not a boolean
+        {"area": "risk_of_harm", "criterion": "outcomes", "sufficient": "yes"},
+        {"area": "nowhere", "criterion": "outcomes", "sufficient": True},
+        {"area": "risk_of_harm", "criterion": "outcomes", "sufficient": True, "extra": 1},
+        {"area": ["risk_of_harm"], "criterion": "outcomes", "sufficient": True},
+        {"area": "risk_of_harm", "criterion": "outcomes", "sufficient": True, "note": ""},
+        {"area": "risk_of_harm", "criterion": "outcomes", "sufficient": True, "note": "bad\x00"},
+        "risk_of_harm",
+    ],
+)
 def test_anything_else_goes_through_the_schema_and_gets_its_field_errors(item: Any) -> None:
     assert _plainly_valid([item]) is None
     with pytest.raises(ValidationError) as raised:

@@ -1,4 +1,5 @@
 """The layers import inward, and one composition root builds the application (style.md 1, 10)."""
+
 from __future__ import annotations
 
 import ast

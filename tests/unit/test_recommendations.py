@@ -1,4 +1,5 @@
 """Recommendation and Thematic aggregates: each step its event, each rule its named error; the policy's data."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -44,8 +45,18 @@ def test_made_then_published_with_the_due_day() -> None:
         r.publish(date(2012, 1, 11), date(2012, 3, 7), "RECOMMENDATIONS-2009")
 
 
-@pytest.mark.parametrize(("to", "text"), [("", "x"), ("   ", "x"), ("Cumbria", ""), ("Cumbria", " \n "),
-                                          ("x" * 201, "x"), ("Cumbria", "x" * 10_001), (3, "x")])
+@pytest.mark.parametrize(
+    ("to", "text"),
+    [
+        ("", "x"),
+        ("   ", "x"),
+        ("Cumbria", ""),
+        ("Cumbria", " \n "),
+        ("x" * 201, "x"),
+        ("Cumbria", "x" * 10_001),
+        (3, "x"),
+    ],
+)
 def test_absurd_addressees_and_texts_are_refused(to: object, text: object) -> None:
     with pytest.raises(InvalidValue):
         Recommendation.make("inspection", uuid4(), body(), to, text)  # type: ignore[arg-type]
@@ -53,9 +64,11 @@ def test_absurd_addressees_and_texts_are_refused(to: object, text: object) -> No
 
 def test_nothing_is_answered_before_publication() -> None:
     r = made()
-    for step in (lambda: r.respond("agreed", None, date(2012, 1, 1)),
-                 lambda: r.report_progress("in_progress", None, date(2012, 1, 1)),
-                 lambda: r.judge("achieved", None, uuid4(), uuid4())):
+    for step in (
+        lambda: r.respond("agreed", None, date(2012, 1, 1)),
+        lambda: r.report_progress("in_progress", None, date(2012, 1, 1)),
+        lambda: r.judge("achieved", None, uuid4(), uuid4()),
+    ):
         with pytest.raises(IllegalTransition):
             step()
     assert not r.mark_overdue(date(2030, 1, 1))
@@ -135,9 +148,14 @@ def test_the_response_period_is_data_with_its_source() -> None:
 
 
 def announced(**overrides: object) -> Thematic:
-    values: dict[str, object] = {"title": "Domestic abuse", "topic": "domestic abuse", "sector": "adult",
-                                 "partners": ["HM Inspectorate of Prisons"], "announced_on": date(2018, 5, 18),
-                                 "today": date(2018, 6, 1)}
+    values: dict[str, object] = {
+        "title": "Domestic abuse",
+        "topic": "domestic abuse",
+        "sector": "adult",
+        "partners": ["HM Inspectorate of Prisons"],
+        "announced_on": date(2018, 5, 18),
+        "today": date(2018, 6, 1),
+    }
     values.update(overrides)
     return Thematic.announce(**values)  # type: ignore[arg-type]
 
@@ -160,15 +178,27 @@ def test_a_thematic_is_announced_before_fieldwork_then_published_with_findings()
     t.publish(date(2018, 12, 1), date(2018, 12, 1))
     with pytest.raises(RecordFrozen):
         t.link_recommendation(uuid4())
-    assert topics(t) == ["thematic.announced.v1", "thematic.fieldwork_started.v1", "thematic.findings_recorded.v1",
-                         "thematic.report_published.v1"]
+    assert topics(t) == [
+        "thematic.announced.v1",
+        "thematic.fieldwork_started.v1",
+        "thematic.findings_recorded.v1",
+        "thematic.report_published.v1",
+    ]
 
 
-@pytest.mark.parametrize("overrides", [
-    {"sector": "space"}, {"title": " "}, {"partners": ["Ofsted", "ofsted"]}, {"partners": [""]},
-    {"partners": ["x"] * 21}, {"announced_on": date(2018, 6, 2)}, {"fieldwork_start": date(2018, 5, 18)},
-    {"fieldwork_start": date(2018, 5, 1)},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"sector": "space"},
+        {"title": " "},
+        {"partners": ["Ofsted", "ofsted"]},
+        {"partners": [""]},
+        {"partners": ["x"] * 21},
+        {"announced_on": date(2018, 6, 2)},
+        {"fieldwork_start": date(2018, 5, 18)},
+        {"fieldwork_start": date(2018, 5, 1)},
+    ],
+)
 def test_absurd_announcements_are_refused(overrides: dict[str, object]) -> None:
     with pytest.raises(InvalidValue):
         announced(**overrides)

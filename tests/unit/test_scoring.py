@@ -68,14 +68,22 @@ def test_pool_year_finds_lowest_and_highest() -> None:
 def test_pool_year_names_every_inspection_tied_for_lowest_or_highest() -> None:
     """CCI 2011-12 risk of harm: Greenwich and Lambeth both 42; only Greenwich was named."""
     _, lowest, highest = pool_year(
-        [("g", "Greenwich", {"risk_of_harm": Tally(42, 100)}), ("s", "Southwark", {"risk_of_harm": Tally(90, 100)}),
-         ("l", "Lambeth", {"risk_of_harm": Tally(21, 50)}), ("w", "Wandsworth", {"risk_of_harm": Tally(9, 10)})],
+        [
+            ("g", "Greenwich", {"risk_of_harm": Tally(42, 100)}),
+            ("s", "Southwark", {"risk_of_harm": Tally(90, 100)}),
+            ("l", "Lambeth", {"risk_of_harm": Tally(21, 50)}),
+            ("w", "Wandsworth", {"risk_of_harm": Tally(9, 10)}),
+        ],
         ["risk_of_harm"],
     )
     assert lowest["risk_of_harm"].as_dict() == {
-        "score": 42, "inspection_id": "g", "inspected_body": "Greenwich",
-        "tied": [{"inspection_id": "g", "inspected_body": "Greenwich"},
-                 {"inspection_id": "l", "inspected_body": "Lambeth"}],
+        "score": 42,
+        "inspection_id": "g",
+        "inspected_body": "Greenwich",
+        "tied": [
+            {"inspection_id": "g", "inspected_body": "Greenwich"},
+            {"inspection_id": "l", "inspected_body": "Lambeth"},
+        ],
     }
     assert [body for _, body in highest["risk_of_harm"].tied] == ["Southwark", "Wandsworth"]
     _, lowest, _ = pool_year([("g", "Greenwich", {"risk_of_harm": Tally(42, 100)})], ["risk_of_harm"])

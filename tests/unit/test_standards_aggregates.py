@@ -1,4 +1,5 @@
 """The 2018 framework on the aggregates: the events each command raises, and the rules' named errors."""
+
 from datetime import date
 from uuid import uuid4
 
@@ -48,8 +49,11 @@ def test_caseload_standard_ratings_and_ratings_are_events() -> None:
         inspection.record_caseload(20, {"gender": {"male": 15, "female": 4}})
     inspection.rate_standard("1.1", "good", "seen", ANN.as_dict())
     inspection.rate_standard("2.1", "inadequate", "why", ANN.as_dict())
-    assert topics(inspection) == ["inspection.caseload_recorded.v1", "inspection.standard_rated.v1",
-                                  "inspection.standard_rated.v1"]
+    assert topics(inspection) == [
+        "inspection.caseload_recorded.v1",
+        "inspection.standard_rated.v1",
+        "inspection.standard_rated.v1",
+    ]
     assert inspection.standard_ratings["2.1"]["kind"] == "override"
     assert inspection.sample_size == 14
     with pytest.raises(ShortSample):

@@ -1,4 +1,5 @@
 """The 2018 rules as pure functions: bands on exact ratios, overall points, sample sizes and quotas."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -47,20 +48,31 @@ def test_a_case_standard_is_banded_on_the_exact_ratio(ratio: Fraction, rating: s
 
 @pytest.mark.parametrize(
     ("score", "rating"),
-    [(0, "inadequate"), (6, "inadequate"), (7, "requires_improvement"), (18, "requires_improvement"),
-     (19, "good"), (30, "good"), (31, "outstanding"), (36, "outstanding")],
+    [
+        (0, "inadequate"),
+        (6, "inadequate"),
+        (7, "requires_improvement"),
+        (18, "requires_improvement"),
+        (19, "good"),
+        (30, "good"),
+        (31, "outstanding"),
+        (36, "outstanding"),
+    ],
 )
 def test_the_overall_edges_for_twelve_standards(score: int, rating: str) -> None:
     # twelve standards whose points add up to ``score``
     points = [3] * (score // 3) + ([("requires_improvement", "good")[score % 3 - 1]] if score % 3 else [])
-    ratings = ["outstanding"] * (score // 3) + points[score // 3:]
+    ratings = ["outstanding"] * (score // 3) + points[score // 3 :]
     ratings += ["inadequate"] * (12 - len(ratings))
     assert overall(ratings, RULES) == {"rating": rating, "score": score, "max": 36}
 
 
 def test_the_overall_bands_hold_on_exact_fractions_for_other_counts() -> None:
     # 10 standards, max 30: 5/30 = 1/6 is inadequate, 6/30 is not; 25/30 = 5/6 is good, 26/30 outstanding
-    assert overall(["good", "requires_improvement", "requires_improvement"] + ["inadequate"] * 7, RULES)["rating"] == "inadequate"
+    assert (
+        overall(["good", "requires_improvement", "requires_improvement"] + ["inadequate"] * 7, RULES)["rating"]
+        == "inadequate"
+    )
     assert overall(["good"] * 3 + ["inadequate"] * 7, RULES)["rating"] == "requires_improvement"
     assert overall(["outstanding"] * 5 + ["good"] * 5, RULES)["rating"] == "good"
     assert overall(["outstanding"] * 6 + ["good"] * 4, RULES)["rating"] == "outstanding"
@@ -71,10 +83,18 @@ def test_a_case_standard_takes_its_lowest_answered_key_question() -> None:
     assert lowest_key_question([Tally(9, 10), Tally(13, 20), Tally(0, 0)]) == Tally(13, 20)
     assert lowest_key_question([Tally(0, 0)]) is None
     framework = framework_by_code("YOS-2018")
-    tallies = {"2.1/desistance": Tally(13, 20), "2.1/safety_and_wellbeing": Tally(19, 20),
-               "2.1/risk_of_harm": Tally(0, 0)}
-    rated = rate_standards(framework.standards_for_body("yot"), framework.key_questions, tallies,
-                           {"1.1": {"rating": "good", "rationale": "r", "by": {}}}, RULES)
+    tallies = {
+        "2.1/desistance": Tally(13, 20),
+        "2.1/safety_and_wellbeing": Tally(19, 20),
+        "2.1/risk_of_harm": Tally(0, 0),
+    }
+    rated = rate_standards(
+        framework.standards_for_body("yot"),
+        framework.key_questions,
+        tallies,
+        {"1.1": {"rating": "good", "rationale": "r", "by": {}}},
+        RULES,
+    )
     assert rated["standards"]["2.1"]["rule_rating"] == "good"
     assert rated["standards"]["2.1"]["percentage"] == 65
     assert rated["standards"]["2.2"]["rating"] is None  # no case answered it: not rated
@@ -84,8 +104,13 @@ def test_a_case_standard_takes_its_lowest_answered_key_question() -> None:
 def test_an_override_keeps_the_rule_rating() -> None:
     framework = framework_by_code("PROBATION-2018")
     tallies = {f"2.1/{q}": Tally(1, 10) for q in framework.key_questions}
-    rated = rate_standards(framework.standards_for_body("nps_division"), framework.key_questions, tallies,
-                           {"2.1": {"rating": "requires_improvement", "rationale": "why", "by": {"name": "A"}}}, RULES)
+    rated = rate_standards(
+        framework.standards_for_body("nps_division"),
+        framework.key_questions,
+        tallies,
+        {"2.1": {"rating": "requires_improvement", "rationale": "why", "by": {"name": "A"}}},
+        RULES,
+    )
     entry = rated["standards"]["2.1"]
     assert (entry["rating"], entry["rule_rating"], entry["overridden"]) == ("requires_improvement", "inadequate", True)
     assert set(rated["standards"]) == {"1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2"}
@@ -120,9 +145,7 @@ def test_quotas_by_largest_remainder() -> None:
 
 def test_warnings_name_values_off_their_quota_beyond_the_tolerance() -> None:
     assert tolerance(14) == 2 and tolerance(5) == 1 and tolerance(40) == 4
-    report = sample_report(
-        20, {"gender": {"male": 16, "female": 4}}, {"gender": {"male": 14}}, 14, SamplingRules()
-    )
+    report = sample_report(20, {"gender": {"male": 16, "female": 4}}, {"gender": {"male": 14}}, 14, SamplingRules())
     assert report["sample_size"] == 14
     assert report["by"]["gender"]["male"] == {"caseload": 16, "quota": 11, "sampled": 14}
     assert [(w["value"], w["quota"], w["sampled"]) for w in report["warnings"]] == [("female", 3, 0), ("male", 11, 14)]

@@ -1,4 +1,5 @@
 """Recording reads of case data and history (special category personal data)."""
+
 from __future__ import annotations
 
 from flask import g, has_request_context

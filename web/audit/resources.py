@@ -1,4 +1,5 @@
 """Audit: an inspection's whole history (JSON or CSV), chain verification and head, the read log."""
+
 from __future__ import annotations
 
 import csv
@@ -21,8 +22,20 @@ from web.schemas import COMMON, Blueprint, problems
 
 blp = Blueprint("audit", __name__, url_prefix="/v1", description="History, tamper evidence and the read log")
 AUDITORS = ("admin", "auditor")
-CSV_COLUMNS = ("position", "stream", "version", "type", "recorded_at", "actor_name", "actor_role",
-               "correlation_id", "summary", "data", "actor_id", "actor_organisation")
+CSV_COLUMNS = (
+    "position",
+    "stream",
+    "version",
+    "type",
+    "recorded_at",
+    "actor_name",
+    "actor_role",
+    "correlation_id",
+    "summary",
+    "data",
+    "actor_id",
+    "actor_organisation",
+)
 
 
 @blp.route("/inspections/<uuid:inspection_id>/history")
@@ -54,12 +67,22 @@ def as_csv(events: list[dict[str, Any]]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for e in events:
-        writer.writerow([
-            e["position"], e["stream"], e["version"], e["type"], e["recorded_at"],
-            _cell(e["actor"].get("name")), _cell(e["actor"].get("role")), _cell(e.get("correlation_id")),
-            _cell(e["summary"]), json.dumps(e["data"], ensure_ascii=False, sort_keys=True),
-            _cell(e["actor"].get("id")), _cell(e["actor"].get("organisation")),
-        ])
+        writer.writerow(
+            [
+                e["position"],
+                e["stream"],
+                e["version"],
+                e["type"],
+                e["recorded_at"],
+                _cell(e["actor"].get("name")),
+                _cell(e["actor"].get("role")),
+                _cell(e.get("correlation_id")),
+                _cell(e["summary"]),
+                json.dumps(e["data"], ensure_ascii=False, sort_keys=True),
+                _cell(e["actor"].get("id")),
+                _cell(e["actor"].get("organisation")),
+            ]
+        )
     return out.getvalue()
 
 
@@ -100,7 +123,9 @@ class Reads(MethodView):
         """Who read which case data or history, as whom and when; page with ``after=next_after``."""
         after = query["after"]
         records = read_audit().list(after, query["limit"], subject_id=query["subject_id"], actor_name=query["actor"])
-        return read({
-            "items": [r.as_dict() for r in records],
-            "next_after": records[-1].id if records else after,
-        })
+        return read(
+            {
+                "items": [r.as_dict() for r in records],
+                "next_after": records[-1].id if records else after,
+            }
+        )

@@ -1,4 +1,5 @@
 """Audit: query and output schemas."""
+
 from __future__ import annotations
 
 from marshmallow import fields, validate
@@ -30,8 +31,10 @@ class ReadsQuery(StrictSchema):
 
 
 class HistoryActorOut(OutputSchema):
-    id = fields.String(allow_none=True, metadata={"description": "the token's id; null for the system "
-                                                                 "and in events recorded before ids"})
+    id = fields.String(
+        allow_none=True,
+        metadata={"description": "the token's id; null for the system and in events recorded before ids"},
+    )
     name = fields.String(allow_none=True)
     role = fields.String(allow_none=True)
     organisation = fields.String(allow_none=True)
@@ -94,8 +97,10 @@ class ProgrammeYearQuery(ViewQuery):
     """The programme-year view's query, plus ``as_of``: the year as the record stood then (from the events)."""
 
     as_of = Instant(
-        metadata={"description": "Figures as recorded at this time (inclusive), ISO 8601 with Z or an offset; "
-                                 "computed from the events, not the view."}
+        metadata={
+            "description": "Figures as recorded at this time (inclusive), ISO 8601 with Z or an offset; "
+            "computed from the events, not the view."
+        }
     )
 
 
@@ -103,9 +108,13 @@ class DiversityQuery(ProgrammeYearQuery):
     """The diversity view's query: the programme year's, plus whether to pool unpublished inspections too."""
 
     published_only = fields.Boolean(
-        load_default=True, truthy={"true"}, falsy={"false"},
-        metadata={"description": "true (default): the year's published inspections, figures of record that never "
-                                 "change. false: every inspection of the year with cases, live ones (in fieldwork "
-                                 "or completed, not yet published) included, for the inspectorate's roles only "
-                                 "(inspector, qa_reviewer, auditor, admin); not with as_of."},
+        load_default=True,
+        truthy={"true"},
+        falsy={"false"},
+        metadata={
+            "description": "true (default): the year's published inspections, figures of record that never "
+            "change. false: every inspection of the year with cases, live ones (in fieldwork "
+            "or completed, not yet published) included, for the inspectorate's roles only "
+            "(inspector, qa_reviewer, auditor, admin); not with as_of."
+        },
     )

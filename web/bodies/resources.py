@@ -1,4 +1,5 @@
 """The register of inspected bodies, and risk-based selection plans by programme."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,8 +32,12 @@ from web.views.schemas import YEAR_PATTERN
 REGISTRARS = ("admin", "inspector")
 
 blp = Blueprint("bodies", __name__, url_prefix="/v1/bodies", description="The register of inspected bodies")
-selection = Blueprint("selection", __name__, url_prefix="/v1/programmes",
-                      description="Risk-based selection: published criteria and yearly plans")
+selection = Blueprint(
+    "selection",
+    __name__,
+    url_prefix="/v1/programmes",
+    description="Risk-based selection: published criteria and yearly plans",
+)
 
 
 @blp.route("")

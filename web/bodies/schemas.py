@@ -1,4 +1,5 @@
 """The register of bodies and selection plans: input, query and output schemas."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,17 +17,22 @@ class RegisterBodyIn(StrictSchema):
     type = StrictString(required=True, validate=validate.OneOf(BODY_TYPES))
     region = StrictString(required=True, validate=NAME)
     succeeds = fields.List(
-        fields.UUID(), load_default=list, validate=validate.Length(max=50),
+        fields.UUID(),
+        load_default=list,
+        validate=validate.Length(max=50),
         metadata={"description": "Ids of the registered bodies this one took over (e.g. the trusts a CRC succeeded)."},
     )
 
 
 class BodiesQuery(StrictSchema):
     type = fields.String(validate=validate.OneOf(BODY_TYPES))
-    region = fields.String(validate=validate.Length(min=1, max=200),
-                           metadata={"description": "The region, ignoring case and surrounding spaces."})
-    q = fields.String(validate=validate.Length(min=1, max=200),
-                      metadata={"description": "Part of the body's name, ignoring case."})
+    region = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "The region, ignoring case and surrounding spaces."},
+    )
+    q = fields.String(
+        validate=validate.Length(min=1, max=200), metadata={"description": "Part of the body's name, ignoring case."}
+    )
 
 
 def _figure(name: str, **kwargs: Any) -> fields.Field:
@@ -72,10 +78,14 @@ class BodyOut(OutputSchema):
 
 
 class BodyDetailOut(BodyOut):
-    indicators = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True,
-                             metadata={"description": "Figures by business year."})
-    inspections = fields.List(fields.Nested(BodyInspectionOut), required=True,
-                              metadata={"description": "Its inspections, newest fieldwork first."})
+    indicators = fields.Dict(
+        keys=fields.String(), values=fields.Dict(), required=True, metadata={"description": "Figures by business year."}
+    )
+    inspections = fields.List(
+        fields.Nested(BodyInspectionOut),
+        required=True,
+        metadata={"description": "Its inspections, newest fieldwork first."},
+    )
 
 
 class BodyListOut(OutputSchema):
@@ -83,8 +93,9 @@ class BodyListOut(OutputSchema):
 
 
 class CriteriaQuery(StrictSchema):
-    year = fields.String(validate=YEAR, metadata={"description": "The criteria in force for this business year "
-                                                                 "(default: today's)."})
+    year = fields.String(
+        validate=YEAR, metadata={"description": "The criteria in force for this business year (default: today's)."}
+    )
 
 
 class CriteriaOut(OutputSchema):
@@ -107,7 +118,8 @@ class CriteriaOut(OutputSchema):
 class PlanIn(StrictSchema):
     year = StrictString(required=True, validate=YEAR)
     capacity = fields.Integer(
-        strict=True, validate=validate.Range(min=0, max=10_000),
+        strict=True,
+        validate=validate.Range(min=0, max=10_000),
         metadata={"description": "Inspections the year can hold (default: the criteria's, e.g. 30 YOTs)."},
     )
 

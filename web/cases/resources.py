@@ -1,4 +1,5 @@
 """Cases: sample into an inspection, rate, moderate, read."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,8 +39,12 @@ class InspectionCases(MethodView):
     def post(self, data: dict[str, Any], inspection_id: UUID) -> Response:
         """Sample a case during fieldwork; the caller becomes its assessor."""
         result = application().add_case(
-            actor(), inspection_id, data["case_ref"], data["characteristics"],
-            expected_version=expected_version(), correlation_id=correlation_id(),
+            actor(),
+            inspection_id,
+            data["case_ref"],
+            data["characteristics"],
+            expected_version=expected_version(),
+            correlation_id=correlation_id(),
         )
         return written(result, 201, without(result.body, "characteristics"))
 
@@ -51,8 +56,9 @@ class InspectionCases(MethodView):
         app = application()
         inspection = app.get_inspection(inspection_id)
         ensure_may_see(inspection.inspected_body, NotFound.record(Inspection.__name__, inspection_id))
-        items = [_summary(case_dict(app.get_case(case_id), with_characteristics=False))
-                 for case_id in inspection.case_ids]
+        items = [
+            _summary(case_dict(app.get_case(case_id), with_characteristics=False)) for case_id in inspection.case_ids
+        ]
         record_read(actor(), "case.list", inspection_id)
         return read({"items": items})
 
@@ -68,8 +74,10 @@ class CaseById(MethodView):
         app = application()
         case = app.get_case(case_id, as_of)
         if is_organisation():
-            ensure_may_see(app.get_inspection(case.inspection_id).inspected_body,
-                           NotFound.record(CaseAssessment.__name__, case_id, as_of))
+            ensure_may_see(
+                app.get_inspection(case.inspection_id).inspected_body,
+                NotFound.record(CaseAssessment.__name__, case_id, as_of),
+            )
         record_read(actor(), "case", case_id)
         return read(case_dict(case), case.version)
 
@@ -83,8 +91,11 @@ class Ratings(MethodView):
     def post(self, data: dict[str, Any], case_id: UUID) -> Response:
         """Judge items of the case (the case's assessor or an inspector); a later judgement replaces an earlier."""
         result = application().rate_case(
-            actor(), case_id, data["judgements"],
-            expected_version=expected_version(), correlation_id=correlation_id(),
+            actor(),
+            case_id,
+            data["judgements"],
+            expected_version=expected_version(),
+            correlation_id=correlation_id(),
         )
         return written(result, 200, without(result.body, "characteristics"))
 
@@ -98,8 +109,12 @@ class Moderations(MethodView):
     def post(self, data: dict[str, Any], case_id: UUID) -> Response:
         """A second, independent judgement of items already judged."""
         result = application().moderate_case(
-            actor(), case_id, data["judgements"], data["note"],
-            expected_version=expected_version(), correlation_id=correlation_id(),
+            actor(),
+            case_id,
+            data["judgements"],
+            data["note"],
+            expected_version=expected_version(),
+            correlation_id=correlation_id(),
         )
         return written(result, 200, without(result.body, "characteristics"))
 

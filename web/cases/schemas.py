@@ -1,4 +1,5 @@
 """Cases: input, query and output schemas."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -68,11 +69,13 @@ class JudgementIn(StrictSchema):
         if {"standard", "question"} <= data.keys() and not {"area", "criterion"} & data.keys():
             return
         if not {"standard", "question"} & data.keys():  # the 2009 shape, incomplete: as when both were required
-            raise ValidationError({name: ["Missing data for required field."]
-                                   for name in ("area", "criterion") if name not in data})
+            raise ValidationError(
+                {name: ["Missing data for required field."] for name in ("area", "criterion") if name not in data}
+            )
         raise ValidationError(
             "a judgement is {area, criterion, sufficient} (2009 frameworks) "
-            "or {standard, question, sufficient} (2018 frameworks)", "_schema",
+            "or {standard, question, sufficient} (2018 frameworks)",
+            "_schema",
         )
 
 
@@ -87,9 +90,7 @@ class _Judgements(fields.List):
     of JudgementIn is taken as it is; anything else goes through the schema, which gives the errors."""
 
     def __init__(self) -> None:
-        super().__init__(
-            fields.Nested(JudgementIn), required=True, validate=validate.Length(min=1, max=MAX_JUDGEMENTS)
-        )
+        super().__init__(fields.Nested(JudgementIn), required=True, validate=validate.Length(min=1, max=MAX_JUDGEMENTS))
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any]:
         plain = _plainly_valid(value)
@@ -106,8 +107,10 @@ def _plainly_valid(value: Any) -> list[dict[str, Any]] | None:
             return None
         area, criterion, sufficient, note = item["area"], item["criterion"], item["sufficient"], item.get("note")
         if (
-            type(area) is not str or area not in _AREA_SET
-            or type(criterion) is not str or criterion not in _CRITERION_SET
+            type(area) is not str
+            or area not in _AREA_SET
+            or type(criterion) is not str
+            or criterion not in _CRITERION_SET
             or not (sufficient is None or type(sufficient) is bool)
             or note is not None  # a note has rules of its own (length, characters): the schema checks it
         ):
@@ -175,7 +178,8 @@ class CaseListOut(OutputSchema):
 
 class ErasureIn(StrictSchema):
     reason = StrictString(
-        required=True, validate=TEXT,
+        required=True,
+        validate=TEXT,
         metadata={"description": "Why the case's personal data is erased (recorded; no personal data, please)."},
     )
 

@@ -1,4 +1,5 @@
 """Complaints: receive, acknowledge, respond, escalate, close, read."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,9 +24,7 @@ blp = Blueprint("complaints", __name__, url_prefix="/v1/complaints", description
 
 def _step(command: Callable[..., Result], complaint_id: UUID, *args: Any) -> Response:
     """Run one lifecycle step of a complaint for the caller."""
-    result = command(
-        actor(), complaint_id, *args, expected_version=expected_version(), correlation_id=correlation_id()
-    )
+    result = command(actor(), complaint_id, *args, expected_version=expected_version(), correlation_id=correlation_id())
     return written(result)
 
 
@@ -51,8 +50,10 @@ class ComplaintById(MethodView):
         app = application()
         complaint = app.get_complaint(complaint_id)
         if is_organisation():
-            ensure_may_see(app.get_inspection(complaint.inspection_id).inspected_body,
-                           NotFound.record(Complaint.__name__, complaint_id))
+            ensure_may_see(
+                app.get_inspection(complaint.inspection_id).inspected_body,
+                NotFound.record(Complaint.__name__, complaint_id),
+            )
         return read(complaint_dict(complaint), complaint.version)
 
 

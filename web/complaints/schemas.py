@@ -1,4 +1,5 @@
 """Complaints: input and output schemas."""
+
 from __future__ import annotations
 
 from marshmallow import fields, validate

@@ -1,4 +1,5 @@
 """The event feed: pages after a kept position, a bounded server-sent stream, the catalogue."""
+
 from __future__ import annotations
 
 import time
@@ -48,9 +49,7 @@ class Feed(MethodView):
     @problems(blp, *COMMON, 422)
     def get(self, query: dict[str, Any]) -> Response:
         """Events after position `after`, at most `limit`, in order. Keep `next_after` and ask again."""
-        page = feed_page(
-            application(), actor(), query["after"], query["limit"], query["types"], query["inspection_id"]
-        )
+        page = feed_page(application(), actor(), query["after"], query["limit"], query["types"], query["inspection_id"])
         return json_response(page)
 
 
@@ -69,8 +68,11 @@ class Stream(MethodView):
         seconds = min(query["timeout"] if query["timeout"] is not None else MAX_STREAM_SECONDS, MAX_STREAM_SECONDS)
         release = admit()
         body = sse(application(), actor(), after, query["types"], query["max_events"], seconds)
-        response = Response(held_while(body, release), mimetype="text/event-stream",
-                            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        response = Response(
+            held_while(body, release),
+            mimetype="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
         response.call_on_close(release)  # also if the body is never iterated
         return response
 
@@ -113,16 +115,18 @@ class Schemas(MethodView):
     @problems(blp, *COMMON)
     def get(self) -> Response:
         """A JSON Schema (draft 2020-12) for the `data` of every event type, and the CloudEvent envelope."""
-        return json_response({
-            "envelope": cloudevent_schema(public_url=application().public_url),
-            "types": data_schemas(application().public_url),
-            "personal_data": {
-                "special_category_fields": {t: list(f) for t, f in SPECIAL_CATEGORY_FIELDS.items()},
-                "sent_only_to_roles": list(ROLES_RECEIVING_SPECIAL_CATEGORY),
-                "note": "Case characteristics are special category personal data: the feed omits them "
-                        "for the integration role; auditors and administrators receive them.",
-            },
-        })
+        return json_response(
+            {
+                "envelope": cloudevent_schema(public_url=application().public_url),
+                "types": data_schemas(application().public_url),
+                "personal_data": {
+                    "special_category_fields": {t: list(f) for t, f in SPECIAL_CATEGORY_FIELDS.items()},
+                    "sent_only_to_roles": list(ROLES_RECEIVING_SPECIAL_CATEGORY),
+                    "note": "Case characteristics are special category personal data: the feed omits them "
+                    "for the integration role; auditors and administrators receive them.",
+                },
+            }
+        )
 
 
 @blp.route("/asyncapi.json")

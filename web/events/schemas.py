@@ -1,4 +1,5 @@
 """The event feed: query and output schemas."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,21 +25,30 @@ class TypeList(fields.String):
 
 
 class FeedQuery(StrictSchema):
-    after = BoundedInteger(load_default=0,
-                           metadata={"description": "The last position you processed (0 for the beginning)."})
+    after = BoundedInteger(
+        load_default=0, metadata={"description": "The last position you processed (0 for the beginning)."}
+    )
     limit = BoundedInteger(load_default=100, minimum=1, maximum=1000)
     types = TypeList(load_default=list, validate=validate.Length(max=2000))
     inspection_id = fields.UUID(load_default=None, metadata={"description": "Only this inspection's streams."})
 
 
 class StreamQuery(StrictSchema):
-    after = BoundedInteger(load_default=0,
-                           metadata={"description": "Start after this position (Last-Event-ID wins if sent)."})
+    after = BoundedInteger(
+        load_default=0, metadata={"description": "Start after this position (Last-Event-ID wins if sent)."}
+    )
     types = TypeList(load_default=list, validate=validate.Length(max=2000))
-    max_events = BoundedInteger(load_default=None, minimum=1, maximum=100_000,
-                                metadata={"description": "Close the stream after this many events."})
-    timeout = fields.Float(load_default=None, validate=validate.Range(min=0, max=25),
-                           metadata={"description": "Close the stream after this many seconds (at most 25)."})
+    max_events = BoundedInteger(
+        load_default=None,
+        minimum=1,
+        maximum=100_000,
+        metadata={"description": "Close the stream after this many events."},
+    )
+    timeout = fields.Float(
+        load_default=None,
+        validate=validate.Range(min=0, max=25),
+        metadata={"description": "Close the stream after this many seconds (at most 25)."},
+    )
 
 
 class CloudEventOut(OutputSchema):
@@ -64,4 +74,3 @@ class CatalogueOut(OutputSchema):
     envelope = fields.Dict(required=True)
     types = fields.Dict(required=True)
     personal_data = fields.Dict()
-

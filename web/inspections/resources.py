@@ -1,4 +1,5 @@
 """Inspections: schedule, fieldwork, publish, read."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -97,7 +98,10 @@ class CompleteFieldwork(MethodView):
         """Fieldwork ends (409 while a sampled case has no judgement, or, with a caseload, while fewer
         cases than the sample size are sampled and no `short_sample_reason` is given)."""
         result = application().complete_fieldwork(
-            actor(), inspection_id, expected_version=expected_version(), correlation_id=correlation_id(),
+            actor(),
+            inspection_id,
+            expected_version=expected_version(),
+            correlation_id=correlation_id(),
             short_sample_reason=(data or {}).get("short_sample_reason"),
         )
         return written(result)
@@ -112,8 +116,11 @@ class Publish(MethodView):
     def post(self, data: dict[str, Any], inspection_id: UUID) -> Response:
         """Publish the report: scores are frozen; a reinspection is triggered if they are of concern."""
         result = application().publish(
-            actor(), inspection_id, data["published_on"],
-            expected_version=expected_version(), correlation_id=correlation_id(),
+            actor(),
+            inspection_id,
+            data["published_on"],
+            expected_version=expected_version(),
+            correlation_id=correlation_id(),
         )
         return written(result)
 
@@ -127,8 +134,13 @@ class StandardRating(MethodView):
     def post(self, data: dict[str, Any], inspection_id: UUID, code: str) -> Response:
         """Rate an organisational standard, or override a case standard's rule (both ratings are kept)."""
         result = application().rate_standard(
-            actor(), inspection_id, code, data["rating"], data["rationale"],
-            expected_version=expected_version(), correlation_id=correlation_id(),
+            actor(),
+            inspection_id,
+            code,
+            data["rating"],
+            data["rationale"],
+            expected_version=expected_version(),
+            correlation_id=correlation_id(),
         )
         return written(result)
 
@@ -142,8 +154,12 @@ class Caseload(MethodView):
     def put(self, data: dict[str, Any], inspection_id: UUID) -> Response:
         """The caseload behind the sample (2018): each dimension adds up to the population."""
         result = application().record_caseload(
-            actor(), inspection_id, data["population"], data["by"],
-            expected_version=expected_version(), correlation_id=correlation_id(),
+            actor(),
+            inspection_id,
+            data["population"],
+            data["by"],
+            expected_version=expected_version(),
+            correlation_id=correlation_id(),
         )
         return written(result)
 
@@ -156,14 +172,26 @@ class Sample(MethodView):
     def get(self, inspection_id: UUID) -> Response:
         """Sample size, quotas by gender, disposal and risk level, what is sampled, and the warnings."""
         app = application()
-        ensure_may_see(app.get_inspection(inspection_id).inspected_body,
-                       NotFound.record(Inspection.__name__, inspection_id))
+        ensure_may_see(
+            app.get_inspection(inspection_id).inspected_body, NotFound.record(Inspection.__name__, inspection_id)
+        )
         return read(app.sample(inspection_id))
 
 
 def listing_item(row: dict[str, Any]) -> dict[str, Any]:
     """A row of the listing as the contract shapes it (api-2 C)."""
-    item = {key: row[key] for key in ("id", "programme", "framework", "year", "inspected_body", "status",
-                                      "fieldwork_start", "published_on")}
+    item = {
+        key: row[key]
+        for key in (
+            "id",
+            "programme",
+            "framework",
+            "year",
+            "inspected_body",
+            "status",
+            "fieldwork_start",
+            "published_on",
+        )
+    }
     item["inspected_body"] = with_body_id(item["inspected_body"])
     return item

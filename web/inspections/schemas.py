@@ -1,4 +1,5 @@
 """Inspections: input, query and output schemas."""
+
 from __future__ import annotations
 
 import base64
@@ -215,10 +216,13 @@ class InspectionsQuery(StrictSchema):
     programme = fields.String(validate=validate.OneOf(PROGRAMMES))
     year = fields.String(validate=YEAR)
     status = fields.String(validate=validate.OneOf(STATUSES))
-    body = fields.String(validate=validate.Length(min=1, max=200),
-                         metadata={"description": "The body's name, ignoring case and surrounding spaces."})
-    q = fields.String(validate=validate.Length(min=1, max=200),
-                      metadata={"description": "Part of the body's name, ignoring case."})
+    body = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "The body's name, ignoring case and surrounding spaces."},
+    )
+    q = fields.String(
+        validate=validate.Length(min=1, max=200), metadata={"description": "Part of the body's name, ignoring case."}
+    )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = Cursor(metadata={"description": "`next_cursor` of the previous page."})
 

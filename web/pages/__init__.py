@@ -1,4 +1,5 @@
 """Server-rendered pages for people, on the same app as the API (see docs/pages.md)."""
+
 from __future__ import annotations
 
 from flask import Flask, send_from_directory

@@ -4,6 +4,7 @@ Each chart is an ``<svg role="img">`` with a title and a description; the page's
 holds the same figures for anyone who cannot see the chart. Only presentation attributes are used
 (no ``style``), so the pages' Content-Security-Policy need not allow inline styles.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -32,8 +33,9 @@ def _axis(height: int) -> list[str]:
     for tick in (0, 25, 50, 75, 100):
         x = _x(tick)
         parts.append(f'<line x1="{x}" y1="{TOP + 20}" x2="{x}" y2="{height - 22}" stroke="{GRID}" stroke-width="1"/>')
-        parts.append(f'<text x="{x}" y="{height - 6}" text-anchor="middle" font-size="12" '
-                     f'fill="{MUTED}">{tick}%</text>')
+        parts.append(
+            f'<text x="{x}" y="{height - 6}" text-anchor="middle" font-size="12" fill="{MUTED}">{tick}%</text>'
+        )
     return parts
 
 
@@ -55,8 +57,10 @@ def _open(title: str, described: str, rows: int) -> tuple[list[str], int]:
 
 def _row_label(y: int, text: str) -> str:
     # (a white outline keeps the text clear of the grid lines behind it)
-    return (f'<text x="{LEFT}" y="{y + 14}" font-size="14" fill="{INK}" stroke="#fff" stroke-width="4" '
-            f'paint-order="stroke">{escape(text)}</text>')
+    return (
+        f'<text x="{LEFT}" y="{y + 14}" font-size="14" fill="{INK}" stroke="#fff" stroke-width="4" '
+        f'paint-order="stroke">{escape(text)}</text>'
+    )
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,8 @@ class Interval:
 def scores_with_intervals(title: str, items: Sequence[Interval]) -> Markup:
     """One bar per area for its score, with a whisker for its 95% interval; the figures written above."""
     texts = [
-        f"{_label(i.label)}: " + ("no judgements" if i.score is None else f"{i.score}%")
+        f"{_label(i.label)}: "
+        + ("no judgements" if i.score is None else f"{i.score}%")
         + (f" (95% interval {i.low}–{i.high}%)" if i.low is not None and i.high is not None else "")
         for i in items
     ]
@@ -78,8 +83,11 @@ def scores_with_intervals(title: str, items: Sequence[Interval]) -> Markup:
     for n, item in enumerate(items):
         y = TOP + ROW * n
         short = f" ({item.low}–{item.high}%)" if item.low is not None and item.high is not None else ""
-        parts.append(_row_label(y, f"{_label(item.label)}: "
-                                + ("no judgements" if item.score is None else f"{item.score}%{short}")))
+        parts.append(
+            _row_label(
+                y, f"{_label(item.label)}: " + ("no judgements" if item.score is None else f"{item.score}%{short}")
+            )
+        )
         if item.score is None:
             continue
         parts.append(f'<rect x="{LEFT}" y="{y + 22}" width="{_x(item.score) - LEFT}" height="18" fill="{BAR}"/>')
@@ -87,8 +95,9 @@ def scores_with_intervals(title: str, items: Sequence[Interval]) -> Markup:
             lo, hi, mid = _x(item.low), _x(item.high), y + 31
             parts.append(f'<line x1="{lo}" y1="{mid}" x2="{hi}" y2="{mid}" stroke="{INK}" stroke-width="2"/>')
             for end in (lo, hi):
-                parts.append(f'<line x1="{end}" y1="{mid - 8}" x2="{end}" y2="{mid + 8}" stroke="{INK}" '
-                             f'stroke-width="2"/>')
+                parts.append(
+                    f'<line x1="{end}" y1="{mid - 8}" x2="{end}" y2="{mid + 8}" stroke="{INK}" stroke-width="2"/>'
+                )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text in it went through escape()
 
@@ -104,7 +113,8 @@ def every_body(title: str, strips: Sequence[Strip]) -> Markup:
     """Each area a strip: a dot per inspection's score (equal scores stacked apart), and a bar at the
     pooled score of the year."""
     texts = [
-        f"{_label(s.label)}: " + (f"pooled {s.aggregate}%" if s.aggregate is not None else "no pooled score")
+        f"{_label(s.label)}: "
+        + (f"pooled {s.aggregate}%" if s.aggregate is not None else "no pooled score")
         + (f", {len(s.scores)} inspections from {min(s.scores)}% to {max(s.scores)}%" if s.scores else "")
         for s in strips
     ]
@@ -117,8 +127,9 @@ def every_body(title: str, strips: Sequence[Strip]) -> Markup:
         for score in strip.scores:
             k = seen[score] = seen.get(score, -1) + 1
             dy = (0, -5, 5, -10, 10)[k % 5]
-            parts.append(f'<circle cx="{_x(score)}" cy="{mid + dy}" r="4.5" fill="{DOT}" fill-opacity="0.35" '
-                         f'stroke="{DOT}"/>')
+            parts.append(
+                f'<circle cx="{_x(score)}" cy="{mid + dy}" r="4.5" fill="{DOT}" fill-opacity="0.35" stroke="{DOT}"/>'
+            )
         if strip.aggregate is not None:
             x = _x(strip.aggregate)
             parts.append(f'<line x1="{x}" y1="{mid - 13}" x2="{x}" y2="{mid + 13}" stroke="{INK}" stroke-width="3"/>')

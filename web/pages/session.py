@@ -6,6 +6,7 @@ comes from configuration (``SECRET_KEY`` or ``INSPECTORATE_SECRET_KEY``) or is g
 in the data folder, readable by its owner only (on PostgreSQL: in the database, so that every API node
 behind a load balancer has the same one).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -55,8 +56,9 @@ def _kept_key(app: Flask) -> str:
     cookie from one node is good at the next one behind the load balancer. SQLite: the data folder's."""
     services = app.extensions["inspectorate"]
     if services.settings.is_postgres:
-        return shared_secret(services.read_engine, "session_key", lambda: secrets.token_hex(32),
-                             services.app.mapper.cipher)
+        return shared_secret(
+            services.read_engine, "session_key", lambda: secrets.token_hex(32), services.app.mapper.cipher
+        )
     return secret_key(services.settings.data_dir)
 
 

@@ -1,6 +1,7 @@
 """Pages for people: the same reads as the JSON API, through the same application and view reader,
 under the same roles, drawn as HTML with SVG charts. Each page offers its figures as CSV
 (``?format=csv``)."""
+
 from __future__ import annotations
 
 import csv
@@ -37,14 +38,18 @@ from web.views.resources import Consistency, organisation, reader
 from web.views.schemas import YEAR_PATTERN
 
 # Pages load only their own stylesheet and icon; no script at all; forms post only here.
-PAGES_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-             "frame-ancestors 'none'; base-uri 'none'")
+PAGES_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 OPEN_ENDPOINTS = ("pages.sign_in",)
-STEPS = (("scheduled", "inspection.scheduled.v1"), ("fieldwork", "inspection.fieldwork_started.v1"),
-         ("fieldwork_complete", "inspection.fieldwork_completed.v1"),
-         ("published", "inspection.report_published.v1"))
+STEPS = (
+    ("scheduled", "inspection.scheduled.v1"),
+    ("fieldwork", "inspection.fieldwork_started.v1"),
+    ("fieldwork_complete", "inspection.fieldwork_completed.v1"),
+    ("published", "inspection.report_published.v1"),
+)
 
 
 def allowed_roles(view: Any) -> tuple[str, ...]:
@@ -96,16 +101,23 @@ def page_context() -> dict[str, Any]:
         "csrf_field": CSRF_FIELD,
         "csrf_token": csrf_token,
         "who": g.get("actor"),
-        "nav": [(label, url_for(endpoint)) for label, endpoint, roles in (
-            ("Inspections", "pages.inspections", READERS),
-            ("Consistency", "pages.consistency", CONSISTENCY_READERS),
-            ("Complaints", "pages.complaints", READERS),
-            ("Audit", "pages.audit", AUDITORS),
-        ) if role in roles] if role else [],
+        "nav": [
+            (label, url_for(endpoint))
+            for label, endpoint, roles in (
+                ("Inspections", "pages.inspections", READERS),
+                ("Consistency", "pages.consistency", CONSISTENCY_READERS),
+                ("Complaints", "pages.complaints", READERS),
+                ("Audit", "pages.audit", AUDITORS),
+            )
+            if role in roles
+        ]
+        if role
+        else [],
         "label": lambda text: str(text).replace("_", " ") if text is not None else "",
         "csv_url": csv_url,
-        "answer": lambda v: "unknown" if v is None else ("yes" if v else "no") if isinstance(v, bool)
-        else str(v).replace("_", " "),
+        "answer": lambda v: (
+            "unknown" if v is None else ("yes" if v else "no") if isinstance(v, bool) else str(v).replace("_", " ")
+        ),
     }
 
 
@@ -127,8 +139,7 @@ def domain_error(error: DomainError) -> tuple[str, int]:
 @bp.errorhandler(HTTPException)
 def http_error(error: HTTPException) -> tuple[str, int]:
     status = error.code or 500
-    return render_template("pages/error.html", status=status, title=error.name,
-                           detail=error.description), status
+    return render_template("pages/error.html", status=status, title=error.name, detail=error.description), status
 
 
 # -- signing in and out ----------------------------------------------------------
@@ -148,11 +159,15 @@ def sign_in_page() -> Any:
     secret = request.form.get("token", "").strip()
     info = services().tokens.authenticate(secret) if secret and len(secret) <= 200 else None
     if info is None:
-        return render_template("pages/sign_in.html", target=target,
-                               error="That token is unknown or has been revoked."), 401
+        return render_template(
+            "pages/sign_in.html", target=target, error="That token is unknown or has been revoked."
+        ), 401
     if info.role not in READERS:
-        return render_template("pages/sign_in.html", target=target,
-                               error=f"The role '{info.role}' reads the event feed only; it has no pages."), 403
+        return render_template(
+            "pages/sign_in.html",
+            target=target,
+            error=f"The role '{info.role}' reads the event feed only; it has no pages.",
+        ), 403
     sign_in(info)
     return redirect(target, 303)
 
@@ -184,10 +199,15 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
     for row in rows:
-        writer.writerow([value if isinstance(value, (int, float)) and not isinstance(value, bool) else _cell(value)
-                         for value in row])
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        writer.writerow(
+            [
+                value if isinstance(value, (int, float)) and not isinstance(value, bool) else _cell(value)
+                for value in row
+            ]
+        )
+    return Response(
+        out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
 # -- query checking --------------------------------------------------------------
@@ -233,17 +253,36 @@ def inspections() -> Any:
         "q": (request.args.get("q") or "").strip()[:200] or None,
     }
     if wants_csv():  # every inspection the filters match, read page by page
-        return csv_response("inspections.csv", ("id", "programme", "year", "inspected_body", "status",
-                                                "published_on", "cases"),
-                            ((i["id"], i["programme"], i["year"], i["inspected_body"]["name"], i["status"],
-                              i["published_on"], i["case_count"]) for i in _every_inspection(filters)))
+        return csv_response(
+            "inspections.csv",
+            ("id", "programme", "year", "inspected_body", "status", "published_on", "cases"),
+            (
+                (
+                    i["id"],
+                    i["programme"],
+                    i["year"],
+                    i["inspected_body"]["name"],
+                    i["status"],
+                    i["published_on"],
+                    i["case_count"],
+                )
+                for i in _every_inspection(filters)
+            ),
+        )
     cursor = _cursor()
     items, after = reader().inspection_list(**filters, organisation=organisation(), limit=PAGE_SIZE, after=cursor)
     shown = {k: v for k, v in filters.items() if v}
     next_page = url_for("pages.inspections", **shown, cursor=cursor_text(after)) if after else None
-    return render_template("pages/inspections.html", items=items, filters=filters, programmes=PROGRAMMES,
-                           statuses=STATUSES, paged=cursor is not None,
-                           first_page=url_for("pages.inspections", **shown), next_page=next_page)
+    return render_template(
+        "pages/inspections.html",
+        items=items,
+        filters=filters,
+        programmes=PROGRAMMES,
+        statuses=STATUSES,
+        paged=cursor is not None,
+        first_page=url_for("pages.inspections", **shown),
+        next_page=next_page,
+    )
 
 
 PAGE_SIZE = 50  # inspections on a page of the list, newest fieldwork first, as GET /v1/inspections pages them
@@ -288,10 +327,21 @@ def inspection(inspection_id: UUID) -> Any:
     if as_of is not None:
         history = [e for e in history if datetime.fromisoformat(e["recorded_at"]) <= as_of]
     if wants_csv():
-        return csv_response(f"inspection-{inspection_id}-history.csv",
-                            ("position", "recorded_at", "type", "actor_name", "actor_role", "summary"),
-                            ((e["position"], e["recorded_at"], e["type"], e["actor"].get("name"),
-                              e["actor"].get("role"), e["summary"]) for e in history))
+        return csv_response(
+            f"inspection-{inspection_id}-history.csv",
+            ("position", "recorded_at", "type", "actor_name", "actor_role", "summary"),
+            (
+                (
+                    e["position"],
+                    e["recorded_at"],
+                    e["type"],
+                    e["actor"].get("name"),
+                    e["actor"].get("role"),
+                    e["summary"],
+                )
+                for e in history
+            ),
+        )
     body = inspection_dict(state)
     framework = framework_by_code(state.framework)
     if as_of is None:
@@ -303,19 +353,32 @@ def inspection(inspection_id: UUID) -> Any:
     else:  # as it stood: the published figures if it was published by then
         headline, criteria = _with_intervals(body["headline_scores"]), _with_intervals(body["criteria_scores"])
     with_characteristics = may_see_characteristics(actor())
-    cases = [case_dict(app.get_case(case_id, as_of), with_characteristics=with_characteristics)
-             for case_id in state.case_ids]
+    cases = [
+        case_dict(app.get_case(case_id, as_of), with_characteristics=with_characteristics) for case_id in state.case_ids
+    ]
     record_read(actor(), "case.list", inspection_id)
     for case in cases if with_characteristics else ():
         record_read(actor(), "case", case["id"])
     reached = {e["type"]: e["recorded_at"] for e in history if e["stream"] == str(inspection_id)}
     steps = [(name, reached.get(topic)) for name, topic in STEPS]
-    chart = charts.scores_with_intervals("Headline scores with 95% intervals", _intervals(headline)) \
-        if any(s.get("score") is not None for s in headline.values()) else None
+    chart = (
+        charts.scores_with_intervals("Headline scores with 95% intervals", _intervals(headline))
+        if any(s.get("score") is not None for s in headline.values())
+        else None
+    )
     return render_template(
-        "pages/inspection.html", inspection=body, framework=framework, steps=steps, headline=headline,
-        criteria=criteria, chart=chart, cases=cases, with_characteristics=with_characteristics,
-        history=list(reversed(history)), as_of=as_of, now=clock.now(),
+        "pages/inspection.html",
+        inspection=body,
+        framework=framework,
+        steps=steps,
+        headline=headline,
+        criteria=criteria,
+        chart=chart,
+        cases=cases,
+        with_characteristics=with_characteristics,
+        history=list(reversed(history)),
+        as_of=as_of,
+        now=clock.now(),
         as_of_value=as_of.strftime("%Y-%m-%dT%H:%M:%S") if as_of else "",
     )
 
@@ -329,28 +392,60 @@ def programme_year(programme: str, year: str) -> Any:
     if programme not in PROGRAMMES or YEAR_PATTERN.match(year) is None:
         raise NotFound(f"no programme year {programme} {year}")
     if wants_csv() and _choice("table", ("inspections", "diversity")) == "diversity":
-        return csv_response(f"{programme}-{year}-diversity.csv", DIVERSITY_CSV,
-                            diversity_rows(_diversity(programme, year)))
+        return csv_response(
+            f"{programme}-{year}-diversity.csv", DIVERSITY_CSV, diversity_rows(_diversity(programme, year))
+        )
     view = reader().programme_year(programme, year)
     areas = list(view["aggregate"]) or list(_areas_of(programme))
     if wants_csv():
-        return csv_response(f"{programme}-{year}.csv", ("inspection_id", "inspected_body", "cases", *areas),
-                            ((r["inspection_id"], r["inspected_body"], r["cases"],
-                              *(r["headline"].get(a) for a in areas)) for r in view["rows"]))
-    strips = [charts.Strip(area, [r["headline"][area] for r in view["rows"] if r["headline"].get(area) is not None],
-                           view["aggregate"].get(area, {}).get("score")) for area in areas]
+        return csv_response(
+            f"{programme}-{year}.csv",
+            ("inspection_id", "inspected_body", "cases", *areas),
+            (
+                (r["inspection_id"], r["inspected_body"], r["cases"], *(r["headline"].get(a) for a in areas))
+                for r in view["rows"]
+            ),
+        )
+    strips = [
+        charts.Strip(
+            area,
+            [r["headline"][area] for r in view["rows"] if r["headline"].get(area) is not None],
+            view["aggregate"].get(area, {}).get("score"),
+        )
+        for area in areas
+    ]
     chart = charts.every_body(f"Every inspection's scores, {programme} {year}", strips) if view["rows"] else None
     diversity = _diversity(programme, year)
-    return render_template("pages/programme_year.html", view=view, areas=areas, chart=chart, diversity=diversity,
-                           diversity_charts=_diversity_charts(diversity, programme, year), value_name=value_name,
-                           diversity_csv=url_for("pages.programme_year", programme=programme, year=year,
-                                                 table="diversity", format="csv"))
+    return render_template(
+        "pages/programme_year.html",
+        view=view,
+        areas=areas,
+        chart=chart,
+        diversity=diversity,
+        diversity_charts=_diversity_charts(diversity, programme, year),
+        value_name=value_name,
+        diversity_csv=url_for("pages.programme_year", programme=programme, year=year, table="diversity", format="csv"),
+    )
 
 
 # The characteristics the inspectorate's policy analyses findings by (domain.md, "Diversity"): charted.
 CHARTED = ("gender", "ethnicity", "age_band", "disability", "looked_after")
-DIVERSITY_CSV = ("characteristic", "value", "suppressed", "cases", "share", "area", "score", "sufficient",
-                 "applicable", "ci95_low", "ci95_high", "difference", "difference_ci95_low", "difference_ci95_high")
+DIVERSITY_CSV = (
+    "characteristic",
+    "value",
+    "suppressed",
+    "cases",
+    "share",
+    "area",
+    "score",
+    "sufficient",
+    "applicable",
+    "ci95_low",
+    "ci95_high",
+    "difference",
+    "difference_ci95_low",
+    "difference_ci95_high",
+)
 
 
 def _diversity(programme: str, year: str) -> dict[str, Any]:
@@ -368,8 +463,20 @@ def diversity_rows(diversity: dict[str, Any]) -> Iterable[Sequence[Any]]:
             for area in diversity["areas"]:
                 tally = cell["areas"][area]
                 ci, difference = tally["ci95"] or (None, None), tally["difference"] or {}
-                yield (name, value, "false", cell["cases"], cell["share"], area, tally["score"], tally["sufficient"],
-                       tally["applicable"], *ci, difference.get("points"), *(difference.get("ci95") or (None, None)))
+                yield (
+                    name,
+                    value,
+                    "false",
+                    cell["cases"],
+                    cell["share"],
+                    area,
+                    tally["score"],
+                    tally["sufficient"],
+                    tally["applicable"],
+                    *ci,
+                    difference.get("points"),
+                    *(difference.get("ci95") or (None, None)),
+                )
 
 
 VALUE_NAMES = {"true": "yes", "false": "no", "null": "not recorded"}  # yes/no characteristics' values, in words
@@ -384,14 +491,22 @@ def _diversity_charts(diversity: dict[str, Any], programme: str, year: str) -> l
     drawn = []
     for area in diversity["areas"]:
         items = [
-            charts.Interval(f"{name.replace('_', ' ')}: {value_name(value)}", tally["score"],
-                            *(tally["ci95"] or (None, None)))
-            for name in CHARTED for value, cell in diversity["characteristics"][name].items()
+            charts.Interval(
+                f"{name.replace('_', ' ')}: {value_name(value)}", tally["score"], *(tally["ci95"] or (None, None))
+            )
+            for name in CHARTED
+            for value, cell in diversity["characteristics"][name].items()
             if not cell["suppressed"] and cell["cases"] and (tally := cell["areas"][area])["applicable"]
         ]
         if items:
-            drawn.append((area, charts.scores_with_intervals(
-                f"{area.replace('_', ' ')} by characteristic, {programme} {year}", items)))
+            drawn.append(
+                (
+                    area,
+                    charts.scores_with_intervals(
+                        f"{area.replace('_', ' ')} by characteristic, {programme} {year}", items
+                    ),
+                )
+            )
     return drawn
 
 
@@ -408,16 +523,47 @@ def consistency() -> Any:
     filters = {"programme": _choice("programme", PROGRAMMES), "year": _year()}
     view = reader().consistency(**filters)
     if wants_csv():
-        return csv_response("consistency-disagreements.csv",
-                            ("inspection_id", "case_ref", "programme", "year", "area", "criterion", "first",
-                             "moderated", "first_assessor", "first_assessor_role", "moderator"),
-                            ((d["inspection_id"], d["case_ref"], d["programme"], d["year"], d["area"],
-                              d["criterion"], _verdict(d["first"]), _verdict(d["moderated"]),
-                              d["first_assessor"]["name"], d["first_assessor"]["role"], d["moderator"])
-                             for d in view["disagreements"]))
+        return csv_response(
+            "consistency-disagreements.csv",
+            (
+                "inspection_id",
+                "case_ref",
+                "programme",
+                "year",
+                "area",
+                "criterion",
+                "first",
+                "moderated",
+                "first_assessor",
+                "first_assessor_role",
+                "moderator",
+            ),
+            (
+                (
+                    d["inspection_id"],
+                    d["case_ref"],
+                    d["programme"],
+                    d["year"],
+                    d["area"],
+                    d["criterion"],
+                    _verdict(d["first"]),
+                    _verdict(d["moderated"]),
+                    d["first_assessor"]["name"],
+                    d["first_assessor"]["role"],
+                    d["moderator"],
+                )
+                for d in view["disagreements"]
+            ),
+        )
     assessors = [(f"{a['name']} ({a['role'].replace('_', ' ')})", a) for a in view["by_assessor"]]
-    return render_template("pages/consistency.html", view=view, filters=filters, programmes=PROGRAMMES,
-                           verdict=_verdict, assessors=assessors)
+    return render_template(
+        "pages/consistency.html",
+        view=view,
+        filters=filters,
+        programmes=PROGRAMMES,
+        verdict=_verdict,
+        assessors=assessors,
+    )
 
 
 def _verdict(value: bool | None) -> str:
@@ -432,12 +578,38 @@ def _verdict(value: bool | None) -> str:
 def complaints() -> Any:
     view = reader().complaints(clock.today(), organisation())
     if wants_csv():
-        return csv_response("complaints.csv",
-                            ("id", "inspection_id", "inspected_body", "category", "status", "received_on",
-                             "response_due_on", "overdue", "escalated", "outcome", "closed_on"),
-                            ((c["id"], c["inspection_id"], c["inspected_body"], c["category"], c["status"],
-                              c["received_on"], c["response_due_on"], c["overdue"], c["escalated"], c["outcome"],
-                              c["closed_on"]) for c in view["items"]))
+        return csv_response(
+            "complaints.csv",
+            (
+                "id",
+                "inspection_id",
+                "inspected_body",
+                "category",
+                "status",
+                "received_on",
+                "response_due_on",
+                "overdue",
+                "escalated",
+                "outcome",
+                "closed_on",
+            ),
+            (
+                (
+                    c["id"],
+                    c["inspection_id"],
+                    c["inspected_body"],
+                    c["category"],
+                    c["status"],
+                    c["received_on"],
+                    c["response_due_on"],
+                    c["overdue"],
+                    c["escalated"],
+                    c["outcome"],
+                    c["closed_on"],
+                )
+                for c in view["items"]
+            ),
+        )
     return render_template("pages/complaints.html", view=view, organisation_only=is_organisation())
 
 
@@ -451,8 +623,18 @@ def audit() -> Any:
     head = record_head(application())
     if wants_csv():
         broken = verified.get("first_broken") or {}
-        return csv_response("audit.csv", ("ok", "checked", "head_position", "head_hash", "first_broken_position",
-                                          "first_broken_reason"),
-                            [(str(verified["ok"]).lower(), verified["checked"], head["position"], head["hash"],
-                              broken.get("position"), broken.get("reason"))])
+        return csv_response(
+            "audit.csv",
+            ("ok", "checked", "head_position", "head_hash", "first_broken_position", "first_broken_reason"),
+            [
+                (
+                    str(verified["ok"]).lower(),
+                    verified["checked"],
+                    head["position"],
+                    head["hash"],
+                    broken.get("position"),
+                    broken.get("reason"),
+                )
+            ],
+        )
     return render_template("pages/audit.html", verified=verified, head=head, now=clock.now())

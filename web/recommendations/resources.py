@@ -1,4 +1,5 @@
 """Recommendations: made in a report, answered and acted on by the body they name, judged by a reinspection."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,8 +26,13 @@ blp = Blueprint("recommendations", __name__, url_prefix="/v1", description="Reco
 
 def make(report_id: UUID, data: dict[str, Any]) -> Response:
     result = application().make_recommendation(
-        actor(), report_id, data["to"], data["text"], data["to_body_id"],
-        expected_version=expected_version(), correlation_id=correlation_id(),
+        actor(),
+        report_id,
+        data["to"],
+        data["text"],
+        data["to_body_id"],
+        expected_version=expected_version(),
+        correlation_id=correlation_id(),
     )
     return written(result, 201)
 
@@ -74,8 +80,12 @@ class Respond(MethodView):
     def post(self, data: dict[str, Any], recommendation_id: UUID) -> Response:
         """The addressed organisation answers: agreed, partly agreed or not agreed (once; 409 after)."""
         result = application().respond_to_recommendation(
-            actor(), recommendation_id, data["response"], data["note"],
-            expected_version=expected_version(), correlation_id=correlation_id(),
+            actor(),
+            recommendation_id,
+            data["response"],
+            data["note"],
+            expected_version=expected_version(),
+            correlation_id=correlation_id(),
         )
         return written(result)
 
@@ -89,8 +99,12 @@ class Progress(MethodView):
     def post(self, data: dict[str, Any], recommendation_id: UUID) -> Response:
         """The addressed organisation reports progress: not started, in progress, achieved."""
         result = application().report_recommendation_progress(
-            actor(), recommendation_id, data["status"], data["note"],
-            expected_version=expected_version(), correlation_id=correlation_id(),
+            actor(),
+            recommendation_id,
+            data["status"],
+            data["note"],
+            expected_version=expected_version(),
+            correlation_id=correlation_id(),
         )
         return written(result)
 
@@ -105,7 +119,11 @@ class Judgement(MethodView):
         """The reinspection judges what was achieved: while its follow-up is scheduled and unpublished
         (409 otherwise); it may be revised until the follow-up's report is published."""
         result = application().judge_recommendation(
-            actor(), recommendation_id, data["judgement"], data["note"],
-            expected_version=expected_version(), correlation_id=correlation_id(),
+            actor(),
+            recommendation_id,
+            data["judgement"],
+            data["note"],
+            expected_version=expected_version(),
+            correlation_id=correlation_id(),
         )
         return written(result)

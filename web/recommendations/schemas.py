@@ -1,4 +1,5 @@
 """Recommendations: input and output schemas."""
+
 from __future__ import annotations
 
 from marshmallow import fields, validate
@@ -15,8 +16,11 @@ def _note() -> StrictString:
 class RecommendationIn(StrictSchema):
     to = StrictString(required=True, validate=NAME, metadata={"description": "The body it is addressed to, by name."})
     text = StrictString(required=True, validate=TEXT)
-    to_body_id = fields.UUID(load_default=None, allow_none=True, metadata={
-        "description": "The addressee's id in the register of bodies, when known (kept as given)."})
+    to_body_id = fields.UUID(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The addressee's id in the register of bodies, when known (kept as given)."},
+    )
 
 
 class RecommendationResponseIn(StrictSchema):

@@ -1,4 +1,5 @@
 """Reinspections: list, read, link the follow-up inspection."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -53,7 +54,10 @@ class ScheduleReinspection(MethodView):
     def post(self, data: dict[str, Any], reinspection_id: UUID) -> Response:
         """Link a scheduled inspection of the same body and programme as the follow-up."""
         result = application().schedule_reinspection(
-            actor(), reinspection_id, data["inspection_id"],
-            expected_version=expected_version(), correlation_id=correlation_id(),
+            actor(),
+            reinspection_id,
+            data["inspection_id"],
+            expected_version=expected_version(),
+            correlation_id=correlation_id(),
         )
         return written(result)

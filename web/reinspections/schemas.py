@@ -1,4 +1,5 @@
 """Reinspections: input, query and output schemas."""
+
 from __future__ import annotations
 
 from marshmallow import fields, validate

@@ -1,4 +1,5 @@
 """Thematic and joint inspections: announced, fieldwork, findings, published with recommendations."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -70,8 +71,11 @@ class StartFieldwork(MethodView):
     def post(self, data: dict[str, Any], thematic_id: UUID) -> Response:
         """Fieldwork begins, after the day the inspection was announced."""
         result = application().start_thematic_fieldwork(
-            actor(), thematic_id, (data or {}).get("fieldwork_start"),
-            expected_version=expected_version(), correlation_id=correlation_id(),
+            actor(),
+            thematic_id,
+            (data or {}).get("fieldwork_start"),
+            expected_version=expected_version(),
+            correlation_id=correlation_id(),
         )
         return written(result)
 
@@ -85,7 +89,10 @@ class Findings(MethodView):
     def post(self, data: dict[str, Any], thematic_id: UUID) -> Response:
         """Record (or revise) the findings during fieldwork."""
         result = application().record_thematic_findings(
-            actor(), thematic_id, data["findings"], expected_version=expected_version(),
+            actor(),
+            thematic_id,
+            data["findings"],
+            expected_version=expected_version(),
             correlation_id=correlation_id(),
         )
         return written(result)
@@ -100,7 +107,10 @@ class Publish(MethodView):
     def post(self, data: dict[str, Any], thematic_id: UUID) -> Response:
         """Publish the findings and the recommendations (each then falls due for an answer)."""
         result = application().publish_thematic(
-            actor(), thematic_id, data["published_on"], expected_version=expected_version(),
+            actor(),
+            thematic_id,
+            data["published_on"],
+            expected_version=expected_version(),
             correlation_id=correlation_id(),
         )
         return written(result)

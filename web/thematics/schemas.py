@@ -1,4 +1,5 @@
 """Thematic inspections: input, query and output schemas."""
+
 from __future__ import annotations
 
 from marshmallow import fields, validate
@@ -13,17 +14,26 @@ class AnnounceIn(StrictSchema):
     title = StrictString(required=True, validate=NAME)
     topic = StrictString(required=True, validate=NAME, metadata={"description": "e.g. domestic abuse"})
     sector = StrictString(required=True, validate=validate.OneOf(SECTORS))
-    partners = fields.List(StrictString(validate=NAME), load_default=list, validate=validate.Length(max=MAX_PARTNERS),
-                           metadata={"description": "Partner inspectorates of a joint inspection (none: HMI "
-                                                    "Probation alone)."})
+    partners = fields.List(
+        StrictString(validate=NAME),
+        load_default=list,
+        validate=validate.Length(max=MAX_PARTNERS),
+        metadata={"description": "Partner inspectorates of a joint inspection (none: HMI Probation alone)."},
+    )
     announced_on = fields.Date(required=True, metadata={"description": "Not in the future."})
-    fieldwork_start = fields.Date(load_default=None, allow_none=True, metadata={
-        "description": "The planned start of fieldwork, after announced_on."})
+    fieldwork_start = fields.Date(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The planned start of fieldwork, after announced_on."},
+    )
 
 
 class ThematicFieldworkIn(StrictSchema):
-    fieldwork_start = fields.Date(load_default=None, allow_none=True, metadata={
-        "description": "After announced_on and not in the future; today if left out."})
+    fieldwork_start = fields.Date(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "After announced_on and not in the future; today if left out."},
+    )
 
 
 class ThematicFindingsIn(StrictSchema):

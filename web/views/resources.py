@@ -1,4 +1,5 @@
 """Read views: answered from the tracked projections, optionally once they reach a position."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -47,8 +48,10 @@ def not_current(views: tuple[str, ...], min_position: int | None) -> None:
         return
     head = application().recorder.max_notification_id() or 0
     if min_position > head:
-        raise InvalidInput("min_position is beyond the head of the record.",
-                           {"min_position": [f"Must be at most {head}, the head of the record."]})
+        raise InvalidInput(
+            "min_position is beyond the head of the record.",
+            {"min_position": [f"Must be at most {head}, the head of the record."]},
+        )
     release = admit()
     try:
         timeout = float(current_app.config.get("INSPECTORATE_VIEW_WAIT_SECONDS", WAIT_SECONDS))
@@ -117,8 +120,9 @@ class ProgrammeYearDiversity(MethodView):
     @blp.arguments(DiversityQuery, location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, s.DiversityOut)
     @problems(blp, *COMMON, 503)
-    def get(self, programme: str, year: str, min_position: int | None = None, as_of: Any = None,
-            published_only: bool = True) -> Response:
+    def get(
+        self, programme: str, year: str, min_position: int | None = None, as_of: Any = None, published_only: bool = True
+    ) -> Response:
         """Diversity across inspections: for each case characteristic and value, its cases and share of the
         year's sample, and for each area (or 2018 standard/key question) its pooled score with a 95% interval
         and its difference from the year's other cases with a 95% interval; small cells suppressed.

@@ -1,4 +1,5 @@
 """Read views: query and output schemas."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,10 @@ REINSPECTION_STATUSES = ("pending", "due", "scheduled", "completed")
 
 class ViewQuery(StrictSchema):
     min_position = BoundedInteger(
-        metadata={"description": "Answer only once the view has processed this position (503 if it does not "
-                                 "soon; 422 if beyond the head of the record)."},
+        metadata={
+            "description": "Answer only once the view has processed this position (503 if it does not "
+            "soon; 422 if beyond the head of the record)."
+        },
     )
 
 
@@ -61,9 +64,11 @@ class ExtremeOut(OutputSchema):
     score = fields.Integer(required=True)
     inspection_id = fields.UUID(required=True, metadata={"description": "The first inspection with this score."})
     inspected_body = fields.String(required=True)
-    tied = fields.List(fields.Nested(TiedOut), required=True,
-                       metadata={"description": "Every inspection with this score (the one above included), "
-                                                "in publication order."})
+    tied = fields.List(
+        fields.Nested(TiedOut),
+        required=True,
+        metadata={"description": "Every inspection with this score (the one above included), in publication order."},
+    )
 
 
 class YearRowOut(OutputSchema):
@@ -151,22 +156,32 @@ class RatingsOut(OutputSchema):
 
 
 class DifferenceOut(OutputSchema):
-    points = fields.Float(required=True, metadata={"description": "This value's score minus the other cases', "
-                                                                  "in percentage points."})
-    ci95 = fields.List(fields.Float(), required=True,
-                       metadata={"description": "Newcombe's hybrid score 95% interval, in percentage points."})
+    points = fields.Float(
+        required=True, metadata={"description": "This value's score minus the other cases', in percentage points."}
+    )
+    ci95 = fields.List(
+        fields.Float(),
+        required=True,
+        metadata={"description": "Newcombe's hybrid score 95% interval, in percentage points."},
+    )
 
 
 class DiversityTallyOut(TallyOut):
-    difference = fields.Nested(DifferenceOut, allow_none=True, required=True,
-                               metadata={"description": "null when this value or the other cases have nothing "
-                                                        "judged in the area."})
+    difference = fields.Nested(
+        DifferenceOut,
+        allow_none=True,
+        required=True,
+        metadata={"description": "null when this value or the other cases have nothing judged in the area."},
+    )
 
 
 class DiversityCellOut(OutputSchema):
     cases = fields.Integer(allow_none=True, required=True, metadata={"description": "null when suppressed."})
-    share = fields.Float(allow_none=True, required=True,
-                         metadata={"description": "Percent of the year's sample, one decimal; null when suppressed."})
+    share = fields.Float(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Percent of the year's sample, one decimal; null when suppressed."},
+    )
     suppressed = fields.Boolean(required=True, metadata={"description": "Hidden by the small-cell rule."})
     areas = fields.Dict(keys=fields.String(), values=fields.Nested(DiversityTallyOut), allow_none=True, required=True)
 
@@ -184,12 +199,17 @@ class DiversityOut(OutputSchema):
     inspections = fields.Integer(required=True, metadata={"description": "Inspections pooled (reinspections not)."})
     reinspections = fields.Integer(required=True, metadata={"description": "Reinspections of the year left out."})
     cases = fields.Integer(required=True, metadata={"description": "The pooled inspections' sample."})
-    areas = fields.List(fields.String(), required=True,
-                        metadata={"description": "Areas (2009 frameworks) or standard/key question items (2018)."})
+    areas = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Areas (2009 frameworks) or standard/key question items (2018)."},
+    )
     overall = fields.Dict(keys=fields.String(), values=fields.Nested(TallyOut), required=True)
     characteristics = fields.Dict(
-        keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Nested(DiversityCellOut)),
-        required=True, metadata={"description": "characteristic -> value (true, false, null for yes/no ones) -> cell."},
+        keys=fields.String(),
+        values=fields.Dict(keys=fields.String(), values=fields.Nested(DiversityCellOut)),
+        required=True,
+        metadata={"description": "characteristic -> value (true, false, null for yes/no ones) -> cell."},
     )
     method = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     small_cells = fields.Nested(SmallCellsOut, required=True)

@@ -1,4 +1,5 @@
 """Webhook subscriptions (admin): make, list, read, delete, enable again, replay from a position."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,10 +15,19 @@ from web.context import application, services
 from web.schemas import COMMON, Blueprint, problems
 from web.webhooks import schemas as s
 
-blp = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks",
-                description="Webhooks: every event POSTed to a receiver, signed as Standard Webhooks says")
-ID_PARAMETER = {"in": "path", "name": "webhook_id", "description": "The webhook's id (a UUID).",
-                "schema": {"type": "string", "format": "uuid"}, "example": s.EXAMPLE_ID}
+blp = Blueprint(
+    "webhooks",
+    __name__,
+    url_prefix="/v1/webhooks",
+    description="Webhooks: every event POSTed to a receiver, signed as Standard Webhooks says",
+)
+ID_PARAMETER = {
+    "in": "path",
+    "name": "webhook_id",
+    "description": "The webhook's id (a UUID).",
+    "schema": {"type": "string", "format": "uuid"},
+    "example": s.EXAMPLE_ID,
+}
 
 
 def store() -> WebhookStore:

@@ -1,4 +1,5 @@
 """Webhook subscriptions: input and output schemas, with examples."""
+
 from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate
@@ -17,26 +18,48 @@ def _known_type(value: str) -> None:
 
 
 class WebhookIn(StrictSchema):
-    url = StrictString(required=True, validate=validate.And(validate.Length(min=1, max=MAX_URL),
-                                                            _printable(multiline=False)),
-                       metadata={"description": "http(s) URL on a host named in INSPECTORATE_WEBHOOK_ALLOWED_HOSTS."})
-    types = fields.List(StrictString(validate=_known_type), load_default=None, allow_none=True,
-                        validate=validate.Length(min=1, max=100),
-                        metadata={"description": "Only events of these types (default: every type)."})
-    inspection_id = fields.UUID(load_default=None, allow_none=True,
-                                metadata={"description": "Only this inspection's events (its cases, "
-                                                         "complaints and reinspection included)."})
+    url = StrictString(
+        required=True,
+        validate=validate.And(validate.Length(min=1, max=MAX_URL), _printable(multiline=False)),
+        metadata={"description": "http(s) URL on a host named in INSPECTORATE_WEBHOOK_ALLOWED_HOSTS."},
+    )
+    types = fields.List(
+        StrictString(validate=_known_type),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "Only events of these types (default: every type)."},
+    )
+    inspection_id = fields.UUID(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Only this inspection's events (its cases, complaints and reinspection included)."},
+    )
 
 
 class ReplayIn(StrictSchema):
-    after = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2**62),
-                           metadata={"description": "Deliver every event after this position again."})
+    after = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=0, max=2**62),
+        metadata={"description": "Deliver every event after this position again."},
+    )
 
 
 WEBHOOK_EXAMPLE = {
-    "id": EXAMPLE_ID, "url": EXAMPLE_URL, "types": ["inspection.report_published.v1"], "inspection_id": None,
-    "status": "active", "position": 1234, "attempts": 0, "failing_since": None, "next_attempt_at": None,
-    "last_error": None, "delivered": 57, "failures": 2, "created_at": "2026-12-04T12:00:00+00:00",
+    "id": EXAMPLE_ID,
+    "url": EXAMPLE_URL,
+    "types": ["inspection.report_published.v1"],
+    "inspection_id": None,
+    "status": "active",
+    "position": 1234,
+    "attempts": 0,
+    "failing_since": None,
+    "next_attempt_at": None,
+    "last_error": None,
+    "delivered": 57,
+    "failures": 2,
+    "created_at": "2026-12-04T12:00:00+00:00",
 }
 
 
@@ -59,8 +82,9 @@ class WebhookOut(OutputSchema):
 
 
 class CreatedWebhookOut(WebhookOut):
-    secret = fields.String(required=True, metadata={"description": "whsec_<base64>: shown only now; verify "
-                                                                   "webhook-signature with it."})
+    secret = fields.String(
+        required=True, metadata={"description": "whsec_<base64>: shown only now; verify webhook-signature with it."}
+    )
 
 
 class WebhookListOut(OutputSchema):
@@ -69,6 +93,10 @@ class WebhookListOut(OutputSchema):
 
 WEBHOOK_IN_EXAMPLE = {"url": EXAMPLE_URL, "types": ["inspection.report_published.v1"]}
 REPLAY_EXAMPLE = {"after": 1200}
-CREATED_EXAMPLE = {**WEBHOOK_EXAMPLE, "delivered": 0, "failures": 0,
-                   "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+3cnQ0B0Zk0="}
+CREATED_EXAMPLE = {
+    **WEBHOOK_EXAMPLE,
+    "delivered": 0,
+    "failures": 0,
+    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+3cnQ0B0Zk0=",
+}
 LIST_EXAMPLE = {"items": [WEBHOOK_EXAMPLE]}
