@@ -182,6 +182,10 @@ def _words(value: Any) -> str:
     return str(value if value is not None else "?").replace("_", " ")
 
 
+def _added_to_report(who: str, data: dict[str, Any], ref: str) -> str:
+    return f"{who} added recommendation {data.get('recommendation_id')} to the report"
+
+
 def _announced(who: str, data: dict[str, Any], ref: str) -> str:
     partners = data.get("partners") or []
     joint = f", jointly with {', '.join(partners)}" if partners else ""
@@ -192,12 +196,8 @@ def _announced(who: str, data: dict[str, Any], ref: str) -> str:
 # own stream), never the recommendation's text or a note.
 SUMMARIES.update(
     {
-        "inspection.recommendation_made.v1": lambda who, data, ref: (
-            f"{who} added recommendation {data.get('recommendation_id')} to the report"
-        ),
-        "thematic.recommendation_made.v1": lambda who, data, ref: (
-            f"{who} added recommendation {data.get('recommendation_id')} to the report"
-        ),
+        "inspection.recommendation_made.v1": _added_to_report,
+        "thematic.recommendation_made.v1": _added_to_report,
         "recommendation.made.v1": lambda who, data, ref: f"{who} made a recommendation to {data.get('to', '?')}",
         "recommendation.published.v1": lambda who, data, ref: (
             f"Recommendation to {ref} published with the report on {data.get('published_on')}; "

@@ -82,6 +82,27 @@ class Term:
         self.lost = threading.Event()
 
 
+class _Terms:
+    """A term of leadership and the thread that watches it: started and ended alike by both leaderships."""
+
+    _term: Term | None = None
+    _watch: threading.Thread | None = None
+
+    def _begin(self, watch: Callable[[Term], None]) -> Term:
+        term = self._term = Term()
+        self._watch = threading.Thread(target=watch, args=(term,), name="leadership-watch", daemon=True)
+        self._watch.start()
+        return term
+
+    def _end(self) -> None:
+        if self._term is not None:
+            self._term.lost.set()
+            self._term = None
+        if self._watch is not None:
+            self._watch.join(timeout=2)
+            self._watch = None
+
+
 class Leadership(Protocol):
     def acquire(self, stop: threading.Event, waiting: Callable[[], None] | None = None) -> Term | None:
         """Block until this process leads (a Term), or ``stop`` is set (None). ``waiting`` runs between tries."""
@@ -100,7 +121,7 @@ def _dsn(settings: Settings) -> str:
     return settings.database_url.replace("postgresql+psycopg", "postgresql", 1)  # type: ignore[union-attr]
 
 
-class PostgresLeadership:
+class PostgresLeadership(_Terms):
     """The advisory lock on a connection of its own, confirmed by a thread while held."""
 
     def __init__(
@@ -115,8 +136,6 @@ class PostgresLeadership:
         self.dsn, self.key = dsn, key
         self.retry, self.confirm, self.lost_after = retry, confirm, lost_after
         self._conn: psycopg.Connection | None = None
-        self._term: Term | None = None
-        self._watch: threading.Thread | None = None
 
     def acquire(self, stop: threading.Event, waiting: Callable[[], None] | None = None) -> Term | None:
         said = False
@@ -149,11 +168,10 @@ class PostgresLeadership:
         return bool(row and row[0])
 
     def _lead(self, stop: threading.Event) -> Term:
-        term = self._term = Term()
         confirmed = [time.monotonic()]
         done = threading.Event()
 
-        def confirm() -> None:  # its own thread: a query that hangs must not stop the clock below
+        def confirm(term: Term) -> None:  # its own thread: a query that hangs must not stop the clock below
             conn = self._conn
             while not done.is_set():
                 try:
@@ -165,8 +183,8 @@ class PostgresLeadership:
                     return
                 done.wait(self.confirm)
 
-        def watch() -> None:
-            threading.Thread(target=confirm, name="leadership-confirm", daemon=True).start()
+        def watch(term: Term) -> None:
+            threading.Thread(target=confirm, args=(term,), name="leadership-confirm", daemon=True).start()
             while not term.lost.is_set():
                 if stop.is_set():
                     term.lost.set()
@@ -176,17 +194,10 @@ class PostgresLeadership:
                 term.lost.wait(0.1)
             done.set()
 
-        self._watch = threading.Thread(target=watch, name="leadership-watch", daemon=True)
-        self._watch.start()
-        return term
+        return self._begin(watch)
 
     def release(self) -> None:
-        if self._term is not None:
-            self._term.lost.set()
-            self._term = None
-        if self._watch is not None:
-            self._watch.join(timeout=2)
-            self._watch = None
+        self._end()
         self._close()  # the session ends: the lock with it (also after a lost connection)
 
     def _close(self) -> None:
@@ -196,14 +207,12 @@ class PostgresLeadership:
             self._conn = None
 
 
-class FileLeadership:
+class FileLeadership(_Terms):
     """SQLite: an exclusive flock on a file in the data folder; the kernel drops it when the holder dies."""
 
     def __init__(self, path: Path, *, retry: float = RETRY_SECONDS) -> None:
         self.path, self.retry = path, retry
         self._fd: int | None = None
-        self._term: Term | None = None
-        self._watch: threading.Thread | None = None
 
     def acquire(self, stop: threading.Event, waiting: Callable[[], None] | None = None) -> Term | None:
         private_dir(self.path.parent)
@@ -228,24 +237,15 @@ class FileLeadership:
         return None
 
     def _lead(self, stop: threading.Event) -> Term:
-        term = self._term = Term()
-
-        def watch() -> None:  # a file lock is not lost while held: the term ends only with the worker
+        def watch(term: Term) -> None:  # a file lock is not lost while held: the term ends only with the worker
             while not term.lost.wait(0.1):
                 if stop.is_set():
                     term.lost.set()
 
-        self._watch = threading.Thread(target=watch, name="leadership-watch", daemon=True)
-        self._watch.start()
-        return term
+        return self._begin(watch)
 
     def release(self) -> None:
-        if self._term is not None:
-            self._term.lost.set()
-            self._term = None
-        if self._watch is not None:
-            self._watch.join(timeout=2)
-            self._watch = None
+        self._end()
         if self._fd is not None:
             os.close(self._fd)  # the flock goes with the last descriptor of its open file
             self._fd = None
