@@ -30,7 +30,7 @@ from eventsourcing.persistence import JSONTranscoder, Mapper, Notification
 from eventsourcing.utils import resolve_topic
 
 from application.app import to_plain
-from application.personal_data import CASE_ID_FIELD, SEALED_FIELDS, CaseKeys, erased_case_id
+from application.personal_data import CASE_ID_FIELD, SEALED_FIELDS, CaseKeys, Unopened, erased_case_id
 from application.projections.store import Fact
 from domain.ids import uuid_text
 
@@ -72,18 +72,24 @@ class EventDecoder:
     # -- for the projections ---------------------------------------------------------
 
     def facts(
-        self, rows: Iterable[Row], topics: frozenset[str] | None = None, bare: frozenset[str] = frozenset()
+        self,
+        rows: Iterable[Row],
+        topics: frozenset[str] | None = None,
+        bare: frozenset[str] = frozenset(),
+        opens: frozenset[str] | None = None,
     ) -> list[Fact]:
         """The facts of the rows, leaving out those whose topic is not in ``topics``; those whose
         topic is in ``bare`` get an empty state (their handlers never read it). Nothing is decoded yet,
-        but the keys of the cases whose personal fields may be read are fetched, in one query."""
+        but the keys of the cases whose personal fields will be read (of the topics in ``opens``; all
+        when ``None``) are fetched, in one query; a key not fetched ahead is fetched when needed."""
         if not isinstance(rows, list):
             rows = list(rows)
-        if self.keys is not None and self.keys.enabled:
+        ahead = _PREFETCH if opens is None else _PREFETCH & opens
+        if ahead and self.keys is not None and self.keys.enabled:
             self.keys.prefetch(
                 s.replace("-", "")
                 for _, s, _, t, d in rows  # (canonical text to hex)
-                if t in _PREFETCH and d is not None and (topics is None or t in topics) and t not in bare
+                if t in ahead and d is not None and (topics is None or t in topics) and t not in bare
             )
         if topics is None:
             return [Fact(p, t, None, s, v, d, self) for p, s, v, t, d in rows]
@@ -121,10 +127,15 @@ class EventDecoder:
             value = decoder.decode(self._opened(data))
         except msgspec.ValidationError:  # the shape reads a sealed field as a plain type: the whole way
             return msgspec.convert(self.state(topic, data), shape)
+        later: frozenset[str] = getattr(shape, "unopened", frozenset())
         for name in sealed:
             found = getattr(value, name, None)
             if type(found) is dict and found.get("_type_") == "pd":
-                setattr(value, name, self.decoders["pd"](found["_data_"]))
+                text = found["_data_"]
+                if name in later and self.keys is not None:
+                    setattr(value, name, Unopened(self.keys, text))
+                else:
+                    setattr(value, name, self.decoders["pd"](text))
         return value
 
     def _opened(self, data: bytes) -> bytes:

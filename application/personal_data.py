@@ -171,6 +171,43 @@ class CaseKeys:
             return None
 
 
+class Unopened:
+    """A sealed value read but not opened yet: what ``Fact.read`` gives for a field its shape names in
+    ``unopened`` (a ``ClassVar``). A view that needs the value only later, if at all (the scores view:
+    a case's characteristics, which a publication may freeze before anyone needs them), opens those
+    still needed all at once (``open_all``: one query for their keys) instead of each as it is read.
+    Hashed by identity, so it can stand for its value as a dict key until then."""
+
+    __slots__ = ("_value", "keys", "text")
+
+    def __init__(self, keys: CaseKeys, text: str) -> None:
+        self.keys, self.text = keys, text
+        self._value: Any = _UNKNOWN
+
+    @property
+    def case(self) -> str:
+        """The id (hex) of the case whose key seals it."""
+        return self.text.partition(".")[0]
+
+    def open(self) -> Any:
+        """The value (opened once), or ``None`` when its case's key is gone."""
+        if self._value is _UNKNOWN:
+            self._value = self.keys.open(self.text)
+        return self._value
+
+
+def open_all(values: Iterable[Unopened]) -> list[Any]:
+    """Each value opened, their keys fetched first in one query per key store."""
+    values = list(values)
+    by_store: dict[int, tuple[CaseKeys, set[str]]] = {}
+    for value in values:
+        if value._value is _UNKNOWN:
+            by_store.setdefault(id(value.keys), (value.keys, set()))[1].add(value.case)
+    for keys, cases in by_store.values():
+        keys.prefetch(cases)
+    return [value.open() for value in values]
+
+
 class MemoryKeyStore:
     """Keys kept in memory only (an in-memory application, as the benchmarks' history generator plays
     one): a new case's key stays pending in ``CaseKeys``, from where the record is copied with it."""

@@ -122,12 +122,13 @@ def breakdown(settings: Settings) -> None:
         if not page:
             break
         started = time.process_time()
-        facts = decoder.facts(page, projector.topics, projector.bare)
+        facts = decoder.facts(page, projector.topics, projector.bare, projector.opens)
         making += time.process_time() - started
         for view, tables in views:
             started = time.process_time()
             for fact in facts:
                 view.apply(fact, tables)
+            view.settle(tables, page[-1][0] >= head)
             for name in view.tables:
                 tables[name].take_changes()
             folds[view.name] += time.process_time() - started

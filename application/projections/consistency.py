@@ -17,8 +17,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
+import msgspec
+
 from application.personal_data import ERASED_TOPIC
-from application.projections.store import Fact, Row, Tables, View, handles
+from application.projections.store import Fact, Ref, Row, Tables, View, handles, ref_text
 from domain.case_assessment import judgement_key
 from domain.frameworks import framework_by_code
 from domain.scoring import cohens_kappa
@@ -27,23 +29,47 @@ INSPECTIONS, MODERATIONS = "vw_cons_inspections", "vw_moderations"
 CASE_TOPICS = frozenset({"case.sampled.v1", "case.rated.v1"})
 
 
+class _Sampled(msgspec.Struct, gc=False):
+    """What the view reads of a ``case.sampled.v1`` event: not the characteristics (sealed, left shut)."""
+
+    inspection_id: Ref | str
+    case_ref: str | dict[str, Any] | None  # (sealed in the record: opened as it is read, None once erased)
+    framework: str
+
+
+class _Moderated(msgspec.Struct, gc=False):
+    """What the view reads of a ``case.moderated.v1`` event (its notes left shut)."""
+
+    by: dict[str, Any]
+    judgements: list[dict[str, Any]]
+    after_publication: bool | None = None
+
+
+class _Rated(msgspec.Struct, gc=False):
+    """What the view reads of a ``case.rated.v1`` event: who, and the judgements (their notes left shut)."""
+
+    by: dict[str, Any]
+    judgements: list[dict[str, Any]]
+
+
 def first_judgements(facts: list[Fact]) -> dict[str, Any] | None:
     """A case's reference, inspection and current first judgement of each item (with who made it),
     from its own events up to a moment; None before it is sampled."""
     case: dict[str, Any] | None = None
     for fact in facts:
-        s = fact.state
         if fact.topic == "case.sampled.v1":
+            sampled = fact.read(_Sampled)
             case = {
-                "inspection_id": str(s["inspection_id"]),
-                "case_ref": s["case_ref"],
-                "framework": s["framework"],
+                "inspection_id": ref_text(sampled.inspection_id),
+                "case_ref": sampled.case_ref,
+                "framework": sampled.framework,
                 "firsts": {},
             }
         elif case is not None and fact.topic == "case.rated.v1":
-            by = s["by"]
+            rated = fact.read(_Rated)
+            by = rated.by
             who = (by.get("id"), by.get("name"), by.get("role"))
-            for j in s["judgements"]:
+            for j in rated.judgements:
                 case["firsts"][judgement_key(j)] = (j["sufficient"], *who)
     return case
 
@@ -71,8 +97,8 @@ class ConsistencyView(View):
             return
         inspection = t[INSPECTIONS].get(case["inspection_id"]) or {}
         programme = inspection.get("programme") or framework_by_code(case["framework"]).programme
-        s = fact.state
-        for j in s["judgements"]:
+        s = fact.read(_Moderated)
+        for j in s.judgements:
             item = judgement_key(j)
             first = case["firsts"].get(item)
             if first is None:
@@ -95,9 +121,9 @@ class ConsistencyView(View):
                     "first_id": first[1],
                     "first_name": first[2],
                     "first_role": first[3],
-                    "moderator": s["by"].get("name"),
-                    "moderator_id": s["by"].get("id"),
-                    "after_publication": bool(s.get("after_publication")),
+                    "moderator": s.by.get("name"),
+                    "moderator_id": s.by.get("id"),
+                    "after_publication": bool(s.after_publication),
                     "position": fact.position,
                 }
             )

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from application.projections.scores import ERASED_PROFILE, value_key
+from application.projections.scores import in_breakdown, value_key
 from domain.case_assessment import CHARACTERISTICS
 from domain.diversity import SMALL_CELLS, SmallCellRule
 from domain.frameworks import framework_by_code
@@ -61,7 +61,7 @@ def _sums(inspections: Iterable[Pooled]) -> tuple[int, dict[str, Tally], Groups]
     total_cases = 0
     for inspection in inspections:
         for key in set(inspection.profiles) | set(inspection.profile_cases):
-            if key == ERASED_PROFILE:  # erased before publication: in no characteristic's figures
+            if not in_breakdown(key):  # erased before publication (or not opened yet): in no figures
                 continue
             cases = inspection.profile_cases.get(key, 0)
             areas = inspection.profiles.get(key, {})

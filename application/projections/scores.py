@@ -13,23 +13,43 @@ A case's own state (its inspection, profile and current verdicts) is a memo,
 never written: it is whatever the case's own earlier events say, derived
 from the record when not held in memory. Only the inspections' rows are
 written, one per inspection, which is what makes a rebuild fast.
+
+A case's characteristics are sealed with its own key (``application.personal_data``).
+They are read unopened: until opened, the case's tallies are kept under the
+profile ``~<case id>``. They are opened on the last page known (``settle``), all
+at once; on the pages of a rebuild before that they are left unopened, because
+a publication, which freezes the profiles as published, usually makes opening
+them needless. The inspections still holding unopened profiles are listed in
+the ``vw_score_pending`` row, so that they are found after a restart too.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, ClassVar
 
 import msgspec
 
-from application.personal_data import ERASED_TOPIC
+from application.personal_data import ERASED_TOPIC, Unopened, open_all
 from application.projections.store import Fact, Ref, Row, Tables, View, body_key, handles, ref_text, text
 from domain.case_assessment import CHARACTERISTICS
 from domain.frameworks import framework_by_code
+from domain.ids import uuid_text
 from domain.scoring import Tally
 
 INSPECTIONS, CASES = "vw_score_inspections", "cases"  # CASES: a memo, not a table
+PENDING, UNOPENED = "vw_score_pending", "unopened"  # the row listing inspections with unopened profiles
+MARKED = "marked"  # a memo: the inspections given unopened profiles since the last page was settled
 CASE_TOPICS = frozenset({"case.sampled.v1", "case.rated.v1"})
+SAMPLED = frozenset({"case.sampled.v1"})
 ERASED_PROFILE = "erased"  # the profile of a case whose personal data is erased: in no characteristic's breakdown
+LATER = "~"  # "~<case hex>": the profile of a case whose characteristics are not opened yet
+
+
+def in_breakdown(profile: str) -> bool:
+    """Whether a profile counts in the characteristics' figures: not erased, and known (a view read
+    while a rebuild is under way may still hold unopened profiles)."""
+    return profile != ERASED_PROFILE and profile[:1] != LATER
 
 
 def profile_key(characteristics: dict[str, Any] | None) -> str:
@@ -75,8 +95,10 @@ class Rating(msgspec.Struct, gc=False):
 
 
 class Sampled(msgspec.Struct, gc=False):
-    """What the view reads of a ``case.sampled.v1`` event (characteristics None: erased)."""
+    """What the view reads of a ``case.sampled.v1`` event (characteristics None: erased; an ``Unopened``
+    when sealed: msgspec types only what it decodes)."""
 
+    unopened: ClassVar[frozenset[str]] = frozenset({"characteristics"})
     inspection_id: Ref | str
     characteristics: dict[str, Any] | None
 
@@ -101,12 +123,17 @@ def _bump(tallies: dict[str, list[int]], key: str, ds: int, da: int) -> None:
 
 
 def new_case(sampled: Sampled) -> dict[str, Any]:
-    """A sampled case's scoring state, from its ``case.sampled.v1`` event."""
-    return {
-        "inspection_id": ref_text(sampled.inspection_id),
-        "profile": profile_key(sampled.characteristics),
-        "verdicts": {},
-    }
+    """A sampled case's scoring state, from its ``case.sampled.v1`` event (sealed characteristics kept
+    unopened, under the profile ``~<case hex>``)."""
+    characteristics: Any = sampled.characteristics
+    if isinstance(characteristics, Unopened):
+        return {
+            "inspection_id": ref_text(sampled.inspection_id),
+            "profile": LATER + characteristics.case,
+            "sealed": characteristics,
+            "verdicts": {},
+        }
+    return {"inspection_id": ref_text(sampled.inspection_id), "profile": profile_key(characteristics), "verdicts": {}}
 
 
 def case_state(facts: list[Fact]) -> dict[str, Any] | None:
@@ -127,13 +154,15 @@ class ScoresView(View):
     # 2: cases kept as a memo derived from the record, not in a table; 3: listing columns;
     # 4: cases per profile (profile_cases); 5: erased cases leave the breakdown; the published
     # breakdown as the publication recorded it
-    version = 5
+    version = 6  # 6: characteristics opened when settled, unopened inspections listed (PENDING)
     cost = 3.0
-    tables = (INSPECTIONS,)
+    tables = (INSPECTIONS, PENDING)
     reads_history: ClassVar[dict[str, frozenset[str]]] = {ERASED_TOPIC: CASE_TOPICS}
 
     @handles("inspection.scheduled.v1")
     def scheduled(self, fact: Fact, t: Tables) -> None:
+        if t[PENDING].get(UNOPENED) is None:  # (written with the first inspection, however paged)
+            t[PENDING].put({"id": UNOPENED, "ids": {}})
         s = fact.state
         framework = framework_by_code(s["framework"])
         t[INSPECTIONS].put(
@@ -182,6 +211,7 @@ class ScoresView(View):
         if s.get("profiles") is not None:  # as published: the cases' own events may be erased later
             row["profiles"] = s["profiles"]
             row["profile_cases"] = s["profile_cases"]
+            _unmark(t, fact.key)  # nothing left to open
         t[INSPECTIONS].put(row)
 
     @handles(ERASED_TOPIC)
@@ -214,6 +244,7 @@ class ScoresView(View):
                 _bump(profile, area, int(verdict is True), int(verdict is not None))
         inspection["profiles"] = profiles
         inspection["profile_cases"] = counts
+        t.memo(MARKED)[inspection["id"]] = None  # (the cases' profiles are unopened again)
         t[INSPECTIONS].put(inspection)
 
     @handles("case.sampled.v1")
@@ -224,6 +255,8 @@ class ScoresView(View):
             inspection["case_count"] += 1
             counts = inspection["profile_cases"]
             counts[case["profile"]] = counts.get(case["profile"], 0) + 1
+            if "sealed" in case:
+                t.memo(MARKED)[inspection["id"]] = None
             t[INSPECTIONS].put(inspection)
 
     @handles("case.rated.v1")
@@ -244,6 +277,8 @@ class ScoresView(View):
         profile = inspection["profiles"].get(case["profile"])
         if profile is None:
             profile = inspection["profiles"][case["profile"]] = {}
+            if "sealed" in case:
+                t.memo(MARKED)[inspection["id"]] = None
         earlier = verdicts.get
         for judgement in judgements:
             if judgement.standard is None:
@@ -272,6 +307,53 @@ class ScoresView(View):
                 pair[1] += da
         t[INSPECTIONS].put(inspection)
 
+    def settle(self, t: Tables, final: bool) -> None:
+        """On the last page known, open the unopened profiles of the inspections marked or listed, all
+        at once; on an earlier page of a rebuild, list the inspections marked, to be opened later."""
+        marked = t.memo(MARKED)
+        pending = t[PENDING].get(UNOPENED) or {"id": UNOPENED, "ids": {}}
+        if not final:
+            if marked:
+                pending["ids"].update(marked)
+                marked.clear()
+                t[PENDING].put(pending)
+            return
+        ids = [*marked, *pending["ids"]]
+        marked.clear()
+        if pending["ids"]:
+            pending["ids"] = {}
+            t[PENDING].put(pending)
+        rows = [row for key in dict.fromkeys(ids) if (row := t[INSPECTIONS].get(key)) is not None]
+        later = {p for row in rows for p in itertools.chain(row["profile_cases"], row["profiles"]) if p[:1] == LATER}
+        if not later:
+            return
+        cases = t.memo(CASES)
+        sealed: dict[str, Unopened] = {}
+        for profile in later:
+            case_id = uuid_text(profile[1:])
+            case = cases.get(case_id)
+            if case is None or case["profile"] != profile:  # not held (or opened since): from the record
+                case = case_state(t.history(case_id, 1 << 62, SAMPLED) if t.history is not None else [])
+            if case is None or "sealed" not in case:
+                raise LookupError(f"no sealed characteristics for the profile of case {case_id}")
+            sealed[profile] = case["sealed"]
+        opened = dict(zip(sealed, map(profile_key, open_all(sealed.values())), strict=True))
+        for case_id in map(uuid_text, (p[1:] for p in opened)):
+            case = cases.get(case_id)
+            if case is not None and case["profile"] in opened:
+                del case["sealed"]
+                case["profile"] = opened[case["profile"]]
+        for row in rows:
+            counts, profiles = row["profile_cases"], row["profiles"]
+            for profile in [p for p in counts if p in opened]:
+                key = opened[profile]
+                counts[key] = counts.get(key, 0) + counts.pop(profile)
+            for profile in [p for p in profiles if p in opened]:
+                tallies = profiles.setdefault(opened[profile], {})
+                for area, (ds, da) in profiles.pop(profile).items():
+                    _bump(tallies, area, ds, da)
+            t[INSPECTIONS].put(row)
+
     @staticmethod
     def _set_status(fact: Fact, t: Tables, status: str) -> None:
         row = t[INSPECTIONS].get(fact.key)
@@ -293,7 +375,7 @@ def breakdown(profiles: dict[str, dict[str, list[int]]]) -> dict[str, dict[str, 
     """Headline tallies by characteristic and value, summed over the case profiles."""
     result: dict[str, dict[str, dict[str, list[int]]]] = {name: {} for name in CHARACTERISTICS}
     for key, areas in profiles.items():
-        if key == ERASED_PROFILE:
+        if not in_breakdown(key):
             continue
         for name, value in zip(CHARACTERISTICS, key.split("|"), strict=False):
             tallies = result[name].setdefault(_VALUE_KEYS.get(value, value), {})
@@ -321,3 +403,12 @@ def scores_body(row: Row) -> dict[str, Any]:
             if values
         },
     }
+
+
+def _unmark(t: Tables, inspection_id: str) -> None:
+    """The inspection holds no unopened profile any more (its published ones replaced them)."""
+    t.memo(MARKED).pop(inspection_id, None)
+    pending = t[PENDING].get(UNOPENED)
+    if pending is not None and inspection_id in pending["ids"]:
+        del pending["ids"][inspection_id]
+        t[PENDING].put(pending)

@@ -230,6 +230,10 @@ class View:
     # Topics whose handlers use only the fact's position, stream and version, never its state: unless
     # another view in the same projector reads their state, such events are not decoded (state ``{}``).
     keys_only: ClassVar[frozenset[str]] = frozenset()
+    # Topics whose handlers open the event's sealed personal fields (``application.personal_data``) as
+    # they handle it: the mechanism fetches those cases' keys ahead, once per page. A field read
+    # ``unopened`` (see ``Unopened``) needs no key until the view opens it.
+    opens: ClassVar[frozenset[str]] = frozenset()
     handlers: ClassVar[dict[str, Handler]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -240,6 +244,11 @@ class View:
             for value in vars(klass).values()
             if callable(value) and hasattr(value, "topic")
         }
+
+    def settle(self, tables: Tables, final: bool) -> None:
+        """Finish the rows changed by a page's facts, before they are written (once per page). ``final``:
+        no later page is known yet, so what the view left for later must be done now (a rebuild's pages
+        before its last are not final)."""
 
     def apply(self, fact: Fact, tables: Tables) -> None:
         """Apply one fact (the projector inlines this loop; override handlers, not this)."""

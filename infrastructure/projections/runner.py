@@ -31,7 +31,11 @@ class Decoder(Protocol):
     """Stored rows to the facts the views handle (``application.decoding.EventDecoder``)."""
 
     def facts(
-        self, rows: Iterable[EventRow], topics: frozenset[str] | None = None, bare: frozenset[str] = frozenset()
+        self,
+        rows: Iterable[EventRow],
+        topics: frozenset[str] | None = None,
+        bare: frozenset[str] = frozenset(),
+        opens: frozenset[str] | None = None,
     ) -> list[Fact]: ...
 
 
@@ -73,6 +77,9 @@ class Projector:
             if all(topic in view.keys_only for view in self.views if topic in view.handlers)
         )
         self._bare_list = sorted(self.bare)
+        # Topics some view here reads personal fields of as it handles them (View.opens): their cases'
+        # keys are fetched ahead, one query a page.
+        self.opens = frozenset(topic for v in self.views for topic in v.opens)
         self.positions: dict[str, int] | None = None  # as committed by this projector, or just read
         self.before_commit: Callable[[sa.Connection], None] | None = None  # a test's fault injection
         self.conflicts = 0  # pages done again because another copy committed first
@@ -199,10 +206,12 @@ class Projector:
                 page, last = self._read(start)
                 if last <= start:
                     return 0
-                facts = self.decoder.facts(page, self.topics, self.bare)
+                facts = self.decoder.facts(page, self.topics, self.bare, self.opens)
+                # the last page known for now (View.settle): short, or ending at the head
+                final = len(page) < self.page_size or last >= (self.recorder.max_notification_id() or 0)
                 self._expected = positions
                 try:
-                    changes = [self._apply(view, facts, positions[view.name], last) for view in self.views]
+                    changes = [self._apply(view, facts, positions[view.name], last, final) for view in self.views]
                 finally:
                     self._end_snapshot()
                 with self.engine.begin() as conn:
@@ -272,7 +281,9 @@ class Projector:
         page = self.gaps.usable(start, page)
         return page, (page[-1][0] if page else start)
 
-    def _apply(self, view: View, facts: list[Fact], position: int, last: int) -> list[tuple[Upsert, list[tuple]]]:
+    def _apply(
+        self, view: View, facts: list[Fact], position: int, last: int, final: bool = True
+    ) -> list[tuple[Upsert, list[tuple]]]:
         """Apply the facts after ``position`` to the view's rows; the changed rows, encoded for writing."""
         if position >= last:
             return []
@@ -285,6 +296,7 @@ class Projector:
                 if handler is not None:
                     handler(view, fact, tables)
         tables.streams = {}
+        view.settle(tables, final)
         changes = []
         for name in view.tables:
             rows = tables[name].take_changes()

@@ -101,6 +101,8 @@ VIEW_TABLES: dict[str, sa.Table] = {
             _sealed("profile_cases"),
             sa.Column("breakdown", Doc),  # as published (aggregate tallies by characteristic), else NULL
         ),
+        # one row: the inspections whose rows still hold unopened profiles (ScoresView.settle)
+        sa.Table("vw_score_pending", metadata, _id(), sa.Column("ids", Doc)),
         sa.Table(
             "vw_year_inspections",
             metadata,
