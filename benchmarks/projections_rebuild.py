@@ -220,6 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="profile a rebuild in one process")
     parser.add_argument("--breakdown", action="store_true", help="also time reading and folding apart")
     parser.add_argument(
+        "--groups",
+        nargs="*",
+        default=(),
+        metavar="VIEWS",
+        help="also rebuild each group of views (names joined by commas) alone in one process, and time it",
+    )
+    parser.add_argument(
         "--standards-share",
         type=float,
         default=0.0,
@@ -234,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{backend}] rebuild: {rate:,.0f} events/s (target {'70k' if settings.is_postgres else '100k'})")
     if args.breakdown:
         breakdown(settings)
+    for group in args.groups:
+        done = rebuild(settings, group.split(","), composer=COMPOSER, processes=1)
+        print(f"[{backend}] rebuild of {group} alone, one process: {done.seconds:.2f} s")
     if args.lag_writes:
         lags = measure_lag(settings, args.lag_writes)
         print(
