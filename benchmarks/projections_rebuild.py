@@ -26,13 +26,13 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from uuid import UUID
 
 import sqlalchemy as sa
 
 from benchmarks.generate_history import Plan, copy_record, generate
-from domain import clock
 from domain.base import Actor
 from infrastructure.config import Settings
 from infrastructure.projections.engine import create_projection_engine
@@ -155,7 +155,7 @@ def measure_lag(settings: Settings, writes: int) -> list[float]:
     try:
         ann = Actor("Benchmark Inspector", "inspector")
         body = {"name": f"Benchmark Trust {time.time_ns()}", "type": "probation_trust", "region": "London"}
-        inspection_id = UUID(app.schedule_inspection(ann, "OMI2", body, clock.today()).body["id"])
+        inspection_id = UUID(app.schedule_inspection(ann, "OMI2", body, date(2011, 6, 6)).body["id"])
         app.start_fieldwork(ann, inspection_id)
         case_id = UUID(
             app.add_case(
