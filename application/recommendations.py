@@ -18,8 +18,9 @@ from application.results import Result
 from domain import clock
 from domain.access import ensure_may_read
 from domain.base import SYSTEM, Actor, InspectorateAggregate
+from domain.body import Body
 from domain.calendar import add_working_days
-from domain.errors import IllegalTransition, NotFound, PermissionDenied, RecordFrozen
+from domain.errors import IllegalTransition, InvalidValue, NotFound, PermissionDenied, RecordFrozen
 from domain.inspection import Inspection
 from domain.recommendation import INSPECTION, THEMATIC, Recommendation
 from domain.recommendation_policy import recommendations_policy_for
@@ -115,6 +116,8 @@ class RecommendationCommands:
 
         def _ids_with_topic(self, topic: str, page: int = 1000) -> Iterable[UUID]: ...
 
+        def _find(self, cls: type[Any], aggregate_id: UUID, *, copy: bool = True) -> Any: ...
+
     # -- recommendations --------------------------------------------------------------------
 
     def make_recommendation(
@@ -131,6 +134,8 @@ class RecommendationCommands:
 
         def decide() -> Decision:
             report = self._report(report_id, expected_version)
+            if to_body_id is not None and self._find(Body, to_body_id) is None:
+                raise InvalidValue("to_body_id", f"no body with id {to_body_id} is registered")
             if isinstance(report, Inspection):
                 recommendation = Recommendation.make(INSPECTION, report.id, report.inspected_body, to, text, to_body_id)
             else:

@@ -96,7 +96,7 @@ class Recommendation(InspectorateAggregate):
         self.report_id = report_id
         self.inspected_body = inspected_body  # the inspection's body (None on a thematic): who reads it
         self.to = to
-        self.to_body_id = to_body_id  # the register's id of the addressee, when given (not checked yet)
+        self.to_body_id = to_body_id  # the register's id of the addressee, when given (checked by the application)
         self.text = text
         self.status = DRAFT
         self.published_on: date | None = None

@@ -131,9 +131,14 @@ def test_absurd_values_wrong_roles_and_unknown_ids(api: Api) -> None:
         {"to": "x" * 201, "text": "x"},
         {"to": "Cumbria", "text": "x", "colour": "red"},
         {"to": "Cumbria", "text": "x", "to_body_id": "not-a-uuid"},
+        {"to": "Cumbria", "text": "x", "to_body_id": UNKNOWN},  # no such body in the register
         {"to": "C\u0000", "text": "x"},
     ):
         assert_problem(api.post(make, body), 422)
+    # A registered addressee is kept, by id.
+    registered = api.ok(api.post("/v1/bodies", {"name": "Cumbria", "type": "yot", "region": "North West"}), 201)
+    made = api.ok(api.post(make, {"to": "Cumbria", "text": "x", "to_body_id": registered["id"]}), 201)
+    assert made["to_body_id"] == registered["id"]
     assert_problem(api.post(f"/v1/inspections/{UNKNOWN}/recommendations", {"to": "Cumbria", "text": "x"}), 404)
     assert_problem(api.post(f"/v1/cases/{UNKNOWN}/recommendations", {"to": "Cumbria", "text": "x"}), 404)
     api.ok(api.post(f"/v1/inspections/{inspection}/publish", {"published_on": "2012-01-10"}))

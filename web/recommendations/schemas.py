@@ -19,7 +19,7 @@ class RecommendationIn(StrictSchema):
     to_body_id = fields.UUID(
         load_default=None,
         allow_none=True,
-        metadata={"description": "The addressee's id in the register of bodies, when known (kept as given)."},
+        metadata={"description": "The addressee's id in the register of bodies, when known (422 when no body has it)."},
     )
 
 
