@@ -23,6 +23,7 @@ read_audit = sa.Table(
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("actor_name", sa.String(200), nullable=False),
+    sa.Column("actor_id", sa.String(200), nullable=True),  # the token's id (null in reads recorded before ids)
     sa.Column("actor_role", sa.String(40), nullable=False),
     sa.Column("actor_organisation", sa.String(200), nullable=True),
     sa.Column("what", sa.String(80), nullable=False),
@@ -36,6 +37,7 @@ read_audit = sa.Table(
 class ReadRecord:
     id: int
     at: datetime
+    actor_id: str | None
     actor_name: str
     actor_role: str
     actor_organisation: str | None
@@ -47,7 +49,12 @@ class ReadRecord:
         return {
             "id": self.id,
             "at": self.at.isoformat(),
-            "actor": {"name": self.actor_name, "role": self.actor_role, "organisation": self.actor_organisation},
+            "actor": {
+                "id": self.actor_id,
+                "name": self.actor_name,
+                "role": self.actor_role,
+                "organisation": self.actor_organisation,
+            },
             "what": self.what,
             "subject_id": self.subject_id,
             "correlation_id": self.correlation_id,
@@ -63,6 +70,7 @@ class ReadAudit:
             conn.execute(
                 read_audit.insert().values(
                     at=clock.now(),
+                    actor_id=actor.id and actor.id[:200],
                     actor_name=actor.name[:200],
                     actor_role=actor.role[:40],
                     actor_organisation=(actor.organisation or None) and actor.organisation[:200],
@@ -73,13 +81,20 @@ class ReadAudit:
             )
 
     def list(
-        self, after: int = 0, limit: int = 100, subject_id: str | None = None, actor_name: str | None = None
+        self,
+        after: int = 0,
+        limit: int = 100,
+        subject_id: str | None = None,
+        actor_name: str | None = None,
+        actor_id: str | None = None,
     ) -> list[ReadRecord]:
         query = sa.select(read_audit).where(read_audit.c.id > after).order_by(read_audit.c.id).limit(limit)
         if subject_id is not None:
             query = query.where(read_audit.c.subject_id == subject_id)
         if actor_name is not None:
             query = query.where(read_audit.c.actor_name == actor_name)
+        if actor_id is not None:  # a person by identity: two people may share a name, never a token id
+            query = query.where(read_audit.c.actor_id == actor_id)
         with self.engine.connect() as conn:
             return [_record(row) for row in conn.execute(query).mappings()]
 
@@ -91,6 +106,7 @@ def _record(row: Any) -> ReadRecord:
     return ReadRecord(
         id=row["id"],
         at=at,
+        actor_id=row["actor_id"],
         actor_name=row["actor_name"],
         actor_role=row["actor_role"],
         actor_organisation=row["actor_organisation"],

@@ -43,7 +43,7 @@ from infrastructure.projections.runner import Projector
 from infrastructure.projections.tables import Sealer
 from infrastructure.ratelimit import RateLimiter
 from infrastructure.read_audit import ReadAudit
-from infrastructure.readdb import create_read_engine, metadata
+from infrastructure.readdb import add_missing_columns, create_read_engine, metadata
 from infrastructure.tokens import TokenStore
 from infrastructure.webhooks import WebhookStore
 
@@ -131,6 +131,7 @@ def migrate(settings: Settings) -> None:
         build_app(settings, create_table=True).close()
         engine = create_read_engine(settings)
         metadata.create_all(engine)
+        add_missing_columns(engine)
         engine.dispose()
 
 

@@ -96,3 +96,53 @@ def test_reads_of_a_case_and_of_a_case_list_are_recorded(api: Api) -> None:
         ("case", str(case_id), "qa_reviewer"),
         ("case.list", str(story.inspection_id), "organisation"),
     ]
+
+
+def test_reads_name_the_reader_by_token_id_and_one_person_is_found_by_it(api: Api) -> None:
+    """Two reviewers who share a name are two people: each read carries the reader's token id, and
+    ``actor_id=`` finds one of them, where ``actor=`` (the name) finds both."""
+    story = record_every_type(services_of(api.app).app)
+    tokens = services_of(api.app).tokens
+    (first, first_secret), (second, second_secret) = (tokens.create("Sam Reviewer", "qa_reviewer") for _ in range(2))
+    for secret, case_id in ((first_secret, story.case_ids[0]), (second_secret, story.case_ids[1])):
+        response = api.client.get(f"/v1/cases/{case_id}", headers={"Authorization": f"Bearer {secret}"})
+        assert response.status_code == 200
+    by_name = api.ok(api.get("/v1/audit/reads?actor=Sam Reviewer", "admin"))["items"]
+    assert [(r["actor"]["id"], r["subject_id"]) for r in by_name] == [
+        (first.id, str(story.case_ids[0])),
+        (second.id, str(story.case_ids[1])),
+    ]
+    one = api.ok(api.get(f"/v1/audit/reads?actor_id={second.id}", "admin"))["items"]
+    assert [(r["actor"]["id"], r["subject_id"]) for r in one] == [(second.id, str(story.case_ids[1]))]
+    assert_problem(api.get("/v1/audit/reads?actor_id=", "admin"), 422)
+
+
+def test_a_read_audit_made_before_reader_ids_gains_the_column_and_keeps_its_reads(settings: Settings) -> None:
+    """``migrate`` adds the columns added since a table was made (here ``read_audit.actor_id``); the
+    reads already recorded stay, with no id."""
+    import sqlalchemy as sa
+
+    from infrastructure.read_audit import ReadAudit
+    from infrastructure.readdb import create_read_engine
+    from web.bootstrap import migrate
+
+    engine = create_read_engine(settings)
+    with engine.begin() as conn:  # the table as an earlier version made it
+        conn.execute(
+            sa.text(
+                "CREATE TABLE read_audit (id INTEGER PRIMARY KEY, at TIMESTAMP NOT NULL, actor_name VARCHAR(200) "
+                "NOT NULL, actor_role VARCHAR(40) NOT NULL, actor_organisation VARCHAR(200), what VARCHAR(80) "
+                "NOT NULL, subject_id VARCHAR(64), correlation_id VARCHAR(64))"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO read_audit VALUES (1, '2026-01-05 10:00:00+00:00', 'Old Reader', 'auditor', NULL,"
+                " 'case', 'c1', NULL)"
+            )
+        )
+    migrate(settings)
+    migrate(settings)  # again: nothing more to add
+    [old] = ReadAudit(engine).list()
+    assert (old.actor_id, old.actor_name, old.subject_id) == (None, "Old Reader", "c1")
+    engine.dispose()

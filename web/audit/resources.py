@@ -122,7 +122,13 @@ class Reads(MethodView):
     def get(self, query: dict[str, Any]) -> Response:
         """Who read which case data or history, as whom and when; page with ``after=next_after``."""
         after = query["after"]
-        records = read_audit().list(after, query["limit"], subject_id=query["subject_id"], actor_name=query["actor"])
+        records = read_audit().list(
+            after,
+            query["limit"],
+            subject_id=query["subject_id"],
+            actor_name=query["actor"],
+            actor_id=query["actor_id"],
+        )
         return read(
             {
                 "items": [r.as_dict() for r in records],

@@ -27,7 +27,12 @@ class ReadsQuery(StrictSchema):
     after = BoundedInteger(load_default=0)
     limit = BoundedInteger(load_default=100, minimum=1, maximum=1000)
     subject_id = StrictString(load_default=None, validate=validate.Length(max=64))
-    actor = StrictString(load_default=None, validate=NAME)
+    actor = StrictString(load_default=None, validate=NAME, metadata={"description": "the reader's name"})
+    actor_id = StrictString(
+        load_default=None,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "the reader's token id: one person, whoever shares their name"},
+    )
 
 
 class HistoryActorOut(OutputSchema):
