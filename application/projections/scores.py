@@ -23,32 +23,12 @@ import msgspec
 
 from application.personal_data import ERASED_TOPIC
 from application.projections.store import Fact, Ref, Row, Tables, View, body_key, handles, ref_text, text
-from domain.case_assessment import CHARACTERISTICS
+from domain.diversity import breakdown, bump, profile_key
 from domain.frameworks import framework_by_code
 from domain.scoring import Tally
 
 INSPECTIONS, CASES = "vw_score_inspections", "cases"  # CASES: a memo, not a table
 CASE_TOPICS = frozenset({"case.sampled.v1", "case.rated.v1"})
-ERASED_PROFILE = "erased"  # the profile of a case whose personal data is erased: in no characteristic's breakdown
-
-
-def profile_key(characteristics: dict[str, Any] | None) -> str:
-    """A case's characteristics as one key, in the fixed order of CHARACTERISTICS (as ``str`` gives them);
-    an erased case's (its characteristics read as None) is ``ERASED_PROFILE``."""
-    if characteristics is None:
-        return ERASED_PROFILE
-    return "|".join(map(str, map(characteristics.get, CHARACTERISTICS)))
-
-
-def profile_tallies(cases: Any) -> dict[str, dict[str, list[int]]]:
-    """Headline tallies by profile from ``(characteristics, verdicts)`` of each case, verdicts by
-    (area, criterion) as ``CaseAssessment.verdicts`` gives them: what the view accumulates live."""
-    profiles: dict[str, dict[str, list[int]]] = {}
-    for characteristics, verdicts in cases:
-        profile = profiles.setdefault(profile_key(characteristics), {})
-        for (area, _), verdict in verdicts.items():
-            _bump(profile, area, int(verdict is True), int(verdict is not None))
-    return profiles
 
 
 class Judged(msgspec.Struct, gc=False):
@@ -88,16 +68,6 @@ _MOVES = {
     for old in (True, False, None)
     for new in (True, False, None)
 } | {(_UNSEEN, new): (int(new is True), int(new is not None)) for new in (True, False, None)}
-_VALUE_KEYS = {"True": "true", "False": "false", "None": "null"}
-
-
-def _bump(tallies: dict[str, list[int]], key: str, ds: int, da: int) -> None:
-    pair = tallies.get(key)
-    if pair is None:
-        tallies[key] = [ds, da]
-    else:
-        pair[0] += ds
-        pair[1] += da
 
 
 def new_case(sampled: Sampled) -> dict[str, Any]:
@@ -211,7 +181,7 @@ class ScoresView(View):
             counts[other["profile"]] = counts.get(other["profile"], 0) + 1
             profile = profiles.setdefault(other["profile"], {})
             for (area, _), verdict in other["verdicts"].items():
-                _bump(profile, area, int(verdict is True), int(verdict is not None))
+                bump(profile, area, int(verdict is True), int(verdict is not None))
         inspection["profiles"] = profiles
         inspection["profile_cases"] = counts
         t[INSPECTIONS].put(inspection)
@@ -282,24 +252,6 @@ class ScoresView(View):
 
 def _with_interval(pairs: dict[str, list[int]]) -> dict[str, Any]:
     return {key: Tally(s, a).as_dict_with_interval() for key, (s, a) in pairs.items()}
-
-
-def value_key(value: Any) -> str:
-    """A characteristic's value as the breakdown names it: ``true``, ``false``, ``null`` or the value itself."""
-    return _VALUE_KEYS.get(str(value), str(value))
-
-
-def breakdown(profiles: dict[str, dict[str, list[int]]]) -> dict[str, dict[str, dict[str, list[int]]]]:
-    """Headline tallies by characteristic and value, summed over the case profiles."""
-    result: dict[str, dict[str, dict[str, list[int]]]] = {name: {} for name in CHARACTERISTICS}
-    for key, areas in profiles.items():
-        if key == ERASED_PROFILE:
-            continue
-        for name, value in zip(CHARACTERISTICS, key.split("|"), strict=False):
-            tallies = result[name].setdefault(_VALUE_KEYS.get(value, value), {})
-            for area, (s, a) in areas.items():
-                _bump(tallies, area, s, a)
-    return result
 
 
 def scores_body(row: Row) -> dict[str, Any]:
