@@ -29,7 +29,7 @@ import orjson
 from eventsourcing.persistence import JSONTranscoder, Mapper, Notification
 from eventsourcing.utils import resolve_topic
 
-from application.app import to_plain
+from application.history import to_plain
 from application.personal_data import CASE_ID_FIELD, SEALED_FIELDS, CaseKeys, Unopened, erased_case_id
 from application.projections.store import Fact
 from domain.ids import uuid_text

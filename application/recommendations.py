@@ -4,7 +4,7 @@ They use the application's command loop (``_run``: load, decide, save, retry
 a lost race) like every other command; only their own aggregates
 (``domain.recommendation``, ``domain.thematic``) and the report's link to its
 recommendations are written here. Publication of an inspection calls
-``_recommendations_at_publication`` from ``InspectorateApp.publish``.
+``_recommendations_at_publication`` from ``InspectionCommands.publish`` (``application.inspections``).
 """
 
 from __future__ import annotations

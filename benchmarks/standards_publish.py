@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-from application.app import InspectorateApp, inspection_ratings
+from application.app import InspectorateApp
 from domain.base import Actor
+from domain.publication import inspection_ratings
 from domain.scoring import tally_cases
 from infrastructure.config import Settings
 from tests.factories import characteristics, judgements

@@ -1,4 +1,7 @@
-"""Diversity across inspections: the small-cell rule, as versioned data.
+"""Diversity: the case profiles figures are broken down by, and the small-cell rule, as versioned data.
+
+A case's profile is the combination of its characteristics; headline tallies are
+kept per profile and summed by characteristic and value when read (``breakdown``).
 
 Figures by characteristic pool a year's sample; a group of very few cases could
 point at the people in it, and its score would say little anyway. Official
@@ -9,9 +12,17 @@ data: a change is a new version, answered with the figures it was applied to.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from domain.case_assessment import CHARACTERISTICS
+
+ERASED_PROFILE = "erased"  # the profile of a case whose personal data is erased: in no characteristic's breakdown
+# "~<case id>": the profile of a case whose characteristics are not known yet (a view holds them sealed until it
+# opens them: application.projections.scores); in no characteristic's breakdown either
+UNKNOWN_PREFIX = "~"
+_VALUE_KEYS = {"True": "true", "False": "false", "None": "null"}
 
 
 @dataclass(frozen=True)
@@ -50,3 +61,61 @@ class SmallCellRule:
 # Version 1: fewer than 10 cases. Ten is the threshold many UK official statistics use for small
 # counts about people; below it a sub-group's score is too uncertain to compare with the rest.
 SMALL_CELLS = SmallCellRule(version="1", min_cases=10)
+
+
+# -- case profiles: the diversity breakdown's unit -------------------------------------------------
+
+
+def profile_key(characteristics: Mapping[str, Any] | None) -> str:
+    """A case's characteristics as one key, in the fixed order of CHARACTERISTICS (as ``str`` gives them);
+    an erased case's (its characteristics read as None) is ``ERASED_PROFILE``."""
+    if characteristics is None:
+        return ERASED_PROFILE
+    return "|".join(map(str, map(characteristics.get, CHARACTERISTICS)))
+
+
+def in_breakdown(profile: str) -> bool:
+    """Whether a case profile counts in the characteristics' figures: not erased, and known."""
+    return profile != ERASED_PROFILE and profile[:1] != UNKNOWN_PREFIX
+
+
+def bump(tallies: dict[str, list[int]], key: str, ds: int, da: int) -> None:
+    """Move the ``[sufficient, applicable]`` pair under ``key`` by ``ds`` and ``da`` (from ``[0, 0]``)."""
+    pair = tallies.get(key)
+    if pair is None:
+        tallies[key] = [ds, da]
+    else:
+        pair[0] += ds
+        pair[1] += da
+
+
+def profile_tallies(
+    cases: Iterable[tuple[Mapping[str, Any] | None, Mapping[tuple[str, str], bool | None]]],
+) -> dict[str, dict[str, list[int]]]:
+    """Headline tallies by profile from ``(characteristics, verdicts)`` of each case, verdicts by
+    (area, criterion) as ``CaseAssessment.verdicts`` gives them: what the scores view accumulates live."""
+    profiles: dict[str, dict[str, list[int]]] = {}
+    for characteristics, verdicts in cases:
+        profile = profiles.setdefault(profile_key(characteristics), {})
+        for (area, _), verdict in verdicts.items():
+            bump(profile, area, int(verdict is True), int(verdict is not None))
+    return profiles
+
+
+def value_key(value: Any) -> str:
+    """A characteristic's value as the breakdown names it: ``true``, ``false``, ``null`` or the value itself."""
+    return _VALUE_KEYS.get(str(value), str(value))
+
+
+def breakdown(profiles: Mapping[str, Mapping[str, list[int]]]) -> dict[str, dict[str, dict[str, list[int]]]]:
+    """Headline tallies by characteristic and value, summed over the case profiles (erased and unknown
+    ones left out)."""
+    result: dict[str, dict[str, dict[str, list[int]]]] = {name: {} for name in CHARACTERISTICS}
+    for key, areas in profiles.items():
+        if not in_breakdown(key):
+            continue
+        for name, value in zip(CHARACTERISTICS, key.split("|"), strict=False):
+            tallies = result[name].setdefault(_VALUE_KEYS.get(value, value), {})
+            for area, (s, a) in areas.items():
+                bump(tallies, area, s, a)
+    return result

@@ -328,7 +328,7 @@ class Inspection(InspectorateAggregate):
         reinspection_id: UUID | None
         breakdown: dict[str, Any] | None  # null only in events recorded before class version 2
         # The same in the form the views pool across inspections: headline tallies and cases by case
-        # profile (the combination of characteristics; application.projections.scores.profile_key).
+        # profile (the combination of characteristics; domain.diversity.profile_key).
         profiles: dict[str, Any] | None
         profile_cases: dict[str, int] | None
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from application.app import Result
+from application.results import Result
 from domain.errors import VersionMismatch
 from web.errors import BadIfMatch
 

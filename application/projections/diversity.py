@@ -22,9 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from application.projections.scores import in_breakdown, value_key
 from domain.case_assessment import CHARACTERISTICS
-from domain.diversity import SMALL_CELLS, SmallCellRule
+from domain.diversity import SMALL_CELLS, SmallCellRule, in_breakdown, value_key
 from domain.frameworks import framework_by_code
 from domain.scoring import Tally, newcombe_difference
 

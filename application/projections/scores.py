@@ -32,7 +32,7 @@ import msgspec
 
 from application.personal_data import ERASED_TOPIC, Unopened, open_all
 from application.projections.store import Fact, Ref, Row, Tables, View, body_key, handles, ref_text, text
-from domain.case_assessment import CHARACTERISTICS
+from domain.diversity import UNKNOWN_PREFIX, breakdown, bump, profile_key
 from domain.frameworks import framework_by_code
 from domain.ids import uuid_text
 from domain.scoring import Tally
@@ -42,33 +42,6 @@ PENDING, UNOPENED = "vw_score_pending", "unopened"  # the row listing inspection
 MARKED = "marked"  # a memo: the inspections given unopened profiles since the last page was settled
 CASE_TOPICS = frozenset({"case.sampled.v1", "case.rated.v1"})
 SAMPLED = frozenset({"case.sampled.v1"})
-ERASED_PROFILE = "erased"  # the profile of a case whose personal data is erased: in no characteristic's breakdown
-LATER = "~"  # "~<case hex>": the profile of a case whose characteristics are not opened yet
-
-
-def in_breakdown(profile: str) -> bool:
-    """Whether a profile counts in the characteristics' figures: not erased, and known (a view read
-    while a rebuild is under way may still hold unopened profiles)."""
-    return profile != ERASED_PROFILE and profile[:1] != LATER
-
-
-def profile_key(characteristics: dict[str, Any] | None) -> str:
-    """A case's characteristics as one key, in the fixed order of CHARACTERISTICS (as ``str`` gives them);
-    an erased case's (its characteristics read as None) is ``ERASED_PROFILE``."""
-    if characteristics is None:
-        return ERASED_PROFILE
-    return "|".join(map(str, map(characteristics.get, CHARACTERISTICS)))
-
-
-def profile_tallies(cases: Any) -> dict[str, dict[str, list[int]]]:
-    """Headline tallies by profile from ``(characteristics, verdicts)`` of each case, verdicts by
-    (area, criterion) as ``CaseAssessment.verdicts`` gives them: what the view accumulates live."""
-    profiles: dict[str, dict[str, list[int]]] = {}
-    for characteristics, verdicts in cases:
-        profile = profiles.setdefault(profile_key(characteristics), {})
-        for (area, _), verdict in verdicts.items():
-            _bump(profile, area, int(verdict is True), int(verdict is not None))
-    return profiles
 
 
 class Judged(msgspec.Struct, gc=False):
@@ -110,16 +83,6 @@ _MOVES = {
     for old in (True, False, None)
     for new in (True, False, None)
 } | {(_UNSEEN, new): (int(new is True), int(new is not None)) for new in (True, False, None)}
-_VALUE_KEYS = {"True": "true", "False": "false", "None": "null"}
-
-
-def _bump(tallies: dict[str, list[int]], key: str, ds: int, da: int) -> None:
-    pair = tallies.get(key)
-    if pair is None:
-        tallies[key] = [ds, da]
-    else:
-        pair[0] += ds
-        pair[1] += da
 
 
 def new_case(sampled: Sampled) -> dict[str, Any]:
@@ -129,7 +92,7 @@ def new_case(sampled: Sampled) -> dict[str, Any]:
     if isinstance(characteristics, Unopened):
         return {
             "inspection_id": ref_text(sampled.inspection_id),
-            "profile": LATER + characteristics.case,
+            "profile": UNKNOWN_PREFIX + characteristics.case,
             "sealed": characteristics,
             "verdicts": {},
         }
@@ -241,7 +204,7 @@ class ScoresView(View):
             counts[other["profile"]] = counts.get(other["profile"], 0) + 1
             profile = profiles.setdefault(other["profile"], {})
             for (area, _), verdict in other["verdicts"].items():
-                _bump(profile, area, int(verdict is True), int(verdict is not None))
+                bump(profile, area, int(verdict is True), int(verdict is not None))
         inspection["profiles"] = profiles
         inspection["profile_cases"] = counts
         t.memo(MARKED)[inspection["id"]] = None  # (the cases' profiles are unopened again)
@@ -324,7 +287,9 @@ class ScoresView(View):
             pending["ids"] = {}
             t[PENDING].put(pending)
         rows = [row for key in dict.fromkeys(ids) if (row := t[INSPECTIONS].get(key)) is not None]
-        later = {p for row in rows for p in itertools.chain(row["profile_cases"], row["profiles"]) if p[:1] == LATER}
+        later = {
+            p for row in rows for p in itertools.chain(row["profile_cases"], row["profiles"]) if p[:1] == UNKNOWN_PREFIX
+        }
         if not later:
             return
         cases = t.memo(CASES)
@@ -351,7 +316,7 @@ class ScoresView(View):
             for profile in [p for p in profiles if p in opened]:
                 tallies = profiles.setdefault(opened[profile], {})
                 for area, (ds, da) in profiles.pop(profile).items():
-                    _bump(tallies, area, ds, da)
+                    bump(tallies, area, ds, da)
             t[INSPECTIONS].put(row)
 
     @staticmethod
@@ -364,24 +329,6 @@ class ScoresView(View):
 
 def _with_interval(pairs: dict[str, list[int]]) -> dict[str, Any]:
     return {key: Tally(s, a).as_dict_with_interval() for key, (s, a) in pairs.items()}
-
-
-def value_key(value: Any) -> str:
-    """A characteristic's value as the breakdown names it: ``true``, ``false``, ``null`` or the value itself."""
-    return _VALUE_KEYS.get(str(value), str(value))
-
-
-def breakdown(profiles: dict[str, dict[str, list[int]]]) -> dict[str, dict[str, dict[str, list[int]]]]:
-    """Headline tallies by characteristic and value, summed over the case profiles."""
-    result: dict[str, dict[str, dict[str, list[int]]]] = {name: {} for name in CHARACTERISTICS}
-    for key, areas in profiles.items():
-        if not in_breakdown(key):
-            continue
-        for name, value in zip(CHARACTERISTICS, key.split("|"), strict=False):
-            tallies = result[name].setdefault(_VALUE_KEYS.get(value, value), {})
-            for area, (s, a) in areas.items():
-                _bump(tallies, area, s, a)
-    return result
 
 
 def scores_body(row: Row) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from uuid import UUID, uuid4
 import pytest
 from freezegun import freeze_time
 
-from application.app import InspectorateApp, Result
+from application.app import InspectorateApp
+from application.results import Result
 from domain.base import Actor
 from domain.case_assessment import CaseAssessment
 from domain.errors import (

@@ -9,8 +9,8 @@ from uuid import UUID
 from flask import Response
 from flask.views import MethodView
 
-from application.app import Result
 from application.representations import complaint_dict
+from application.results import Result
 from domain.complaint import Complaint
 from domain.errors import NotFound
 from web.auth import COMPLAINANTS, COMPLAINT_HANDLERS, READERS, ensure_may_see, is_organisation, roles
