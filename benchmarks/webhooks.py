@@ -200,7 +200,7 @@ def lag(settings: Settings, rate: float, seconds: float) -> dict[str, Any]:
 
 
 def _recorded_times(app: Any, ids: set[str]) -> dict[str, float]:
-    from application.audit import feed_page
+    from application.feed import feed_page
     from domain.base import Actor
 
     reader = Actor(name="bench", role="integration", organisation=None)

@@ -23,8 +23,8 @@ import domain.complaint
 import domain.inspection
 import domain.reinspection  # noqa: F401
 from application.app import InspectorateApp
-from application.audit import cloud_events, select_page
 from application.decoding import EventDecoder
+from application.feed import cloud_events, select_page
 from application.projections import views_named
 from application.projections.store import View
 from domain.errors import NotFound

@@ -76,7 +76,7 @@ def with_published(year: Row | None, inspection: Row, headline_scores: dict[str,
     ``inspection`` is the inspection as this view keeps it (``id``, ``programme``, ``year``,
     ``framework``, ``body``, ``case_count``, ``reinspection``, ``ratings``); ``headline_scores`` the
     published ``{area: {sufficient, applicable, ...}}``. The live view and the as-of path
-    (``application.audit.programme_year_as_of``) both build the year with it, and answer it with
+    (``application.past_years.programme_year_as_of``) both build the year with it, and answer it with
     ``year_body``.
     """
     key = year_key(inspection["programme"], inspection["year"])

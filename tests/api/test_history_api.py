@@ -11,7 +11,7 @@ from uuid import UUID
 from freezegun import freeze_time
 
 from application.app import InspectorateApp
-from application.audit import programme_year_as_of
+from application.past_years import programme_year_as_of
 from domain.base import Actor
 from tests.api.api_client import Api, api, assert_problem  # noqa: F401 - fixture
 from tests.api.audit_story import ANN, record_every_type

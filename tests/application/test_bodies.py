@@ -74,7 +74,7 @@ def test_a_plan_is_recorded_with_every_bodys_reasons_and_redrawn_as_a_revision(a
 
 
 def test_the_register_and_plans_read_as_history_summaries(app: InspectorateApp) -> None:
-    from application.audit import summarise
+    from application.summaries import summarise
     from tests.api.audit_story import record_register_types
 
     crc = record_register_types(app)

@@ -18,7 +18,8 @@ from eventsourcing.persistence import StoredEvent
 from freezegun import freeze_time
 
 from application.app import InspectorateApp
-from application.audit import cloud_event, inspection_history
+from application.feed import cloud_event
+from application.summaries import inspection_history
 from domain.base import SYSTEM, Actor, caused_by
 from infrastructure.config import Settings
 from infrastructure.projections.engine import create_projection_engine

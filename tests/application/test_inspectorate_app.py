@@ -135,7 +135,7 @@ def test_a_missing_id_never_matches(app: InspectorateApp) -> None:
 
 def test_events_recorded_before_actors_had_ids_stay_readable_and_match_nobody(app: InspectorateApp) -> None:
     """An old event's cause has no actor id or organisation, its assessor no id: read as null, never a match."""
-    from application.audit import cloud_event
+    from application.feed import cloud_event
     from domain.base import _cause
 
     inspection_id = in_fieldwork(app)

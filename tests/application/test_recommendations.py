@@ -12,7 +12,8 @@ import pytest
 from freezegun import freeze_time
 
 from application.app import InspectorateApp
-from application.audit import cloud_event, inspection_history
+from application.feed import cloud_event
+from application.summaries import inspection_history
 from domain.base import Actor
 from domain.errors import IllegalTransition, NotFound, PermissionDenied, RecordFrozen
 from domain.recommendation import AlreadyAnswered, UnjudgedRecommendations

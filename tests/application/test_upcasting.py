@@ -21,8 +21,8 @@ from eventsourcing.domain import event
 from eventsourcing.persistence import StoredEvent
 
 from application.app import InspectorateApp
-from application.audit import cloud_event
 from application.decoding import EventDecoder
+from application.feed import cloud_event
 from domain.base import Actor, InspectorateAggregate, caused_by, explicit_topics
 from infrastructure.config import Settings
 from web.bootstrap import build_app

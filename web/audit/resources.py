@@ -12,7 +12,8 @@ from flask import Response
 from flask.views import MethodView
 from marshmallow import RAISE
 
-from application.audit import inspection_history, record_head, verify_record
+from application.audit import record_head, verify_record
+from application.summaries import inspection_history
 from web.audit.reads import read_audit, record_read
 from web.audit.schemas import ChainHeadOut, HistoryOut, HistoryQuery, ReadsOut, ReadsQuery, VerifyOut, VerifyQuery
 from web.auth import READERS, roles

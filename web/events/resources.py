@@ -12,7 +12,6 @@ from flask.views import MethodView
 from marshmallow import RAISE
 
 from application.app import InspectorateApp
-from application.audit import feed_page, follow
 from application.catalogue import (
     ROLES_RECEIVING_SPECIAL_CATEGORY,
     SPECIAL_CATEGORY_FIELDS,
@@ -20,6 +19,7 @@ from application.catalogue import (
     cloudevent_schema,
     data_schemas,
 )
+from application.feed import feed_page, follow
 from domain.base import Actor
 from web.auth import roles
 from web.context import actor, application

@@ -18,9 +18,10 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from application.audit import inspection_history, record_head, verify_record
+from application.audit import record_head, verify_record
 from application.projections.diversity import year_diversity
 from application.representations import case_dict, inspection_dict
+from application.summaries import inspection_history
 from domain import clock
 from domain.access import may_see_characteristics
 from domain.errors import DomainError, InvalidValue, NotFound, PermissionDenied

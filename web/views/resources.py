@@ -9,7 +9,7 @@ from flask import Response, current_app
 from flask.views import MethodView
 from marshmallow import RAISE
 
-from application.audit import programme_year_as_of, published_as_of
+from application.past_years import programme_year_as_of, published_as_of
 from application.projections.diversity import year_diversity
 from domain import clock
 from domain.access import ensure_may_read_unpublished_aggregates
@@ -108,7 +108,7 @@ class ProgrammeYear(MethodView):
         """Published inspections of a programme and business year, pooled, with the lowest and highest."""
         if programme not in PROGRAMMES or s.YEAR_PATTERN.match(year) is None:
             raise NotFound(f"no programme year {programme} {year}")
-        if as_of is not None:  # from the events as recorded then, not from the view (application/audit.py)
+        if as_of is not None:  # from the events as recorded then, not from the view (application/past_years.py)
             return read(programme_year_as_of(application(), programme, year, as_of))
         not_current(("programme_years",), min_position)
         return read(reader().programme_year(programme, year))
