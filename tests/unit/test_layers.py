@@ -26,7 +26,18 @@ def _imports(path: Path) -> set[str]:
 def test_infrastructure_neither_builds_nor_calls_the_application_nor_knows_the_web() -> None:
     """It may use the ports the application defines (the projections' types); not the application
     service, the feed's shaping of answers, or anything of the web layer."""
-    forbidden = ("application.app", "application.audit", "web")
+    forbidden = (
+        "application.app",
+        "application.audit",
+        "application.feed",
+        "application.summaries",
+        "application.past_years",
+        "application.inspections",
+        "application.cases",
+        "application.reinspections",
+        "application.complaints",
+        "web",
+    )
     offences = [
         f"{path.relative_to(ROOT)} imports {module}"
         for path in _modules("infrastructure")
