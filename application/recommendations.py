@@ -9,12 +9,13 @@ recommendations are written here. Publication of an inspection calls
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from application.results import Result
+from application.use_cases import Decision, UseCases
 from domain import clock
 from domain.access import ensure_may_read
 from domain.base import SYSTEM, Actor, InspectorateAggregate
@@ -27,8 +28,6 @@ from domain.recommendation_policy import recommendations_policy_for
 from domain.reinspection import COMPLETED, SCHEDULED, Reinspection
 from domain.thematic import Thematic
 
-T = TypeVar("T", bound=InspectorateAggregate)
-Decision = tuple[list[InspectorateAggregate], Callable[[], Result]]
 PUBLISHED_TOPIC = "recommendation.published.v1"
 ANNOUNCED_TOPIC = "thematic.announced.v1"
 
@@ -96,25 +95,10 @@ def thematic_dict(t: Thematic, *, drafts: bool = True) -> dict[str, Any]:
     }
 
 
-class RecommendationCommands:
+class RecommendationCommands(UseCases):
     """Recommendations (make, answer, report progress, judge, the response deadline) and thematics."""
 
-    if TYPE_CHECKING:  # provided by InspectorateApp
-        is_holiday: Callable[[date], bool]
-
-        def _run(
-            self,
-            actor: Actor,
-            correlation_id: str | None,
-            decide: Callable[[], Decision],
-            expected_version: int | None = None,
-        ) -> Result: ...
-
-        def _get(
-            self, cls: type[T], aggregate_id: UUID, expected_version: int | None = None, *, copy: bool = True
-        ) -> T: ...
-
-        def _ids_with_topic(self, topic: str, page: int = 1000) -> Iterable[UUID]: ...
+    if TYPE_CHECKING:  # provided by BodiesMixin
 
         def _find(self, cls: type[Any], aggregate_id: UUID, *, copy: bool = True) -> Any: ...
 
