@@ -67,6 +67,7 @@ class EventDecoder:
         self.decoders: dict[str, Callable[[Any], Any]] = {name: t.decode for name, t in self.transcodings.items()}
         self.decoders["uuid_hex"] = uuid_text
         self.shapes: dict[type, msgspec.json.Decoder[Any]] = {}
+        self.sealed: dict[tuple[type, str], tuple[tuple[str, bool], ...]] = {}  # see _sealed_in
         self.keys: CaseKeys | None = getattr(mapper, "keys", None)
 
     # -- for the projections ---------------------------------------------------------
@@ -119,23 +120,22 @@ class EventDecoder:
         decoder = self.shapes.get(shape)
         if decoder is None:
             decoder = self.shapes[shape] = msgspec.json.Decoder(shape)
-        sealed = _SEALED_AT_TOP.get(topic)
-        if sealed is None:
+        if topic not in _SEALED_AT_TOP:
             return decoder.decode(self._opened(data))
-        # Personal fields the shape reads come sealed ({"_type_": "pd", ...}): open just those.
+        # Personal fields the shape reads come sealed ({"_type_": "pd", ...}): open just those, or leave
+        # them unopened where the shape says so.
         try:
             value = decoder.decode(self._opened(data))
         except msgspec.ValidationError:  # the shape reads a sealed field as a plain type: the whole way
             return msgspec.convert(self.state(topic, data), shape)
-        later: frozenset[str] = getattr(shape, "unopened", frozenset())
-        for name in sealed:
-            found = getattr(value, name, None)
+        sealed = self.sealed.get((shape, topic))
+        if sealed is None:
+            sealed = self.sealed[shape, topic] = _sealed_in(shape, topic, self.keys is not None)
+        for name, later in sealed:
+            found = getattr(value, name)
             if type(found) is dict and found.get("_type_") == "pd":
                 text = found["_data_"]
-                if name in later and self.keys is not None:
-                    setattr(value, name, Unopened(self.keys, text))
-                else:
-                    setattr(value, name, self.decoders["pd"](text))
+                setattr(value, name, Unopened(self.keys, text) if later else self.decoders["pd"](text))  # type: ignore[arg-type]
         return value
 
     def _opened(self, data: bytes) -> bytes:
@@ -222,6 +222,13 @@ class EventDecoder:
 # topics whose stream is the case whose key opens them (read ahead per page of rows).
 _SEALED_AT_TOP = {t: top for t, fields in SEALED_FIELDS.items() if (top := tuple(f for f in fields if "[]" not in f))}
 _PREFETCH = frozenset(t for t in _SEALED_AT_TOP if t not in CASE_ID_FIELD)
+
+
+def _sealed_in(shape: type, topic: str, unopened: bool) -> tuple[tuple[str, bool], ...]:
+    """The sealed fields of the topic that the shape reads, each with whether it is left unopened."""
+    fields = getattr(shape, "__struct_fields__", ())
+    later: frozenset[str] = getattr(shape, "unopened", frozenset()) if unopened else frozenset()
+    return tuple((name, name in later) for name in _SEALED_AT_TOP[topic] if name in fields)
 
 
 @cache

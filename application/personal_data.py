@@ -186,8 +186,8 @@ class Unopened:
 
     @property
     def case(self) -> str:
-        """The id (hex) of the case whose key seals it."""
-        return self.text.partition(".")[0]
+        """The id (hex) of the case whose key seals it (the text begins with it: 32 hex digits)."""
+        return self.text[:32]
 
     def open(self) -> Any:
         """The value (opened once), or ``None`` when its case's key is gone."""

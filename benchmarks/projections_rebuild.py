@@ -128,6 +128,7 @@ def breakdown(settings: Settings) -> None:
             started = time.process_time()
             for fact in facts:
                 view.apply(fact, tables)
+            tables.upto = page[-1][0]
             view.settle(tables, page[-1][0] >= head)
             for name in view.tables:
                 tables[name].take_changes()

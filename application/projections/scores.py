@@ -15,17 +15,18 @@ from the record when not held in memory. Only the inspections' rows are
 written, one per inspection, which is what makes a rebuild fast.
 
 A case's characteristics are sealed with its own key (``application.personal_data``).
-They are read unopened: until opened, the case's tallies are kept under the
-profile ``~<case id>``. They are opened on the last page known (``settle``), all
-at once; on the pages of a rebuild before that they are left unopened, because
-a publication, which freezes the profiles as published, usually makes opening
-them needless. The inspections still holding unopened profiles are listed in
+They are read unopened: until opened, the case is counted under the profile
+``~<case id>``, and its tallies by profile are left out (the headline and criteria
+tallies are kept as ever). They are opened on the last page known (``settle``), all
+at once, and the case's tallies, from its verdicts then, added to its profile's.
+On the pages of a rebuild before that they are left unopened, because a
+publication, which freezes the profiles as published, usually makes opening them
+needless. The inspections still holding unopened profiles are listed in
 the ``vw_score_pending`` row, so that they are found after a restart too.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import Any, ClassVar
 
 import msgspec
@@ -117,7 +118,9 @@ class ScoresView(View):
     # 2: cases kept as a memo derived from the record, not in a table; 3: listing columns;
     # 4: cases per profile (profile_cases); 5: erased cases leave the breakdown; the published
     # breakdown as the publication recorded it
-    version = 6  # 6: characteristics opened when settled, unopened inspections listed (PENDING)
+    # 6: characteristics opened when settled, unopened inspections listed (PENDING); 7: an unopened
+    # case's tallies by profile added from its verdicts when opened
+    version = 7
     cost = 3.0
     tables = (INSPECTIONS, PENDING)
     reads_history: ClassVar[dict[str, frozenset[str]]] = {ERASED_TOPIC: CASE_TOPICS}
@@ -196,12 +199,14 @@ class ScoresView(View):
         for f in sampled:
             if f.position >= before:
                 continue
-            other = case_state(
-                [e for e in t.history(ref_text(f.state["case_id"]), 1 << 62, CASE_TOPICS) if e.position < before]
-            )
+            other_id = ref_text(f.state["case_id"])
+            other = case_state([e for e in t.history(other_id, 1 << 62, CASE_TOPICS) if e.position < before])
             if other is None:
                 continue
             counts[other["profile"]] = counts.get(other["profile"], 0) + 1
+            if "sealed" in other:  # unopened (as every case read from the record is): added when opened
+                t.memo(CASES).pop(other_id, None)  # (held opened, a rating would bump a profile not counted)
+                continue
             profile = profiles.setdefault(other["profile"], {})
             for (area, _), verdict in other["verdicts"].items():
                 bump(profile, area, int(verdict is True), int(verdict is not None))
@@ -237,11 +242,13 @@ class ScoresView(View):
                 verdicts[j.item() if j.standard is not None else (j.area, j.criterion)] = j.sufficient
             return
         headline, criteria = inspection["headline"], inspection["criteria"]
-        profile = inspection["profiles"].get(case["profile"])
-        if profile is None:
+        if "sealed" in case and case["profile"] not in inspection["profile_cases"]:
+            # derived again (its memo was dropped) after its profile was opened into the row: open it again
+            case["profile"] = profile_key(case.pop("sealed").open())
+        # An unopened case's tallies by profile are added from its verdicts when it is opened (settle).
+        profile = None if "sealed" in case else inspection["profiles"].get(case["profile"])
+        if profile is None and "sealed" not in case:
             profile = inspection["profiles"][case["profile"]] = {}
-            if "sealed" in case:
-                t.memo(MARKED)[inspection["id"]] = None
         earlier = verdicts.get
         for judgement in judgements:
             if judgement.standard is None:
@@ -262,6 +269,8 @@ class ScoresView(View):
             pair = criteria[criterion]
             pair[0] += ds
             pair[1] += da
+            if profile is None:
+                continue
             pair = profile.get(area)
             if pair is None:
                 profile[area] = [ds, da]
@@ -272,7 +281,8 @@ class ScoresView(View):
 
     def settle(self, t: Tables, final: bool) -> None:
         """On the last page known, open the unopened profiles of the inspections marked or listed, all
-        at once; on an earlier page of a rebuild, list the inspections marked, to be opened later."""
+        at once, and add each such case's tallies, from its current verdicts, to its profile's; on an
+        earlier page of a rebuild, list the inspections marked, to be opened later."""
         marked = t.memo(MARKED)
         pending = t[PENDING].get(UNOPENED) or {"id": UNOPENED, "ids": {}}
         if not final:
@@ -287,36 +297,40 @@ class ScoresView(View):
             pending["ids"] = {}
             t[PENDING].put(pending)
         rows = [row for key in dict.fromkeys(ids) if (row := t[INSPECTIONS].get(key)) is not None]
-        later = {
-            p for row in rows for p in itertools.chain(row["profile_cases"], row["profiles"]) if p[:1] == UNKNOWN_PREFIX
-        }
+        later = {p for row in rows for p in row["profile_cases"] if p[:1] == UNKNOWN_PREFIX}
         if not later:
             return
         cases = t.memo(CASES)
-        sealed: dict[str, Unopened] = {}
+        found: dict[str, dict[str, Any]] = {}  # "~<case>" -> the case's state as of this page, unopened
         for profile in later:
             case_id = uuid_text(profile[1:])
             case = cases.get(case_id)
-            if case is None or case["profile"] != profile:  # not held (or opened since): from the record
-                case = case_state(t.history(case_id, 1 << 62, SAMPLED) if t.history is not None else [])
+            if case is None or case["profile"] != profile:  # not held unopened: as the record says up to here
+                upto = t.upto
+                case = case_state(
+                    [f for f in t.history(case_id, 1 << 62, CASE_TOPICS) if f.position <= upto]
+                    if t.history is not None
+                    else []
+                )
             if case is None or "sealed" not in case:
                 raise LookupError(f"no sealed characteristics for the profile of case {case_id}")
-            sealed[profile] = case["sealed"]
-        opened = dict(zip(sealed, map(profile_key, open_all(sealed.values())), strict=True))
-        for case_id in map(uuid_text, (p[1:] for p in opened)):
-            case = cases.get(case_id)
-            if case is not None and case["profile"] in opened:
-                del case["sealed"]
-                case["profile"] = opened[case["profile"]]
+            found[profile] = case
+        opened = open_all(case["sealed"] for case in found.values())
+        keys: dict[str, str] = {}
+        for profile, characteristics in zip(found, opened, strict=True):
+            keys[profile] = profile_key(characteristics)
+            held = cases.get(uuid_text(profile[1:]))
+            if held is not None and held["profile"] == profile:  # held: opened from now on
+                del held["sealed"]
+                held["profile"] = keys[profile]
         for row in rows:
             counts, profiles = row["profile_cases"], row["profiles"]
-            for profile in [p for p in counts if p in opened]:
-                key = opened[profile]
+            for profile in [p for p in counts if p in keys]:
+                key = keys[profile]
                 counts[key] = counts.get(key, 0) + counts.pop(profile)
-            for profile in [p for p in profiles if p in opened]:
-                tallies = profiles.setdefault(opened[profile], {})
-                for area, (ds, da) in profiles.pop(profile).items():
-                    bump(tallies, area, ds, da)
+                tallies = profiles.setdefault(key, {})
+                for (area, _), verdict in found[profile]["verdicts"].items():
+                    bump(tallies, area, int(verdict is True), int(verdict is not None))
             t[INSPECTIONS].put(row)
 
     @staticmethod

@@ -169,6 +169,7 @@ class Tables(dict[str, Rows]):
         self.memos: dict[str, dict[str, Any]] = {}
         # Streams read ahead for a page (see View.reads_history): stream -> its facts, in order.
         self.streams: dict[str, list[Fact]] = {}
+        self.upto = 0  # the position of the last fact of the page being settled (View.settle)
 
     def earlier(self, fact: Fact, topics: frozenset[str]) -> list[Fact]:
         """The facts of ``fact``'s stream recorded before it, of the given topics."""

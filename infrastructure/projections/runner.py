@@ -296,6 +296,7 @@ class Projector:
                 if handler is not None:
                     handler(view, fact, tables)
         tables.streams = {}
+        tables.upto = last
         view.settle(tables, final)
         changes = []
         for name in view.tables:

@@ -21,7 +21,7 @@ from infrastructure.projections.rebuild import rebuild
 from infrastructure.projections.tables import VIEW_TABLES
 from tests.api.api_client import Api, api, assert_problem  # noqa: F401 - fixture
 from tests.api.test_views_api import project
-from tests.factories import characteristics, judgements
+from tests.factories import CRITERIA, characteristics, judgements
 from web import services_of
 from web.bootstrap import COMPOSER
 
@@ -215,7 +215,7 @@ def test_an_erased_case_leaves_no_trace_in_the_store_or_a_backup_and_the_publish
 
 def test_before_publication_an_erased_case_leaves_the_breakdown_live_as_in_a_rebuild(api: Api) -> None:
     settings = services_of(api.app).settings
-    inspection_id, (case_id, *_) = sampled(api, (True, False))
+    inspection_id, (case_id, other_id) = sampled(api, (True, False))
     project(api)
     before = api.ok(api.get(f"/v1/views/inspections/{inspection_id}/scores"))
     api.ok(erase(api, case_id))
@@ -228,13 +228,38 @@ def test_before_publication_an_erased_case_leaves_the_breakdown_live_as_in_a_reb
     live = views_snapshot(settings)
     rebuild(settings, composer=COMPOSER, processes=1)
     assert views_snapshot(settings) == live
+    # The other case re-rated after the erasure: its profile's tallies follow, once, live as rebuilt.
+    api.ok(api.post(f"/v1/cases/{other_id}/ratings", {"judgements": judgements(True)}))
+    project(api)
+    rerated = api.ok(api.get(f"/v1/views/inspections/{inspection_id}/scores"))
+    male = rerated["breakdown"]["gender"]["male"]  # the one male case: each area's criteria, all sufficient
+    assert male and all(t["sufficient"] == t["applicable"] == len(CRITERIA) for t in male.values())
+    live = views_snapshot(settings)
+    rebuild(settings, composer=COMPOSER, processes=1)
+    assert views_snapshot(settings) == live
     # The erased case can be judged no more; the inspection goes on to publication without it in the breakdown.
     assert_problem(api.post(f"/v1/cases/{case_id}/ratings", {"judgements": judgements(True)}), 409)
     api.ok(api.post(f"/v1/inspections/{inspection_id}/complete-fieldwork"))
     api.ok(api.post(f"/v1/inspections/{inspection_id}/publish", {"published_on": "2012-01-10"}))
     project(api)
     published = api.ok(api.get(f"/v1/views/inspections/{inspection_id}/scores"))
-    assert published["breakdown"] == after["breakdown"] and published["headline"] == after["headline"]
+    assert published["breakdown"] == rerated["breakdown"] and published["headline"] == rerated["headline"]
+
+
+def test_a_case_rated_in_the_page_of_another_cases_erasure_is_counted_once(api: Api) -> None:
+    """The erasure derives the inspection's profiles again; a rating of another case projected with it,
+    in one page, moves that case's profile once, live as in a rebuild."""
+    settings = services_of(api.app).settings
+    inspection_id, (erased_id, rerated_id, _) = sampled(api, (True, False, True))
+    project(api)
+    api.ok(erase(api, erased_id))
+    api.ok(api.post(f"/v1/cases/{rerated_id}/ratings", {"judgements": judgements(True)}))
+    project(api)  # (both events in one page)
+    male = api.ok(api.get(f"/v1/views/inspections/{inspection_id}/scores"))["breakdown"]["gender"]["male"]
+    assert male and all(t["sufficient"] == t["applicable"] == 2 * len(CRITERIA) for t in male.values())
+    live = views_snapshot(settings)
+    rebuild(settings, composer=COMPOSER, processes=1)
+    assert views_snapshot(settings) == live
 
 
 @pytest.mark.parametrize(
