@@ -9,6 +9,7 @@ import io
 import sqlite3
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
@@ -23,7 +24,7 @@ from tests.api.api_client import Api, api, assert_problem  # noqa: F401 - fixtur
 from tests.api.test_views_api import project
 from tests.factories import CRITERIA, characteristics, judgements
 from web import services_of
-from web.bootstrap import COMPOSER
+from web.bootstrap import COMPOSER, build_projector
 
 REF = "ZQXREF7731"  # distinctive: found only where the case's reference is
 NOTE = "ZQXNOTE5522 seen at home"  # a judgement's note
@@ -249,13 +250,18 @@ def test_before_publication_an_erased_case_leaves_the_breakdown_live_as_in_a_reb
 def test_a_case_rated_in_the_page_of_another_cases_erasure_is_counted_once(api: Api) -> None:
     """The erasure derives the inspection's profiles again; a rating of another case projected with it,
     in one page, moves that case's profile once, live as in a rebuild."""
-    settings = services_of(api.app).settings
+    services = services_of(api.app)
+    settings = services.settings
     inspection_id, (erased_id, rerated_id, _) = sampled(api, (True, False, True))
-    project(api)
+    engine = create_projection_engine(settings)
+    worker = build_projector(services.app, engine, settings)  # one worker: what it holds stays held
+    worker.ensure_tracking()
+    worker.catch_up()
     api.ok(erase(api, erased_id))
     api.ok(api.post(f"/v1/cases/{rerated_id}/ratings", {"judgements": judgements(True)}))
-    project(api)  # (both events in one page)
-    male = api.ok(api.get(f"/v1/views/inspections/{inspection_id}/scores"))["breakdown"]["gender"]["male"]
+    worker.catch_up()  # (both events in one page)
+    engine.dispose()
+    male = services.views.scores(UUID(inspection_id))["breakdown"]["gender"]["male"]
     assert male and all(t["sufficient"] == t["applicable"] == 2 * len(CRITERIA) for t in male.values())
     live = views_snapshot(settings)
     rebuild(settings, composer=COMPOSER, processes=1)
