@@ -136,6 +136,10 @@ class PostgresLeadership(_Terms):
         self.dsn, self.key = dsn, key
         self.retry, self.confirm, self.lost_after = retry, confirm, lost_after
         self._conn: psycopg.Connection | None = None
+        # Held while the confirming thread queries the lock's connection. Closing a psycopg connection
+        # while another thread is inside a query on it can crash the process (the C connection is
+        # freed under the query), so the connection is closed only between queries.
+        self._querying = threading.Lock()
 
     def acquire(self, stop: threading.Event, waiting: Callable[[], None] | None = None) -> Term | None:
         said = False
@@ -175,7 +179,10 @@ class PostgresLeadership(_Terms):
             conn = self._conn
             while not done.is_set():
                 try:
-                    conn.execute("SELECT 1")  # type: ignore[union-attr]
+                    with self._querying:
+                        if conn is None or conn.closed:
+                            raise psycopg.OperationalError("the lock's connection is closed")
+                        conn.execute("SELECT 1")
                     confirmed[0] = time.monotonic()
                 except Exception as error:  # whatever it is, the lock may be gone
                     log.warning("leadership: lock connection lost (%s)", type(error).__name__)
@@ -201,10 +208,17 @@ class PostgresLeadership(_Terms):
         self._close()  # the session ends: the lock with it (also after a lost connection)
 
     def _close(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(Exception):  # already gone
-                self._conn.close()
-            self._conn = None
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        # Not under a confirming query (see _querying). One that hangs past the keepalives' reach leaves
+        # the connection to be closed when it is collected, rather than crash the process.
+        if self._querying.acquire(timeout=self.lost_after + 10):
+            try:
+                with contextlib.suppress(Exception):  # already gone
+                    conn.close()
+            finally:
+                self._querying.release()
 
 
 class FileLeadership(_Terms):

@@ -127,3 +127,41 @@ def test_the_lock_file_is_private(tmp_path: Path) -> None:
         assert (leadership.path.stat().st_mode & 0o777) == 0o600
     finally:
         leadership.release()
+
+
+class _SlowConnection:
+    """A lock connection whose confirming query takes a while, and which notes a close under a query
+    (psycopg frees the C connection on close: a query running on it then can crash the process)."""
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.in_query = threading.Event()
+        self.closed_under_a_query = False
+        self._running = 0
+
+    def execute(self, query: str, params: tuple[object, ...] = ()) -> _SlowConnection:
+        if query.startswith("SELECT pg_try_advisory_lock"):
+            return self
+        self._running += 1
+        self.in_query.set()
+        time.sleep(0.5)
+        self._running -= 1
+        return self
+
+    def fetchone(self) -> tuple[bool]:
+        return (True,)
+
+    def close(self) -> None:
+        self.closed_under_a_query = self.closed_under_a_query or self._running > 0
+        self.closed = True
+
+
+def test_the_lock_connection_is_never_closed_under_a_confirming_query(monkeypatch: pytest.MonkeyPatch) -> None:
+    connection = _SlowConnection()
+    monkeypatch.setattr(psycopg, "connect", lambda *args, **kwargs: connection)
+    leadership = PostgresLeadership("postgresql://unused", confirm=0.01)
+    term = leadership.acquire(threading.Event())
+    assert term is not None
+    assert connection.in_query.wait(5)  # the confirming thread is inside its query
+    leadership.release()  # as a worker does when it steps down
+    assert connection.closed and not connection.closed_under_a_query
