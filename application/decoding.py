@@ -77,20 +77,20 @@ class EventDecoder:
         rows: Iterable[Row],
         topics: frozenset[str] | None = None,
         bare: frozenset[str] = frozenset(),
-        opens: frozenset[str] | None = None,
+        keys_ahead: bool = True,
     ) -> list[Fact]:
         """The facts of the rows, leaving out those whose topic is not in ``topics``; those whose
         topic is in ``bare`` get an empty state (their handlers never read it). Nothing is decoded yet,
-        but the keys of the cases whose personal fields will be read (of the topics in ``opens``; all
-        when ``None``) are fetched, in one query; a key not fetched ahead is fetched when needed."""
+        but with ``keys_ahead`` the keys of the cases whose personal fields may be read are fetched, in
+        one query (the projector's own pages skip it: no view opens them as it reads them); a key not
+        fetched ahead is fetched when needed."""
         if not isinstance(rows, list):
             rows = list(rows)
-        ahead = _PREFETCH if opens is None else _PREFETCH & opens
-        if ahead and self.keys is not None and self.keys.enabled:
+        if keys_ahead and self.keys is not None and self.keys.enabled:
             self.keys.prefetch(
                 s.replace("-", "")
                 for _, s, _, t, d in rows  # (canonical text to hex)
-                if t in ahead and d is not None and (topics is None or t in topics) and t not in bare
+                if t in _PREFETCH and d is not None and (topics is None or t in topics) and t not in bare
             )
         if topics is None:
             return [Fact(p, t, None, s, v, d, self) for p, s, v, t, d in rows]

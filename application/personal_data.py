@@ -197,14 +197,11 @@ class Unopened:
 
 
 def open_all(values: Iterable[Unopened]) -> list[Any]:
-    """Each value opened, their keys fetched first in one query per key store."""
+    """Each value opened, the keys of those not opened yet fetched first, in one query."""
     values = list(values)
-    by_store: dict[int, tuple[CaseKeys, set[str]]] = {}
-    for value in values:
-        if value._value is _UNKNOWN:
-            by_store.setdefault(id(value.keys), (value.keys, set()))[1].add(value.case)
-    for keys, cases in by_store.values():
-        keys.prefetch(cases)
+    shut = [value for value in values if value._value is _UNKNOWN]
+    if shut:  # (all read by one decoder, so under one key store)
+        shut[0].keys.prefetch({value.case for value in shut})
     return [value.open() for value in values]
 
 

@@ -122,7 +122,7 @@ def breakdown(settings: Settings) -> None:
         if not page:
             break
         started = time.process_time()
-        facts = decoder.facts(page, projector.topics, projector.bare, projector.opens)
+        facts = decoder.facts(page, projector.topics, projector.bare, keys_ahead=False)
         making += time.process_time() - started
         for view, tables in views:
             started = time.process_time()

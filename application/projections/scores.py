@@ -42,7 +42,6 @@ INSPECTIONS, CASES = "vw_score_inspections", "cases"  # CASES: a memo, not a tab
 PENDING, UNOPENED = "vw_score_pending", "unopened"  # the row listing inspections with unopened profiles
 MARKED = "marked"  # a memo: the inspections given unopened profiles since the last page was settled
 CASE_TOPICS = frozenset({"case.sampled.v1", "case.rated.v1"})
-SAMPLED = frozenset({"case.sampled.v1"})
 
 
 class Judged(msgspec.Struct, gc=False):
@@ -242,13 +241,17 @@ class ScoresView(View):
                 verdicts[j.item() if j.standard is not None else (j.area, j.criterion)] = j.sufficient
             return
         headline, criteria = inspection["headline"], inspection["criteria"]
-        if "sealed" in case and case["profile"] not in inspection["profile_cases"]:
+        unopened = "sealed" in case
+        if unopened and case["profile"] not in inspection["profile_cases"]:
             # derived again (its memo was dropped) after its profile was opened into the row: open it again
             case["profile"] = profile_key(case.pop("sealed").open())
+            unopened = False
         # An unopened case's tallies by profile are added from its verdicts when it is opened (settle).
-        profile = None if "sealed" in case else inspection["profiles"].get(case["profile"])
-        if profile is None and "sealed" not in case:
-            profile = inspection["profiles"][case["profile"]] = {}
+        profile = None
+        if not unopened:
+            profile = inspection["profiles"].get(case["profile"])
+            if profile is None:
+                profile = inspection["profiles"][case["profile"]] = {}
         earlier = verdicts.get
         for judgement in judgements:
             if judgement.standard is None:

@@ -231,10 +231,6 @@ class View:
     # Topics whose handlers use only the fact's position, stream and version, never its state: unless
     # another view in the same projector reads their state, such events are not decoded (state ``{}``).
     keys_only: ClassVar[frozenset[str]] = frozenset()
-    # Topics whose handlers open the event's sealed personal fields (``application.personal_data``) as
-    # they handle it: the mechanism fetches those cases' keys ahead, once per page. A field read
-    # ``unopened`` (see ``Unopened``) needs no key until the view opens it.
-    opens: ClassVar[frozenset[str]] = frozenset()
     handlers: ClassVar[dict[str, Handler]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -35,7 +35,7 @@ class Decoder(Protocol):
         rows: Iterable[EventRow],
         topics: frozenset[str] | None = None,
         bare: frozenset[str] = frozenset(),
-        opens: frozenset[str] | None = None,
+        keys_ahead: bool = True,
     ) -> list[Fact]: ...
 
 
@@ -77,9 +77,6 @@ class Projector:
             if all(topic in view.keys_only for view in self.views if topic in view.handlers)
         )
         self._bare_list = sorted(self.bare)
-        # Topics some view here reads personal fields of as it handles them (View.opens): their cases'
-        # keys are fetched ahead, one query a page.
-        self.opens = frozenset(topic for v in self.views for topic in v.opens)
         self.positions: dict[str, int] | None = None  # as committed by this projector, or just read
         self.before_commit: Callable[[sa.Connection], None] | None = None  # a test's fault injection
         self.conflicts = 0  # pages done again because another copy committed first
@@ -206,7 +203,9 @@ class Projector:
                 page, last = self._read(start)
                 if last <= start:
                     return 0
-                facts = self.decoder.facts(page, self.topics, self.bare, self.opens)
+                # (no view opens personal fields as it reads a page's events: the scores view reads
+                # them unopened; the consistency view reads its cases' history, with keys ahead)
+                facts = self.decoder.facts(page, self.topics, self.bare, keys_ahead=False)
                 # the last page known for now (View.settle): short, or ending at the head
                 final = len(page) < self.page_size or last >= (self.recorder.max_notification_id() or 0)
                 self._expected = positions
